@@ -1,0 +1,143 @@
+//! How a run is configured.
+
+use std::time::Duration;
+
+/// Which executor drives a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Executor {
+    /// One thread, a virtual clock, a seeded generator: every run replays from its seed.
+    Sim,
+    /// Worker threads and the wall clock.
+    Real,
+}
+
+impl std::fmt::Display for Executor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Executor::Sim => "sim",
+            Executor::Real => "real",
+        })
+    }
+}
+
+impl std::str::FromStr for Executor {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "sim" | "simulated" => Ok(Executor::Sim),
+            "real" => Ok(Executor::Real),
+            other => Err(format!(
+                "unknown executor {other:?}: expected \"sim\" or \"real\""
+            )),
+        }
+    }
+}
+
+/// The settings of one run (see [`run`](super::run)).
+///
+/// ```
+/// use std::time::Duration;
+/// use labrpc::runtime::RunConfig;
+///
+/// let config = RunConfig::sim(42)
+///     .named("initial_election")
+///     .time_limit(Duration::from_secs(120));
+/// assert_eq!(config.seed, 42);
+/// ```
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    /// The executor.
+    pub executor: Executor,
+    /// Seeds the runtime's generator: the scheduling order, timers drawn at random and every
+    /// network fault decision. In sim mode the seed determines the whole run.
+    pub seed: u64,
+    /// A name for messages (usually the test's name).
+    pub name: String,
+    /// Fails the run once this much run time (virtual in sim mode) has passed.
+    pub time_limit: Option<Duration>,
+    /// Wall-clock watchdog: in sim mode, the run fails when no task makes progress for this
+    /// long (a task that never yields, or a lock taken twice). In real mode the run fails when
+    /// it has not finished this long after its time limit.
+    pub stuck_after: Duration,
+    /// Keeps every traced event (not only the hash), so a divergence can be named.
+    pub record_trace: bool,
+    /// Worker threads of the real executor.
+    pub workers: usize,
+    /// A tracing dispatcher installed on the threads of the run (logs of this run only).
+    pub dispatch: Option<tracing::Dispatch>,
+    /// In sim mode, how many polls may happen without the clock moving before the run is
+    /// declared a busy loop.
+    pub max_polls_per_instant: u64,
+}
+
+impl RunConfig {
+    /// A simulated run with `seed`.
+    pub fn sim(seed: u64) -> Self {
+        RunConfig {
+            executor: Executor::Sim,
+            seed,
+            name: "run".to_string(),
+            time_limit: None,
+            stuck_after: Duration::from_secs(10),
+            record_trace: false,
+            workers: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+                .max(2),
+            dispatch: None,
+            max_polls_per_instant: 5_000_000,
+        }
+    }
+
+    /// A real-time run with `seed` for its generator.
+    pub fn real(seed: u64) -> Self {
+        RunConfig {
+            executor: Executor::Real,
+            ..RunConfig::sim(seed)
+        }
+    }
+
+    /// A run on `executor` with `seed`.
+    pub fn new(executor: Executor, seed: u64) -> Self {
+        RunConfig {
+            executor,
+            ..RunConfig::sim(seed)
+        }
+    }
+
+    /// Sets the name used in messages.
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Sets the run-time limit.
+    pub fn time_limit(mut self, limit: Duration) -> Self {
+        self.time_limit = Some(limit);
+        self
+    }
+
+    /// Sets the wall-clock watchdog.
+    pub fn stuck_after(mut self, wall: Duration) -> Self {
+        self.stuck_after = wall;
+        self
+    }
+
+    /// Keeps the full event trace.
+    pub fn record_trace(mut self, on: bool) -> Self {
+        self.record_trace = on;
+        self
+    }
+
+    /// Installs a tracing dispatcher for this run's threads.
+    pub fn dispatch(mut self, dispatch: tracing::Dispatch) -> Self {
+        self.dispatch = Some(dispatch);
+        self
+    }
+
+    /// Sets the real executor's worker threads.
+    pub fn workers(mut self, workers: usize) -> Self {
+        self.workers = workers.max(1);
+        self
+    }
+}

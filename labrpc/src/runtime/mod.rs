@@ -1,0 +1,209 @@
+//! The lab runtime: tasks, time, randomness and nodes, behind one API with two executors.
+//!
+//! Everything in the labs that waits, spawns or draws a random number goes through this module,
+//! never through `std::thread::sleep`, `Instant::now`, `thread::spawn` or `thread_rng`. That is
+//! what lets the **sim** executor replay any run from its seed:
+//!
+//! - [`Executor::Sim`]: one thread, a virtual clock and a seeded generator. When no task can
+//!   run, the clock jumps to the next timer, so a test that sleeps ten seconds takes
+//!   milliseconds. Ready tasks are polled in an order drawn from the seed.
+//! - [`Executor::Real`]: worker threads and the wall clock, as the Go lab runs.
+//!
+//! Tasks belong to a [`NodeId`]. Killing a node ([`kill_node`]) drops every task it owns, so a
+//! crashed peer really stops.
+//!
+//! ```
+//! use std::time::Duration;
+//! use labrpc::runtime::{self, RunConfig};
+//!
+//! let outcome = runtime::run(RunConfig::sim(7), || async {
+//!     let start = runtime::now();
+//!     runtime::sleep(Duration::from_secs(10)).await;
+//!     runtime::now() - start
+//! })
+//! .expect("the run finishes");
+//! assert_eq!(outcome.value, Duration::from_secs(10)); // ten virtual seconds, no real wait
+//! ```
+
+mod config;
+mod context;
+mod join;
+mod real;
+mod runner;
+mod sim;
+mod time;
+mod trace;
+
+pub use config::{Executor, RunConfig};
+pub use join::{JoinError, JoinHandle};
+pub use runner::{check_determinism, run, Divergence, RunError, RunOutcome};
+pub use time::{now, sleep, timeout, yield_now, Elapsed, Instant, Sleep, Timeout};
+pub use trace::{hash_str, TraceEvent, TraceSummary};
+
+use std::future::Future;
+use std::ops::Range;
+
+use context::{with_context, Handle};
+
+/// Identifies a node: the owner of a group of tasks that live and die together.
+///
+/// Node ids are never reused within a run, so a restarted peer gets a fresh node and nothing of
+/// the old incarnation can run again. [`NodeId::ROOT`] owns the top-level future and everything
+/// the test itself spawns; it cannot be killed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId(pub(crate) u64);
+
+impl NodeId {
+    /// The node of the top-level future (the test itself).
+    pub const ROOT: NodeId = NodeId(0);
+
+    /// The number of this node, unique within one run.
+    pub fn as_u64(self) -> u64 {
+        self.0
+    }
+}
+
+impl std::fmt::Display for NodeId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "node {}", self.0)
+    }
+}
+
+/// Spawns a task on the current node (the node of the task that calls it).
+///
+/// The future must be `Send + 'static`: a `parking_lot` or `std` lock guard held across an
+/// `.await` makes it non-`Send`, so that classic bug does not compile.
+///
+/// ```
+/// use labrpc::runtime::{self, RunConfig};
+///
+/// let outcome = runtime::run(RunConfig::sim(1), || async {
+///     let handle = runtime::spawn(async { 6 * 7 });
+///     handle.await.expect("the task finishes")
+/// })
+/// .expect("the run finishes");
+/// assert_eq!(outcome.value, 42);
+/// ```
+///
+/// # Panics
+/// Panics when called outside a lab runtime.
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    spawn_on(current_node(), future)
+}
+
+/// Spawns a task owned by `node`. Spawning on a killed node drops the future at once, and its
+/// [`JoinHandle`] reports [`JoinError::Killed`].
+///
+/// # Panics
+/// Panics when called outside a lab runtime.
+pub fn spawn_on<F>(node: NodeId, future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let (task, handle) = join::wrap(future);
+    with_context(|cx| cx.handle.spawn(node, Box::pin(task)));
+    handle
+}
+
+/// The node of the running task.
+///
+/// # Panics
+/// Panics when called outside a lab runtime.
+pub fn current_node() -> NodeId {
+    with_context(|cx| cx.node)
+}
+
+/// Creates a fresh node. Tasks spawned while running as that node (see [`enter_node`]) belong to
+/// it.
+///
+/// # Panics
+/// Panics when called outside a lab runtime.
+pub fn new_node() -> NodeId {
+    with_context(|cx| cx.handle.new_node())
+}
+
+/// Runs `f` as `node`: every task that `f` spawns with [`spawn`] belongs to `node`.
+///
+/// The tester uses this to build a peer, so that `Raft::new` can spawn its tickers with plain
+/// [`spawn`] and they die with the peer.
+///
+/// # Panics
+/// Panics when called outside a lab runtime.
+pub fn enter_node<R>(node: NodeId, f: impl FnOnce() -> R) -> R {
+    let _guard = context::enter_node(node);
+    f()
+}
+
+/// Kills `node`: drops every task it owns, now and later. Killing [`NodeId::ROOT`] or an unknown
+/// node does nothing.
+///
+/// # Panics
+/// Panics when called outside a lab runtime.
+pub fn kill_node(node: NodeId) {
+    if node == NodeId::ROOT {
+        return;
+    }
+    with_context(|cx| cx.handle.kill_node(node));
+}
+
+/// Whether `node` has been killed.
+///
+/// # Panics
+/// Panics when called outside a lab runtime.
+pub fn is_killed(node: NodeId) -> bool {
+    with_context(|cx| cx.handle.is_killed(node))
+}
+
+/// A uniformly random number in `range` from the runtime's generator (seeded in sim mode).
+///
+/// # Panics
+/// Panics when called outside a lab runtime, or when `range` is empty.
+pub fn random_range(range: Range<u64>) -> u64 {
+    assert!(
+        range.start < range.end,
+        "random_range: empty range {range:?}"
+    );
+    with_context(|cx| cx.handle.random_range(range))
+}
+
+/// A random 64-bit number from the runtime's generator.
+///
+/// # Panics
+/// Panics when called outside a lab runtime.
+pub fn random_u64() -> u64 {
+    with_context(|cx| cx.handle.random_u64())
+}
+
+/// Which executor runs the current task.
+///
+/// # Panics
+/// Panics when called outside a lab runtime.
+pub fn executor() -> Executor {
+    with_context(|cx| match cx.handle {
+        Handle::Sim(_) => Executor::Sim,
+        Handle::Real(_) => Executor::Real,
+    })
+}
+
+/// Whether the calling thread is inside a lab runtime.
+pub fn in_runtime() -> bool {
+    context::try_with_context(|_| ()).is_some()
+}
+
+/// Records an event in the run's trace (part of the determinism check). The network records
+/// every delivery and drop through this; tests may add their own.
+///
+/// Outside a runtime this does nothing.
+pub fn trace_event(kind: &'static str, a: u64, b: u64) {
+    context::try_with_context(|cx| cx.handle.trace(kind, a, b));
+}
+
+/// The message of a caught panic.
+pub(crate) fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    runner::panic_message(payload)
+}

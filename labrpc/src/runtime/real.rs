@@ -1,0 +1,391 @@
+//! The real executor: worker threads, a timer thread and the wall clock.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::future::Future;
+use std::ops::Range;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::JoinHandle as ThreadHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender};
+use futures::future::BoxFuture;
+use parking_lot::{Condvar, Mutex, RwLock};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use super::context::{self, Handle};
+use super::runner::{panic_message, RunError};
+use super::trace::TraceSummary;
+use super::{NodeId, RunConfig};
+
+struct RealTask {
+    id: u64,
+    fut: Mutex<Option<BoxFuture<'static, ()>>>,
+    node: NodeId,
+    scheduled: AtomicBool,
+    queue: Sender<Arc<RealTask>>,
+}
+
+impl Wake for RealTask {
+    fn wake(self: Arc<Self>) {
+        if !self.scheduled.swap(true, Ordering::AcqRel) {
+            let _ = self.queue.send(self.clone());
+        }
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        if !self.scheduled.swap(true, Ordering::AcqRel) {
+            let _ = self.queue.send(self.clone());
+        }
+    }
+}
+
+#[derive(Default)]
+struct Timers {
+    heap: BinaryHeap<Reverse<(Duration, u64)>>,
+    wakers: HashMap<u64, Waker>,
+    next: u64,
+    stop: bool,
+}
+
+/// The shared state of one real-time run.
+pub(crate) struct RealCore {
+    start: std::time::Instant,
+    queue: Sender<Arc<RealTask>>,
+    tasks: Mutex<HashMap<u64, Weak<RealTask>>>,
+    next_task: AtomicU64,
+    next_node: AtomicU64,
+    dead: RwLock<HashSet<NodeId>>,
+    timers: Mutex<Timers>,
+    timer_cv: Condvar,
+    rng: Mutex<StdRng>,
+    failure: Mutex<Option<RunError>>,
+    main_thread: std::thread::Thread,
+    shutting_down: AtomicBool,
+    events: AtomicU64,
+    threads: Mutex<Vec<ThreadHandle<()>>>,
+    name: String,
+    seed: u64,
+}
+
+impl RealCore {
+    pub(crate) fn new(config: &RunConfig) -> Arc<Self> {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let core = Arc::new(RealCore {
+            start: std::time::Instant::now(),
+            queue: tx,
+            tasks: Mutex::new(HashMap::new()),
+            next_task: AtomicU64::new(1),
+            next_node: AtomicU64::new(NodeId::ROOT.0 + 1),
+            dead: RwLock::new(HashSet::new()),
+            timers: Mutex::new(Timers::default()),
+            timer_cv: Condvar::new(),
+            rng: Mutex::new(StdRng::seed_from_u64(config.seed)),
+            failure: Mutex::new(None),
+            main_thread: std::thread::current(),
+            shutting_down: AtomicBool::new(false),
+            events: AtomicU64::new(0),
+            threads: Mutex::new(Vec::new()),
+            name: config.name.clone(),
+            seed: config.seed,
+        });
+        let mut threads = Vec::new();
+        for i in 0..config.workers {
+            let core = Arc::downgrade(&core);
+            let rx = rx.clone();
+            let dispatch = config.dispatch.clone();
+            threads.push(
+                std::thread::Builder::new()
+                    .name(format!("lab-worker-{i}"))
+                    .spawn(move || {
+                        let _log = dispatch.as_ref().map(tracing::dispatcher::set_default);
+                        worker(core, rx)
+                    })
+                    .expect("the operating system refused to start a worker thread"),
+            );
+        }
+        let weak = Arc::downgrade(&core);
+        threads.push(
+            std::thread::Builder::new()
+                .name("lab-timers".into())
+                .spawn(move || timer_thread(weak))
+                .expect("the operating system refused to start the timer thread"),
+        );
+        *core.threads.lock() = threads;
+        core
+    }
+
+    pub(crate) fn spawn(&self, node: NodeId, fut: BoxFuture<'static, ()>) {
+        if self.shutting_down.load(Ordering::Acquire) || self.is_killed(node) {
+            return;
+        }
+        let id = self.next_task.fetch_add(1, Ordering::Relaxed);
+        let task = Arc::new(RealTask {
+            id,
+            fut: Mutex::new(Some(fut)),
+            node,
+            scheduled: AtomicBool::new(true),
+            queue: self.queue.clone(),
+        });
+        self.tasks.lock().insert(id, Arc::downgrade(&task));
+        self.events.fetch_add(1, Ordering::Relaxed);
+        let _ = self.queue.send(task);
+    }
+
+    pub(crate) fn new_node(&self) -> NodeId {
+        NodeId(self.next_node.fetch_add(1, Ordering::Relaxed))
+    }
+
+    pub(crate) fn kill_node(&self, node: NodeId) {
+        if !self.dead.write().insert(node) {
+            return;
+        }
+        let victims: Vec<Arc<RealTask>> = self
+            .tasks
+            .lock()
+            .values()
+            .filter_map(Weak::upgrade)
+            .filter(|t| t.node == node)
+            .collect();
+        for task in victims {
+            // A task being polled right now is dropped by its worker when the poll returns.
+            let fut = task.fut.try_lock().and_then(|mut f| f.take());
+            if fut.is_some() {
+                self.tasks.lock().remove(&task.id);
+            }
+            drop(fut);
+        }
+    }
+
+    pub(crate) fn is_killed(&self, node: NodeId) -> bool {
+        node != NodeId::ROOT && self.dead.read().contains(&node)
+    }
+
+    pub(crate) fn random_range(&self, range: Range<u64>) -> u64 {
+        self.rng.lock().random_range(range)
+    }
+
+    pub(crate) fn random_u64(&self) -> u64 {
+        self.rng.lock().random()
+    }
+
+    pub(crate) fn now(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    pub(crate) fn trace(&self, _kind: &'static str, _a: u64, _b: u64) {
+        // Real runs are not reproducible, so only the count is kept.
+        self.events.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn register_timer(&self, deadline: Duration, waker: Waker) -> u64 {
+        let mut t = self.timers.lock();
+        let id = t.next;
+        t.next += 1;
+        let earliest = t.heap.peek().is_none_or(|Reverse((d, _))| deadline < *d);
+        t.heap.push(Reverse((deadline, id)));
+        t.wakers.insert(id, waker);
+        if earliest {
+            self.timer_cv.notify_one();
+        }
+        id
+    }
+
+    pub(crate) fn update_timer(&self, id: u64, waker: &Waker) {
+        if let Some(w) = self.timers.lock().wakers.get_mut(&id) {
+            if !w.will_wake(waker) {
+                *w = waker.clone();
+            }
+        }
+    }
+
+    pub(crate) fn cancel_timer(&self, id: u64) {
+        self.timers.lock().wakers.remove(&id);
+    }
+
+    fn fail(&self, error: RunError) {
+        let mut slot = self.failure.lock();
+        if slot.is_none() {
+            *slot = Some(error);
+        }
+        self.main_thread.unpark();
+    }
+
+    /// Drives `main` on the calling thread until it finishes, a task panics or time runs out.
+    pub(crate) fn block_on<F: Future>(
+        self: &Arc<Self>,
+        config: &RunConfig,
+        main: F,
+    ) -> Result<F::Output, RunError> {
+        struct Unparker(std::thread::Thread, AtomicBool);
+        impl Wake for Unparker {
+            fn wake(self: Arc<Self>) {
+                self.1.store(true, Ordering::Release);
+                self.0.unpark();
+            }
+        }
+        let mut main = std::pin::pin!(main);
+        let unparker = Arc::new(Unparker(std::thread::current(), AtomicBool::new(true)));
+        let waker = Waker::from(unparker.clone());
+        let _cx = context::enter(Handle::Real(self.clone()), NodeId::ROOT);
+        loop {
+            if let Some(err) = self.failure.lock().take() {
+                return Err(err);
+            }
+            if let Some(limit) = config.time_limit {
+                if self.now() > limit {
+                    return Err(RunError::TimeLimit {
+                        name: config.name.clone(),
+                        seed: config.seed,
+                        limit,
+                    });
+                }
+            }
+            if unparker.1.swap(false, Ordering::AcqRel) {
+                let mut cx = Context::from_waker(&waker);
+                let polled =
+                    std::panic::catch_unwind(AssertUnwindSafe(|| main.as_mut().poll(&mut cx)));
+                match polled {
+                    Ok(Poll::Ready(v)) => return Ok(v),
+                    Ok(Poll::Pending) => {}
+                    Err(payload) => {
+                        return Err(RunError::Panicked {
+                            name: config.name.clone(),
+                            seed: config.seed,
+                            node: NodeId::ROOT,
+                            message: panic_message(&*payload),
+                        })
+                    }
+                }
+            }
+            if !unparker.1.load(Ordering::Acquire) {
+                std::thread::park_timeout(Duration::from_millis(50));
+            }
+        }
+    }
+
+    /// Stops the threads and drops every remaining task.
+    pub(crate) fn shutdown(&self) -> TraceSummary {
+        self.shutting_down.store(true, Ordering::Release);
+        {
+            let mut t = self.timers.lock();
+            t.stop = true;
+            t.wakers.clear();
+            self.timer_cv.notify_all();
+        }
+        let tasks: Vec<Arc<RealTask>> = self
+            .tasks
+            .lock()
+            .drain()
+            .filter_map(|(_, t)| t.upgrade())
+            .collect();
+        for task in &tasks {
+            let fut = task.fut.lock().take();
+            drop(fut);
+        }
+        drop(tasks);
+        TraceSummary {
+            hash: 0,
+            events: self.events.load(Ordering::Relaxed),
+            log: None,
+        }
+    }
+
+    /// Joins the worker and timer threads (after `shutdown` and after the last handle is gone).
+    pub(crate) fn take_threads(&self) -> Vec<ThreadHandle<()>> {
+        std::mem::take(&mut *self.threads.lock())
+    }
+}
+
+fn worker(core: Weak<RealCore>, rx: Receiver<Arc<RealTask>>) {
+    loop {
+        let task = match rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(task) => task,
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => match core.upgrade() {
+                Some(c) if !c.shutting_down.load(Ordering::Acquire) => continue,
+                _ => return,
+            },
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
+        };
+        let Some(core) = core.upgrade() else { return };
+        if core.shutting_down.load(Ordering::Acquire) {
+            return;
+        }
+        task.scheduled.store(false, Ordering::Release);
+        let mut slot = task.fut.lock();
+        let Some(fut) = slot.as_mut() else { continue };
+        if core.is_killed(task.node) {
+            let fut = slot.take();
+            drop(slot);
+            drop(fut);
+            core.tasks.lock().remove(&task.id);
+            continue;
+        }
+        let waker = Waker::from(task.clone());
+        let polled = {
+            let _cx = context::enter(Handle::Real(core.clone()), task.node);
+            let mut cx = Context::from_waker(&waker);
+            std::panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx)))
+        };
+        match polled {
+            Ok(Poll::Pending) if !core.is_killed(task.node) => {}
+            Ok(_) => {
+                let fut = slot.take();
+                drop(slot);
+                drop(fut);
+                core.tasks.lock().remove(&task.id);
+            }
+            Err(payload) => {
+                let fut = slot.take();
+                drop(slot);
+                drop(fut);
+                core.tasks.lock().remove(&task.id);
+                core.fail(RunError::Panicked {
+                    name: core.name.clone(),
+                    seed: core.seed,
+                    node: task.node,
+                    message: panic_message(&*payload),
+                });
+            }
+        }
+    }
+}
+
+fn timer_thread(core: Weak<RealCore>) {
+    loop {
+        let Some(c) = core.upgrade() else { return };
+        let mut due = Vec::new();
+        {
+            let mut t = c.timers.lock();
+            if t.stop {
+                return;
+            }
+            let now = c.now();
+            while let Some(Reverse((deadline, id))) = t.heap.peek().copied() {
+                if deadline > now {
+                    break;
+                }
+                t.heap.pop();
+                if let Some(w) = t.wakers.remove(&id) {
+                    due.push(w);
+                }
+            }
+            if due.is_empty() {
+                let wait = t
+                    .heap
+                    .peek()
+                    .map(|Reverse((d, _))| d.saturating_sub(now))
+                    .unwrap_or(Duration::from_millis(100))
+                    .min(Duration::from_millis(100));
+                c.timer_cv.wait_for(&mut t, wait);
+            }
+        }
+        drop(c);
+        for w in due {
+            w.wake();
+        }
+    }
+}

@@ -1,0 +1,341 @@
+//! Running a test on a runtime: a thread per run, a wall-clock watchdog, and the errors a run
+//! can end with.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::real::RealCore;
+use super::sim::SimCore;
+use super::trace::{TraceEvent, TraceSummary};
+use super::{Executor, NodeId, RunConfig};
+
+/// How a run failed, in words that say what to fix. Every variant names the run and its seed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RunError {
+    /// The run took longer than its time limit (virtual time in sim mode).
+    #[error("{name} (seed {seed}): passed its time limit of {limit:?} without finishing")]
+    TimeLimit {
+        /// The run's name.
+        name: String,
+        /// The run's seed.
+        seed: u64,
+        /// The limit that passed.
+        limit: Duration,
+    },
+    /// The test waits for something, but no task can run and no timer is armed: nothing will
+    /// ever happen again.
+    #[error(
+        "{name} (seed {seed}): deadlock at {at:?}: the test is waiting, but no task is ready and \
+         no timer is armed ({tasks} tasks are blocked forever)"
+    )]
+    Deadlock {
+        /// The run's name.
+        name: String,
+        /// The run's seed.
+        seed: u64,
+        /// Run time of the deadlock.
+        at: Duration,
+        /// Tasks left, all waiting.
+        tasks: usize,
+    },
+    /// One poll of a task did not return for the watchdog's whole period: a loop that never
+    /// awaits, a blocking call, or a lock taken twice.
+    #[error(
+        "{name} (seed {seed}): stuck: no task yielded for {wall:?} of wall time (a loop that never \
+         awaits, a blocking call such as std::thread::sleep, or a lock taken twice); the run was \
+         abandoned"
+    )]
+    Stuck {
+        /// The run's name.
+        name: String,
+        /// The run's seed.
+        seed: u64,
+        /// How long the watchdog waited.
+        wall: Duration,
+    },
+    /// Tasks kept waking each other without the clock ever moving (sim mode).
+    #[error(
+        "{name} (seed {seed}): busy loop at {at:?}: {polls} polls without time moving; a loop \
+         must sleep (labrpc::runtime::sleep) instead of spinning"
+    )]
+    BusyLoop {
+        /// The run's name.
+        name: String,
+        /// The run's seed.
+        seed: u64,
+        /// Run time of the loop.
+        at: Duration,
+        /// Polls seen without the clock moving.
+        polls: u64,
+    },
+    /// A task (or the test itself) panicked.
+    #[error("{name} (seed {seed}): a task of {node} panicked: {message}")]
+    Panicked {
+        /// The run's name.
+        name: String,
+        /// The run's seed.
+        seed: u64,
+        /// The node whose task panicked ([`NodeId::ROOT`] is the test itself).
+        node: NodeId,
+        /// The panic message.
+        message: String,
+    },
+}
+
+impl RunError {
+    /// The seed of the failed run.
+    pub fn seed(&self) -> u64 {
+        match self {
+            RunError::TimeLimit { seed, .. }
+            | RunError::Deadlock { seed, .. }
+            | RunError::Stuck { seed, .. }
+            | RunError::BusyLoop { seed, .. }
+            | RunError::Panicked { seed, .. } => *seed,
+        }
+    }
+}
+
+/// What a finished run returns.
+#[derive(Debug, Clone)]
+pub struct RunOutcome<T> {
+    /// The top-level future's output.
+    pub value: T,
+    /// Run time at the end (virtual in sim mode).
+    pub elapsed: Duration,
+    /// Wall time the run took.
+    pub wall: Duration,
+    /// The event trace.
+    pub trace: TraceSummary,
+}
+
+/// Extracts a panic's message.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(a panic without a message)".to_string()
+    }
+}
+
+/// Runs the future that `make` builds, on the executor `config` names, on a thread of its own.
+///
+/// The caller's thread is the watchdog: a run that stops making progress (sim) or outlives its
+/// time limit by `stuck_after` (real) is reported as [`RunError::Stuck`] and abandoned, never
+/// waited for.
+///
+/// ```
+/// use std::time::Duration;
+/// use labrpc::runtime::{self, RunConfig, RunError};
+///
+/// // A test that waits for something that never comes is a deadlock, reported at once.
+/// let result = runtime::run(RunConfig::sim(5).named("waits_forever"), || async {
+///     let (_tx, rx) = futures::channel::oneshot::channel::<()>();
+///     let _ = rx.await;
+/// });
+/// assert!(matches!(result, Err(RunError::Deadlock { seed: 5, .. })));
+/// ```
+pub fn run<M, F, T>(config: RunConfig, make: M) -> Result<RunOutcome<T>, RunError>
+where
+    M: FnOnce() -> F + Send + 'static,
+    F: Future<Output = T> + 'static,
+    T: Send + 'static,
+{
+    let progress = Arc::new(AtomicU64::new(0));
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    let thread_config = config.clone();
+    let thread_progress = progress.clone();
+    let spawned = std::thread::Builder::new()
+        .name(format!("lab-run-{}-{}", config.name, config.seed))
+        .spawn(move || {
+            let config = thread_config;
+            let _log = config
+                .dispatch
+                .as_ref()
+                .map(tracing::dispatcher::set_default);
+            let out = run_here(&config, thread_progress, make);
+            let _ = tx.send(out);
+        });
+    if let Err(e) = spawned {
+        return Err(RunError::Panicked {
+            name: config.name,
+            seed: config.seed,
+            node: NodeId::ROOT,
+            message: format!("could not start the run's thread: {e}"),
+        });
+    }
+    let stuck = || RunError::Stuck {
+        name: config.name.clone(),
+        seed: config.seed,
+        wall: config.stuck_after,
+    };
+    match config.executor {
+        Executor::Sim => {
+            let mut last = u64::MAX;
+            loop {
+                match rx.recv_timeout(config.stuck_after) {
+                    Ok(out) => return out,
+                    Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                        let now = progress.load(Ordering::Relaxed);
+                        if now == last {
+                            return Err(stuck());
+                        }
+                        last = now;
+                    }
+                    Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                        return Err(RunError::Panicked {
+                            name: config.name.clone(),
+                            seed: config.seed,
+                            node: NodeId::ROOT,
+                            message: "the run's thread ended without a result".into(),
+                        })
+                    }
+                }
+            }
+        }
+        Executor::Real => {
+            let wall = config.time_limit.unwrap_or(Duration::from_secs(3600)) + config.stuck_after;
+            match rx.recv_timeout(wall) {
+                Ok(out) => out,
+                Err(_) => Err(stuck()),
+            }
+        }
+    }
+}
+
+/// Runs on the current thread (the run's own thread).
+fn run_here<M, F, T>(
+    config: &RunConfig,
+    progress: Arc<AtomicU64>,
+    make: M,
+) -> Result<RunOutcome<T>, RunError>
+where
+    M: FnOnce() -> F,
+    F: Future<Output = T>,
+{
+    let wall_start = std::time::Instant::now();
+    match config.executor {
+        Executor::Sim => {
+            let core = SimCore::new(config, progress);
+            let main = {
+                let _cx =
+                    super::context::enter(super::context::Handle::Sim(core.clone()), NodeId::ROOT);
+                make()
+            };
+            let result = core.block_on(config, main);
+            let elapsed = core.now();
+            let trace = {
+                let _cx =
+                    super::context::enter(super::context::Handle::Sim(core.clone()), NodeId::ROOT);
+                core.shutdown()
+            };
+            result.map(|value| RunOutcome {
+                value,
+                elapsed,
+                wall: wall_start.elapsed(),
+                trace,
+            })
+        }
+        Executor::Real => {
+            let core = RealCore::new(config);
+            let main = {
+                let _cx =
+                    super::context::enter(super::context::Handle::Real(core.clone()), NodeId::ROOT);
+                make()
+            };
+            let result = core.block_on(config, main);
+            let elapsed = core.now();
+            let trace = core.shutdown();
+            let threads = core.take_threads();
+            drop(core);
+            for t in threads {
+                let _ = t.join();
+            }
+            result.map(|value| RunOutcome {
+                value,
+                elapsed,
+                wall: wall_start.elapsed(),
+                trace,
+            })
+        }
+    }
+}
+
+/// Where two runs of one seed parted ways.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Divergence {
+    /// A run failed (the check could not compare it).
+    #[error("the determinism check could not finish: {0}")]
+    Failed(RunError),
+    /// The two runs differ at event `index`.
+    #[error(
+        "{name} (seed {seed}) is not deterministic: the runs differ at event #{index}: first run \
+         {first}, second run {second}"
+    )]
+    Diverged {
+        /// The run's name.
+        name: String,
+        /// The seed.
+        seed: u64,
+        /// The index of the first differing event.
+        index: u64,
+        /// The first run's event there (or "no event").
+        first: String,
+        /// The second run's event there (or "no event").
+        second: String,
+    },
+}
+
+/// Runs one seed twice in sim mode and compares the event traces; the error names the first
+/// event where they differ. Returns the first run's outcome when the runs agree.
+///
+/// ```
+/// use std::time::Duration;
+/// use labrpc::runtime::{self, RunConfig};
+///
+/// let outcome = runtime::check_determinism(RunConfig::sim(9), || async {
+///     for _ in 0..3 {
+///         runtime::spawn(async { runtime::sleep(Duration::from_millis(runtime::random_range(1..50))).await });
+///     }
+///     runtime::sleep(Duration::from_secs(1)).await;
+/// })
+/// .expect("the same seed gives the same run");
+/// assert!(outcome.trace.events > 0);
+/// ```
+pub fn check_determinism<M, F, T>(config: RunConfig, make: M) -> Result<RunOutcome<T>, Divergence>
+where
+    M: Fn() -> F + Send + Sync + 'static,
+    F: Future<Output = T> + 'static,
+    T: Send + 'static,
+{
+    let config = RunConfig {
+        executor: Executor::Sim,
+        record_trace: true,
+        ..config
+    };
+    let make = Arc::new(make);
+    let m1 = make.clone();
+    let first = run(config.clone(), move || m1()).map_err(Divergence::Failed)?;
+    let second = run(config.clone(), move || make()).map_err(Divergence::Failed)?;
+    if first.trace.hash == second.trace.hash && first.trace.events == second.trace.events {
+        return Ok(first);
+    }
+    let a = first.trace.log.as_deref().unwrap_or_default();
+    let b = second.trace.log.as_deref().unwrap_or_default();
+    let index = a
+        .iter()
+        .zip(b)
+        .position(|(x, y)| x != y)
+        .unwrap_or(a.len().min(b.len()));
+    let show = |e: Option<&TraceEvent>| e.map_or_else(|| "no event".to_string(), |e| e.to_string());
+    Err(Divergence::Diverged {
+        name: config.name,
+        seed: config.seed,
+        index: index as u64,
+        first: show(a.get(index)),
+        second: show(b.get(index)),
+    })
+}

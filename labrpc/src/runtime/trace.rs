@@ -1,0 +1,109 @@
+//! The event trace of a run: a running hash of every scheduling and network event, and
+//! optionally the events themselves, so two runs of one seed can be compared.
+
+use std::time::Duration;
+
+/// One traced event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceEvent {
+    /// Position in the run, from 0.
+    pub seq: u64,
+    /// Run time (virtual in sim mode) when it happened.
+    pub at: Duration,
+    /// What happened: `"poll"`, `"timer"`, `"spawn"`, `"kill"`, or a network event such as
+    /// `"rpc.deliver"`.
+    pub kind: &'static str,
+    /// First detail (for a poll, the task id; for RPC events, the end id).
+    pub a: u64,
+    /// Second detail (for a poll, the node; for RPC events, a hash of the method name).
+    pub b: u64,
+}
+
+impl std::fmt::Display for TraceEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "event #{} at {:.6}s: {} ({}, {})",
+            self.seq,
+            self.at.as_secs_f64(),
+            self.kind,
+            self.a,
+            self.b
+        )
+    }
+}
+
+/// The trace of a finished run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TraceSummary {
+    /// A hash of the whole sequence of events. Equal hashes mean equal runs.
+    pub hash: u64,
+    /// How many events were traced.
+    pub events: u64,
+    /// Every event, when the run was configured with `record_trace`.
+    pub log: Option<Vec<TraceEvent>>,
+}
+
+/// Accumulates a run's trace.
+pub(crate) struct Trace {
+    hash: u64,
+    events: u64,
+    log: Option<Vec<TraceEvent>>,
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+/// Mixes `v` into `h` (FNV-1a over the bytes): stable across platforms and builds.
+pub(crate) fn mix(mut h: u64, v: u64) -> u64 {
+    for byte in v.to_le_bytes() {
+        h ^= u64::from(byte);
+        h = h.wrapping_mul(FNV_PRIME);
+    }
+    h
+}
+
+/// A stable hash of a string (used for method names in trace events).
+pub fn hash_str(s: &str) -> u64 {
+    let mut h = FNV_OFFSET;
+    for byte in s.bytes() {
+        h ^= u64::from(byte);
+        h = h.wrapping_mul(FNV_PRIME);
+    }
+    h
+}
+
+impl Trace {
+    pub(crate) fn new(record: bool) -> Self {
+        Trace {
+            hash: FNV_OFFSET,
+            events: 0,
+            log: record.then(Vec::new),
+        }
+    }
+
+    pub(crate) fn record(&mut self, at: Duration, kind: &'static str, a: u64, b: u64) {
+        let mut h = mix(self.hash, at.as_nanos() as u64);
+        h = mix(h, hash_str(kind));
+        h = mix(h, a);
+        self.hash = mix(h, b);
+        if let Some(log) = &mut self.log {
+            log.push(TraceEvent {
+                seq: self.events,
+                at,
+                kind,
+                a,
+                b,
+            });
+        }
+        self.events += 1;
+    }
+
+    pub(crate) fn summary(&mut self) -> TraceSummary {
+        TraceSummary {
+            hash: self.hash,
+            events: self.events,
+            log: self.log.take(),
+        }
+    }
+}
