@@ -194,16 +194,23 @@ impl RealCore {
         id
     }
 
+    // A waker may hold the last reference to a task, and dropping the task drops its
+    // `Sleep`s, which take the timer lock: so replaced or removed wakers are dropped only
+    // after the lock is released.
+
     pub(crate) fn update_timer(&self, id: u64, waker: &Waker) {
-        if let Some(w) = self.timers.lock().wakers.get_mut(&id) {
-            if !w.will_wake(waker) {
-                *w = waker.clone();
-            }
-        }
+        let mut t = self.timers.lock();
+        let old = match t.wakers.get_mut(&id) {
+            Some(w) if !w.will_wake(waker) => Some(std::mem::replace(w, waker.clone())),
+            _ => None,
+        };
+        drop(t);
+        drop(old);
     }
 
     pub(crate) fn cancel_timer(&self, id: u64) {
-        self.timers.lock().wakers.remove(&id);
+        let removed = self.timers.lock().wakers.remove(&id);
+        drop(removed);
     }
 
     fn fail(&self, error: RunError) {
@@ -270,12 +277,13 @@ impl RealCore {
     /// Stops the threads and drops every remaining task.
     pub(crate) fn shutdown(&self) -> TraceSummary {
         self.shutting_down.store(true, Ordering::Release);
-        {
+        let wakers = {
             let mut t = self.timers.lock();
             t.stop = true;
-            t.wakers.clear();
             self.timer_cv.notify_all();
-        }
+            std::mem::take(&mut t.wakers)
+        };
+        drop(wakers);
         let tasks: Vec<Arc<RealTask>> = self
             .tasks
             .lock()
