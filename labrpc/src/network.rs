@@ -326,12 +326,12 @@ impl ClientEnd {
             error,
             long_delays: st.long_delays,
         };
-        let Some(end) = st.ends.get(&*self.name) else {
+        // An end of the same name made after this one was deleted is another end.
+        let Some(end) = st.ends.get(&*self.name).filter(|e| e.id == self.id) else {
             return fail(RpcError::EndDeleted {
                 end: self.name.to_string(),
             });
         };
-        debug_assert_eq!(end.id, self.id);
         let Some(server_name) = &end.server else {
             return fail(RpcError::EndNotConnected {
                 end: self.name.to_string(),
