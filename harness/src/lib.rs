@@ -1,0 +1,27 @@
+//! `harness`: the Raft lab's tester, its graders, and the tools around them.
+//!
+//! - [`tester`]: what Go's `config.go` does (connect, disconnect, crash, restart, the checks).
+//! - [`graders`]: every lab test by name and part, generic over the [`Peer`] it drives.
+//! - [`trial`]: one grader, one seed, one executor, with its figures and log.
+//! - [`testing`]: running graders from `cargo test` (`LAB_SEED`, `LAB_RUNTIME`, ...).
+//! - [`logs`]: logs a person can read, one line per event with time, topic, peer and term.
+//!
+//! ```
+//! use harness::graders;
+//! use harness::trial::{run_trial, TrialSettings};
+//!
+//! let grader = graders::by_name("initial_election").expect("a part-A grader");
+//! let report = run_trial::<raft::Raft>(grader, &TrialSettings::sim(1));
+//! assert!(report.passed(), "{:?}", report.outcome);
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod graders;
+pub mod logs;
+pub mod peer;
+pub mod tester;
+pub mod testing;
+pub mod trial;
+
+pub use peer::Peer;

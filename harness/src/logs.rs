@@ -1,0 +1,242 @@
+//! Logs a person can read: every `tracing` event of a run becomes one line with the run time,
+//! the topic, the peer and its term, captured per run.
+//!
+//! The line format (one event per line, fields separated by spaces):
+//!
+//! ```text
+//!   1.234567 VOTE   S2 T3 granted vote to S1 for term 3
+//!   1.500000 TEST   -  -  disconnect(1)
+//! ```
+//!
+//! Raft's events carry the fields `peer`, `term` and `topic`; the tester's events carry the
+//! topic `test` and span the whole width in the per-peer view.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use tracing::field::{Field, Visit};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::{EnvFilter, Layer};
+
+/// One parsed log line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// Run time in microseconds.
+    pub micros: u64,
+    /// The topic, upper case (`VOTE`, `LEAD`, `TEST`, ...).
+    pub topic: String,
+    /// The peer, if the event named one.
+    pub peer: Option<u64>,
+    /// The peer's term, if the event named one.
+    pub term: Option<u64>,
+    /// The rest of the line.
+    pub message: String,
+}
+
+impl LogLine {
+    /// Parses a line in the format above; `None` for anything else (test output, panics).
+    pub fn parse(line: &str) -> Option<LogLine> {
+        let mut parts = line.split_whitespace();
+        let time = parts.next()?;
+        let (secs, frac) = time.split_once('.')?;
+        if frac.len() != 6 {
+            return None;
+        }
+        let micros = secs.parse::<u64>().ok()? * 1_000_000 + frac.parse::<u64>().ok()?;
+        let topic = parts.next()?.to_string();
+        if topic.is_empty()
+            || !topic
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        {
+            return None;
+        }
+        let peer = parse_tag(parts.next()?, 'S')?;
+        let term = parse_tag(parts.next()?, 'T')?;
+        // The message is everything after the fourth field, with its own spacing kept.
+        let mut rest = line.trim_start();
+        for _ in 0..4 {
+            rest = rest.trim_start();
+            rest = rest.find(char::is_whitespace).map_or("", |i| &rest[i..]);
+        }
+        Some(LogLine {
+            micros,
+            topic,
+            peer,
+            term,
+            message: rest.trim().to_string(),
+        })
+    }
+}
+
+/// Parses `S2` / `T3` / `-`: `Some(None)` for `-`, `None` when malformed.
+fn parse_tag(field: &str, tag: char) -> Option<Option<u64>> {
+    if field == "-" {
+        return Some(None);
+    }
+    field.strip_prefix(tag)?.parse().ok().map(Some)
+}
+
+/// Formats one line (see the module docs).
+pub fn format_line(
+    micros: u64,
+    topic: &str,
+    peer: Option<u64>,
+    term: Option<u64>,
+    message: &str,
+) -> String {
+    let peer = peer.map_or_else(|| "-".to_string(), |p| format!("S{p}"));
+    let term = term.map_or_else(|| "-".to_string(), |t| format!("T{t}"));
+    format!(
+        "{:>3}.{:06} {:<6} {:<3} {:<4} {}",
+        micros / 1_000_000,
+        micros % 1_000_000,
+        topic.to_ascii_uppercase(),
+        peer,
+        term,
+        message
+    )
+}
+
+#[derive(Default)]
+struct Fields {
+    message: String,
+    topic: Option<String>,
+    peer: Option<u64>,
+    term: Option<u64>,
+    extra: String,
+}
+
+impl Visit for Fields {
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        match field.name() {
+            "peer" => self.peer = Some(value),
+            "term" => self.term = Some(value),
+            name => {
+                let _ = write!(self.extra, " {name}={value}");
+            }
+        }
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        match (field.name(), u64::try_from(value)) {
+            ("peer", Ok(v)) => self.peer = Some(v),
+            ("term", Ok(v)) => self.term = Some(v),
+            (name, _) => {
+                let _ = write!(self.extra, " {name}={value}");
+            }
+        }
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "topic" => self.topic = Some(value.to_string()),
+            "message" => self.message = value.to_string(),
+            name => {
+                let _ = write!(self.extra, " {name}={value}");
+            }
+        }
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        match field.name() {
+            "message" => self.message = format!("{value:?}"),
+            "topic" => self.topic = Some(format!("{value:?}").trim_matches('"').to_string()),
+            name => {
+                let _ = write!(self.extra, " {name}={value:?}");
+            }
+        }
+    }
+}
+
+/// A `tracing` layer that formats every event as a line into a shared buffer.
+struct CaptureLayer {
+    buffer: Arc<Mutex<String>>,
+    echo: bool,
+}
+
+impl<S: Subscriber> Layer<S> for CaptureLayer {
+    fn on_event(&self, event: &Event<'_>, _cx: Context<'_, S>) {
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        let micros = if labrpc::runtime::in_runtime() {
+            labrpc::runtime::now().since_start().as_micros() as u64
+        } else {
+            0
+        };
+        let topic = fields
+            .topic
+            .unwrap_or_else(|| match *event.metadata().level() {
+                tracing::Level::ERROR => "error".into(),
+                tracing::Level::WARN => "warn".into(),
+                _ => "info".into(),
+            });
+        let message = format!("{}{}", fields.message, fields.extra);
+        let line = format_line(micros, &topic, fields.peer, fields.term, &message);
+        if self.echo {
+            eprintln!("{line}");
+        }
+        let mut buf = self.buffer.lock();
+        buf.push_str(&line);
+        buf.push('\n');
+    }
+}
+
+/// Captures the log of one run: install [`Capture::dispatch`] on the run's threads (through
+/// `RunConfig::dispatch`), then read the lines with [`Capture::take`].
+///
+/// ```
+/// use harness::logs::Capture;
+///
+/// let capture = Capture::new("info").expect("a valid filter");
+/// tracing::dispatcher::with_default(&capture.dispatch(), || {
+///     tracing::info!(target: "raft", peer = 2u64, term = 3u64, topic = "vote", "granted vote to S1");
+/// });
+/// let log = capture.take();
+/// assert!(log.contains("VOTE"));
+/// assert!(log.contains("S2"));
+/// assert!(log.contains("T3"));
+/// ```
+#[derive(Clone)]
+pub struct Capture {
+    buffer: Arc<Mutex<String>>,
+    dispatch: tracing::Dispatch,
+}
+
+impl Capture {
+    /// A capture keeping events that pass `filter` (`RUST_LOG` syntax: `debug`,
+    /// `raft=trace,tester=info`, ...).
+    pub fn new(filter: &str) -> Result<Capture, String> {
+        Capture::build(filter, false)
+    }
+
+    /// Like [`Capture::new`], and also prints each line to stderr as it happens.
+    pub fn echoing(filter: &str) -> Result<Capture, String> {
+        Capture::build(filter, true)
+    }
+
+    fn build(filter: &str, echo: bool) -> Result<Capture, String> {
+        let filter =
+            EnvFilter::try_new(filter).map_err(|e| format!("bad log filter {filter:?}: {e}"))?;
+        let buffer = Arc::new(Mutex::new(String::new()));
+        let subscriber = tracing_subscriber::registry()
+            .with(filter)
+            .with(CaptureLayer {
+                buffer: buffer.clone(),
+                echo,
+            });
+        Ok(Capture {
+            buffer,
+            dispatch: tracing::Dispatch::new(subscriber),
+        })
+    }
+
+    /// The dispatcher to install on the run's threads.
+    pub fn dispatch(&self) -> tracing::Dispatch {
+        self.dispatch.clone()
+    }
+
+    /// Takes the lines captured so far.
+    pub fn take(&self) -> String {
+        std::mem::take(&mut *self.buffer.lock())
+    }
+}

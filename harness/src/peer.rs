@@ -1,0 +1,44 @@
+//! The small API through which the tester drives a Raft peer.
+//!
+//! The tester only ever uses these calls, so a grader can swap in a submission's `raft` crate,
+//! and the harness's own tests can plug in deliberately broken peers.
+
+use labrpc::{ClientEnd, Service};
+use raft::{ApplySender, Persister};
+
+/// A Raft peer as the tester sees it (Go: `Make`, `GetState`, `Kill`, and the RPC service).
+pub trait Peer: Send + Sync + 'static {
+    /// Creates a peer (Go `Make`): must return at once, spawning its long-running tasks with
+    /// `labrpc::runtime::spawn`. The tester calls it inside `enter_node`, so the tasks belong to
+    /// the peer's node and die when the tester crashes it.
+    fn make(peers: Vec<ClientEnd>, me: usize, persister: Persister, apply_tx: ApplySender) -> Self
+    where
+        Self: Sized;
+
+    /// `(current term, whether this peer believes it is the leader)`.
+    fn get_state(&self) -> (u64, bool);
+
+    /// Tells the peer it is being crashed.
+    fn kill(&self);
+
+    /// The peer's RPC service, `"Raft"` with `"RequestVote"` and `"AppendEntries"`.
+    fn service(&self) -> Service;
+}
+
+impl Peer for raft::Raft {
+    fn make(peers: Vec<ClientEnd>, me: usize, persister: Persister, apply_tx: ApplySender) -> Self {
+        raft::Raft::new(peers, me, persister, apply_tx)
+    }
+
+    fn get_state(&self) -> (u64, bool) {
+        raft::Raft::get_state(self)
+    }
+
+    fn kill(&self) {
+        raft::Raft::kill(self)
+    }
+
+    fn service(&self) -> Service {
+        raft::Raft::service(self)
+    }
+}

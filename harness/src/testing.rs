@@ -1,0 +1,146 @@
+//! Running graders from `cargo test`: seeds, executors and replay commands from the
+//! environment.
+//!
+//! | variable | meaning | default |
+//! |---|---|---|
+//! | `LAB_RUNTIME` | `sim` or `real` | `sim` |
+//! | `LAB_SEED` | run this one seed (replays a failure) | unset |
+//! | `LAB_SEEDS` | how many seeds to run | 12 in sim, 1 in real |
+//! | `LAB_SEED_START` | the first seed | 1 |
+//! | `LAB_LOG` | print the log of each trial as it runs (`RUST_LOG` syntax, e.g. `debug`) | unset |
+//!
+//! A failing seed is run once more with a debug log (sim mode replays it exactly), and the
+//! panic message ends with the log's last lines and the command that replays the failure.
+
+use labrpc::runtime::Executor;
+
+use crate::graders;
+use crate::peer::Peer;
+use crate::trial::{run_trial, TrialReport, TrialSettings};
+
+/// Lines of a failing run's log shown in the panic message.
+const LOG_TAIL_LINES: usize = 60;
+
+/// Reads an environment variable, failing with a clear message when it is malformed.
+fn env_parse<T: std::str::FromStr>(name: &str) -> Option<T>
+where
+    T::Err: std::fmt::Display,
+{
+    let raw = std::env::var(name).ok()?;
+    match raw.trim().parse() {
+        Ok(v) => Some(v),
+        Err(e) => panic!("{name}={raw:?} is not valid: {e}"),
+    }
+}
+
+/// The seeds and executor the environment asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestPlan {
+    /// The executor.
+    pub executor: Executor,
+    /// The seeds to run.
+    pub seeds: Vec<u64>,
+    /// A log filter to echo while running.
+    pub log: Option<String>,
+}
+
+impl TestPlan {
+    /// Reads `LAB_RUNTIME`, `LAB_SEED`, `LAB_SEEDS`, `LAB_SEED_START` and `LAB_LOG`.
+    ///
+    /// # Panics
+    /// Panics with a message naming the variable when one is malformed.
+    pub fn from_env() -> TestPlan {
+        let executor: Executor = env_parse("LAB_RUNTIME").unwrap_or(Executor::Sim);
+        let seeds = match env_parse::<u64>("LAB_SEED") {
+            Some(seed) => vec![seed],
+            None => {
+                let default = if executor == Executor::Sim { 12 } else { 1 };
+                let count: u64 = env_parse("LAB_SEEDS").unwrap_or(default);
+                let start: u64 = env_parse("LAB_SEED_START").unwrap_or(1);
+                (start..start + count).collect()
+            }
+        };
+        TestPlan {
+            executor,
+            seeds,
+            log: std::env::var("LAB_LOG").ok(),
+        }
+    }
+}
+
+/// The command that replays `seed` of `grader` under `cargo test`.
+pub fn replay_command(test_binary: &str, grader: &str, seed: u64, executor: Executor) -> String {
+    let runtime = match executor {
+        Executor::Sim => String::new(),
+        Executor::Real => "LAB_RUNTIME=real ".to_string(),
+    };
+    format!("{runtime}LAB_SEED={seed} cargo test -p harness --test {test_binary} {grader}")
+}
+
+/// Runs the grader `name` with peer type `P` over the seeds the environment asks for, and
+/// returns the failing trials (each rerun with a debug log when in sim mode).
+///
+/// # Panics
+/// Panics when no grader has that name.
+pub fn failures<P: Peer>(name: &str) -> Vec<TrialReport> {
+    let grader = graders::by_name(name).unwrap_or_else(|| panic!("no grader named {name:?}"));
+    let plan = TestPlan::from_env();
+    let mut failed = Vec::new();
+    for &seed in &plan.seeds {
+        let mut settings = TrialSettings::new(plan.executor, seed);
+        if let Some(filter) = &plan.log {
+            settings.log = Some(filter.clone());
+            settings.echo_log = true;
+        }
+        let report = run_trial::<P>(grader, &settings);
+        if report.passed() {
+            continue;
+        }
+        if plan.executor == Executor::Sim {
+            // Replay the seed with a debug log: same seed, same run.
+            failed.push(run_trial::<P>(grader, &settings.clone().with_log("debug")));
+        } else {
+            failed.push(report);
+        }
+    }
+    failed
+}
+
+/// Runs the grader `name` with peer type `P` (see the module docs) and panics with a readable
+/// report on the first failing seed.
+///
+/// # Panics
+/// Panics when a trial fails: that is how `cargo test` learns of it.
+pub fn grade<P: Peer>(test_binary: &str, name: &str) {
+    let plan = TestPlan::from_env();
+    let failed = failures::<P>(name);
+    let Some(first) = failed.first() else {
+        return;
+    };
+    let error = match &first.outcome {
+        Err(e) => e.to_string(),
+        Ok(_) => "the replay with a log passed; the run is not deterministic".to_string(),
+    };
+    let tail = first
+        .log
+        .as_deref()
+        .map(|log| {
+            let lines: Vec<&str> = log.lines().collect();
+            let from = lines.len().saturating_sub(LOG_TAIL_LINES);
+            format!(
+                "\n--- last {} log lines of seed {} ---\n{}\n---",
+                lines.len() - from,
+                first.seed,
+                lines[from..].join("\n")
+            )
+        })
+        .unwrap_or_default();
+    let seeds: Vec<String> = failed.iter().map(|r| r.seed.to_string()).collect();
+    panic!(
+        "{name} failed on {} of {} seeds ({}): {error}{tail}\nreplay: {}",
+        failed.len(),
+        plan.seeds.len(),
+        seeds.join(", "),
+        replay_command(test_binary, name, first.seed, first.executor)
+    );
+}

@@ -1,0 +1,106 @@
+//! The graders must fail the mistakes they exist to catch. Each test runs a grader against a
+//! deliberately broken peer and checks the failure and its message; a control test shows the
+//! same peer without defects passes.
+
+mod support;
+
+use harness::graders;
+use harness::trial::{run_trial, TrialError, TrialSettings};
+use harness::Peer;
+use support::{ChattyHeartbeats, Correct, DoubleVote, NeverStepDown, NoTimerReset, ToyPeer};
+
+const SEEDS: std::ops::Range<u64> = 1..4;
+
+/// Runs `grader` over [`SEEDS`] and returns each seed's error text (`None` for a pass).
+fn outcomes<P: Peer>(grader: &str) -> Vec<Option<String>> {
+    let g = graders::by_name(grader).expect("a known grader");
+    SEEDS
+        .map(
+            |seed| match run_trial::<P>(g, &TrialSettings::sim(seed)).outcome {
+                Ok(_) => None,
+                Err(e) => Some(e.to_string()),
+            },
+        )
+        .collect()
+}
+
+fn assert_all_fail_with<P: Peer>(grader: &str, needle: &str) {
+    for (seed, outcome) in SEEDS.zip(outcomes::<P>(grader)) {
+        match outcome {
+            None => panic!("{grader} passed a broken peer on seed {seed}"),
+            Some(msg) => assert!(
+                msg.contains(needle),
+                "{grader} failed seed {seed} for another reason: {msg}"
+            ),
+        }
+    }
+}
+
+#[test]
+fn toy_peer_without_defects_passes_every_part_a_grader() {
+    for g in graders::select("A").expect("part A exists") {
+        for (seed, outcome) in SEEDS.zip(outcomes::<ToyPeer<Correct>>(g.name)) {
+            assert_eq!(
+                outcome, None,
+                "{} failed the correct toy peer on seed {seed}",
+                g.name
+            );
+        }
+    }
+}
+
+#[test]
+fn heartbeat_stability_rejects_a_follower_that_ignores_heartbeats() {
+    assert_all_fail_with::<ToyPeer<NoTimerReset>>("heartbeat_stability", "term changed");
+}
+
+#[test]
+fn heartbeat_stability_rejects_heartbeats_far_too_often() {
+    assert_all_fail_with::<ToyPeer<ChattyHeartbeats>>("heartbeat_stability", "per second");
+}
+
+#[test]
+fn many_elections_rejects_two_votes_in_one_term() {
+    // Two votes in one term elect two leaders only when candidates collide in a term, which the
+    // toy peer's narrow timeouts make likely but not certain: most seeds must fail, and every
+    // failure must name the two leaders.
+    let g = graders::by_name("many_elections").expect("a known grader");
+    let mut failed = 0;
+    for seed in 1..=20 {
+        if let Err(e) = run_trial::<ToyPeer<DoubleVote>>(g, &TrialSettings::sim(seed)).outcome {
+            let msg = e.to_string();
+            assert!(
+                msg.contains("(>1) leaders"),
+                "seed {seed} failed for another reason: {msg}"
+            );
+            failed += 1;
+        }
+    }
+    eprintln!("double votes caught on {failed} of 20 seeds");
+    assert!(
+        failed >= 10,
+        "double votes were caught on only {failed} of 20 seeds"
+    );
+}
+
+#[test]
+fn re_election_rejects_a_leader_that_never_steps_down() {
+    assert_all_fail_with::<ToyPeer<NeverStepDown>>("re_election", "stale leader");
+}
+
+#[test]
+fn a_failing_seed_replays_with_the_same_error() {
+    let g = graders::by_name("re_election").expect("a known grader");
+    let first = run_trial::<ToyPeer<NeverStepDown>>(g, &TrialSettings::sim(7));
+    let again = run_trial::<ToyPeer<NeverStepDown>>(g, &TrialSettings::sim(7).with_log("debug"));
+    let (Err(TrialError::Check(a)), Err(TrialError::Check(b))) = (&first.outcome, &again.outcome)
+    else {
+        panic!(
+            "expected check failures, got {:?} and {:?}",
+            first.outcome, again.outcome
+        );
+    };
+    assert_eq!(a, b, "the replay must fail the same way at the same time");
+    let log = again.log.expect("the replay captured a log");
+    assert!(log.contains("TEST"), "the log has the tester's events");
+}
