@@ -1,8 +1,9 @@
 //! Leader election, in three layers (ticker, round, per-peer sender), and the `RequestVote`
 //! receiver.
 //!
-//! 1. [`Peer::election_ticker`] lives as long as the peer. Every [`ELECTION_TICK`] it looks at
-//!    the election timer and, unless the peer leads, starts an election once the timer ran out.
+//! 1. [`Peer::election_ticker`] lives as long as the peer. It sleeps until the election timer
+//!    could run out (at most [`ELECTION_TICK`]), looks again, and, unless the peer leads, starts
+//!    an election once the timer ran out.
 //! 2. [`Peer::start_election`] is one round: under the lock it becomes candidate of a new term,
 //!    votes for itself, resets its timer, and spawns one sender per other peer.
 //! 3. [`Peer::ask_for_vote`] sends one `RequestVote`; on the reply it first aligns terms, then
@@ -21,6 +22,9 @@ use crate::peer::{spawn_detached, Peer};
 use crate::rpc;
 use crate::state::{Effects, LeaderState, Role, State, TermCheck};
 use crate::timing::{random_election_timeout, ELECTION_TICK};
+
+/// The shortest sleep of the election ticker, so that it always yields to other tasks.
+const MIN_TICKER_SLEEP: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// Why a vote was refused (the reason goes into the log line).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -215,8 +219,8 @@ impl Peer {
                 let mut st = self.state.lock();
                 if st.is_leader() {
                     // A leader does not time out. Keeping its timer fresh means that, if it
-                    // steps down, it first waits a whole timeout for the new leader's
-                    // heartbeat instead of campaigning at once and disrupting it.
+                    // steps down, it first waits for the new leader's heartbeat instead of
+                    // campaigning at once and disrupting it.
                     st.timer.reset(runtime::now(), random_election_timeout());
                     false
                 } else {
@@ -226,7 +230,17 @@ impl Peer {
             if due {
                 self.start_election();
             }
-            runtime::sleep(ELECTION_TICK).await;
+            // Sleep until the timer could run out: a heartbeat that arrives meanwhile moves the
+            // deadline, and the next look sleeps again for what is left.
+            let wait = {
+                let st = self.state.lock();
+                if st.is_leader() {
+                    ELECTION_TICK
+                } else {
+                    st.timer.remaining(runtime::now()).min(ELECTION_TICK)
+                }
+            };
+            runtime::sleep(wait.max(MIN_TICKER_SLEEP)).await;
         }
     }
 

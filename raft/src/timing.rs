@@ -32,16 +32,18 @@ pub const ELECTION_TIMEOUT_MIN: Duration = Duration::from_millis(500);
 /// that needs a few rounds, well within the tester's five seconds.
 pub const ELECTION_TIMEOUT_MAX: Duration = Duration::from_millis(1000);
 
-/// How long the election ticker sleeps between two looks at its timer. Small against the
-/// timeout's spread, so the randomization is not lost to polling.
-pub const ELECTION_TICK: Duration = Duration::from_millis(20);
+/// The longest the election ticker sleeps at once. A follower or candidate sleeps until its
+/// timer's deadline (looking again if a heartbeat moved it meanwhile), so it wakes about once per
+/// timeout instead of polling; a leader, whose timer never runs out, looks this often to keep
+/// its timer fresh.
+pub const ELECTION_TICK: Duration = Duration::from_millis(250);
 
 // The relations the tester relies on, checked when the crate compiles.
 const _: () = assert!(HEARTBEAT_INTERVAL.as_millis() >= 100);
 const _: () = assert!(3 * HEARTBEAT_INTERVAL.as_millis() <= ELECTION_TIMEOUT_MIN.as_millis());
 const _: () = assert!(ELECTION_TIMEOUT_MIN.as_millis() < ELECTION_TIMEOUT_MAX.as_millis());
 const _: () = assert!(ELECTION_TIMEOUT_MAX.as_millis() <= 1000);
-const _: () = assert!(ELECTION_TICK.as_millis() < ELECTION_TIMEOUT_MIN.as_millis() / 10);
+const _: () = assert!(ELECTION_TICK.as_millis() < ELECTION_TIMEOUT_MIN.as_millis());
 
 /// A fresh election timeout drawn uniformly from `ELECTION_TIMEOUT_MIN..ELECTION_TIMEOUT_MAX`
 /// by the lab runtime's generator (so the sim executor replays it from the seed).
@@ -79,6 +81,12 @@ impl ElectionTimer {
     /// Whether the timeout has passed since the last reset.
     pub(crate) fn expired(&self, now: Instant) -> bool {
         now.duration_since(self.reset_at) >= self.timeout
+    }
+
+    /// How long until the timer runs out (zero once it has).
+    pub(crate) fn remaining(&self, now: Instant) -> Duration {
+        self.timeout
+            .saturating_sub(now.duration_since(self.reset_at))
     }
 
     /// The timeout the timer runs for.
@@ -133,5 +141,13 @@ mod tests {
         assert!(!timer.expired(start + Duration::from_millis(1100)));
         assert!(timer.expired(start + Duration::from_millis(1200)));
         assert_eq!(timer.timeout(), Duration::from_millis(700));
+        assert_eq!(
+            timer.remaining(start + Duration::from_millis(1000)),
+            Duration::from_millis(200)
+        );
+        assert_eq!(
+            timer.remaining(start + Duration::from_millis(5000)),
+            Duration::ZERO
+        );
     }
 }

@@ -91,10 +91,7 @@ pub(crate) fn with_context<R>(f: impl FnOnce(&Context) -> R) -> R {
 
 /// Runs `f` with the current context, or returns `None` outside a runtime.
 pub(crate) fn try_with_context<R>(f: impl FnOnce(&Context) -> R) -> Option<R> {
-    CONTEXT.with(|c| {
-        let cx = c.borrow().clone();
-        cx.as_ref().map(f)
-    })
+    CONTEXT.with(|c| c.borrow().as_ref().map(f))
 }
 
 /// Restores the previous context when dropped.

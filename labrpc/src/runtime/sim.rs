@@ -5,8 +5,9 @@
 //! seed gives one run, event for event.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::future::Future;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,7 +30,31 @@ struct TaskSlot {
     fut: Option<BoxFuture<'static, ()>>,
     node: NodeId,
     queued: bool,
+    /// Made once per task, cloned for each poll.
+    waker: Waker,
 }
+
+/// A hasher for the executor's own sequential ids: no random state (so iteration order is a
+/// function of the run) and one multiply per key.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
+type IdSet<K> = HashSet<K, BuildHasherDefault<IdHasher>>;
 
 struct SimState {
     now: Duration,
@@ -37,12 +62,12 @@ struct SimState {
     next_task: u64,
     next_node: u64,
     next_timer: u64,
-    tasks: BTreeMap<u64, TaskSlot>,
+    tasks: IdMap<TaskSlot>,
     ready: Vec<u64>,
     main_queued: bool,
     timers: BinaryHeap<Reverse<(Duration, u64)>>,
-    timer_wakers: HashMap<u64, Waker>,
-    dead: HashSet<NodeId>,
+    timer_wakers: IdMap<Waker>,
+    dead: IdSet<NodeId>,
     trace: Trace,
 }
 
@@ -81,12 +106,12 @@ impl SimCore {
                 next_task: MAIN_TASK + 1,
                 next_node: NodeId::ROOT.0 + 1,
                 next_timer: 0,
-                tasks: BTreeMap::new(),
+                tasks: IdMap::default(),
                 ready: Vec::new(),
                 main_queued: true,
                 timers: BinaryHeap::new(),
-                timer_wakers: HashMap::new(),
-                dead: HashSet::new(),
+                timer_wakers: IdMap::default(),
+                dead: IdSet::default(),
                 trace: Trace::new(config.record_trace),
             }),
             progress,
@@ -107,7 +132,7 @@ impl SimCore {
         }
     }
 
-    pub(crate) fn spawn(&self, node: NodeId, fut: BoxFuture<'static, ()>) {
+    pub(crate) fn spawn(self: &Arc<Self>, node: NodeId, fut: BoxFuture<'static, ()>) {
         let mut st = self.state.lock();
         if st.dead.contains(&node) {
             drop(st);
@@ -116,12 +141,17 @@ impl SimCore {
         }
         let id = st.next_task;
         st.next_task += 1;
+        let waker = Waker::from(Arc::new(SimWaker {
+            task: id,
+            core: Arc::downgrade(self),
+        }));
         st.tasks.insert(
             id,
             TaskSlot {
                 fut: Some(fut),
                 node,
                 queued: true,
+                waker,
             },
         );
         st.ready.push(id);
@@ -145,12 +175,14 @@ impl SimCore {
             }
             let now = st.now;
             st.trace.record(now, "kill", node.0, 0);
-            let ids: Vec<u64> = st
+            let mut ids: Vec<u64> = st
                 .tasks
                 .iter()
                 .filter(|(_, slot)| slot.node == node && slot.fut.is_some())
                 .map(|(id, _)| *id)
                 .collect();
+            // Drop in spawn order, whatever the map's layout.
+            ids.sort_unstable();
             for id in ids {
                 if let Some(slot) = st.tasks.remove(&id) {
                     dropped.push(slot.fut);
@@ -238,12 +270,12 @@ impl SimCore {
                         let id = st.ready.swap_remove(i);
                         let slot = st.tasks.get_mut(&id).map(|slot| {
                             slot.queued = false;
-                            (slot.fut.take(), slot.node)
+                            (slot.fut.take(), slot.node, slot.waker.clone())
                         });
                         match slot {
-                            Some((Some(fut), node)) => {
+                            Some((Some(fut), node, waker)) => {
                                 st.trace.record(now, "poll", id, node.0);
-                                Pick::Task(id, fut, node)
+                                Pick::Task(id, fut, node, waker)
                             }
                             _ => Pick::Skip,
                         }
@@ -272,13 +304,9 @@ impl SimCore {
                         }
                     }
                 }
-                Pick::Task(id, mut fut, node) => {
+                Pick::Task(id, mut fut, node, waker) => {
                     self.progress.fetch_add(1, Ordering::Relaxed);
                     polls_this_instant += 1;
-                    let waker = Waker::from(Arc::new(SimWaker {
-                        task: id,
-                        core: Arc::downgrade(self),
-                    }));
                     let polled = {
                         let _cx = context::enter(handle.clone(), node);
                         let mut cx = Context::from_waker(&waker);
@@ -405,7 +433,7 @@ enum Pick {
     /// The top-level future.
     Main,
     /// A spawned task, taken out of its slot while it is polled.
-    Task(u64, BoxFuture<'static, ()>, NodeId),
+    Task(u64, BoxFuture<'static, ()>, NodeId, Waker),
     /// A queued task that is gone (killed); nothing to poll.
     Skip,
     /// Nothing is ready: time must move.

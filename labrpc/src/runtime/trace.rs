@@ -51,32 +51,29 @@ pub(crate) struct Trace {
     log: Option<Vec<TraceEvent>>,
 }
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+const SEED: u64 = 0xcbf2_9ce4_8422_2325;
+const MULTIPLIER: u64 = 0x9e37_79b9_7f4a_7c15;
 
-/// Mixes `v` into `h` (FNV-1a over the bytes): stable across platforms and builds.
-pub(crate) fn mix(mut h: u64, v: u64) -> u64 {
-    for byte in v.to_le_bytes() {
-        h ^= u64::from(byte);
-        h = h.wrapping_mul(FNV_PRIME);
-    }
-    h
+/// Mixes `v` into `h`: one multiply and rotate per word, stable across platforms and builds.
+pub(crate) fn mix(h: u64, v: u64) -> u64 {
+    (h ^ v).wrapping_mul(MULTIPLIER).rotate_left(29)
 }
 
-/// A stable hash of a string (used for method names in trace events).
+/// A stable hash of a string (used for method names and event kinds in the trace).
 pub fn hash_str(s: &str) -> u64 {
-    let mut h = FNV_OFFSET;
-    for byte in s.bytes() {
-        h ^= u64::from(byte);
-        h = h.wrapping_mul(FNV_PRIME);
-    }
-    h
+    s.as_bytes()
+        .chunks(8)
+        .fold(mix(SEED, s.len() as u64), |h, chunk| {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            mix(h, u64::from_le_bytes(word))
+        })
 }
 
 impl Trace {
     pub(crate) fn new(record: bool) -> Self {
         Trace {
-            hash: FNV_OFFSET,
+            hash: SEED,
             events: 0,
             log: record.then(Vec::new),
         }
