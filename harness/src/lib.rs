@@ -19,6 +19,7 @@
 
 pub mod graders;
 pub mod logs;
+pub mod logview;
 pub mod peer;
 pub mod tester;
 pub mod testing;
