@@ -1,0 +1,530 @@
+//! Many trials of many graders on worker threads: the heart of `harness run`.
+//!
+//! [`run_trials`] is generic over the [`Peer`] type, so the binary runs `raft::Raft` and the
+//! harness's own tests can run deliberately broken peers through the very same loop.
+//!
+//! Each worker takes the next (grader, seed) pair from a shared list and calls
+//! [`run_trial`]. The fast path runs without a log; a failing sim trial is run once more with a
+//! debug log (the same seed gives the same run) and written to a [bundle](super::bundle). Real
+//! trials cannot be replayed, so in real mode every trial keeps its log from the start.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use harness::cli::run::{run_trials, Control, RunOptions};
+//!
+//! let graders = harness::graders::select("initial_election").unwrap();
+//! let options = RunOptions::new(graders, 2);
+//! let summary = run_trials::<raft::Raft>(&options, &Arc::new(Control::default()), |_| {});
+//! assert_eq!(summary.graders[0].finished(), 2);
+//! assert!(summary.all_passed());
+//! ```
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use labrpc::runtime::{Executor, TraceSummary};
+
+use super::bundle::Bundle;
+use super::stats::Running;
+use crate::graders::Grader;
+use crate::peer::Peer;
+use crate::tester::Stats;
+use crate::trial::{run_trial, TrialError, TrialReport, TrialSettings};
+
+/// The log filter of failure bundles unless told otherwise.
+pub const DEFAULT_BUNDLE_LOG: &str = "debug";
+
+/// What to run, and how.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The graders, in order.
+    pub graders: Vec<Grader>,
+    /// Trials per grader.
+    pub runs: u64,
+    /// The first seed; the seeds are `seed_start .. seed_start + runs`.
+    pub seed_start: u64,
+    /// Worker threads (trials at once).
+    pub jobs: usize,
+    /// Sim (reproducible) or real time.
+    pub executor: Executor,
+    /// The wall-clock watchdog of each trial.
+    pub stuck_after: Duration,
+    /// Run every sim trial twice and fail it when the two event traces differ.
+    pub check_determinism: bool,
+    /// Also write bundles for passing trials.
+    pub keep_all: bool,
+    /// Where bundles go; `None` writes none.
+    pub out_dir: Option<PathBuf>,
+    /// The log filter of bundles (`RUST_LOG` syntax).
+    pub bundle_log: String,
+    /// All trials of one grader before the next, instead of taking turns.
+    pub sequential: bool,
+}
+
+impl RunOptions {
+    /// `runs` sim trials of each of `graders` from seed 1, on as many workers as there are
+    /// cores, writing no bundles.
+    pub fn new(graders: Vec<Grader>, runs: u64) -> Self {
+        RunOptions {
+            graders,
+            runs,
+            seed_start: 1,
+            jobs: default_sim_jobs(),
+            executor: Executor::Sim,
+            stuck_after: Duration::from_secs(10),
+            check_determinism: false,
+            keep_all: false,
+            out_dir: None,
+            bundle_log: DEFAULT_BUNDLE_LOG.to_string(),
+            sequential: false,
+        }
+    }
+
+    /// The (grader index, seed) pairs in the order they are handed out: taking turns between
+    /// graders (so every grader's figures grow together and Ctrl-C leaves a fair sample), or
+    /// one grader after another with `sequential`.
+    pub fn schedule(&self) -> Vec<(usize, u64)> {
+        let g = self.graders.len();
+        let seeds = self.seed_start..self.seed_start.saturating_add(self.runs);
+        if self.sequential {
+            (0..g)
+                .flat_map(|i| seeds.clone().map(move |s| (i, s)))
+                .collect()
+        } else {
+            seeds.flat_map(|s| (0..g).map(move |i| (i, s))).collect()
+        }
+    }
+}
+
+/// The sim mode's default number of workers: one per core (a sim trial keeps one core busy).
+pub fn default_sim_jobs() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// The real mode's default number of trials at once. Real trials mostly sleep: on a 2-core
+/// machine, 8 at once kept every part-A grader passing (see the crate's CLI docs for the
+/// measurement), while their wall time stays that of a single trial.
+pub const DEFAULT_REAL_JOBS: usize = 8;
+
+/// Stops a run from another thread (the Ctrl-C handler).
+#[derive(Debug, Default)]
+pub struct Control {
+    stop: AtomicBool,
+    abandon: AtomicBool,
+}
+
+impl Control {
+    /// Workers take no new trials; trials already running finish.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+
+    /// Stops waiting for running trials too: the run returns what has finished.
+    pub fn abandon(&self) {
+        self.stop();
+        self.abandon.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether [`stop`](Self::stop) was called.
+    pub fn stopped(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Whether [`abandon`](Self::abandon) was called.
+    pub fn abandoned(&self) -> bool {
+        self.abandon.load(Ordering::SeqCst)
+    }
+}
+
+/// One finished trial.
+#[derive(Debug, Clone)]
+pub struct TrialRecord {
+    /// The grader's position in [`RunOptions::graders`].
+    pub index: usize,
+    /// The grader.
+    pub grader: Grader,
+    /// The seed.
+    pub seed: u64,
+    /// The figures of a pass, or why it failed.
+    pub outcome: Result<Stats, String>,
+    /// Run time at the end (virtual in sim mode).
+    pub run_time: Duration,
+    /// Wall time of the trial (the first run, without log or second run).
+    pub wall: Duration,
+    /// The bundle written for it, if any.
+    pub bundle: Option<PathBuf>,
+    /// Anything that went wrong around the trial: the bundle could not be written, or the
+    /// replay with a log did not fail the same way.
+    pub notes: Vec<String>,
+}
+
+impl TrialRecord {
+    /// Whether the trial passed.
+    pub fn passed(&self) -> bool {
+        self.outcome.is_ok()
+    }
+}
+
+/// A failing seed of a grader.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedSeed {
+    /// The seed.
+    pub seed: u64,
+    /// Why it failed.
+    pub error: String,
+    /// Its bundle, if one was written.
+    pub bundle: Option<PathBuf>,
+}
+
+/// The figures of one grader over a run.
+#[derive(Debug, Clone)]
+pub struct GraderSummary {
+    /// The grader.
+    pub grader: Grader,
+    /// Trials planned.
+    pub planned: u64,
+    /// Trials that passed.
+    pub passed: u64,
+    /// Trials that failed.
+    pub failed: u64,
+    /// Run time per trial in seconds (virtual in sim mode).
+    pub run_time: Running,
+    /// Wall time of all its trials together.
+    pub wall_total: Duration,
+    /// The failing seeds, in the order they finished.
+    pub failures: Vec<FailedSeed>,
+}
+
+impl GraderSummary {
+    fn new(grader: Grader, planned: u64) -> Self {
+        GraderSummary {
+            grader,
+            planned,
+            passed: 0,
+            failed: 0,
+            run_time: Running::default(),
+            wall_total: Duration::ZERO,
+            failures: Vec::new(),
+        }
+    }
+
+    /// Trials that finished.
+    pub fn finished(&self) -> u64 {
+        self.passed + self.failed
+    }
+
+    /// Passed over finished (0 when none finished).
+    pub fn pass_rate(&self) -> f64 {
+        match self.finished() {
+            0 => 0.0,
+            n => self.passed as f64 / n as f64,
+        }
+    }
+
+    fn add(&mut self, record: &TrialRecord) {
+        self.run_time.push(record.run_time.as_secs_f64());
+        self.wall_total += record.wall;
+        match &record.outcome {
+            Ok(_) => self.passed += 1,
+            Err(error) => {
+                self.failed += 1;
+                self.failures.push(FailedSeed {
+                    seed: record.seed,
+                    error: error.clone(),
+                    bundle: record.bundle.clone(),
+                });
+            }
+        }
+    }
+}
+
+/// What a run found.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    /// One entry per grader, in the order of [`RunOptions::graders`].
+    pub graders: Vec<GraderSummary>,
+    /// The executor.
+    pub executor: Executor,
+    /// The first seed.
+    pub seed_start: u64,
+    /// Trials planned per grader.
+    pub runs: u64,
+    /// Workers.
+    pub jobs: usize,
+    /// Wall time of the whole run.
+    pub wall: Duration,
+    /// Whether the run was stopped before every trial finished.
+    pub interrupted: bool,
+    /// Where bundles went (the folder exists only if a bundle was written).
+    pub out_dir: Option<PathBuf>,
+    /// Bundles written.
+    pub bundles: u64,
+}
+
+impl RunSummary {
+    /// Whether every planned trial finished and passed.
+    pub fn all_passed(&self) -> bool {
+        !self.interrupted
+            && self
+                .graders
+                .iter()
+                .all(|g| g.failed == 0 && g.passed == g.planned)
+    }
+
+    /// Trials that finished.
+    pub fn finished(&self) -> u64 {
+        self.graders.iter().map(|g| g.finished()).sum()
+    }
+}
+
+/// The command that replays `seed` of `grader` with a readable per-peer log.
+pub fn replay_command(grader: &str, seed: u64, executor: Executor) -> String {
+    let real = match executor {
+        Executor::Sim => "",
+        Executor::Real => " --real",
+    };
+    format!("cargo run --release -p harness -- replay {grader} --seed {seed}{real}")
+}
+
+/// Compares two runs of one seed; `Some(message)` naming the first differing event when they
+/// differ.
+pub fn compare_runs(first: &TrialReport, second: &TrialReport) -> Option<String> {
+    let outcome = |r: &TrialReport| match &r.outcome {
+        Ok(_) => "passed".to_string(),
+        Err(e) => format!("failed: {e}"),
+    };
+    let (a, b) = (&first.trace, &second.trace);
+    if a.hash == b.hash && a.events == b.events {
+        if outcome(first) == outcome(second) {
+            return None;
+        }
+        return Some(format!(
+            "not deterministic: two runs of seed {} had the same event trace but different \
+             outcomes: first run {}, second run {}",
+            first.seed,
+            outcome(first),
+            outcome(second)
+        ));
+    }
+    Some(format!(
+        "not deterministic: two runs of seed {} differ {}",
+        first.seed,
+        first_difference(a, b)
+    ))
+}
+
+/// Where two traces part ways, in words.
+fn first_difference(a: &TraceSummary, b: &TraceSummary) -> String {
+    let (Some(la), Some(lb)) = (&a.log, &b.log) else {
+        return format!(
+            "({} events, hash {:016x} vs {} events, hash {:016x}; no recorded events to compare)",
+            a.events, a.hash, b.events, b.hash
+        );
+    };
+    let index = la
+        .iter()
+        .zip(lb)
+        .position(|(x, y)| x != y)
+        .unwrap_or(la.len().min(lb.len()));
+    let show = |e: Option<&labrpc::runtime::TraceEvent>| {
+        e.map_or_else(
+            || "no event (the run had ended)".to_string(),
+            |e| e.to_string(),
+        )
+    };
+    format!(
+        "at event #{index}: first run {}, second run {}",
+        show(la.get(index)),
+        show(lb.get(index))
+    )
+}
+
+/// Runs one trial as `options` say: the fast run, the determinism check, and the bundle.
+pub fn run_one<P: Peer>(
+    options: &RunOptions,
+    index: usize,
+    grader: Grader,
+    seed: u64,
+) -> TrialRecord {
+    let mut settings = TrialSettings::new(options.executor, seed);
+    settings.stuck_after = options.stuck_after;
+    let replayable = options.executor == Executor::Sim;
+    // A real trial cannot be replayed, and a kept passing trial needs its log anyway: log from
+    // the start. Otherwise the fast path runs without a log.
+    let log_first = !replayable || (options.keep_all && options.out_dir.is_some());
+    if log_first {
+        settings.log = Some(options.bundle_log.clone());
+    }
+    let determinism = options.check_determinism && replayable;
+    settings.record_trace = determinism;
+
+    let first = run_trial::<P>(grader, &settings);
+    let mut outcome: Result<Stats, String> = first.outcome.clone().map_err(|e| e.to_string());
+    let mut notes = Vec::new();
+    if determinism {
+        let second = run_trial::<P>(grader, &settings);
+        if let Some(divergence) = compare_runs(&first, &second) {
+            outcome = Err(divergence);
+        }
+    }
+
+    let mut bundle = None;
+    let want_bundle = outcome.is_err() || options.keep_all;
+    if let (true, Some(dir)) = (want_bundle, &options.out_dir) {
+        let logged = if first.log.is_some() {
+            first.clone()
+        } else {
+            let mut again = settings.clone().with_log(options.bundle_log.clone());
+            again.record_trace = false;
+            let replay = run_trial::<P>(grader, &again);
+            let said = |r: &TrialReport| r.outcome.as_ref().err().map(|e| e.to_string());
+            if said(&replay) != said(&first) {
+                notes.push(format!(
+                    "the replay with a log did not end the same way: it {}; the log below is the \
+                     replay's",
+                    match said(&replay) {
+                        Some(e) => format!("failed with: {e}"),
+                        None => "passed".to_string(),
+                    }
+                ));
+            }
+            replay
+        };
+        let failed_at = match &first.outcome {
+            Err(TrialError::Check(f)) => Some(f.at),
+            _ => None,
+        };
+        let b = Bundle {
+            grader,
+            seed,
+            executor: options.executor,
+            error: outcome.as_ref().err().cloned(),
+            failed_at,
+            run_time: first.elapsed,
+            stuck_after: options.stuck_after,
+            check_determinism: determinism,
+            replay: replay_command(grader.name, seed, options.executor),
+            log_filter: options.bundle_log.clone(),
+            notes: notes.clone(),
+            log: logged.log.as_deref().unwrap_or(""),
+        };
+        match b.write(dir) {
+            Ok(path) => bundle = Some(path),
+            Err(e) => notes.push(e.to_string()),
+        }
+    }
+
+    TrialRecord {
+        index,
+        grader,
+        seed,
+        outcome,
+        run_time: first.elapsed,
+        wall: first.wall,
+        bundle,
+        notes,
+    }
+}
+
+/// Runs every (grader, seed) of `options` on `options.jobs` worker threads and returns the
+/// figures. `observe` sees each trial as it finishes, on the calling thread (for progress
+/// bars and printing failures).
+///
+/// [`Control::stop`] makes the workers take no new trial; [`Control::abandon`] returns at once
+/// with what has finished. Worker threads are plain threads: a stuck trial's thread cannot be
+/// killed, so a program that saw one should end with `std::process::exit`.
+pub fn run_trials<P: Peer>(
+    options: &RunOptions,
+    control: &Arc<Control>,
+    mut observe: impl FnMut(&TrialRecord),
+) -> RunSummary {
+    let started = Instant::now();
+    let schedule = Arc::new(options.schedule());
+    let next = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = crossbeam_channel::unbounded::<TrialRecord>();
+    let shared = Arc::new(options.clone());
+    let jobs = options.jobs.max(1).min(schedule.len().max(1));
+    for worker in 0..jobs {
+        let (schedule, next, tx, control, options) = (
+            schedule.clone(),
+            next.clone(),
+            tx.clone(),
+            control.clone(),
+            shared.clone(),
+        );
+        let spawned = std::thread::Builder::new()
+            .name(format!("harness-worker-{worker}"))
+            .spawn(move || loop {
+                if control.stopped() {
+                    break;
+                }
+                let k = next.fetch_add(1, Ordering::SeqCst);
+                let Some(&(index, seed)) = schedule.get(k) else {
+                    break;
+                };
+                let grader = options.graders[index];
+                let record = run_one::<P>(&options, index, grader, seed);
+                if tx.send(record).is_err() {
+                    break;
+                }
+            });
+        if let Err(e) = spawned {
+            // Fewer workers than asked for still finish the run; say so once.
+            eprintln!("harness: could not start worker thread {worker}: {e}");
+        }
+    }
+    drop(tx);
+
+    let mut graders: Vec<GraderSummary> = options
+        .graders
+        .iter()
+        .map(|&g| GraderSummary::new(g, options.runs))
+        .collect();
+    let mut bundles = 0;
+    loop {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(record) => {
+                if record.bundle.is_some() {
+                    bundles += 1;
+                }
+                graders[record.index].add(&record);
+                observe(&record);
+            }
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                if control.abandoned() {
+                    break;
+                }
+            }
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    let finished: u64 = graders.iter().map(|g| g.finished()).sum();
+    RunSummary {
+        graders,
+        executor: options.executor,
+        seed_start: options.seed_start,
+        runs: options.runs,
+        jobs,
+        wall: started.elapsed(),
+        interrupted: finished < schedule.len() as u64,
+        out_dir: options.out_dir.clone(),
+        bundles,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedules_take_turns_or_go_in_order() {
+        let graders = crate::graders::select("A").expect("part A exists");
+        let mut options = RunOptions::new(graders[..2].to_vec(), 2);
+        options.seed_start = 5;
+        assert_eq!(options.schedule(), vec![(0, 5), (1, 5), (0, 6), (1, 6)]);
+        options.sequential = true;
+        assert_eq!(options.schedule(), vec![(0, 5), (0, 6), (1, 5), (1, 6)]);
+    }
+}
