@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
 use labrpc::runtime::{self, NodeId};
 use labrpc::{Network, NetworkError, RpcError, Server, Service};
@@ -350,7 +348,7 @@ fn deleting_the_server_while_its_handler_runs_is_server_died() {
     on_both("server_died", 30, || async {
         let (net, end, _log) = junk_network("s", "e");
         let call = runtime::spawn(end.call::<_, i64>("JunkServer.Handler3", &1i64));
-        runtime::sleep(Duration::from_millis(50)).await;
+        wait_until("the handler runs", || net.count("s") == 1).await;
         net.delete_server("s");
         let err = call
             .await
@@ -380,7 +378,7 @@ fn killing_the_servers_node_while_its_handler_runs_is_server_killed() {
         let end = connected_end(&net, "e", "s");
 
         let call = runtime::spawn(end.call::<_, i64>("JunkServer.Handler3", &1i64));
-        runtime::sleep(Duration::from_millis(250)).await;
+        wait_until("the handler runs", || net.count("s") == 1).await;
         let t0 = runtime::now();
         runtime::kill_node(node);
         let err = call

@@ -302,10 +302,8 @@ fn regression1_calls_started_while_disabled_do_not_delay_a_later_call() {
         let early: Vec<_> = (0..20u64)
             .map(|i| runtime::spawn(end.call::<_, String>("JunkServer.Handler2", &(100 + i))))
             .collect();
-        while net.total_count() < 20 {
-            runtime::sleep(Duration::from_millis(1)).await;
-        }
-        runtime::sleep(Duration::from_millis(5)).await;
+        wait_until("the 20 early calls were sent", || net.total_count() == 20).await;
+        runtime::sleep(Duration::from_millis(20)).await;
 
         // Enable the end: a new call must complete quickly.
         let t0 = runtime::now();
@@ -411,7 +409,7 @@ fn replacing_or_disabling_a_server_while_it_handles_a_call_discards_the_reply() 
 
         // Replaced: add_server under the same name.
         let call = runtime::spawn(end.call::<_, i64>("JunkServer.Handler3", &1i64));
-        runtime::sleep(Duration::from_millis(150)).await;
+        wait_until("the handler runs", || net.count("server99") == 1).await;
         let (fresh, _fresh_log) = junk_server();
         net.add_server("server99", fresh);
         let result = call.await.expect("the calling task finishes");
@@ -422,7 +420,7 @@ fn replacing_or_disabling_a_server_while_it_handles_a_call_discards_the_reply() 
 
         // Disabled: the end is cut while the handler runs.
         let call = runtime::spawn(end.call::<_, i64>("JunkServer.Handler3", &2i64));
-        runtime::sleep(Duration::from_millis(150)).await;
+        wait_until("the handler runs", || net.count("server99") == 1).await;
         net.enable("end1-99", false).expect("the end exists");
         let result = call.await.expect("the calling task finishes");
         assert!(
@@ -457,9 +455,7 @@ fn a_handler_that_finishes_after_its_server_was_deleted_still_fails_the_call() {
         let end = connected_end(&net, "e", "s");
 
         let call = runtime::spawn(end.call::<_, u64>("Gate.Wait", &7u64));
-        while server.count() == 0 {
-            runtime::sleep(Duration::from_millis(1)).await;
-        }
+        wait_until("the handler runs", || server.count() == 1).await;
         net.delete_server("s");
         gate.store(true, Ordering::Release);
         let result = call.await.expect("the calling task finishes");
@@ -481,7 +477,7 @@ fn bytes_are_not_counted_for_replies_that_were_not_delivered() {
     on_both("bytes_undelivered", 14, || async {
         let (net, end, _log) = junk_network("server99", "end1-99");
         let call = runtime::spawn(end.call::<_, i64>("JunkServer.Handler3", &5i64));
-        runtime::sleep(Duration::from_millis(10)).await;
+        wait_until("the handler runs", || net.count("server99") == 1).await;
         net.delete_server("server99");
         call.await
             .expect("the calling task finishes")

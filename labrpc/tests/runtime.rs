@@ -119,9 +119,7 @@ fn a_killed_nodes_tasks_stop() {
         let survivor_counter = Arc::new(AtomicU64::new(0));
         let other = runtime::new_node();
         let survivor = spawn_counter(other, survivor_counter.clone());
-        while counter.load(Ordering::Relaxed) < 5 {
-            runtime::sleep(Duration::from_millis(1)).await;
-        }
+        wait_until("the counter runs", || counter.load(Ordering::Relaxed) >= 5).await;
 
         assert!(!runtime::is_killed(node));
         runtime::kill_node(node);
@@ -137,10 +135,10 @@ fn a_killed_nodes_tasks_stop() {
             stopped_at,
             "a task of the killed node kept running"
         );
-        assert!(
-            survivor_counter.load(Ordering::Relaxed) > survivor_at,
-            "killing one node stopped another"
-        );
+        wait_until("the other node's counter goes on", || {
+            survivor_counter.load(Ordering::Relaxed) > survivor_at
+        })
+        .await;
         assert!(!runtime::is_killed(other));
         drop(survivor);
     });
@@ -210,9 +208,7 @@ fn pending_calls_to_a_killed_server_all_fail() {
         let calls: Vec<_> = (0..5i64)
             .map(|i| runtime::spawn(end.call::<_, i64>("JunkServer.Handler3", &i)))
             .collect();
-        while net.count("s") < 5 {
-            runtime::sleep(Duration::from_millis(1)).await;
-        }
+        wait_until("the 5 handlers run", || net.count("s") == 5).await;
         runtime::kill_node(node);
         for c in calls {
             let result = c.await.expect("the callers run on the root node");
@@ -233,11 +229,10 @@ fn a_dropped_join_handle_detaches_the_task() {
             runtime::sleep(Duration::from_millis(5)).await;
             flag.store(true, Ordering::Release);
         }));
-        runtime::sleep(Duration::from_millis(50)).await;
-        assert!(
-            done.load(Ordering::Acquire),
-            "the detached task did not run"
-        );
+        wait_until("the detached task finishes", || {
+            done.load(Ordering::Acquire)
+        })
+        .await;
     });
 }
 

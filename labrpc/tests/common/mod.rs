@@ -65,6 +65,19 @@ pub fn is_sim() -> bool {
     runtime::executor() == Executor::Sim
 }
 
+/// Waits (in steps of 1 ms of run time) until `cond` holds; fails the test after 10 s. Lets a
+/// real-mode test wait for a step instead of guessing how long it takes on a loaded machine.
+pub async fn wait_until(what: &str, cond: impl Fn() -> bool) {
+    let start = runtime::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "gave up after 10 s waiting until {what}"
+        );
+        runtime::sleep(Duration::from_millis(1)).await;
+    }
+}
+
 /// Milliseconds of run time since `start`.
 pub fn ms_since(start: runtime::Instant) -> u64 {
     u64::try_from(start.elapsed().as_millis()).expect("a test run lasts less than 2^64 ms")
