@@ -93,7 +93,9 @@ pub fn failures<P: Peer>(name: &str) -> Vec<TrialReport> {
             settings.echo_log = true;
         }
         let report = run_trial::<P>(grader, &settings);
-        if report.passed() {
+        if let Ok(stats) = &report.outcome {
+            // Shown by `cargo test -- --nocapture`, as the Go tester prints its stats line.
+            println!("{} (seed {seed}, {}):\n{stats}", grader.title, plan.executor);
             continue;
         }
         if plan.executor == Executor::Sim {
