@@ -9,7 +9,7 @@
 //!
 //! | layer | election | replication |
 //! |---|---|---|
-//! | **ticker**: a long-running loop | lives as long as the peer; polls the election timer | lives for **one term**; a round every [`HEARTBEAT_INTERVAL`](timing::HEARTBEAT_INTERVAL) |
+//! | **ticker**: a long-running loop | lives as long as the peer; sleeps until its election timer could run out | lives for **one term**; a round every [`HEARTBEAT_INTERVAL`](timing::HEARTBEAT_INTERVAL) |
 //! | **round**: under the lock, check the context, build one request per peer | `start_election()`: candidate, term + 1, vote for itself | `start_replication(term) -> bool`: false once no longer leader of `term`, which ends the ticker |
 //! | **per-peer sender**: one RPC | `"Raft.RequestVote"`: align terms, check the context, count the vote | `"Raft.AppendEntries"`: align terms, check the context, use the reply |
 //!
