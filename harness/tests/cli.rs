@@ -105,6 +105,30 @@ impl Peer for Wobbly {
     }
 }
 
+/// Blocks its run's only thread (a blocking call in a task, the classic sim-mode mistake), so
+/// the watchdog must report the trial as stuck. The thread sleeps rather than spins, so the
+/// abandoned thread costs no CPU while the tests go on.
+struct Blocks;
+
+impl Peer for Blocks {
+    fn make(_peers: Vec<ClientEnd>, me: usize, _p: Persister, _tx: ApplySender) -> Self {
+        if me == 0 {
+            drop(runtime::spawn(async {
+                tracing::debug!(target: "raft", peer = 0u64, term = 0u64, topic = "timer", "about to block");
+                std::thread::sleep(Duration::from_secs(30));
+            }));
+        }
+        Blocks
+    }
+    fn get_state(&self) -> (u64, bool) {
+        (0, false)
+    }
+    fn kill(&self) {}
+    fn service(&self) -> Service {
+        idle_service()
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Helpers.
 
@@ -596,6 +620,27 @@ fn the_cli_exits_1_on_failures_and_writes_its_reports() {
         "0",
     ]);
     assert_eq!(code, 0);
+}
+
+#[test]
+fn a_stuck_trial_fails_with_a_clear_message_and_the_run_goes_on() {
+    let dir = temp_dir("stuck");
+    let mut opts = options("initial_election", 2, Some(&dir));
+    opts.stuck_after = Duration::from_millis(200);
+    let summary = run::<Blocks>(&opts);
+    let g = &summary.graders[0];
+    assert_eq!((g.passed, g.failed), (0, 2), "both seeds ran and failed");
+    for f in &g.failures {
+        assert!(f.error.contains("stuck"), "{}", f.error);
+        assert!(
+            f.error.contains("std::thread::sleep"),
+            "says what to look for: {}",
+            f.error
+        );
+        // The bundle keeps the log up to the point where the run stopped moving.
+        let bundle = std::fs::read_to_string(f.bundle.as_ref().expect("a bundle")).expect("reads");
+        assert!(bundle.contains("about to block"), "{bundle}");
+    }
 }
 
 #[test]

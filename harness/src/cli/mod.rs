@@ -100,7 +100,7 @@ pub struct RunArgs {
     /// Start from a seed drawn from the clock (printed, so the run can be repeated).
     #[arg(long)]
     pub random_seeds: bool,
-    /// Trials at once [default: one per core in sim mode, 8 in real mode].
+    /// Trials at once [default: two per core in sim mode, 8 in real mode].
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
     /// Run in real time (worker threads, wall clock) instead of the reproducible simulation.
@@ -449,7 +449,8 @@ fn run_command<P: Peer>(args: &RunArgs) -> Result<i32, CliError> {
     progress.finish();
     *CURRENT_RUN.lock() = None;
 
-    print!("{}", stats::format_table(&summary));
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    print!("{}", stats::format_table(&summary, color));
     print!("{}", failures_text(&summary));
     if summary.bundles > 0 {
         if let Some(dir) = &summary.out_dir {

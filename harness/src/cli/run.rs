@@ -98,9 +98,15 @@ impl RunOptions {
     }
 }
 
-/// The sim mode's default number of workers: one per core (a sim trial keeps one core busy).
+/// The sim mode's default number of workers: two per core.
+///
+/// A sim trial keeps one core busy while it simulates, but every trial also starts a thread of
+/// its own (the lab runtime's), and while that thread is being created the worker waits.
+/// A second worker per core fills those gaps: on the 2-core reference machine, 1000 seeds of
+/// the four part-A graders took about 1.69 s with 2 workers, 1.55 s with 3 and 1.53 s with 4
+/// (three runs each), and no better with more.
 pub fn default_sim_jobs() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get())
+    2 * std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 /// The real mode's default number of trials at once. Real trials mostly sleep: on a 2-core

@@ -73,7 +73,8 @@ pub fn short_duration(d: Duration) -> String {
 ///
 /// Columns: grader, passed, failed, total (finished of planned, when the run was cut short),
 /// pass rate, run time per trial (mean ± sd, virtual in sim mode), and wall time per trial.
-pub fn format_table(summary: &RunSummary) -> String {
+/// With `color`, a grader's row is green when all its trials passed and red when one failed.
+pub fn format_table(summary: &RunSummary, color: bool) -> String {
     let name_width = summary
         .graders
         .iter()
@@ -115,11 +116,15 @@ pub fn format_table(summary: &RunSummary) -> String {
         } else {
             short_duration(g.wall_total / finished as u32)
         };
-        let _ = writeln!(
-            out,
+        let row = format!(
             "{:<name_width$}  {:>6}  {:>6}  {:>11}  {:>9}  {:>17}  {:>10}",
             g.grader.name, g.passed, g.failed, total, rate, time, wall
         );
+        let _ = match (color, g.failed, finished) {
+            (false, _, _) | (true, 0, 0) => writeln!(out, "{row}"),
+            (true, 0, _) => writeln!(out, "\x1b[32m{row}\x1b[0m"),
+            (true, _, _) => writeln!(out, "\x1b[31m{row}\x1b[0m"),
+        };
     }
     let _ = writeln!(out, "{}", "-".repeat(rule_len));
     let finished: u64 = summary.graders.iter().map(|g| g.finished()).sum();
@@ -168,6 +173,83 @@ mod tests {
         assert!((r.mean() - mean).abs() < 1e-12);
         assert!((r.sd() - var.sqrt()).abs() < 1e-12);
         assert_eq!(Running::default().sd(), 0.0);
+    }
+
+    fn summary() -> RunSummary {
+        use super::super::run::{FailedSeed, GraderSummary};
+        let graders = crate::graders::all();
+        let mut ok = GraderSummary {
+            grader: graders[0],
+            planned: 3,
+            passed: 3,
+            failed: 0,
+            run_time: Running::default(),
+            wall_total: Duration::from_millis(3),
+            failures: vec![],
+        };
+        [3.0, 3.5, 4.0].iter().for_each(|&x| ok.run_time.push(x));
+        let mut bad = GraderSummary {
+            grader: graders[1],
+            planned: 3,
+            passed: 1,
+            failed: 1,
+            run_time: Running::default(),
+            wall_total: Duration::from_millis(4),
+            failures: vec![FailedSeed {
+                seed: 2,
+                error: "boom".into(),
+                bundle: None,
+            }],
+        };
+        [5.0, 7.0].iter().for_each(|&x| bad.run_time.push(x));
+        RunSummary {
+            graders: vec![ok, bad],
+            executor: labrpc::runtime::Executor::Sim,
+            seed_start: 1,
+            runs: 3,
+            jobs: 2,
+            wall: Duration::from_millis(500),
+            interrupted: true,
+            out_dir: None,
+            bundles: 0,
+        }
+    }
+
+    #[test]
+    fn the_table_has_a_row_per_grader_and_a_total() {
+        let table = format_table(&summary(), false);
+        let rows: Vec<&str> = table.lines().collect();
+        assert!(rows[0].starts_with("grader") && rows[0].contains("pass rate"));
+        let ok: Vec<&str> = rows[2].split_whitespace().collect();
+        assert_eq!(
+            ok,
+            [
+                "initial_election",
+                "3",
+                "0",
+                "3",
+                "100.0%",
+                "3.50s",
+                "±",
+                "0.50s",
+                "1.00ms"
+            ]
+        );
+        assert!(
+            rows[3].contains("2 of 3") && rows[3].contains("50.0%"),
+            "{table}"
+        );
+        assert!(
+            table.contains("5 trials (1 failed) in 500ms wall with 2 jobs (10 trials/s)"),
+            "{table}"
+        );
+        assert!(table.contains("interrupted"), "{table}");
+        assert!(!table.contains('\x1b'));
+        let coloured = format_table(&summary(), true);
+        assert!(
+            coloured.contains("\x1b[32minitial_election")
+                && coloured.contains("\x1b[31mre_election")
+        );
     }
 
     #[test]
