@@ -151,12 +151,18 @@ impl RealCore {
             .filter(|t| t.node == node)
             .collect();
         for task in victims {
-            // A task being polled right now is dropped by its worker when the poll returns.
-            let fut = task.fut.try_lock().and_then(|mut f| f.take());
-            if fut.is_some() {
-                self.tasks.lock().remove(&task.id);
+            // A task being polled right now is dropped by a worker: its own when the poll
+            // returns, or, if the kill landed just after that worker looked, the one that
+            // picks up this extra wake.
+            match task.fut.try_lock() {
+                Some(mut slot) => {
+                    let fut = slot.take();
+                    drop(slot);
+                    self.tasks.lock().remove(&task.id);
+                    drop(fut);
+                }
+                None => Wake::wake_by_ref(&task),
             }
-            drop(fut);
         }
     }
 
