@@ -431,6 +431,11 @@ fn a_failing_grader_writes_bundles_that_replay_the_same_failure() {
             )
         );
 
+        assert_eq!(
+            get("view"),
+            format!("cargo run --release -p harness -- view {}", path.display())
+        );
+
         // The full debug log: the tester's events and the peers' own lines.
         let log = log_part(&bundle);
         assert!(log.contains("TEST") && log.contains("begin: Test (3A): initial election"));

@@ -15,6 +15,7 @@
 //! # result: failed
 //! # error: expected one leader, got none
 //! # replay: cargo run --release -p harness -- replay initial_election --seed 17
+//! # view: cargo run --release -p harness -- view lab-results/.../failed-initial_election-seed17.log
 //! # ...
 //! #
 //!   0.000000 TEST   -   -    begin: Test (3A): initial election (reliable network)
@@ -84,8 +85,8 @@ impl Bundle<'_> {
         format!("{status}-{}-seed{}.log", self.grader.name, self.seed)
     }
 
-    /// The bundle's text.
-    pub fn render(&self) -> String {
+    /// The bundle's text; `path`, where it will be saved, gives the command that views it.
+    pub fn render(&self, path: Option<&Path>) -> String {
         let mut header: Vec<(&str, String)> = vec![
             ("grader", self.grader.name.to_string()),
             ("title", self.grader.title.to_string()),
@@ -116,6 +117,12 @@ impl Bundle<'_> {
         ));
         header.push(("log-filter", self.log_filter.clone()));
         header.push(("replay", self.replay.clone()));
+        if let Some(path) = path {
+            header.push((
+                "view",
+                format!("cargo run --release -p harness -- view {}", path.display()),
+            ));
+        }
         if self.executor == Executor::Real {
             header.push((
                 "note",
@@ -155,7 +162,7 @@ impl Bundle<'_> {
             source,
         })?;
         let path = dir.join(self.file_name());
-        std::fs::write(&path, self.render()).map_err(|source| BundleError {
+        std::fs::write(&path, self.render(Some(&path))).map_err(|source| BundleError {
             path: path.clone(),
             source,
         })?;
@@ -280,7 +287,7 @@ mod tests {
             notes: vec![],
             log: "  0.000000 TEST   -   -    hello\n",
         };
-        let text = bundle.render();
+        let text = bundle.render(Some(Path::new("out/b.log")));
         assert!(text.starts_with(BUNDLE_MAGIC));
         let header = read_header(&text);
         let get = |k: &str| {
@@ -292,6 +299,10 @@ mod tests {
         assert_eq!(get("seed").as_deref(), Some("9"));
         assert_eq!(get("error").as_deref(), Some("line one\nline two"));
         assert_eq!(get("failed-at").as_deref(), Some("1.500000s"));
+        assert_eq!(
+            get("view").as_deref(),
+            Some("cargo run --release -p harness -- view out/b.log")
+        );
         assert_eq!(log_part(&text), "  0.000000 TEST   -   -    hello\n");
     }
 }

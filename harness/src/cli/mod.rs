@@ -73,12 +73,34 @@ pub enum Command {
     /// List the graders with their part and what they check.
     List,
     /// Run graders over many seeds and report pass rates, failing seeds and replay commands.
+    #[command(after_long_help = RUN_HELP)]
     Run(RunArgs),
     /// Run one seed of a grader again with a debug log and show it one column per peer.
     Replay(ReplayArgs),
     /// Show a saved log or failure bundle (`-` for stdin) one column per peer.
     View(ViewArgs),
 }
+
+/// The end of `harness run --help`: examples and the thresholds file.
+const RUN_HELP: &str = "\
+Examples:
+  harness run A --runs 1000                  every part-A grader over seeds 1..=1000
+  harness run re_election --seed-start 5000  another 100 seeds
+  harness run all --runs 200 --threshold 0.99 --json results.json --junit junit.xml
+  harness run A --real --runs 8              real time, 8 trials at once
+
+A failing seed is rerun with a debug log (sim mode replays it exactly) and saved as a bundle
+in the output folder, with its error, settings and replay command; `harness view FILE` shows
+it one column per peer.
+
+Grading: a grader passes, and scores its max_score (default 1), when its pass rate is at least
+its threshold. --thresholds FILE sets them per grader, as lines
+    initial_election = 0.95
+    many_elections.threshold = 0.9
+    many_elections.max_score = 5
+or as JSON: {\"initial_election\": 0.95, \"many_elections\": {\"threshold\": 0.9, \"max_score\": 5}}
+
+Exit codes: 0 every grader passed, 1 a grader failed or the run was interrupted, 2 usage error.";
 
 /// `harness run`.
 #[derive(Debug, Args)]
