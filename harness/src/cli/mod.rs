@@ -87,7 +87,7 @@ Examples:
   harness run A --runs 1000                  every part-A grader over seeds 1..=1000
   harness run re_election --seed-start 5000  another 100 seeds
   harness run all --runs 200 --threshold 0.99 --json results.json --junit junit.xml
-  harness run A --real --runs 8              real time, 8 trials at once
+  harness run A --real --runs 32             real time, 16 trials at once
 
 A failing seed is rerun with a debug log (sim mode replays it exactly) and saved as a bundle
 in the output folder, with its error, settings and replay command; `harness view FILE` shows
@@ -122,7 +122,7 @@ pub struct RunArgs {
     /// Start from a seed drawn from the clock (printed, so the run can be repeated).
     #[arg(long)]
     pub random_seeds: bool,
-    /// Trials at once [default: two per core in sim mode, 8 in real mode].
+    /// Trials at once [default: two per core in sim mode, 16 in real mode].
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
     /// Run in real time (worker threads, wall clock) instead of the reproducible simulation.
