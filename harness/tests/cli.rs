@@ -649,6 +649,23 @@ fn a_stuck_trial_fails_with_a_clear_message_and_the_run_goes_on() {
 }
 
 #[test]
+fn a_capture_gets_events_whose_call_site_another_thread_met_first() {
+    // The pattern behind bundles without the tester's lines: a capture is alive (a failing
+    // seed's replay) while a trial without a log meets a call site for the first time.
+    harness::cli::run::keep_log_captures_complete();
+    let capture = harness::logs::Capture::new("debug").expect("a valid filter");
+    fn fresh(n: u32) {
+        tracing::info!(target: "tester", topic = "test", "call site met first elsewhere {n}");
+    }
+    std::thread::spawn(|| fresh(1))
+        .join()
+        .expect("the thread ends");
+    tracing::dispatcher::with_default(&capture.dispatch(), || fresh(2));
+    let log = capture.take();
+    assert!(log.contains("call site met first elsewhere 2"), "{log:?}");
+}
+
+#[test]
 fn check_determinism_names_the_first_differing_event() {
     let mut opts = options("initial_election", 1, None);
     opts.check_determinism = true;

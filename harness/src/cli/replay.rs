@@ -31,6 +31,7 @@ pub fn replay_trial<P: Peer>(
     filter: &str,
     stuck_after: Duration,
 ) -> TrialReport {
+    super::run::keep_log_captures_complete();
     let mut settings = TrialSettings::new(executor, seed).with_log(filter);
     settings.stuck_after = stuck_after;
     run_trial::<P>(grader, &settings)

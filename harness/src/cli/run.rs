@@ -298,6 +298,20 @@ impl RunSummary {
     }
 }
 
+/// Makes log captures reliable while other threads run trials without a log.
+///
+/// `tracing` caches, per call site, whether anyone wants its events. While exactly one
+/// dispatcher is registered, a call site met for the first time is judged by the dispatcher
+/// of the thread that meets it; when that is a trial running without a log, the call site is
+/// cached as unwanted and a capture alive at that moment misses its events (a bundle without
+/// the tester's lines). A second dispatcher that lives as long as the process, and wants
+/// nothing, makes `tracing` ask every registered dispatcher instead. Call it before the first
+/// capture; later calls do nothing.
+pub fn keep_log_captures_complete() {
+    static ANCHOR: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
+    ANCHOR.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
+}
+
 /// The command that replays `seed` of `grader` with a readable per-peer log.
 pub fn replay_command(grader: &str, seed: u64, executor: Executor) -> String {
     let real = match executor {
@@ -367,6 +381,7 @@ pub fn run_one<P: Peer>(
     grader: Grader,
     seed: u64,
 ) -> TrialRecord {
+    keep_log_captures_complete();
     let mut settings = TrialSettings::new(options.executor, seed);
     settings.stuck_after = options.stuck_after;
     let replayable = options.executor == Executor::Sim;
@@ -459,6 +474,7 @@ pub fn run_trials<P: Peer>(
     control: &Arc<Control>,
     mut observe: impl FnMut(&TrialRecord),
 ) -> RunSummary {
+    keep_log_captures_complete();
     let started = Instant::now();
     let schedule = Arc::new(options.schedule());
     let next = Arc::new(AtomicUsize::new(0));
