@@ -215,6 +215,7 @@ impl Capture {
     }
 
     fn build(filter: &str, echo: bool) -> Result<Capture, String> {
+        keep_captures_complete();
         let filter =
             EnvFilter::try_new(filter).map_err(|e| format!("bad log filter {filter:?}: {e}"))?;
         let buffer = Arc::new(Mutex::new(String::new()));
@@ -239,4 +240,16 @@ impl Capture {
     pub fn take(&self) -> String {
         std::mem::take(&mut *self.buffer.lock())
     }
+}
+
+/// Makes every capture see every event, whichever thread first meets an event's call site.
+///
+/// `tracing` caches per call site whether anyone wants its events. While a single dispatcher is
+/// registered, a call site first met on a thread without a capture (a trial running without a
+/// log) is cached as unwanted, and a capture alive on another thread then misses its events. A
+/// second dispatcher that lives as long as the process, and wants nothing, makes `tracing` ask
+/// every registered dispatcher instead. Later calls do nothing.
+pub fn keep_captures_complete() {
+    static ANCHOR: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
+    ANCHOR.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
 }

@@ -95,7 +95,10 @@ pub fn failures<P: Peer>(name: &str) -> Vec<TrialReport> {
         let report = run_trial::<P>(grader, &settings);
         if let Ok(stats) = &report.outcome {
             // Shown by `cargo test -- --nocapture`, as the Go tester prints its stats line.
-            println!("{} (seed {seed}, {}):\n{stats}", grader.title, plan.executor);
+            println!(
+                "{} (seed {seed}, {}):\n{stats}",
+                grader.title, plan.executor
+            );
             continue;
         }
         if plan.executor == Executor::Sim {

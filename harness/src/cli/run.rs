@@ -308,8 +308,7 @@ impl RunSummary {
 /// nothing, makes `tracing` ask every registered dispatcher instead. Call it before the first
 /// capture; later calls do nothing.
 pub fn keep_log_captures_complete() {
-    static ANCHOR: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
-    ANCHOR.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
+    crate::logs::keep_captures_complete();
 }
 
 /// The command that replays `seed` of `grader` with a readable per-peer log.

@@ -213,7 +213,7 @@ impl Inner {
                     if i != self.me {
                         let me = self.clone();
                         let end = end.clone();
-                        let _ = runtime::spawn(async move { me.ask_vote(end, term).await });
+                        drop(runtime::spawn(async move { me.ask_vote(end, term).await }));
                     }
                 }
             }
@@ -238,7 +238,7 @@ impl Inner {
                 st.role = Role::Leader;
                 drop(st);
                 let me = self.clone();
-                let _ = runtime::spawn(async move { me.lead(term).await });
+                drop(runtime::spawn(async move { me.lead(term).await }));
             }
         }
     }
@@ -257,7 +257,7 @@ impl Inner {
                 }
                 let me = self.clone();
                 let end = end.clone();
-                let _ = runtime::spawn(async move {
+                drop(runtime::spawn(async move {
                     let args = HeartbeatArgs {
                         term,
                         leader: me.me,
@@ -269,7 +269,7 @@ impl Inner {
                         let mut st = me.state.lock();
                         me.see_term(&mut st, reply.term);
                     }
-                });
+                }));
             }
             runtime::sleep(self.defects.heartbeat).await;
         }
@@ -294,7 +294,7 @@ impl<F: Flavour> Peer for ToyPeer<F> {
             }),
         });
         let ticker = inner.clone();
-        let _ = runtime::spawn(ticker.ticker());
+        drop(runtime::spawn(ticker.ticker()));
         ToyPeer {
             inner,
             _flavour: PhantomData,
