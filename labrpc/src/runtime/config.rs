@@ -70,6 +70,19 @@ pub struct RunConfig {
     pub max_polls_per_instant: u64,
 }
 
+/// The real executor's default worker count: the machine's cores, at least two. Asked of the
+/// operating system once per process (it reads cgroup files, which costs more than a short
+/// simulated run).
+fn default_workers() -> usize {
+    static WORKERS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *WORKERS.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .max(2)
+    })
+}
+
 impl RunConfig {
     /// A simulated run with `seed`.
     pub fn sim(seed: u64) -> Self {
@@ -80,10 +93,7 @@ impl RunConfig {
             time_limit: None,
             stuck_after: Duration::from_secs(10),
             record_trace: false,
-            workers: std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2)
-                .max(2),
+            workers: default_workers(),
             dispatch: None,
             max_polls_per_instant: 5_000_000,
         }
