@@ -276,26 +276,12 @@ impl Peer {
 
     /// Layer 3: asks one peer for its vote and acts on the reply.
     async fn ask_for_vote(self: Arc<Self>, to: PeerId, args: RequestVoteArgs) {
-        let call = self.peers[to.index()].call::<_, RequestVoteReply>(rpc::REQUEST_VOTE, &args);
-        let result = call.await;
-        let mut st = self.state.lock();
-        if self.killed() {
+        let Some((mut st, reply)) = self
+            .call_and_align::<_, RequestVoteReply>(to, rpc::REQUEST_VOTE, &args)
+            .await
+        else {
             return;
-        }
-        let reply = match result {
-            Ok(reply) => reply,
-            Err(err) => {
-                rpc::log_no_reply(self.me, st.term, to, rpc::REQUEST_VOTE, &err);
-                return;
-            }
         };
-        // First align terms: a newer term in the reply makes us a follower.
-        let mut effects = Effects::default();
-        let check = st.align_term(reply.term, to, &mut effects);
-        self.carry_out(&mut st, effects);
-        if check == TermCheck::Newer {
-            return;
-        }
         // Then the context: a vote for an election we are no longer running counts for nothing.
         if !st.is_candidate_of(args.term) {
             raft_event!(

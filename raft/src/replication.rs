@@ -195,26 +195,12 @@ impl Peer {
 
     /// Layer 3: sends one `AppendEntries` and acts on the reply.
     async fn replicate_to(self: Arc<Self>, to: PeerId, args: AppendEntriesArgs) {
-        let call = self.peers[to.index()].call::<_, AppendEntriesReply>(rpc::APPEND_ENTRIES, &args);
-        let result = call.await;
-        let mut st = self.state.lock();
-        if self.killed() {
+        let Some((st, reply)) = self
+            .call_and_align::<_, AppendEntriesReply>(to, rpc::APPEND_ENTRIES, &args)
+            .await
+        else {
             return;
-        }
-        let reply = match result {
-            Ok(reply) => reply,
-            Err(err) => {
-                rpc::log_no_reply(self.me, st.term, to, rpc::APPEND_ENTRIES, &err);
-                return;
-            }
         };
-        // First align terms: a follower with a newer term means we are a stale leader.
-        let mut effects = Effects::default();
-        let check = st.align_term(reply.term, to, &mut effects);
-        self.carry_out(&mut st, effects);
-        if check == TermCheck::Newer {
-            return;
-        }
         // Then the context: a reply to a round of an older leadership must not move this one.
         if !st.is_leader_of(args.term) {
             raft_event!(

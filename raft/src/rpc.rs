@@ -4,11 +4,65 @@
 use std::sync::Arc;
 
 use labrpc::{RpcError, Service};
+use parking_lot::MutexGuard;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 use crate::ids::{PeerId, Term};
 use crate::logging::raft_event;
-use crate::messages::{AppendEntriesArgs, RequestVoteArgs};
+use crate::messages::{AppendEntriesArgs, AppendEntriesReply, RequestVoteArgs, RequestVoteReply};
 use crate::peer::Peer;
+use crate::state::{Effects, State, TermCheck};
+
+/// A reply that carries the replier's term, for the sender to align with.
+pub(crate) trait Reply: DeserializeOwned + Send + 'static {
+    /// The replier's current term.
+    fn term(&self) -> Term;
+}
+
+impl Reply for RequestVoteReply {
+    fn term(&self) -> Term {
+        self.term
+    }
+}
+
+impl Reply for AppendEntriesReply {
+    fn term(&self) -> Term {
+        self.term
+    }
+}
+
+impl Peer {
+    /// The first half of every per-peer sender (layer 3): sends `args` to `to` as `method`,
+    /// then, under the lock, gives up if the peer was killed or no reply came, and aligns
+    /// terms (a newer term in the reply makes us a follower, and the reply is dropped).
+    ///
+    /// Returns the locked state and the reply when the caller may act on it; the caller checks
+    /// its own context (still candidate, or still leader, of the request's term) next.
+    pub(crate) async fn call_and_align<A: Serialize, R: Reply>(
+        self: &Arc<Self>,
+        to: PeerId,
+        method: &'static str,
+        args: &A,
+    ) -> Option<(MutexGuard<'_, State>, R)> {
+        let result = self.peers[to.index()].call::<A, R>(method, args).await;
+        let mut st = self.state.lock();
+        if self.killed() {
+            return None;
+        }
+        let reply = match result {
+            Ok(reply) => reply,
+            Err(err) => {
+                log_no_reply(self.me, st.term, to, method, &err);
+                return None;
+            }
+        };
+        let mut effects = Effects::default();
+        let check = st.align_term(reply.term(), to, &mut effects);
+        self.carry_out(&mut st, effects);
+        (check != TermCheck::Newer).then_some((st, reply))
+    }
+}
 
 /// The service every peer registers.
 pub(crate) const SERVICE: &str = "Raft";

@@ -18,7 +18,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::context::{self, Handle};
-use super::runner::{panic_message, RunError};
+use super::runner::{panic_message, poll_main, RunError};
 use super::trace::TraceSummary;
 use super::{NodeId, RunConfig};
 
@@ -258,20 +258,8 @@ impl RealCore {
                 }
             }
             if unparker.1.swap(false, Ordering::AcqRel) {
-                let mut cx = Context::from_waker(&waker);
-                let polled =
-                    std::panic::catch_unwind(AssertUnwindSafe(|| main.as_mut().poll(&mut cx)));
-                match polled {
-                    Ok(Poll::Ready(v)) => return Ok(v),
-                    Ok(Poll::Pending) => {}
-                    Err(payload) => {
-                        return Err(RunError::Panicked {
-                            name: config.name.clone(),
-                            seed: config.seed,
-                            node: NodeId::ROOT,
-                            message: panic_message(&*payload),
-                        })
-                    }
+                if let Some(done) = poll_main(main.as_mut(), &waker, config) {
+                    return done;
                 }
             }
             if !unparker.1.load(Ordering::Acquire) {

@@ -121,6 +121,26 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
+/// Polls the test's top-level future once: `None` while it is pending, its output when it is
+/// done, and a panic as [`RunError::Panicked`] of the root node.
+pub(crate) fn poll_main<F: Future>(
+    main: std::pin::Pin<&mut F>,
+    waker: &std::task::Waker,
+    config: &RunConfig,
+) -> Option<Result<F::Output, RunError>> {
+    let mut cx = std::task::Context::from_waker(waker);
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| main.poll(&mut cx))) {
+        Ok(std::task::Poll::Ready(v)) => Some(Ok(v)),
+        Ok(std::task::Poll::Pending) => None,
+        Err(payload) => Some(Err(RunError::Panicked {
+            name: config.name.clone(),
+            seed: config.seed,
+            node: NodeId::ROOT,
+            message: panic_message(&*payload),
+        })),
+    }
+}
+
 /// Runs the future that `make` builds, on the executor `config` names, on a thread of its own.
 ///
 /// The caller's thread is the watchdog: a run that stops making progress (sim) or outlives its

@@ -21,7 +21,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::context::{self, Handle};
-use super::runner::{panic_message, RunError};
+use super::runner::{panic_message, poll_main, RunError};
 use super::trace::{Trace, TraceSummary};
 use super::{NodeId, RunConfig};
 
@@ -288,20 +288,8 @@ impl SimCore {
                     self.progress.fetch_add(1, Ordering::Relaxed);
                     polls_this_instant += 1;
                     let _cx = context::enter(handle.clone(), NodeId::ROOT);
-                    let mut cx = Context::from_waker(&main_waker);
-                    let polled =
-                        std::panic::catch_unwind(AssertUnwindSafe(|| main.as_mut().poll(&mut cx)));
-                    match polled {
-                        Ok(Poll::Ready(v)) => return Ok(v),
-                        Ok(Poll::Pending) => {}
-                        Err(payload) => {
-                            return Err(RunError::Panicked {
-                                name: config.name.clone(),
-                                seed: config.seed,
-                                node: NodeId::ROOT,
-                                message: panic_message(&*payload),
-                            })
-                        }
+                    if let Some(done) = poll_main(main.as_mut(), &main_waker, config) {
+                        return done;
                     }
                 }
                 Pick::Task(id, mut fut, node, waker) => {
