@@ -5,6 +5,7 @@
 //! leader, one whose peer 0 leads on about half the seeds, and one that is not deterministic.
 //! They run through the same library loop as the binary (`run_trials`, `main_from`).
 
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -106,7 +107,7 @@ impl Peer for Wobbly {
 }
 
 /// Blocks its run's only thread (a blocking call in a task, the classic sim-mode mistake), so
-/// the watchdog must report the trial as stuck. The thread sleeps rather than spins, so the
+/// the watchdog must report the trial as stuck. The thread waits rather than spins, so the
 /// abandoned thread costs no CPU while the tests go on.
 struct Blocks;
 
@@ -115,7 +116,10 @@ impl Peer for Blocks {
         if me == 0 {
             drop(runtime::spawn(async {
                 tracing::debug!(target: "raft", peer = 0u64, term = 0u64, topic = "timer", "about to block");
-                std::thread::sleep(Duration::from_secs(30));
+                // Waits on a channel nobody sends on: blocks the run's thread without spinning.
+                let (tx, rx) = std::sync::mpsc::channel::<()>();
+                let _ = rx.recv_timeout(Duration::from_secs(30));
+                drop(tx);
             }));
         }
         Blocks
@@ -355,34 +359,34 @@ fn check_determinism_passes_the_real_peer() {
 #[test]
 fn ctrl_c_prints_the_table_of_what_finished() {
     let dir = temp_dir("ctrl-c");
-    let child = Command::new(env!("CARGO_BIN_EXE_harness"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
         .args(["run", "A", "--runs", "100000", "--out"])
         .arg(&dir)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("the harness starts");
-    std::thread::sleep(Duration::from_millis(1500));
+    // Wait until the run has started (it announces its plan on stderr), then interrupt it.
+    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr is piped"));
+    let mut plan = String::new();
+    stderr
+        .read_line(&mut plan)
+        .expect("the harness announces its plan");
     let killed = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .expect("kill runs");
     assert!(killed.success());
+    let mut rest = String::new();
+    stderr
+        .read_to_string(&mut rest)
+        .expect("stderr reads to the end");
     let out = child.wait_with_output().expect("the harness ends");
     let stdout = text(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{stdout}\n{}",
-        text(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{plan}{rest}");
     assert!(stdout.contains("interrupted"), "{stdout}");
     assert!(stdout.contains("initial_election"), "{stdout}");
-    assert!(
-        text(&out.stderr).contains("stopping"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(rest.contains("stopping"), "{plan}{rest}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -638,7 +642,7 @@ fn a_stuck_trial_fails_with_a_clear_message_and_the_run_goes_on() {
     for f in &g.failures {
         assert!(f.error.contains("stuck"), "{}", f.error);
         assert!(
-            f.error.contains("std::thread::sleep"),
+            f.error.contains("a blocking call"),
             "says what to look for: {}",
             f.error
         );
@@ -657,9 +661,9 @@ fn a_capture_gets_events_whose_call_site_another_thread_met_first() {
     fn fresh(n: u32) {
         tracing::info!(target: "tester", topic = "test", "call site met first elsewhere {n}");
     }
-    std::thread::spawn(|| fresh(1))
-        .join()
-        .expect("the thread ends");
+    std::thread::scope(|scope| {
+        scope.spawn(|| fresh(1));
+    });
     tracing::dispatcher::with_default(&capture.dispatch(), || fresh(2));
     let log = capture.take();
     assert!(log.contains("call site met first elsewhere 2"), "{log:?}");
