@@ -134,7 +134,7 @@ pub struct RunArgs {
     /// Run every seed twice and fail it when the two runs' event traces differ.
     #[arg(long)]
     pub check_determinism: bool,
-    /// Folder for failure bundles [default: lab-results/<YYYYmmdd-HHMMSS>].
+    /// Folder for failure bundles [default: lab-results/YYYYmmdd-HHMMSS].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Keep a bundle (with its log) for passing trials too.
