@@ -28,6 +28,7 @@
 mod config;
 mod context;
 mod join;
+mod pool;
 mod real;
 mod runner;
 mod sim;

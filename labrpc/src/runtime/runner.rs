@@ -141,7 +141,9 @@ pub(crate) fn poll_main<F: Future>(
     }
 }
 
-/// Runs the future that `make` builds, on the executor `config` names, on a thread of its own.
+/// Runs the future that `make` builds, on the executor `config` names, on a thread of its own
+/// (taken from a pool of finished runs' threads, since starting one costs more than a short
+/// simulated trial).
 ///
 /// The caller's thread is the watchdog: a run that stops making progress (sim) or outlives its
 /// time limit by `stuck_after` (real) is reported as [`RunError::Stuck`] and abandoned, never
@@ -168,17 +170,15 @@ where
     let (tx, rx) = crossbeam_channel::bounded(1);
     let thread_config = config.clone();
     let thread_progress = progress.clone();
-    let spawned = std::thread::Builder::new()
-        .name(format!("lab-run-{}-{}", config.name, config.seed))
-        .spawn(move || {
-            let config = thread_config;
-            let _log = config
-                .dispatch
-                .as_ref()
-                .map(tracing::dispatcher::set_default);
-            let out = run_here(&config, thread_progress, make);
-            let _ = tx.send(out);
-        });
+    let spawned = super::pool::execute(Box::new(move || {
+        let config = thread_config;
+        let _log = config
+            .dispatch
+            .as_ref()
+            .map(tracing::dispatcher::set_default);
+        let out = run_here(&config, thread_progress, make);
+        let _ = tx.send(out);
+    }));
     if let Err(e) = spawned {
         return Err(RunError::Panicked {
             name: config.name,
