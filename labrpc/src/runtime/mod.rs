@@ -86,6 +86,35 @@ impl std::fmt::Display for NodeId {
 /// assert_eq!(outcome.value, 42);
 /// ```
 ///
+/// Holding a lock across an `.await` is the classic way to deadlock a Raft peer, and it does not
+/// compile: the guard is not `Send`, so neither is the future.
+///
+/// ```compile_fail
+/// use std::sync::{Arc, Mutex};
+/// use labrpc::runtime;
+///
+/// let state = Arc::new(Mutex::new(0u64));
+/// let _ = runtime::spawn(async move {
+///     let guard = state.lock().expect("not poisoned");
+///     runtime::yield_now().await; // error: the guard lives across this await
+///     drop(guard);
+/// });
+/// ```
+///
+/// Taking the lock, copying what is needed and dropping the guard before awaiting compiles:
+///
+/// ```no_run
+/// use std::sync::{Arc, Mutex};
+/// use labrpc::runtime;
+///
+/// let state = Arc::new(Mutex::new(0u64));
+/// let _ = runtime::spawn(async move {
+///     let term = *state.lock().expect("not poisoned");
+///     runtime::yield_now().await;
+///     term
+/// });
+/// ```
+///
 /// # Panics
 /// Panics when called outside a lab runtime.
 pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
