@@ -71,6 +71,13 @@ fn mean(xs: &[u64]) -> f64 {
     xs.iter().sum::<u64>() as f64 / xs.len().max(1) as f64
 }
 
+/// The smallest, largest and mean of some observed delays (ms).
+fn spread(delays: &[u64]) -> (u64, u64, f64) {
+    let min = *delays.iter().min().expect("some delays were observed");
+    let max = *delays.iter().max().expect("some delays were observed");
+    (min, max, mean(delays))
+}
+
 fn encoded_len(id: u64) -> u64 {
     codec::encode(&id).expect("a u64 encodes").len() as u64
 }
@@ -169,9 +176,7 @@ fn unreliable_network_delays_each_request_by_0_to_26_ms() {
     // The handler takes no time and there is no reordering, so a call's whole duration is its
     // short delay, whatever its result.
     let delays: Vec<u64> = outcome.value.iter().map(|s| s.ms).collect();
-    let min = *delays.iter().min().expect("N > 0");
-    let max = *delays.iter().max().expect("N > 0");
-    let avg = mean(&delays);
+    let (min, max, avg) = spread(&delays);
     println!("short delays over {N} calls: min {min} ms, max {max} ms, mean {avg:.2} ms");
     assert!(
         max < SHORT_DELAY_MS,
@@ -300,9 +305,7 @@ fn dead_ends_fail_after_0_to_6999_ms_with_long_delays() {
         .iter()
         .zip(outcome.value.iter())
     {
-        let min = *delays.iter().min().expect("N > 0");
-        let max = *delays.iter().max().expect("N > 0");
-        let avg = mean(delays);
+        let (min, max, avg) = spread(delays);
         println!(
             "long delays, {kind} end, {N} calls: min {min} ms, max {max} ms, mean {avg:.0} ms"
         );
@@ -327,9 +330,7 @@ fn dead_ends_fail_after_0_to_99_ms_without_long_delays() {
         .iter()
         .zip(outcome.value.iter())
     {
-        let min = *delays.iter().min().expect("N > 0");
-        let max = *delays.iter().max().expect("N > 0");
-        let avg = mean(delays);
+        let (min, max, avg) = spread(delays);
         println!(
             "short delays, {kind} end, {N} calls: min {min} ms, max {max} ms, mean {avg:.1} ms"
         );
