@@ -77,14 +77,13 @@ pub fn replay_command(test_binary: &str, grader: &str, seed: u64, executor: Exec
     format!("{runtime}LAB_SEED={seed} cargo test -p harness --test {test_binary} {grader}")
 }
 
-/// Runs the grader `name` with peer type `P` over the seeds the environment asks for, and
-/// returns the failing trials (each rerun with a debug log when in sim mode).
+/// Runs the grader `name` with peer type `P` over the seeds of `plan`, and returns the failing
+/// trials (each rerun with a debug log when in sim mode).
 ///
 /// # Panics
 /// Panics when no grader has that name.
-pub fn failures<P: Peer>(name: &str) -> Vec<TrialReport> {
+pub fn failures<P: Peer>(name: &str, plan: &TestPlan) -> Vec<TrialReport> {
     let grader = graders::by_name(name).unwrap_or_else(|| panic!("no grader named {name:?}"));
-    let plan = TestPlan::from_env();
     let mut failed = Vec::new();
     for &seed in &plan.seeds {
         let mut settings = TrialSettings::new(plan.executor, seed);
@@ -118,7 +117,7 @@ pub fn failures<P: Peer>(name: &str) -> Vec<TrialReport> {
 /// Panics when a trial fails: that is how `cargo test` learns of it.
 pub fn grade<P: Peer>(test_binary: &str, name: &str) {
     let plan = TestPlan::from_env();
-    let failed = failures::<P>(name);
+    let failed = failures::<P>(name, &plan);
     let Some(first) = failed.first() else {
         return;
     };

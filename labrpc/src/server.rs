@@ -143,7 +143,7 @@ impl Service {
                 let call = AssertUnwindSafe(async move { f(args).await }).catch_unwind();
                 let reply = call.await.map_err(|payload| RpcError::HandlerPanicked {
                     name: name.to_string(),
-                    message: crate::runtime::panic_text(&*payload),
+                    message: crate::runtime::panic_message(&*payload),
                 })?;
                 let bytes = codec::encode(&reply).map_err(|e| RpcError::HandlerPanicked {
                     name: name.to_string(),

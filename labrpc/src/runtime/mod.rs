@@ -37,6 +37,7 @@ mod trace;
 
 pub use config::{Executor, RunConfig};
 pub use join::{JoinError, JoinHandle};
+pub(crate) use runner::panic_message;
 pub use runner::{check_determinism, run, Divergence, RunError, RunOutcome};
 pub use time::{now, sleep, timeout, yield_now, Elapsed, Instant, Sleep, Timeout};
 pub use trace::{hash_str, TraceEvent, TraceSummary};
@@ -231,9 +232,4 @@ pub fn in_runtime() -> bool {
 /// Outside a runtime this does nothing.
 pub fn trace_event(kind: &'static str, a: u64, b: u64) {
     context::try_with_context(|cx| cx.handle.trace(kind, a, b));
-}
-
-/// The message of a caught panic.
-pub(crate) fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
-    runner::panic_message(payload)
 }
