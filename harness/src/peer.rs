@@ -23,6 +23,11 @@ pub trait Peer: Send + Sync + 'static {
 
     /// The peer's RPC service, `"Raft"` with `"RequestVote"` and `"AppendEntries"`.
     fn service(&self) -> Service;
+
+    /// Asks the peer to agree on `command` (Go `Start`): `None` unless it believes it is the
+    /// leader; otherwise the `(index, term)` the command will have if it is ever committed.
+    /// Must return at once, without waiting for agreement.
+    fn start(&self, command: Vec<u8>) -> Option<(u64, u64)>;
 }
 
 impl Peer for raft::Raft {
@@ -40,5 +45,9 @@ impl Peer for raft::Raft {
 
     fn service(&self) -> Service {
         raft::Raft::service(self)
+    }
+
+    fn start(&self, command: Vec<u8>) -> Option<(u64, u64)> {
+        raft::Raft::start(self, command)
     }
 }

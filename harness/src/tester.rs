@@ -10,7 +10,6 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use labrpc::runtime::{self, Instant, NodeId};
 use labrpc::{ClientEnd, Network, Server};
 use parking_lot::Mutex;
@@ -306,7 +305,7 @@ impl<P: Peer> Tester<P> {
         // The applier belongs to the tester (root node): it outlives the peer's crash and ends
         // when the peer's sender is dropped.
         let _detached = runtime::spawn_on(NodeId::ROOT, async move {
-            while let Some(msg) = rx.next().await {
+            while let Some(msg) = rx.recv().await {
                 let ApplyMsg::Command { index, command, .. } = msg else {
                     continue;
                 };

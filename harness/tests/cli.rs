@@ -59,6 +59,10 @@ impl Peer for NeverElects {
     fn service(&self) -> Service {
         idle_service()
     }
+
+    fn start(&self, _command: Vec<u8>) -> Option<(u64, u64)> {
+        None
+    }
 }
 
 /// Peer 0 claims to lead term 1 on about half the seeds (drawn from the run's generator);
@@ -78,6 +82,10 @@ impl Peer for CoinFlip {
     fn kill(&self) {}
     fn service(&self) -> Service {
         idle_service()
+    }
+
+    fn start(&self, _command: Vec<u8>) -> Option<(u64, u64)> {
+        None
     }
 }
 
@@ -103,6 +111,10 @@ impl Peer for Wobbly {
     fn kill(&self) {}
     fn service(&self) -> Service {
         idle_service()
+    }
+
+    fn start(&self, _command: Vec<u8>) -> Option<(u64, u64)> {
+        None
     }
 }
 
@@ -130,6 +142,10 @@ impl Peer for Blocks {
     fn kill(&self) {}
     fn service(&self) -> Service {
         idle_service()
+    }
+
+    fn start(&self, _command: Vec<u8>) -> Option<(u64, u64)> {
+        None
     }
 }
 

@@ -1,10 +1,13 @@
 //! The apply channel: how Raft hands committed commands (and, in part D, snapshots) to the
 //! service above it.
 //!
-//! In part A nothing is ever committed, so nothing is sent yet; part B's applier sends every
-//! committed entry, in index order, without holding the Raft lock while it sends.
+//! Like the original's unbuffered Go channel, a send completes only once the receiver has taken
+//! the message. A peer that holds its lock while it sends therefore holds it until the service
+//! (the tester's applier) gets round to reading, which is what exposes the deadlock of part D: the
+//! service calls back into Raft (`snapshot`) before it reads the next message.
 
-use futures::channel::mpsc;
+use futures::channel::{mpsc, oneshot};
+use futures::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
 
 /// A message from Raft to the service: one committed command, or a snapshot to install.
@@ -30,22 +33,146 @@ pub enum ApplyMsg {
     },
 }
 
-/// The sending half of the apply channel, given to [`Raft::new`](crate::Raft::new).
-pub type ApplySender = mpsc::UnboundedSender<ApplyMsg>;
+impl ApplyMsg {
+    /// The log index the message is about (the command's, or the snapshot's last).
+    pub fn index(&self) -> u64 {
+        match self {
+            ApplyMsg::Command { index, .. } | ApplyMsg::Snapshot { index, .. } => *index,
+        }
+    }
+}
+
+/// The receiver of the apply channel is gone (the service stopped reading), so the message was
+/// not delivered. A peer that sees this has been shut down and should stop applying.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the apply channel is closed: the service no longer reads it")]
+pub struct ApplyClosed;
+
+/// A message in flight with the way to tell its sender it was taken.
+type Envelope = (ApplyMsg, oneshot::Sender<()>);
+
+/// The sending half of the apply channel, given to [`Raft::new`](crate::Raft::new). Cheap to
+/// clone; every clone sends on the same channel.
+#[derive(Clone, Debug)]
+pub struct ApplySender {
+    tx: mpsc::Sender<Envelope>,
+}
+
+impl ApplySender {
+    /// Sends `msg` and waits until the receiver has taken it (not merely queued it), as a send
+    /// on an unbuffered Go channel does. Never hold the peer's lock across this `.await`.
+    ///
+    /// # Errors
+    /// [`ApplyClosed`] when the receiver was dropped before taking the message.
+    pub async fn send(&self, msg: ApplyMsg) -> Result<(), ApplyClosed> {
+        let (taken_tx, taken_rx) = oneshot::channel();
+        let mut tx = self.tx.clone();
+        tx.send((msg, taken_tx)).await.map_err(|_| ApplyClosed)?;
+        taken_rx.await.map_err(|_| ApplyClosed)
+    }
+}
 
 /// The receiving half of the apply channel, kept by the service (or the tester).
-pub type ApplyReceiver = mpsc::UnboundedReceiver<ApplyMsg>;
+#[derive(Debug)]
+pub struct ApplyReceiver {
+    rx: mpsc::Receiver<Envelope>,
+}
 
-/// A new apply channel. Unbounded, so Raft never waits for the service to catch up.
+impl ApplyReceiver {
+    /// Takes the next message, waiting for one; `None` once every sender is gone. Taking it is
+    /// what lets the sender's [`ApplySender::send`] complete.
+    pub async fn recv(&mut self) -> Option<ApplyMsg> {
+        let (msg, taken) = self.rx.next().await?;
+        // The sender may have given up waiting (its task was dropped); the message still counts.
+        let _ = taken.send(());
+        Some(msg)
+    }
+
+    /// Takes a message if one is waiting, without waiting for one.
+    pub fn try_recv(&mut self) -> Option<ApplyMsg> {
+        let (msg, taken) = self.rx.try_recv().ok()?;
+        let _ = taken.send(());
+        Some(msg)
+    }
+}
+
+/// A new apply channel with no buffer: [`ApplySender::send`] completes when
+/// [`ApplyReceiver::recv`] takes the message.
 ///
 /// ```
+/// use futures::executor::block_on;
+/// use futures::future::join;
 /// use raft::{apply_channel, ApplyMsg};
 ///
 /// let (tx, mut rx) = apply_channel();
 /// let msg = ApplyMsg::Command { index: 1, term: 1, command: b"x".to_vec() };
-/// tx.unbounded_send(msg.clone()).expect("the receiver is alive");
-/// assert_eq!(rx.try_next().expect("a message is ready"), Some(msg));
+/// let (sent, got) = block_on(join(tx.send(msg.clone()), rx.recv()));
+/// assert_eq!(sent, Ok(()));
+/// assert_eq!(got, Some(msg));
 /// ```
 pub fn apply_channel() -> (ApplySender, ApplyReceiver) {
-    mpsc::unbounded()
+    let (tx, rx) = mpsc::channel(0);
+    (ApplySender { tx }, ApplyReceiver { rx })
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::executor::block_on;
+    use futures::FutureExt;
+
+    use super::*;
+
+    fn command(index: u64) -> ApplyMsg {
+        ApplyMsg::Command {
+            index,
+            term: 1,
+            command: vec![index as u8],
+        }
+    }
+
+    #[test]
+    fn a_send_completes_only_once_the_receiver_takes_the_message() {
+        let (tx, mut rx) = apply_channel();
+        let mut send = Box::pin(tx.send(command(1)));
+        assert!(
+            send.as_mut().now_or_never().is_none(),
+            "queued but not taken: the send must still wait"
+        );
+        assert_eq!(rx.try_recv(), Some(command(1)));
+        assert_eq!(block_on(send), Ok(()));
+        assert_eq!(rx.try_recv(), None);
+    }
+
+    #[test]
+    fn a_dropped_receiver_fails_the_send() {
+        let (tx, rx) = apply_channel();
+        drop(rx);
+        assert_eq!(block_on(tx.send(command(1))), Err(ApplyClosed));
+    }
+
+    #[test]
+    fn the_receiver_ends_when_every_sender_is_gone() {
+        let (tx, mut rx) = apply_channel();
+        drop(tx);
+        assert_eq!(block_on(rx.recv()), None);
+    }
+
+    #[test]
+    fn messages_arrive_in_the_order_sent() {
+        let (tx, mut rx) = apply_channel();
+        let sends = async {
+            for i in 1..=3 {
+                tx.send(command(i)).await.expect("the receiver is alive");
+            }
+        };
+        let recvs = async {
+            let mut got = Vec::new();
+            for _ in 1..=3 {
+                got.extend(rx.recv().await.map(|m| m.index()));
+            }
+            got
+        };
+        let ((), got) = block_on(futures::future::join(sends, recvs));
+        assert_eq!(got, vec![1, 2, 3]);
+    }
 }

@@ -5,9 +5,67 @@ use std::time::Duration;
 
 use labrpc::runtime;
 
+use super::{Body, Grader, GraderFuture, Origin};
 use crate::fail;
 use crate::peer::Peer;
 use crate::tester::{Stats, TestFailure, Tester, RAFT_ELECTION_TIMEOUT};
+
+/// The part-A tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Test {
+    InitialElection,
+    ReElection,
+    ManyElections,
+    HeartbeatStability,
+}
+
+/// The part-A graders, in the order the lab runs them.
+pub(crate) const GRADERS: &[Grader] = &[
+    Grader {
+        name: "initial_election",
+        part: "A",
+        title: "Test (3A): initial election",
+        description: "3 peers elect one leader, agree on its term, and keep it with no failures",
+        origin: Origin::Original,
+        body: Body::A(Test::InitialElection),
+    },
+    Grader {
+        name: "re_election",
+        part: "A",
+        title: "Test (3A): election after network failure",
+        description: "a new leader after the old one is cut off; no leader without a majority; \
+                      stale leaders step down when the network heals",
+        origin: Origin::Original,
+        body: Body::A(Test::ReElection),
+    },
+    Grader {
+        name: "many_elections",
+        part: "A",
+        title: "Test (3A): multiple elections",
+        description: "7 peers keep electing one leader while 3 random peers are cut off, 9 times",
+        origin: Origin::Original,
+        body: Body::A(Test::ManyElections),
+    },
+    Grader {
+        name: "heartbeat_stability",
+        part: "A",
+        title: "Test (3A): heartbeat-only stability",
+        description: "with no failures, term and leader hold for 10 s and each follower gets at \
+                      most 10 RPCs per second (3 and 5 peers)",
+        origin: Origin::Beyond,
+        body: Body::A(Test::HeartbeatStability),
+    },
+];
+
+/// The body of part-A test `test` for peer type `P`.
+pub(crate) fn body<P: Peer>(test: Test, title: &'static str) -> GraderFuture {
+    match test {
+        Test::InitialElection => Box::pin(initial_election::<P>(title)),
+        Test::ReElection => Box::pin(re_election::<P>(title)),
+        Test::ManyElections => Box::pin(many_elections::<P>(title)),
+        Test::HeartbeatStability => Box::pin(heartbeat_stability::<P>(title)),
+    }
+}
 
 /// How long a stable leader must keep its term in the stability grader.
 const STABLE_PERIOD: Duration = Duration::from_secs(10);

@@ -320,4 +320,9 @@ impl<F: Flavour> Peer for ToyPeer<F> {
             .expect("a new method");
         svc
     }
+
+    /// An election-only peer keeps no log.
+    fn start(&self, _command: Vec<u8>) -> Option<(u64, u64)> {
+        None
+    }
 }
