@@ -7,6 +7,8 @@
 //! cargo run --release -p harness -- run initial_election re_election --runs 200 --json results.json --junit junit.xml
 //! cargo run --release -p harness -- replay initial_election --seed 123 --hide TIMER,APPEND
 //! cargo run --release -p harness -- view lab-results/20260101-120000/failed-re_election-seed7.log
+//! cargo run --release -p harness -- run A --runs 1000 --shard 2/4 --json shard-2.json
+//! cargo run --release -p harness -- merge shard-*.json -o results.json --junit junit.xml
 //! ```
 //!
 //! Exit codes: 0 when everything passed (every grader reached its threshold, every planned
@@ -17,11 +19,14 @@
 //! runs `raft::Raft`.
 
 pub mod bundle;
+pub mod grade;
+pub mod merge;
 pub mod policy;
 pub mod progress;
 pub mod replay;
 pub mod report;
 pub mod run;
+pub mod shard;
 pub mod stats;
 
 use std::ffi::OsString;
@@ -79,6 +84,13 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Show a saved log or failure bundle (`-` for stdin) one column per peer.
     View(ViewArgs),
+    /// Merge the JSON reports of a run's shards (`run --shard K/N`) into the report of the run.
+    #[command(after_long_help = merge::MERGE_HELP)]
+    Merge(merge::MergeArgs),
+    /// Build a submission's raft crate in a scratch workspace and grade it in child processes
+    /// with limits; write results.json, JUnit and bundles.
+    #[command(after_long_help = grade::GRADE_HELP)]
+    Grade(grade::GradeArgs),
 }
 
 /// The end of `harness run --help`: examples and the thresholds file.
@@ -165,6 +177,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "WHEN", default_value = "visible",
           value_parser = ["visible", "hidden", "after_due_date", "after_published"])]
     pub visibility: String,
+    /// Run only the K-th of N equal slices of the (seed × grader) trials, for N machines;
+    /// `harness merge` joins their --json reports.
+    #[arg(long, value_name = "K/N", default_value = "1/1")]
+    pub shard: shard::Shard,
 }
 
 /// How to show a log (shared by `replay` and `view`).
@@ -253,6 +269,12 @@ pub enum CliError {
     /// A log cannot be read.
     #[error(transparent)]
     Read(#[from] replay::ReadError),
+    /// Shards' reports cannot be merged.
+    #[error(transparent)]
+    Merge(#[from] merge::MergeError),
+    /// A submission cannot be graded (for a reason that is not the submission's code).
+    #[error(transparent)]
+    Grade(#[from] grade::GradeError),
 }
 
 /// Runs the CLI with the process's arguments and peer type `P`; returns the exit code.
@@ -287,6 +309,8 @@ where
         Command::Run(args) => run_command::<P>(&args),
         Command::Replay(args) => replay_command::<P>(&args),
         Command::View(args) => view_command(&args),
+        Command::Merge(args) => merge::merge_command(&args),
+        Command::Grade(args) => grade::grade_command(&args),
     };
     match result {
         Ok(code) => code,
@@ -412,6 +436,13 @@ fn run_command<P: Peer>(args: &RunArgs) -> Result<i32, CliError> {
     if jobs == 0 {
         return Err(CliError::Usage("--jobs must be at least 1".into()));
     }
+    if args.random_seeds && !args.shard.is_whole() {
+        return Err(CliError::Usage(
+            "--random-seeds draws another start on every machine, so the shards would not fit \
+             together: give every shard the same --seed-start"
+                .into(),
+        ));
+    }
     let seed_start = if args.random_seeds {
         clock_seed()
     } else {
@@ -442,6 +473,7 @@ fn run_command<P: Peer>(args: &RunArgs) -> Result<i32, CliError> {
         out_dir,
         bundle_log: args.bundle_log.clone(),
         sequential: args.sequential,
+        shard: args.shard,
     };
     // A bad log filter would otherwise surface only at the first failure.
     crate::logs::Capture::new(&options.bundle_log)
@@ -449,10 +481,20 @@ fn run_command<P: Peer>(args: &RunArgs) -> Result<i32, CliError> {
 
     let names: Vec<&str> = graders.iter().map(|g| g.name).collect();
     eprintln!(
-        "harness: {} × {runs} trials ({}), {executor} mode, {jobs} at once, seeds {seed_start}..={}{}",
+        "harness: {} × {runs} trials ({}), {executor} mode, {jobs} at once, seeds {seed_start}..={}{}{}",
         graders.len(),
         names.join(", "),
         seed_start + runs - 1,
+        if args.shard.is_whole() {
+            String::new()
+        } else {
+            format!(
+                "; shard {}: {} of the {} trials",
+                args.shard,
+                options.schedule().len(),
+                graders.len() as u64 * runs
+            )
+        },
         if args.check_determinism && executor == Executor::Sim {
             ", each run twice to check determinism"
         } else {

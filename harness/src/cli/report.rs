@@ -156,12 +156,13 @@ pub fn grader_text(summary: &RunSummary, g: &GraderSummary, grade: &Grade) -> St
     if grade.finished > 0 {
         let _ = writeln!(
             out,
-            "run time per trial {:.2}s ± {:.2}s ({} mode), seeds {}..={}",
+            "run time per trial {:.2}s ± {:.2}s ({} mode), seeds {}..={}{}",
             g.run_time.mean(),
             g.run_time.sd(),
             summary.executor,
             summary.seed_start,
-            summary.seed_start + summary.runs.saturating_sub(1)
+            summary.seed_start + summary.runs.saturating_sub(1),
+            shard_note(summary)
         );
     }
     if !g.failures.is_empty() {
@@ -174,6 +175,15 @@ pub fn grader_text(summary: &RunSummary, g: &GraderSummary, grade: &Grade) -> St
         }
     }
     out
+}
+
+/// `, shard K/N` for a shard's report, nothing for a whole run.
+fn shard_note(summary: &RunSummary) -> String {
+    if summary.shard.is_whole() {
+        String::new()
+    } else {
+        format!(", shard {}", summary.shard)
+    }
 }
 
 fn write_failure(out: &mut String, summary: &RunSummary, grader: &str, f: &FailedSeed) {
@@ -238,6 +248,8 @@ pub fn gradescope_json(
                 "threshold": grade.threshold,
                 "run_time_mean_s": g.run_time.mean(),
                 "run_time_sd_s": g.run_time.sd(),
+                "run_time_ns": g.run_time.to_json(),
+                "wall_total_s": g.wall_total.as_secs_f64(),
                 "failing_seeds": failing,
             },
         }));
@@ -262,6 +274,10 @@ pub fn gradescope_json(
             "jobs": summary.jobs,
             "interrupted": summary.interrupted,
             "harness_version": env!("CARGO_PKG_VERSION"),
+            "shard": summary.shard.to_string(),
+            "check_determinism": summary.check_determinism,
+            "graders": summary.graders.iter().map(|g| g.grader.name).collect::<Vec<_>>(),
+            "wall_s": summary.wall.as_secs_f64(),
         },
     })
 }
@@ -302,10 +318,11 @@ pub fn junit_xml(summary: &RunSummary, policy: &Policy) -> String {
     let failures = grades.iter().filter(|(g, _)| !g.ok).count();
     let time = summary.wall.as_secs_f64();
     let suite = format!(
-        "raft graders ({} mode, seeds {}..={})",
+        "raft graders ({} mode, seeds {}..={}{})",
         summary.executor,
         summary.seed_start,
-        summary.seed_start + summary.runs.saturating_sub(1)
+        summary.seed_start + summary.runs.saturating_sub(1),
+        shard_note(summary)
     );
     let mut x = String::new();
     x.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
@@ -327,6 +344,7 @@ pub fn junit_xml(summary: &RunSummary, policy: &Policy) -> String {
         ("runs", summary.runs.to_string()),
         ("jobs", summary.jobs.to_string()),
         ("interrupted", summary.interrupted.to_string()),
+        ("shard", summary.shard.to_string()),
     ] {
         let _ = writeln!(
             x,

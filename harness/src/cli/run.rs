@@ -27,7 +27,8 @@ use std::time::{Duration, Instant};
 use labrpc::runtime::{Executor, TraceSummary};
 
 use super::bundle::Bundle;
-use super::stats::Running;
+use super::merge::ExactTimes;
+use super::shard::Shard;
 use crate::graders::Grader;
 use crate::peer::Peer;
 use crate::tester::Stats;
@@ -61,6 +62,9 @@ pub struct RunOptions {
     pub bundle_log: String,
     /// All trials of one grader before the next, instead of taking turns.
     pub sequential: bool,
+    /// The part of the (grader × seed) space to run (see [`Shard`]); [`Shard::WHOLE`] runs it
+    /// all.
+    pub shard: Shard,
 }
 
 impl RunOptions {
@@ -79,22 +83,27 @@ impl RunOptions {
             out_dir: None,
             bundle_log: DEFAULT_BUNDLE_LOG.to_string(),
             sequential: false,
+            shard: Shard::WHOLE,
         }
     }
 
-    /// The (grader index, seed) pairs in the order they are handed out: taking turns between
-    /// graders (so every grader's figures grow together and Ctrl-C leaves a fair sample), or
-    /// one grader after another with `sequential`.
+    /// The (grader index, seed) pairs of the shard in the order they are handed out: taking
+    /// turns between graders (so every grader's figures grow together and Ctrl-C leaves a fair
+    /// sample), or one grader after another with `sequential`.
     pub fn schedule(&self) -> Vec<(usize, u64)> {
-        let g = self.graders.len();
-        let seeds = self.seed_start..self.seed_start.saturating_add(self.runs);
+        let mut trials = self
+            .shard
+            .trials(self.graders.len(), self.seed_start, self.runs);
         if self.sequential {
-            (0..g)
-                .flat_map(|i| seeds.clone().map(move |s| (i, s)))
-                .collect()
-        } else {
-            seeds.flat_map(|s| (0..g).map(move |i| (i, s))).collect()
+            trials.sort_unstable();
         }
+        trials
+    }
+
+    /// Trials planned for each grader (all `runs` of them unless the run is a shard).
+    pub fn planned(&self) -> Vec<u64> {
+        self.shard
+            .planned(self.graders.len(), self.seed_start, self.runs)
     }
 }
 
@@ -208,11 +217,12 @@ pub struct GraderSummary {
     pub passed: u64,
     /// Trials that failed.
     pub failed: u64,
-    /// Run time per trial in seconds (virtual in sim mode).
-    pub run_time: Running,
+    /// Run time per trial (virtual in sim mode), kept exactly, so that the figures do not
+    /// depend on the order trials finish in and shards' figures merge exactly.
+    pub run_time: ExactTimes,
     /// Wall time of all its trials together.
     pub wall_total: Duration,
-    /// The failing seeds, in the order they finished.
+    /// The failing seeds, in seed order once the run has ended.
     pub failures: Vec<FailedSeed>,
 }
 
@@ -223,7 +233,7 @@ impl GraderSummary {
             planned,
             passed: 0,
             failed: 0,
-            run_time: Running::default(),
+            run_time: ExactTimes::default(),
             wall_total: Duration::ZERO,
             failures: Vec::new(),
         }
@@ -243,7 +253,7 @@ impl GraderSummary {
     }
 
     fn add(&mut self, record: &TrialRecord) {
-        self.run_time.push(record.run_time.as_secs_f64());
+        self.run_time.push(record.run_time);
         self.wall_total += record.wall;
         match &record.outcome {
             Ok(_) => self.passed += 1,
@@ -280,6 +290,10 @@ pub struct RunSummary {
     pub out_dir: Option<PathBuf>,
     /// Bundles written.
     pub bundles: u64,
+    /// The part of the (grader × seed) space this run covered.
+    pub shard: Shard,
+    /// Whether every sim trial was run twice to check determinism.
+    pub check_determinism: bool,
 }
 
 impl RunSummary {
@@ -514,7 +528,8 @@ pub fn run_trials<P: Peer>(
     let mut graders: Vec<GraderSummary> = options
         .graders
         .iter()
-        .map(|&g| GraderSummary::new(g, options.runs))
+        .zip(options.planned())
+        .map(|(&g, planned)| GraderSummary::new(g, planned))
         .collect();
     let mut bundles = 0;
     loop {
@@ -534,6 +549,10 @@ pub fn run_trials<P: Peer>(
             Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
         }
     }
+    for g in &mut graders {
+        // Seed order, not finishing order: the same seeds give the same report.
+        g.failures.sort_by_key(|f| f.seed);
+    }
     let finished: u64 = graders.iter().map(|g| g.finished()).sum();
     RunSummary {
         graders,
@@ -545,6 +564,8 @@ pub fn run_trials<P: Peer>(
         interrupted: finished < schedule.len() as u64,
         out_dir: options.out_dir.clone(),
         bundles,
+        shard: options.shard,
+        check_determinism: options.check_determinism && options.executor == Executor::Sim,
     }
 }
 

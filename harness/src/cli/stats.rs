@@ -183,17 +183,19 @@ mod tests {
             planned: 3,
             passed: 3,
             failed: 0,
-            run_time: Running::default(),
+            run_time: Default::default(),
             wall_total: Duration::from_millis(3),
             failures: vec![],
         };
-        [3.0, 3.5, 4.0].iter().for_each(|&x| ok.run_time.push(x));
+        [3.0, 3.5, 4.0]
+            .iter()
+            .for_each(|&x| ok.run_time.push(Duration::from_secs_f64(x)));
         let mut bad = GraderSummary {
             grader: graders[1],
             planned: 3,
             passed: 1,
             failed: 1,
-            run_time: Running::default(),
+            run_time: Default::default(),
             wall_total: Duration::from_millis(4),
             failures: vec![FailedSeed {
                 seed: 2,
@@ -201,7 +203,9 @@ mod tests {
                 bundle: None,
             }],
         };
-        [5.0, 7.0].iter().for_each(|&x| bad.run_time.push(x));
+        [5.0, 7.0]
+            .iter()
+            .for_each(|&x| bad.run_time.push(Duration::from_secs_f64(x)));
         RunSummary {
             graders: vec![ok, bad],
             executor: labrpc::runtime::Executor::Sim,
@@ -212,6 +216,8 @@ mod tests {
             interrupted: true,
             out_dir: None,
             bundles: 0,
+            shard: Default::default(),
+            check_determinism: false,
         }
     }
 
