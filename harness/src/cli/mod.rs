@@ -20,6 +20,7 @@
 
 pub mod bundle;
 pub mod grade;
+pub mod handout;
 pub mod merge;
 pub mod policy;
 pub mod progress;
@@ -91,6 +92,8 @@ pub enum Command {
     /// with limits; write results.json, JUnit and bundles.
     #[command(after_long_help = grade::GRADE_HELP)]
     Grade(grade::GradeArgs),
+    /// Write the student repository: labrpc, harness with its graders, and a raft skeleton.
+    Handout(handout::HandoutArgs),
 }
 
 /// The end of `harness run --help`: examples and the thresholds file.
@@ -275,6 +278,9 @@ pub enum CliError {
     /// A submission cannot be graded (for a reason that is not the submission's code).
     #[error(transparent)]
     Grade(#[from] grade::GradeError),
+    /// The handout cannot be written.
+    #[error(transparent)]
+    Handout(#[from] handout::HandoutError),
 }
 
 /// Runs the CLI with the process's arguments and peer type `P`; returns the exit code.
@@ -311,6 +317,7 @@ where
         Command::View(args) => view_command(&args),
         Command::Merge(args) => merge::merge_command(&args),
         Command::Grade(args) => grade::grade_command(&args),
+        Command::Handout(args) => handout::handout_command(&args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,433 @@
+//! `harness handout`: the student repository holds the kit, the graders of every part and a
+//! skeleton that keeps what students are given, lays out the lecture's shape, and holds no
+//! solution; built, its graders fail fast with the tester's own messages.
+//!
+//! The test that builds the handout (a whole new workspace) is ignored by `cargo test
+//! --workspace` and run by `.ci/run`: `cargo test -p harness --test handout --
+//! --include-ignored`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use harness::cli::handout::overlap::{function_bodies, tokens, WINDOW};
+use harness::cli::handout::{build, known_parts, write, Handout, HandoutError, HANDOUT_DIR};
+use harness::graders;
+
+fn kit() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the harness is inside the kit")
+        .to_path_buf()
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("handout-tests")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    dir
+}
+
+fn text(h: &Handout, path: &str) -> String {
+    String::from_utf8_lossy(
+        h.file(path)
+            .unwrap_or_else(|| panic!("the handout has no {path}")),
+    )
+    .into_owned()
+}
+
+fn paths(h: &Handout) -> Vec<String> {
+    h.files
+        .iter()
+        .map(|(p, _)| p.to_string_lossy().into_owned())
+        .collect()
+}
+
+#[test]
+fn the_handout_has_the_kit_the_graders_and_the_given_files() {
+    let h = build(&kit(), &[]).expect("the handout builds");
+    assert_eq!(h.parts, known_parts());
+    let all = paths(&h);
+    for want in [
+        "Cargo.toml",
+        "Cargo.lock",
+        ".gitignore",
+        "README.md",
+        "labrpc/Cargo.toml",
+        "labrpc/src/lib.rs",
+        "harness/Cargo.toml",
+        "harness/src/lib.rs",
+        "harness/src/main.rs",
+        "raft/Cargo.toml",
+        "raft/src/lib.rs",
+        "raft/src/peer.rs",
+        "raft/src/election.rs",
+        "raft/src/replication.rs",
+    ] {
+        assert!(all.iter().any(|p| p == want), "no {want} in {all:?}");
+    }
+    // Every part's graders, and none of the harness's own tests.
+    for part in known_parts() {
+        let file = format!("harness/tests/part_{}.rs", part.to_ascii_lowercase());
+        assert!(all.contains(&file), "no {file}");
+    }
+    for own in [
+        "cli.rs",
+        "broken_peers.rs",
+        "tester.rs",
+        "grade.rs",
+        "handout.rs",
+        "shard_merge.rs",
+    ] {
+        assert!(
+            !all.iter().any(|p| p.ends_with(&format!("tests/{own}"))),
+            "{own} tests the harness itself: not for students"
+        );
+    }
+    assert!(
+        !all.iter().any(|p| p.starts_with(HANDOUT_DIR)),
+        "the templates stay in the kit"
+    );
+    assert!(!all.iter().any(|p| p.contains("/target/")));
+    // What students are given is the reference's own file.
+    for given in [
+        "apply.rs",
+        "ids.rs",
+        "logging.rs",
+        "messages.rs",
+        "persister.rs",
+    ] {
+        let ours = std::fs::read(kit().join("raft/src").join(given)).expect("the reference");
+        assert_eq!(
+            h.file(&format!("raft/src/{given}")),
+            Some(ours.as_slice()),
+            "{given}"
+        );
+    }
+    // No template syntax survives, and the doctests (which need the reference) are off.
+    for (path, bytes) in &h.files {
+        let t = String::from_utf8_lossy(bytes);
+        if path.starts_with("raft") || path.ends_with("README.md") {
+            assert!(
+                !t.contains("@part") && !t.contains("@end") && !t.contains("{{"),
+                "{path:?}"
+            );
+        }
+    }
+    assert!(text(&h, "harness/Cargo.toml").contains("doctest = false"));
+}
+
+#[test]
+fn the_skeleton_lays_out_the_lectures_shape_with_empty_bodies() {
+    let h = build(&kit(), &[]).expect("the handout builds");
+    let functions = |path: &str| function_bodies(&tokens(&text(&h, path)));
+    let election = functions("raft/src/election.rs");
+    let replication = functions("raft/src/replication.rs");
+    let peer = functions("raft/src/peer.rs");
+    for (file, fns, names) in [
+        (
+            "election.rs",
+            &election,
+            &[
+                "election_ticker",
+                "start_election",
+                "ask_for_vote",
+                "request_vote",
+            ][..],
+        ),
+        (
+            "replication.rs",
+            &replication,
+            &[
+                "replication_ticker",
+                "start_replication",
+                "replicate_to",
+                "append_entries",
+            ][..],
+        ),
+        (
+            "peer.rs",
+            &peer,
+            &["new", "get_state", "kill", "service", "start"][..],
+        ),
+    ] {
+        for name in names {
+            assert!(
+                fns.iter().any(|(n, _)| n == name),
+                "{file} has no fn {name}"
+            );
+        }
+    }
+    // The lecture's functions hold no logic: at most a default reply, or a spawn.
+    const LOGIC: &[&str] = &[
+        "let", "if", "match", "for", "while", "loop", "await", "lock", "return",
+    ];
+    for (name, body) in election.iter().chain(&replication) {
+        let logic: Vec<&String> = body
+            .iter()
+            .filter(|t| LOGIC.contains(&t.as_str()))
+            .collect();
+        assert!(
+            logic.is_empty(),
+            "{name} holds logic ({logic:?}): the skeleton must leave it to the student"
+        );
+    }
+    let replication_text = text(&h, "raft/src/replication.rs");
+    assert!(replication_text
+        .contains("pub(crate) fn start_replication(self: &Arc<Self>, term: Term) -> bool"));
+    for doc in [
+        "align terms",
+        "check the context",
+        "reset the election timer",
+    ] {
+        assert!(
+            (text(&h, "raft/src/election.rs") + &replication_text).contains(doc),
+            "the doc comments should say to {doc}"
+        );
+    }
+    let readme = text(&h, "README.md");
+    for command in [
+        "cargo test -p harness",
+        "cargo run --release -p harness -- run A --runs 1000",
+        "replay re_election --seed 7",
+        "LAB_SEED=7 cargo test -p harness --test part_a re_election",
+        "harness -- grade . all",
+    ] {
+        assert!(
+            readme.contains(command),
+            "the README should show `{command}`"
+        );
+    }
+}
+
+#[test]
+fn parts_choose_the_graders_and_the_skeletons_blocks() {
+    let first = known_parts()[0].clone();
+    let only_first = build(&kit(), std::slice::from_ref(&first)).expect("builds");
+    assert_eq!(only_first.parts, vec![first.clone()]);
+    let graders_files: Vec<String> = paths(&only_first)
+        .into_iter()
+        .filter(|p| p.starts_with("harness/tests/"))
+        .collect();
+    assert_eq!(
+        graders_files,
+        [format!(
+            "harness/tests/part_{}.rs",
+            first.to_ascii_lowercase()
+        )]
+    );
+    // "3A" names part A, as `harness run` reads it.
+    assert!(build(&kit(), &[format!("3{first}")]).is_ok());
+    match build(&kit(), &["Z".to_string()]) {
+        Err(e @ HandoutError::UnknownPart { .. }) => {
+            assert!(e.to_string().contains("no part \"Z\""), "{e}")
+        }
+        other => panic!("part Z should not exist: {other:?}"),
+    }
+    if known_parts().iter().any(|p| p == "B") {
+        let all = build(&kit(), &[]).expect("builds");
+        assert_ne!(
+            text(&only_first, "raft/src/lib.rs"),
+            text(&all, "raft/src/lib.rs"),
+            "part B adds modules"
+        );
+        assert!(text(&all, "raft/src/replication.rs").contains("fn advance_commit_index"));
+        assert!(!text(&only_first, "raft/src/replication.rs").contains("fn advance_commit_index"));
+    }
+}
+
+/// A copy of the kit's files the handout reads, to change one of them.
+fn kit_copy(name: &str) -> PathBuf {
+    let copy = tmp(name);
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        for entry in std::fs::read_dir(kit().join(&rel)).expect("readable") {
+            let entry = entry.expect("an entry");
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name == "target" || name.starts_with('.') && rel.as_os_str().is_empty() {
+                continue;
+            }
+            let path = rel.join(&*name);
+            if entry.path().is_dir() {
+                std::fs::create_dir_all(copy.join(&path)).expect("a dir");
+                stack.push(path);
+            } else {
+                std::fs::copy(entry.path(), copy.join(&path)).expect("copied");
+            }
+        }
+    }
+    copy
+}
+
+#[test]
+fn solution_code_in_a_template_is_refused() {
+    let kit = kit_copy("pasted");
+    // Paste the longest function body of the reference into a skeleton template.
+    let mut longest = (String::new(), Vec::new());
+    for file in ["election.rs", "replication.rs", "peer.rs"] {
+        let source = std::fs::read_to_string(kit.join("raft/src").join(file)).expect("readable");
+        for (name, body) in function_bodies(&tokens(&source)) {
+            if body.len() > longest.1.len() {
+                longest = (name, body);
+            }
+        }
+    }
+    assert!(
+        longest.1.len() > WINDOW,
+        "the reference has a body worth stealing"
+    );
+    let template = kit.join(HANDOUT_DIR).join("raft/src/election.rs");
+    let mut text = std::fs::read_to_string(&template).expect("readable");
+    text.push_str(&format!(
+        "\n// stolen\nfn stolen() {{\n{}\n}}\n",
+        longest.1.join(" ")
+    ));
+    std::fs::write(&template, text).expect("written");
+    match build(&kit, &[]) {
+        Err(HandoutError::Solution(found)) => {
+            assert!(
+                found
+                    .iter()
+                    .any(|o| o.reference.ends_with(&format!(": {}", longest.0))),
+                "{found:?}"
+            );
+            let e = HandoutError::Solution(found).to_string();
+            assert!(
+                e.contains("would contain solution code, so nothing was written"),
+                "{e}"
+            );
+        }
+        other => panic!("a pasted body must be refused: {other:?}"),
+    }
+}
+
+#[test]
+fn every_part_with_graders_must_be_described() {
+    let kit = kit_copy("undescribed");
+    let manifest = kit.join(HANDOUT_DIR).join("MANIFEST");
+    let text = std::fs::read_to_string(&manifest).expect("readable");
+    let first = known_parts()[0].clone();
+    let kept: String = text
+        .lines()
+        .filter(|l| !l.starts_with(&format!("grader    {first}")))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(
+        kept, text,
+        "the manifest has a grader line for part {first}"
+    );
+    std::fs::write(&manifest, kept).expect("written");
+    match build(&kit, &[]) {
+        Err(e @ HandoutError::PartNotInManifest(_)) => {
+            assert!(
+                e.to_string().contains(&format!("part {first} has graders")),
+                "{e}"
+            )
+        }
+        other => panic!("an undescribed part must be refused: {other:?}"),
+    }
+}
+
+#[test]
+fn the_handout_is_written_only_into_an_empty_folder() {
+    let out = tmp("written");
+    let h = build(&kit(), &[]).expect("builds");
+    write(&h, &out, false).expect("an empty folder");
+    assert!(out.join("raft/src/lib.rs").is_file());
+    match write(&h, &out, false) {
+        Err(e @ HandoutError::NotEmpty(_)) => assert!(e.to_string().contains("--force"), "{e}"),
+        other => panic!("a full folder must be refused: {other:?}"),
+    }
+    write(&h, &out, true).expect("--force writes over it");
+}
+
+/// The graders' tests of the parts, by name.
+fn grader_names() -> Vec<&'static str> {
+    graders::all().iter().map(|g| g.name).collect()
+}
+
+#[test]
+#[ignore = "builds the handout as a new workspace (minutes the first time); .ci/run runs it"]
+fn the_built_handout_fails_every_grader_fast_with_the_testers_message() {
+    let repo = tmp("built").join("repo");
+    let h = build(&kit(), &[]).expect("builds");
+    write(&h, &repo, false).expect("written");
+    // A target folder of its own (the handout's crates share names with ours), kept between
+    // runs so dependencies are built once.
+    let target = std::env::var_os("HANDOUT_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("handout-target"));
+    let run = |args: &[&str]| {
+        // `timeout` turns a hang into a failure of this test instead of a stuck CI.
+        Command::new("timeout")
+            .arg("900")
+            .arg(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+            .args(args)
+            .current_dir(&repo)
+            .env("CARGO_TARGET_DIR", &target)
+            .env("LAB_SEEDS", "1")
+            .env_remove("LAB_SEED")
+            .env_remove("LAB_LOG")
+            .env_remove("RUSTFLAGS")
+            .output()
+            .expect("cargo runs")
+    };
+    let built = run(&["build", "--workspace", "--all-targets"]);
+    assert!(
+        built.status.success(),
+        "the handout must build: {}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let tested = run(&["test", "-p", "harness", "--no-fail-fast"]);
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&tested.stdout),
+        String::from_utf8_lossy(&tested.stderr)
+    );
+    assert_ne!(tested.status.code(), Some(124), "cargo test hung:\n{out}");
+    assert!(
+        !tested.status.success(),
+        "the skeleton must fail the graders:\n{out}"
+    );
+    for name in grader_names() {
+        assert!(
+            out.contains(&format!("test {name} ... FAILED")),
+            "{name} should fail:\n{out}"
+        );
+        // The grader's own report: the seed, the tester's message, the replay command.
+        let report = format!("{name} failed on 1 of 1 seeds (1): ");
+        let at = out
+            .find(&report)
+            .unwrap_or_else(|| panic!("no failure report of {name}:\n{out}"));
+        let message = out[at + report.len()..].lines().next().unwrap_or("");
+        assert!(
+            !message.is_empty()
+                && !["panicked", "stuck", "deadlock", "took longer than"]
+                    .iter()
+                    .any(|w| message.contains(w)),
+            "{name} should fail with a tester check, got: {message}"
+        );
+        if graders::by_name(name).is_some_and(|g| g.part == "A") {
+            assert_eq!(message, "expected one leader, got none", "{name}");
+        }
+    }
+    // Every panic is a grader's report (in harness/src/testing.rs), none from inside the harness.
+    for line in out.lines().filter(|l| l.contains("panicked at")) {
+        assert!(
+            line.contains("harness/src/testing.rs"),
+            "a panic inside the harness: {line}\n{out}"
+        );
+    }
+    // The harness's own unit tests pass in the handout too.
+    assert!(
+        out.contains("test result: ok"),
+        "the harness's unit tests should pass:\n{out}"
+    );
+    let timing: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("test result:"))
+        .collect();
+    eprintln!("handout test runs: {timing:?}");
+}
