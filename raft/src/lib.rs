@@ -68,7 +68,9 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod applier;
 mod apply;
+mod commit;
 mod durable;
 mod election;
 mod ids;
@@ -79,6 +81,7 @@ mod peer;
 mod persister;
 mod replication;
 mod rpc;
+mod signal;
 mod state;
 pub mod timing;
 
