@@ -306,3 +306,144 @@ impl Raft {
         self.peer.running_tasks()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::Arc;
+
+    use labrpc::runtime::{self, NodeId, RunConfig};
+    use labrpc::Network;
+
+    use super::*;
+    use crate::apply::apply_channel;
+    use crate::messages::{AppendEntriesArgs, LogEntry, RequestVoteArgs};
+
+    /// Three ends that lead nowhere: the peer under test only answers RPCs called directly.
+    fn dead_ends(net: &Network, generation: u32) -> Vec<ClientEnd> {
+        (0..3)
+            .map(|j| {
+                net.make_end(format!("end-{generation}-{j}"))
+                    .expect("a new end")
+            })
+            .collect()
+    }
+
+    /// Starts peer 0 of 3 on a fresh node with `persister`.
+    fn start_peer(net: &Network, generation: u32, persister: &Persister) -> (Raft, NodeId) {
+        let node = runtime::new_node();
+        let (tx, _rx) = apply_channel();
+        let ends = dead_ends(net, generation);
+        let p = persister.clone();
+        (
+            runtime::enter_node(node, || Raft::new(ends, 0, p, tx)),
+            node,
+        )
+    }
+
+    #[test]
+    fn a_restarted_peer_restores_its_term_vote_and_log_but_not_its_commit_index() {
+        runtime::run(RunConfig::sim(1), || async {
+            let net = Network::new();
+            let persister = Persister::new();
+            let (raft, node) = start_peer(&net, 1, &persister);
+            let vote = raft.peer.request_vote(RequestVoteArgs {
+                term: Term(4),
+                candidate_id: PeerId(2),
+                last_log_index: 0,
+                last_log_term: Term::ZERO,
+            });
+            assert!(vote.vote_granted);
+            let entries: Vec<LogEntry> = (1..=2)
+                .map(|x| LogEntry {
+                    term: Term(4),
+                    command: vec![x],
+                })
+                .collect();
+            let reply = raft.peer.append_entries(AppendEntriesArgs {
+                term: Term(4),
+                leader_id: PeerId(2),
+                prev_log_index: 0,
+                prev_log_term: Term::ZERO,
+                entries: entries.clone(),
+                leader_commit: 1,
+            });
+            assert!(reply.success);
+            // Crashed right after replying: what it said must already be saved.
+            let saved = persister.copy();
+            raft.kill();
+            runtime::kill_node(node);
+
+            let (restarted, _) = start_peer(&net, 2, &saved);
+            let st = restarted.peer.state.lock();
+            assert_eq!((st.term, st.voted_for), (Term(4), Some(PeerId(2))));
+            assert_eq!(&st.log.entries()[1..], &entries[..]);
+            assert_eq!((st.commit_index, st.last_applied), (0, 0), "volatile");
+            drop(st);
+            // The vote survived: another candidate of term 4 is refused.
+            let other = restarted.peer.request_vote(RequestVoteArgs {
+                term: Term(4),
+                candidate_id: PeerId(1),
+                last_log_index: 9,
+                last_log_term: Term(4),
+            });
+            assert!(!other.vote_granted);
+            restarted.kill();
+        })
+        .expect("the run finishes");
+    }
+
+    /// A `tracing` writer that keeps what is written.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_truncated_saved_state_is_a_logged_error_and_a_fresh_start() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let config = RunConfig::sim(2).dispatch(tracing::Dispatch::new(subscriber));
+        runtime::run(config, || async {
+            let net = Network::new();
+            let persister = Persister::new();
+            let (raft, node) = start_peer(&net, 1, &persister);
+            let _ = raft.peer.request_vote(RequestVoteArgs {
+                term: Term(3),
+                candidate_id: PeerId(1),
+                last_log_index: 0,
+                last_log_term: Term::ZERO,
+            });
+            raft.kill();
+            runtime::kill_node(node);
+            let mut bytes = persister.read_raft_state();
+            bytes.truncate(bytes.len() - 1);
+            let damaged = Persister::new();
+            damaged.save(bytes, None);
+            let (restarted, _) = start_peer(&net, 2, &damaged);
+            assert_eq!(restarted.get_state(), (0, false), "a fresh state");
+            restarted.kill();
+        })
+        .expect("the run finishes: no panic");
+        let log = String::from_utf8_lossy(&captured.0.lock()).to_string();
+        let line = log
+            .lines()
+            .find(|l| l.contains("ERROR"))
+            .unwrap_or_else(|| panic!("no error was logged:\n{log}"));
+        assert!(line.contains("topic=\"error\""), "{line}");
+        assert!(line.contains("truncated"), "{line}");
+        assert!(line.contains("starting from a fresh state"), "{line}");
+    }
+}
