@@ -328,7 +328,7 @@ mod tests {
             restore(&[0xab; 40], 3),
             Err(RestoreError::BadMagic { found: [0xab; 4] })
         );
-        // Part A's format had no header at all.
+        // The format before versioning had no header at all.
         let unversioned =
             labrpc::codec::encode(&(Term(3), Some(PeerId(0)), vec![0u8; 30])).expect("encodes");
         assert!(matches!(

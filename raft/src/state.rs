@@ -1,10 +1,11 @@
 //! The state of one peer (everything behind its lock), its role, and term alignment: the rule
 //! every message, request or reply, goes through first.
 //!
-//! The methods here and in the `impl State` blocks of `election` and `replication` are pure:
-//! they take no lock, read no clock, draw no random number and send nothing. What the caller
-//! must do afterwards (save the state, reset the election timer) comes back as [`Effects`], so
-//! the rules can be tested without a runtime.
+//! The methods here and in the `impl State` blocks of `election`, `replication`, `commit` and
+//! `applier` are pure: they take no lock, read no clock (a rule that needs the time takes it as
+//! an argument), draw no random number and send nothing. What the caller must do afterwards
+//! (save the state, reset the election timer, wake the applier or the replication ticker)
+//! comes back as [`Effects`], so the rules can be tested without a runtime.
 
 use std::collections::BTreeSet;
 

@@ -26,12 +26,12 @@ use raft::{
 const DEFAULT_SEEDS: u64 = 6;
 
 /// The seeds to run: only `RAFT_TEST_SEED` if set (to replay a failure), else
-/// `1..=RAFT_TEST_SEEDS`.
-pub fn seeds() -> std::ops::RangeInclusive<u64> {
+/// `1..=RAFT_TEST_SEEDS`, else `1..=default`.
+pub fn seeds(default: u64) -> std::ops::RangeInclusive<u64> {
     let var = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
     match var("RAFT_TEST_SEED") {
         Some(seed) => seed..=seed,
-        None => 1..=var("RAFT_TEST_SEEDS").unwrap_or(DEFAULT_SEEDS),
+        None => 1..=var("RAFT_TEST_SEEDS").unwrap_or(default),
     }
 }
 
@@ -314,6 +314,16 @@ impl Cluster {
         self.set_ends(i, false)
     }
 
+    /// Whether peer `i` runs (it was not crashed, or was restarted).
+    pub fn is_running(&self, i: usize) -> bool {
+        self.members[i].is_some()
+    }
+
+    /// Whether peer `i` is connected.
+    pub fn is_connected(&self, i: usize) -> bool {
+        self.connected[i]
+    }
+
     pub fn raft(&self, i: usize) -> Option<&Raft> {
         self.members[i].as_ref().map(|m| &m.raft)
     }
@@ -476,7 +486,16 @@ where
     T: Fn(Cluster) -> F + Clone + Send + 'static,
     F: Future<Output = (Cluster, Result<(), String>)> + 'static,
 {
-    for seed in seeds() {
+    for_seeds(file, name, n, counting, DEFAULT_SEEDS, test);
+}
+
+/// [`for_each_seed`] with its own default number of seeds (for the long tests).
+pub fn for_seeds<T, F>(file: &str, name: &str, n: usize, counting: bool, default: u64, test: T)
+where
+    T: Fn(Cluster) -> F + Clone + Send + 'static,
+    F: Future<Output = (Cluster, Result<(), String>)> + 'static,
+{
+    for seed in seeds(default) {
         let test = test.clone();
         let outcome = runtime::run(sim_config(name, seed), move || async move {
             let cluster = match Cluster::build(n, counting) {
