@@ -75,6 +75,7 @@ fn the_handout_has_the_kit_the_graders_and_the_given_files() {
     for own in [
         "cli.rs",
         "broken_peers.rs",
+        "broken_log_peers.rs",
         "tester.rs",
         "grade.rs",
         "handout.rs",

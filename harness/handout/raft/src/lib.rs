@@ -64,7 +64,7 @@ mod persist;
 // @end
 mod persister;
 
-pub use apply::{apply_channel, ApplyMsg, ApplyReceiver, ApplySender};
+pub use apply::{apply_channel, ApplyClosed, ApplyMsg, ApplyReceiver, ApplySender};
 pub use ids::{PeerId, Term};
 pub use messages::{
     AppendEntriesArgs, AppendEntriesReply, LogEntry, RequestVoteArgs, RequestVoteReply,
