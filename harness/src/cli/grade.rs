@@ -475,6 +475,19 @@ pub fn grade_command(args: &GradeArgs) -> Result<i32, CliError> {
         GradeError::Child(format!("cannot create the folder {}: {e}", work.display()))
     })?;
 
+    eprintln!(
+        "harness grade: {} × {} trials, {} mode, seeds {}..={}{}",
+        plan.graders.len(),
+        plan.runs,
+        plan.executor,
+        plan.seed_start,
+        plan.seed_start + plan.runs - 1,
+        if args.run.shard.is_whole() {
+            String::new()
+        } else {
+            format!(", shard {}", args.run.shard)
+        }
+    );
     // Build (and lint) under the workspace's lock, then copy the binary out of it.
     eprintln!(
         "harness grade: building {} in {}",
@@ -558,6 +571,7 @@ pub fn grade_command(args: &GradeArgs) -> Result<i32, CliError> {
         shard: args.run.shard,
         check_determinism: args.run.check_determinism && plan.executor == Executor::Sim,
     };
+    let trials_started = Instant::now();
     if build.ok {
         let trial_limit = args.trial_limit.unwrap_or(match plan.executor {
             Executor::Sim => DEFAULT_SIM_TRIAL_LIMIT,
@@ -594,7 +608,8 @@ pub fn grade_command(args: &GradeArgs) -> Result<i32, CliError> {
         run_batches(&runner, &plan, args, batch_size, &mut summary)?;
     }
     let _ = std::fs::remove_dir_all(&work);
-    summary.wall = started.elapsed();
+    // The trials' time: the build is reported on its own (and is cached between grades).
+    summary.wall = trials_started.elapsed();
 
     // Reports.
     let grade_value = serde_json::to_value(&extras).unwrap_or(Value::Null);
@@ -626,6 +641,12 @@ pub fn grade_command(args: &GradeArgs) -> Result<i32, CliError> {
         .iter()
         .map(|g| report::grade(g, &plan.policy).max_score)
         .sum();
+    println!(
+        "graded in {:.1}s (build and lint {:.1}s, trials {:.1}s)",
+        started.elapsed().as_secs_f64(),
+        (started.elapsed() - summary.wall).as_secs_f64(),
+        summary.wall.as_secs_f64()
+    );
     println!(
         "score {score} of {max}{}; results.json written to {}, JUnit to {}",
         if summary.shard.is_whole() {

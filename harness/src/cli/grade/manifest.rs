@@ -113,7 +113,8 @@ pub fn raft_manifest(
     }
     for (key, value) in &table {
         match key.as_str() {
-            "package" | "dependencies" | "features" => {}
+            // Kept, or of no consequence for a library that is only built.
+            "package" | "dependencies" | "features" | "dev-dependencies" | "badges" | "lints" => {}
             "lib" | "bin" | "test" | "bench" | "example" => {
                 dropped.push(format!(
                     "[{key}] is not used: only the library src/lib.rs is built"

@@ -388,7 +388,8 @@ impl Workspace {
                     && (is_dir
                         || !(rel == Path::new("build.rs")
                             || rel == Path::new("Cargo.toml")
-                            || rel == Path::new("Cargo.lock")))
+                            || rel == Path::new("Cargo.lock")
+                            || rel.file_name().is_some_and(|n| n == "clippy.toml")))
             },
             &["Cargo.toml"],
             Some(MAX_SUBMISSION_BYTES),
@@ -502,12 +503,20 @@ impl Workspace {
         let out = self
             .cargo(offline)
             .args(["clippy", "-p", "raft", "--lib"])
+            // Our clippy.toml, never one the submission brought.
+            .env("CLIPPY_CONF_DIR", self.dir())
             .arg("--target-dir")
             .arg(self.cargo_target())
             .args(["--message-format", "json", "--"])
-            // Only this lint matters here; capping keeps a submission's own `deny` attributes
-            // from turning other lints into errors that would stop the check.
-            .args(["--cap-lints", "warn", "-W", "clippy::disallowed_methods"])
+            // Only this lint matters here: capping keeps a submission's own `deny` attributes
+            // from turning other lints into errors that would stop the check, and forcing it
+            // keeps its `allow` attributes from hiding what it finds.
+            .args([
+                "--cap-lints",
+                "warn",
+                "--force-warn",
+                "clippy::disallowed_methods",
+            ])
             .output()
             .map_err(|e| format!("cannot run cargo clippy: {e}"))?;
         if !out.status.success() {
