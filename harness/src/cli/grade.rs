@@ -363,6 +363,7 @@ struct Plan {
     junit: PathBuf,
     out: PathBuf,
     bundles: Option<PathBuf>,
+    stuck_after: Duration,
 }
 
 fn plan(args: &GradeArgs, name: &str) -> Result<Plan, CliError> {
@@ -407,7 +408,7 @@ fn plan(args: &GradeArgs, name: &str) -> Result<Plan, CliError> {
             "seeds {seed_start} + {runs} runs go past the largest seed"
         )));
     }
-    super::seconds("--stuck-after", r.stuck_after)?;
+    let stuck_after = super::seconds("--stuck-after", r.stuck_after)?;
     if let Some(limit) = args.trial_limit {
         super::seconds("--trial-limit", limit)?;
     }
@@ -443,6 +444,7 @@ fn plan(args: &GradeArgs, name: &str) -> Result<Plan, CliError> {
         junit,
         out,
         bundles,
+        stuck_after,
     })
 }
 
@@ -780,7 +782,7 @@ fn died(summary: &mut RunSummary, plan: &Plan, batch: &Batch, seed: u64, death: 
             error: Some(death.message.clone()),
             failed_at: None,
             run_time: Duration::ZERO,
-            stuck_after: Duration::ZERO,
+            stuck_after: plan.stuck_after,
             check_determinism: false,
             replay: run::replay_command(batch.grader.name, seed, plan.executor),
             log_filter: "none: the process died, so there is no log; replay the seed".into(),
