@@ -283,7 +283,8 @@ impl<P: Peer> Tester<P> {
 
         let persister = self.saved[i].copy();
         self.saved[i] = persister.clone();
-        let node = runtime::new_node();
+        // Labelled as the logs name the peer, so a panic or a stuck task of this peer says S{i}.
+        let node = runtime::new_node_named(format!("S{i}"));
         self.nodes[i] = node;
         let (tx, rx) = raft::apply_channel();
         let peer = runtime::enter_node(node, || P::make(ends, i, persister, tx));

@@ -101,6 +101,8 @@ impl TrialReport {
 
 /// Runs `grader` once with peer type `P`.
 pub fn run_trial<P: Peer>(grader: Grader, settings: &TrialSettings) -> TrialReport {
+    // The trial's wall time is a figure for the report, not an input of the run.
+    #[allow(clippy::disallowed_methods)]
     let wall_start = std::time::Instant::now();
     let capture = match settings.log.as_deref().map(|f| {
         if settings.echo_log {
@@ -139,11 +141,18 @@ pub fn run_trial<P: Peer>(grader: Grader, settings: &TrialSettings) -> TrialRepo
         Err(RunError::TimeLimit { limit, .. }) => {
             (Err(TrialError::TimeLimit), limit, TraceSummary::default())
         }
-        Err(e) => (
-            Err(TrialError::Runtime(e)),
-            Duration::ZERO,
-            TraceSummary::default(),
-        ),
+        Err(e) => {
+            // The run time the failure happened at, where the error knows it.
+            let at = match &e {
+                RunError::Deadlock { at, .. }
+                | RunError::BusyLoop { at, .. }
+                | RunError::TimeStalled { at, .. } => *at,
+                RunError::TimeLimit { .. } | RunError::Stuck { .. } | RunError::Panicked { .. } => {
+                    Duration::ZERO
+                }
+            };
+            (Err(TrialError::Runtime(e)), at, TraceSummary::default())
+        }
     };
     TrialReport {
         grader: grader.name,
