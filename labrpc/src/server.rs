@@ -178,7 +178,8 @@ pub(crate) struct ServerInner {
 }
 
 /// A server: a set of services, reached through the network under a server name. Its handlers
-/// run as tasks of its node, so killing the node stops them.
+/// run as tasks of its node, so killing the node stops them, and later calls to a server of a
+/// killed node are not delivered (they fail as calls to a deleted server do).
 ///
 /// ```
 /// use labrpc::{Server, Service};

@@ -344,8 +344,9 @@ fn check_determinism_names_where_a_run_that_reads_outside_state_diverges() {
 fn a_deadlock_is_reported_with_its_seed() {
     let err = runtime::run(RunConfig::sim(4242).named("waits_forever"), || async {
         let (tx, rx) = futures::channel::oneshot::channel::<()>();
-        // A task that holds the sender but waits on its own forever.
-        drop(runtime::spawn(async move {
+        // A peer's task that holds the sender but waits on its own forever.
+        let s1 = runtime::new_node_named("S1");
+        drop(runtime::spawn_on(s1, async move {
             let _tx = tx;
             futures::future::pending::<()>().await;
         }));
@@ -358,6 +359,7 @@ fn a_deadlock_is_reported_with_its_seed() {
         seed,
         at,
         tasks,
+        nodes,
     } = &err
     else {
         panic!("expected a deadlock, got {err}");
@@ -366,10 +368,14 @@ fn a_deadlock_is_reported_with_its_seed() {
     assert_eq!(*seed, 4242);
     assert_eq!(*at, Duration::from_secs(3));
     assert_eq!(*tasks, 1);
+    let labels: Vec<_> = nodes.iter().map(|n| n.to_string()).collect();
+    assert_eq!(labels, ["S1"]);
     assert_eq!(err.seed(), 4242);
     let message = err.to_string();
     assert!(
-        message.contains("seed 4242") && message.contains("waits_forever"),
+        message.contains("seed 4242")
+            && message.contains("waits_forever")
+            && message.contains("1 tasks are blocked forever, all of S1"),
         "{message}"
     );
 }

@@ -10,7 +10,15 @@
 //! - [`Executor::Real`]: worker threads and the wall clock, as the Go lab runs.
 //!
 //! Tasks belong to a [`NodeId`]. Killing a node ([`kill_node`]) drops every task it owns, so a
-//! crashed peer really stops.
+//! crashed peer really stops. A node may carry a label ([`new_node_named`]; the tester labels
+//! each peer's node `S0`, `S1`, ...), and every [`RunError`] that blames a node names it so.
+//!
+//! [`run`] watches every run from the caller's thread, which no task can block: a task whose
+//! poll does not return ([`RunError::Stuck`]), and in sim mode a virtual clock that stands
+//! still while tasks keep running ([`RunError::TimeStalled`], the sign of a task that waits on
+//! the real clock) are reported soon, naming the node. `clippy.toml` at the workspace root
+//! makes `cargo clippy` refuse the direct clock, thread and random calls with the call to use
+//! here instead.
 //!
 //! ```
 //! use std::time::Duration;

@@ -30,7 +30,8 @@ pub enum RunError {
     /// ever happen again.
     #[error(
         "{name} (seed {seed}): deadlock at {at:?}: the test is waiting, but no task is ready and \
-         no timer is armed ({tasks} tasks are blocked forever)"
+         no timer is armed ({tasks} tasks are blocked forever{of})",
+        of = nodes_part(nodes)
     )]
     Deadlock {
         /// The run's name.
@@ -41,6 +42,8 @@ pub enum RunError {
         at: Duration,
         /// Tasks left, all waiting.
         tasks: usize,
+        /// The nodes those tasks belong to, in the order they were made.
+        nodes: Vec<NodeName>,
     },
     /// One poll of a task did not return for the watchdog's whole period: a loop that never
     /// awaits, a blocking call, or a lock taken twice. Reported within a moment of the period
@@ -120,6 +123,17 @@ fn stuck_what(node: Option<&NodeName>) -> String {
     match node {
         Some(node) => format!("a task of {node} has not returned from one poll"),
         None => "the run made no progress".to_string(),
+    }
+}
+
+fn nodes_part(nodes: &[NodeName]) -> String {
+    match nodes {
+        [] => String::new(),
+        [only] => format!(", all of {only}"),
+        [first @ .., last] => {
+            let first: Vec<String> = first.iter().map(ToString::to_string).collect();
+            format!(", of {} and {last}", first.join(", "))
+        }
     }
 }
 
@@ -421,4 +435,38 @@ where
         first: show(a.get(index)),
         second: show(b.get(index)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn named(id: u64, label: Option<&str>) -> NodeName {
+        NodeName {
+            id: NodeId(id),
+            label: label.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn a_deadlock_lists_the_nodes_of_its_blocked_tasks_as_the_logs_name_them() {
+        let deadlock = |nodes| RunError::Deadlock {
+            name: "t".into(),
+            seed: 1,
+            at: Duration::from_secs(2),
+            tasks: 4,
+            nodes,
+        };
+        assert!(deadlock(vec![])
+            .to_string()
+            .ends_with("(4 tasks are blocked forever)"));
+        let three = vec![named(0, None), named(3, Some("S1")), named(7, None)];
+        assert!(
+            deadlock(three)
+                .to_string()
+                .ends_with("(4 tasks are blocked forever, of the test, S1 and node 7)"),
+            "{}",
+            deadlock(vec![named(0, None), named(3, Some("S1")), named(7, None)])
+        );
+    }
 }

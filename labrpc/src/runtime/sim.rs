@@ -379,11 +379,17 @@ impl SimCore {
                     match fired {
                         None => {
                             let st = self.state.lock();
+                            let nodes: std::collections::BTreeSet<NodeId> =
+                                st.tasks.values().map(|slot| slot.node).collect();
                             return Err(RunError::Deadlock {
                                 name: config.name.clone(),
                                 seed: config.seed,
                                 at: st.now,
                                 tasks: st.tasks.len(),
+                                nodes: nodes
+                                    .into_iter()
+                                    .map(|node| self.monitor.name_of(node))
+                                    .collect(),
                             });
                         }
                         Some(Err(limit)) => {
