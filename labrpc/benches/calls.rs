@@ -66,6 +66,8 @@ fn measure(executor: Executor, reliable: bool, callers: usize, budget: Duration)
         // A reliable sim network answers every call at the same virtual instant: that is
         // the point of the benchmark, not a busy loop.
         max_polls_per_instant: u64::MAX,
+        // Nor is a virtual clock that stands still for the whole wall-clock budget.
+        stalled_after: budget + Duration::from_secs(60),
         ..RunConfig::new(executor, 1).named(format!("bench-{executor}-{callers}"))
     };
     let outcome = runtime::run(config, move || async move {
