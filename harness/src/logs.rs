@@ -148,9 +148,47 @@ impl Visit for Fields {
     }
 }
 
+/// The lines of a capture, and how many of the oldest were let go to respect its limit.
+#[derive(Default)]
+struct Lines {
+    text: String,
+    /// Keep at most about this many bytes (the newest lines); `None` keeps everything.
+    limit: Option<usize>,
+    dropped: u64,
+}
+
+impl Lines {
+    fn push(&mut self, line: &str) {
+        self.text.push_str(line);
+        self.text.push('\n');
+        if let Some(limit) = self.limit {
+            // Trim only once the text is twice the limit, so each byte is moved about once.
+            if self.text.len() > 2 * limit.max(1) {
+                let cut = self.text.len() - limit;
+                let cut = self.text[cut..]
+                    .find('\n')
+                    .map_or(self.text.len(), |i| cut + i + 1);
+                self.dropped += self.text[..cut].matches('\n').count() as u64;
+                self.text.drain(..cut);
+            }
+        }
+    }
+
+    fn take(&mut self) -> String {
+        let text = std::mem::take(&mut self.text);
+        match std::mem::take(&mut self.dropped) {
+            0 => text,
+            n => format!(
+                "[the {n} earliest log lines were left out: the capture keeps the last {} bytes]\n{text}",
+                self.limit.unwrap_or(0)
+            ),
+        }
+    }
+}
+
 /// A `tracing` layer that formats every event as a line into a shared buffer.
 struct CaptureLayer {
-    buffer: Arc<Mutex<String>>,
+    buffer: Arc<Mutex<Lines>>,
     echo: bool,
 }
 
@@ -175,9 +213,7 @@ impl<S: Subscriber> Layer<S> for CaptureLayer {
         if self.echo {
             eprintln!("{line}");
         }
-        let mut buf = self.buffer.lock();
-        buf.push_str(&line);
-        buf.push('\n');
+        self.buffer.lock().push(&line);
     }
 }
 
@@ -198,7 +234,7 @@ impl<S: Subscriber> Layer<S> for CaptureLayer {
 /// ```
 #[derive(Clone)]
 pub struct Capture {
-    buffer: Arc<Mutex<String>>,
+    buffer: Arc<Mutex<Lines>>,
     dispatch: tracing::Dispatch,
 }
 
@@ -214,11 +250,34 @@ impl Capture {
         Capture::build(filter, true)
     }
 
+    /// Keeps only about the last `bytes` of the log (whole lines), and says at the top of
+    /// [`take`](Self::take)'s text how many earlier lines were left out. For logs that must
+    /// never grow without bound: every trial of a long run, or a stuck run's thread that goes on
+    /// logging after the run was abandoned.
+    ///
+    /// ```
+    /// use harness::logs::Capture;
+    ///
+    /// let capture = Capture::new("info").expect("a valid filter").bounded(200);
+    /// tracing::dispatcher::with_default(&capture.dispatch(), || {
+    ///     for i in 0..100 {
+    ///         tracing::info!(target: "tester", topic = "test", "line {i}");
+    ///     }
+    /// });
+    /// let log = capture.take();
+    /// assert!(log.contains("line 99") && !log.contains("line 0\n"));
+    /// assert!(log.starts_with("[the "), "{log}");
+    /// ```
+    pub fn bounded(self, bytes: usize) -> Capture {
+        self.buffer.lock().limit = Some(bytes);
+        self
+    }
+
     fn build(filter: &str, echo: bool) -> Result<Capture, String> {
         keep_captures_complete();
         let filter =
             EnvFilter::try_new(filter).map_err(|e| format!("bad log filter {filter:?}: {e}"))?;
-        let buffer = Arc::new(Mutex::new(String::new()));
+        let buffer = Arc::new(Mutex::new(Lines::default()));
         let subscriber = tracing_subscriber::registry()
             .with(filter)
             .with(CaptureLayer {
@@ -238,7 +297,7 @@ impl Capture {
 
     /// Takes the lines captured so far.
     pub fn take(&self) -> String {
-        std::mem::take(&mut *self.buffer.lock())
+        self.buffer.lock().take()
     }
 }
 

@@ -75,11 +75,19 @@ impl Progress {
         }
     }
 
-    /// Records a finished trial, printing it if it failed.
+    /// Records a finished trial, printing it if it failed or warned.
     pub fn trial(&mut self, record: &TrialRecord) {
         let i = record.index;
         if let Some(bar) = self.bars.get(i) {
             bar.inc(1);
+            if let Ok(passed) = &record.outcome {
+                for warning in &passed.warnings {
+                    self.println(&format!(
+                        "WARN {} seed {}: {warning}",
+                        record.grader.name, record.seed
+                    ));
+                }
+            }
             if let Err(error) = &record.outcome {
                 self.failed[i] += 1;
                 if self.failed[i] == 1 {
