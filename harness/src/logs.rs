@@ -87,17 +87,47 @@ pub fn format_line(
     term: Option<u64>,
     message: &str,
 ) -> String {
-    let peer = peer.map_or_else(|| "-".to_string(), |p| format!("S{p}"));
-    let term = term.map_or_else(|| "-".to_string(), |t| format!("T{t}"));
-    format!(
-        "{:>3}.{:06} {:<6} {:<3} {:<4} {}",
-        micros / 1_000_000,
-        micros % 1_000_000,
-        topic.to_ascii_uppercase(),
-        peer,
-        term,
-        message
-    )
+    let mut line = String::with_capacity(24 + message.len());
+    write_line(&mut line, micros, topic, peer, term, &[message]);
+    line
+}
+
+/// Appends one line (without its newline) to `out`, with `message` made of `parts`: what
+/// [`format_line`] returns, without its allocations (the capture writes every event this way).
+fn write_line(
+    out: &mut String,
+    micros: u64,
+    topic: &str,
+    peer: Option<u64>,
+    term: Option<u64>,
+    parts: &[&str],
+) {
+    /// Runs `write`, then pads what it wrote with spaces to `width` (the fields are ASCII).
+    fn padded(out: &mut String, width: usize, write: impl FnOnce(&mut String)) {
+        let start = out.len();
+        write(out);
+        for _ in out.len() - start..width {
+            out.push(' ');
+        }
+    }
+    let tag = |out: &mut String, letter: char, n: Option<u64>| match n {
+        Some(n) => {
+            let _ = write!(out, "{letter}{n}");
+        }
+        None => out.push('-'),
+    };
+    let _ = write!(out, "{:>3}.{:06} ", micros / 1_000_000, micros % 1_000_000);
+    padded(out, 6, |out| {
+        out.extend(topic.chars().map(|c| c.to_ascii_uppercase()));
+    });
+    out.push(' ');
+    padded(out, 3, |out| tag(out, 'S', peer));
+    out.push(' ');
+    padded(out, 4, |out| tag(out, 'T', term));
+    out.push(' ');
+    for part in parts {
+        out.push_str(part);
+    }
 }
 
 #[derive(Default)]
@@ -158,8 +188,9 @@ struct Lines {
 }
 
 impl Lines {
-    fn push(&mut self, line: &str) {
-        self.text.push_str(line);
+    /// Appends a line that `write` writes (without its newline).
+    fn push_with(&mut self, write: impl FnOnce(&mut String)) {
+        write(&mut self.text);
         self.text.push('\n');
         if let Some(limit) = self.limit {
             // Trim only once the text is twice the limit, so each byte is moved about once.
@@ -203,17 +234,21 @@ impl<S: Subscriber> Layer<S> for CaptureLayer {
         };
         let topic = fields
             .topic
-            .unwrap_or_else(|| match *event.metadata().level() {
-                tracing::Level::ERROR => "error".into(),
-                tracing::Level::WARN => "warn".into(),
-                _ => "info".into(),
+            .as_deref()
+            .unwrap_or(match *event.metadata().level() {
+                tracing::Level::ERROR => "error",
+                tracing::Level::WARN => "warn",
+                _ => "info",
             });
-        let message = format!("{}{}", fields.message, fields.extra);
-        let line = format_line(micros, &topic, fields.peer, fields.term, &message);
+        let parts = [fields.message.as_str(), fields.extra.as_str()];
         if self.echo {
+            let mut line = String::new();
+            write_line(&mut line, micros, topic, fields.peer, fields.term, &parts);
             eprintln!("{line}");
         }
-        self.buffer.lock().push(&line);
+        self.buffer
+            .lock()
+            .push_with(|out| write_line(out, micros, topic, fields.peer, fields.term, &parts));
     }
 }
 

@@ -94,10 +94,12 @@ impl Progress {
                     bar.set_style(style(GRADER_TEMPLATE_FAILING));
                 }
                 bar.set_message(format!("{} failed", self.failed[i]));
-                let first_line = error.lines().next().unwrap_or("");
+                // The whole message: a runtime error may name the peer on a later line.
                 let mut line = format!(
-                    "FAIL {} seed {}: {first_line}",
-                    record.grader.name, record.seed
+                    "FAIL {} seed {}: {}",
+                    record.grader.name,
+                    record.seed,
+                    error.trim_end().replace('\n', "\n     ")
                 );
                 if let Some(b) = &record.bundle {
                     line.push_str(&format!("\n     bundle: {}", b.display()));
