@@ -12,7 +12,7 @@
 //!
 //! Every trial keeps the tail of its debug log as it runs, so a failing seed's panic message
 //! ends with the last lines of the very run that failed, and the command that replays it.
-//! Nothing is run twice: a stuck seed costs one stuck window, not two.
+//! Nothing is run twice: a stuck seed costs the watchdog's wait once, not twice.
 //!
 //! A passing seed's stats line (one per cluster) is printed as the Go tester prints it, seen
 //! with `cargo test -- --nocapture`. Its warnings (`warning: term changed even though there
@@ -124,14 +124,12 @@ pub fn failures<P: Peer>(name: &str, plan: &TestPlan) -> Vec<TrialReport> {
             continue;
         };
         // Shown by `cargo test -- --nocapture`, as the Go tester prints its stats lines.
+        let lines: Vec<String> = passed.clusters.iter().map(|s| s.to_string()).collect();
         println!(
             "{} (seed {seed}, {}):\n{}",
             grader.title,
             plan.executor,
-            crate::tester::Passed {
-                warnings: Vec::new(),
-                ..passed.clone()
-            }
+            lines.join("\n")
         );
         // Warnings are shown whatever the flags: written to the process's stderr directly,
         // which libtest's capture of `print!`/`eprint!` does not reach.

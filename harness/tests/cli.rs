@@ -952,6 +952,15 @@ fn passing_seeds_that_warn_are_counted_and_listed_after_the_table() {
             "{text}"
         );
     }
+    // Gradescope's output for the grader lists them too.
+    let json = gradescope_json(&summary, &Policy::default(), "visible");
+    let output = json["tests"][0]["output"].as_str().expect("an output");
+    assert!(
+        output.contains("passing seeds with a warning (3):")
+            && output
+                .contains("  seed 2: warning: term changed even though there were no failures"),
+        "{output}"
+    );
     // The correct peer has nothing to warn about.
     let summary = run::<ToyPeer<Correct>>(&options("initial_election", 3, None));
     assert_eq!(summary.graders[0].warned, 0);

@@ -7,8 +7,8 @@
 //! are written, every trial captures its log as it runs (bounded, see
 //! [`DEFAULT_LOG_LIMIT`](crate::trial::DEFAULT_LOG_LIMIT)), so a failing trial's
 //! [bundle](super::bundle) holds the log of the very run that failed, and nothing is run twice:
-//! a stuck trial costs one stuck window and one abandoned thread, not a second of each for a
-//! replay. The log costs about 14% more work per trial (`valgrind --tool=callgrind` of
+//! a stuck trial costs the watchdog's wait and one abandoned thread, not a second of each for
+//! a replay. The log costs about 14% more work per trial (`valgrind --tool=callgrind` of
 //! `run A --runs 50 --jobs 1`: 714 M instructions with `--no-bundles`, 815 M with bundles and
 //! the default `debug` log); `--no-bundles` is the fast path when no bundle is wanted.
 //!
