@@ -68,7 +68,28 @@ macro_rules! fail {
     };
 }
 
-/// The figures of a finished test (the Go tester's `... Passed --` line).
+/// The figures of one cluster's test, from [`Tester::begin`] to [`Tester::stats`] (what Go's
+/// `end()` prints).
+///
+/// Displayed in the Go tester's 2025–2026 format, the one the current handout shows, with the
+/// `... Passed --` prefix and one line per cluster:
+///
+/// ```text
+///   ... Passed --  time  3.6s #peers 3 #RPCs    44 #Ops    0
+/// ```
+///
+/// `time` is the run time of the test (virtual in sim mode), `#RPCs` the RPCs sent (counted at
+/// send, including those to disconnected peers), and `#Ops` the commands committed (the highest
+/// index any peer applied, so 0 in part A). The bytes sent, which the 2021–2024 format printed
+/// as a fourth number, are kept in [`Stats::bytes`] for the reports but not printed.
+///
+/// ```
+/// use std::time::Duration;
+/// use harness::tester::Stats;
+///
+/// let stats = Stats { elapsed: Duration::from_millis(3589), peers: 3, rpcs: 44, bytes: 432, commands: 0 };
+/// assert_eq!(stats.to_string(), "  ... Passed --  time  3.6s #peers 3 #RPCs    44 #Ops    0");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Stats {
     /// Run time of the test (virtual in sim mode).
@@ -87,13 +108,61 @@ impl fmt::Display for Stats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "  ... Passed --  time {:4.1}s #peers {} #RPCs {:5} #bytes {:7} #cmds {:4}",
+            "  ... Passed --  time {:4.1}s #peers {} #RPCs {:5} #Ops {:4}",
             self.elapsed.as_secs_f64(),
             self.peers,
             self.rpcs,
-            self.bytes,
             self.commands
         )
+    }
+}
+
+/// What a passing test reports: a stats line per cluster it ran (a test that builds two clusters,
+/// as `heartbeat_stability` does, has two), and the warnings it printed on the way.
+///
+/// Displayed as the Go tester prints it: each warning on a line of its own, then the stats lines.
+///
+/// ```
+/// use std::time::Duration;
+/// use harness::tester::{Passed, Stats};
+///
+/// let stats = Stats { elapsed: Duration::from_secs(2), peers: 3, rpcs: 20, bytes: 200, commands: 0 };
+/// let mut passed = Passed::from(stats);
+/// passed.warnings.push("warning: term changed even though there were no failures".into());
+/// assert_eq!(
+///     passed.to_string(),
+///     "warning: term changed even though there were no failures\n  ... Passed --  time  2.0s #peers 3 #RPCs    20 #Ops    0"
+/// );
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Passed {
+    /// The figures of each cluster, in the order the test ran them.
+    pub clusters: Vec<Stats>,
+    /// Non-fatal findings in the Go tester's words, e.g. `warning: term changed even though
+    /// there were no failures`.
+    pub warnings: Vec<String>,
+}
+
+impl From<Stats> for Passed {
+    fn from(stats: Stats) -> Self {
+        Passed {
+            clusters: vec![stats],
+            warnings: Vec::new(),
+        }
+    }
+}
+
+impl fmt::Display for Passed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let lines = self.warnings.iter().map(|w| w as &dyn fmt::Display);
+        let lines = lines.chain(self.clusters.iter().map(|s| s as &dyn fmt::Display));
+        for (i, line) in lines.enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{line}")?;
+        }
+        Ok(())
     }
 }
 
@@ -361,6 +430,10 @@ impl<P: Peer> Tester<P> {
     }
 
     /// All connected peers must agree on the term (Go `checkTerms`); returns it.
+    ///
+    /// With no peer connected there is no term to return: the original returns -1 then, which
+    /// its callers go on to fail on (`term is -1, but should be at least 1`); this fails at once
+    /// and says why.
     pub fn check_terms(&self) -> Result<u64, TestFailure> {
         let mut agreed: Option<u64> = None;
         for (_, term, _) in self.connected_states() {
@@ -370,7 +443,10 @@ impl<P: Peer> Tester<P> {
                 Some(_) => {}
             }
         }
-        Ok(agreed.unwrap_or(0))
+        match agreed {
+            Some(term) => Ok(term),
+            None => fail!("check_terms: no connected server to ask for its term"),
+        }
     }
 
     /// No connected peer may claim leadership (Go `checkNoLeader`).
@@ -488,9 +564,14 @@ fn check_apply(a: &mut Applied, i: usize, index: u64, command: Vec<u8>) -> Optio
 
 impl<P: Peer> Drop for Tester<P> {
     fn drop(&mut self) {
-        // Never panics: outside a runtime (the run already ended) there is nothing to kill.
+        // Never panics. Outside a runtime (a run that failed drops the test's future after it
+        // stopped) there is nothing left to kill, but the network must still let go of its
+        // servers: they hold the peers, which hold ends of the network, and that cycle would
+        // otherwise outlive the trial.
         if runtime::in_runtime() {
             self.cleanup();
+        } else {
+            self.net.cleanup();
         }
     }
 }

@@ -108,8 +108,16 @@ impl Network {
     }
 
     /// Shuts the network: every later call fails at once with [`RpcError::NetworkClosed`].
+    ///
+    /// It also lets go of every server. A server's handlers usually hold their peer, and the
+    /// peer holds ends of this network: without this the network, its servers and its peers
+    /// would keep each other alive after the test (Go's collector frees such cycles; `Arc` does
+    /// not), and a process that runs many tests would grow by a whole cluster per test.
     pub fn cleanup(&self) {
         self.inner.closed.store(true, Ordering::Release);
+        let servers = std::mem::take(&mut self.inner.state.lock().servers);
+        // Dropped outside the lock: a peer's drop may reach this network again.
+        drop(servers);
     }
 
     /// Turns drops and short delays off (`true`) or on (`false`).

@@ -7,10 +7,11 @@ use std::pin::Pin;
 use std::sync::LazyLock;
 
 use crate::peer::Peer;
-use crate::tester::{Stats, TestFailure};
+use crate::tester::{Passed, TestFailure};
 
-/// A grader's body, boxed so the registry can hold every grader in one list.
-pub type GraderFuture = Pin<Box<dyn Future<Output = Result<Stats, TestFailure>>>>;
+/// A grader's body, boxed so the registry can hold every grader in one list. A test that ends
+/// with `Ok(t.stats().into())` passes with one stats line and no warning.
+pub type GraderFuture = Pin<Box<dyn Future<Output = Result<Passed, TestFailure>>>>;
 
 /// Which test a grader runs: the part's module and its test. Each part's module lists its
 /// graders (`GRADERS`) and builds their bodies (`body`), so adding a part touches this file in
