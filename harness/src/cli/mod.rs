@@ -108,6 +108,10 @@ pub struct RunArgs {
     /// What to run: parts (`A`, `3A`, `2A`), grader names, or `all`.
     #[arg(required = true, value_name = "SELECTOR")]
     pub selectors: Vec<String>,
+    /// Run only the original lab's graders: leave out those that go beyond it (stability,
+    /// Figure 2 conformance), to grade exactly as the original does.
+    #[arg(long)]
+    pub only_original: bool,
     /// Trials per grader [default: 100 in sim mode, 4 in real mode].
     #[arg(long, short = 'n', value_name = "N")]
     pub runs: Option<u64>,
@@ -388,7 +392,16 @@ fn check_writable(path: &std::path::Path) -> Result<(), CliError> {
 }
 
 fn run_command<P: Peer>(args: &RunArgs) -> Result<i32, CliError> {
-    let graders = select_graders(&args.selectors)?;
+    let mut graders = select_graders(&args.selectors)?;
+    if args.only_original {
+        graders.retain(|g| g.origin == graders::Origin::Original);
+        if graders.is_empty() {
+            return Err(CliError::Usage(format!(
+                "--only-original leaves none of {} (all go beyond the original lab)",
+                args.selectors.join(" ")
+            )));
+        }
+    }
     let executor = if args.real {
         Executor::Real
     } else {
