@@ -2,7 +2,10 @@
 //! convert to follower", for every role, from requests and from replies; and a candidate that
 //! hears from the leader of its own term becomes its follower.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use parking_lot::Mutex;
 
 use labrpc::runtime;
 use raft::{AppendEntriesReply, RequestVoteReply, Term};
@@ -225,7 +228,7 @@ async fn expect_asked_everyone<P: Peer>(
 /// A scripted vote that grants, but only once `gate` opens: the candidate still waits for it.
 fn held_grants(gate: &Gate) -> super::script::VoteScript {
     let gate = gate.clone();
-    std::sync::Arc::new(move |args| {
+    Arc::new(move |args| {
         Answer::After(
             gate.clone(),
             RequestVoteReply {
@@ -384,20 +387,25 @@ pub(crate) async fn from_reply<P: Peer>(title: &'static str) -> Result<Stats, Te
     s.begin(title);
     let me = s.me();
 
-    // A candidate: one voter answers with a higher term, the others deny in the candidate's.
+    // A candidate: one voter answers its first election with a higher term, the others deny
+    // in the candidate's term. (Only the first: a later higher term would depose the leader
+    // the next step makes.)
     let h = s.pick_other(&[]);
     let k = draw(2, 4);
+    let first = Arc::new(Mutex::new(None::<u64>));
     s.set_votes(
         h,
-        std::sync::Arc::new(move |args| {
+        Arc::new(move |args| {
+            let first = *first.lock().get_or_insert(args.term.0);
+            let bump = if args.term.0 == first { k } else { 0 };
             Answer::Now(RequestVoteReply {
-                term: Term(args.term.0 + k),
+                term: Term(args.term.0 + bump),
                 vote_granted: false,
             })
         }),
     );
     s.note(format!(
-        "scripts: S{h} answers vote requests with a term {k} higher"
+        "scripts: S{h} answers the first election's vote request with a term {k} higher"
     ));
     let mark = s.mark();
     let (i, started, c) = election_within(
@@ -443,7 +451,7 @@ pub(crate) async fn from_reply<P: Peer>(title: &'static str) -> Result<Stats, Te
     let mark = s.mark();
     s.set_appends(
         h,
-        std::sync::Arc::new(move |_| {
+        Arc::new(move |_| {
             Answer::Now(AppendEntriesReply {
                 term: Term(higher),
                 success: false,
