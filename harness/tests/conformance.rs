@@ -317,12 +317,19 @@ fn a_conformance_failure_replays_from_its_seed() {
     assert!(log.contains("crash S"), "the log shows the tester's crash");
 }
 
-/// Not a check but a report: how often the original-style part-A graders catch each broken
-/// peer (`cargo test -p harness --test conformance -- --ignored --nocapture`).
+/// Not a check but a report: how often the other part-A graders (the original three and
+/// heartbeat stability) catch each broken peer
+/// (`cargo test -p harness --test conformance -- --ignored --nocapture`).
 #[test]
 #[ignore]
-fn original_graders_against_the_broken_peers() {
-    let originals: Vec<&str> = ["initial_election", "re_election", "many_elections"].to_vec();
+fn other_part_a_graders_against_the_broken_peers() {
+    let originals: Vec<&str> = [
+        "initial_election",
+        "re_election",
+        "many_elections",
+        "heartbeat_stability",
+    ]
+    .to_vec();
     let seeds = 1..=20u64;
     fn row<P: Peer>(name: &str, originals: &[&str], seeds: &std::ops::RangeInclusive<u64>) {
         let mut cells = Vec::new();

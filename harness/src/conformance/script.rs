@@ -9,6 +9,27 @@
 //!
 //! The network is reliable: in sim mode every message arrives in the same virtual instant it
 //! is sent, so a scenario is exact, and a seed replays it.
+//!
+//! ```
+//! use std::time::Duration;
+//! use harness::conformance::script::{grant_votes, Scripted};
+//! use labrpc::runtime::{self, RunConfig};
+//!
+//! let outcome = runtime::run(RunConfig::sim(1), || async {
+//!     // S0 under test; the tester plays S1 and S2.
+//!     let s = Scripted::<raft::Raft>::with_tested(3, 0).expect("S0 starts");
+//!     // S1 asks for S0's vote in term 5: S0 adopts the term and grants it.
+//!     let reply = s.ask_vote(1, 5, 0, 0).await.expect("S0 answers");
+//!     let after_vote = s.state();
+//!     // Let S0 win its next election, and wait for its first heartbeat.
+//!     s.set_all_votes(grant_votes());
+//!     let mark = s.mark();
+//!     let (_, _, heartbeat) = s.next_append(mark, Duration::from_secs(3)).await.expect("it leads");
+//!     (reply.vote_granted, after_vote, heartbeat.term.0, s.state())
+//! })
+//! .expect("the run finishes");
+//! assert_eq!(outcome.value, (true, Some((5, false)), 6, Some((6, true))));
+//! ```
 
 use std::sync::Arc;
 use std::time::Duration;
