@@ -71,8 +71,21 @@ pub const ELECTION_START_BOUND: Duration =
     Duration::from_millis(LEADER_CHECK_WINDOW.as_millis() as u64 / ELECTION_ROUNDS as u64);
 
 /// Messages the peer under test sent up to this long after a change of its state are taken as
-/// already on their way (in sim mode they are all at the same virtual instant).
-pub const IN_FLIGHT_GRACE: Duration = Duration::from_millis(20);
+/// already on their way, in sim mode (where they all arrive in the same virtual instant).
+pub const IN_FLIGHT_GRACE_SIM: Duration = Duration::from_millis(20);
+
+/// The same in real time, where threads on a busy machine can hold a message back for a
+/// while. (A peer that goes on leading sends again every heartbeat interval, so a longer
+/// grace only delays the verdict.)
+pub const IN_FLIGHT_GRACE_REAL: Duration = Duration::from_millis(250);
+
+/// [`IN_FLIGHT_GRACE_SIM`] or [`IN_FLIGHT_GRACE_REAL`], for the executor running now.
+pub(crate) fn in_flight_grace() -> Duration {
+    match runtime::executor() {
+        runtime::Executor::Sim => IN_FLIGHT_GRACE_SIM,
+        runtime::Executor::Real => IN_FLIGHT_GRACE_REAL,
+    }
+}
 
 /// How long the tester watches a peer that should have stopped leading for messages of its
 /// old term: several heartbeat intervals of any peer that heartbeats at most ten times a second.

@@ -14,8 +14,8 @@ use super::journal::{Event, Message};
 use super::rules::{self, Rule};
 use super::script::{deny_votes, grant_votes, Answer, Gate, Scripted};
 use super::{
-    draw, expect_state, follow, peers, ELECTION_START_BOUND, FIRST_HEARTBEAT_WITHIN,
-    IN_FLIGHT_GRACE, STEP_DOWN_WATCH,
+    draw, expect_state, follow, in_flight_grace, peers, ELECTION_START_BOUND,
+    FIRST_HEARTBEAT_WITHIN, STEP_DOWN_WATCH,
 };
 use crate::peer::Peer;
 use crate::tester::{Stats, TestFailure};
@@ -124,7 +124,7 @@ async fn next_election_in<P: Peer>(
 }
 
 /// Watches the peer under test for [`STEP_DOWN_WATCH`] from `since` (journal mark `mark`):
-/// past [`IN_FLIGHT_GRACE`], it must send no `AppendEntries`, and at the end it must not claim
+/// past [`in_flight_grace`], it must send no `AppendEntries`, and at the end it must not claim
 /// to lead. `rule` and `why` say why it should not.
 async fn expect_no_leading<P: Peer>(
     s: &Scripted<P>,
@@ -134,6 +134,7 @@ async fn expect_no_leading<P: Peer>(
     why: impl std::fmt::Display,
 ) -> Result<(), TestFailure> {
     let me = s.me();
+    let grace = in_flight_grace();
     let end = since + STEP_DOWN_WATCH;
     let limit = end.saturating_sub(runtime::now().since_start());
     let late = s
@@ -143,7 +144,7 @@ async fn expect_no_leading<P: Peer>(
                 from,
                 to,
                 message: Message::AppendEntries(a),
-            } if *from == me && r.at > since + IN_FLIGHT_GRACE => Some((*to, a.term.0, r.at)),
+            } if *from == me && r.at > since + grace => Some((*to, a.term.0, r.at)),
             _ => None,
         })
         .await;

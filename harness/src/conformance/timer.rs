@@ -22,8 +22,8 @@ use labrpc::runtime;
 use super::rules::{self, Rule};
 use super::script::Scripted;
 use super::{
-    draw, expect_reply_term, expect_state, expect_vote, follow, peers, ELECTION_START_BOUND,
-    HEARTBEAT_EVERY, IN_FLIGHT_GRACE, QUIET_PERIOD,
+    draw, expect_reply_term, expect_state, expect_vote, follow, in_flight_grace, peers,
+    ELECTION_START_BOUND, HEARTBEAT_EVERY, QUIET_PERIOD,
 };
 use crate::peer::Peer;
 use crate::tester::{Stats, TestFailure};
@@ -56,7 +56,7 @@ fn expect_no_election<P: Peer>(
 }
 
 /// Like [`expect_no_election`], but first gives the peer's messages already on their way
-/// [`IN_FLIGHT_GRACE`] to arrive: used when an odd reply may come from an election the peer
+/// a moment ([`in_flight_grace`]) to arrive: used when an odd reply may come from an election the peer
 /// started in the same instant, whose requests the journal does not show yet.
 async fn expect_no_election_in_flight<P: Peer>(
     s: &Scripted<P>,
@@ -64,7 +64,7 @@ async fn expect_no_election_in_flight<P: Peer>(
     rule: &Rule,
     why: impl FnOnce() -> String,
 ) -> Result<(), TestFailure> {
-    let _ = s.next_election(mark, IN_FLIGHT_GRACE).await;
+    let _ = s.next_election(mark, in_flight_grace()).await;
     expect_no_election(s, mark, rule, why)
 }
 
@@ -85,6 +85,10 @@ pub(crate) async fn heartbeats<P: Peer>(title: &'static str) -> Result<Stats, Te
     let term = draw(1, 5);
     let mark = s.mark();
     follow(&s, leader, term).await?;
+    s.note(format!(
+        "S{leader}, leader of term {term}, sends a heartbeat every {HEARTBEAT_EVERY:?} for \
+         {QUIET_PERIOD:?}"
+    ));
     let start = runtime::now().since_start();
     let mut last = start;
     let mut beats = 1u32;
@@ -148,6 +152,7 @@ pub(crate) async fn expiry<P: Peer>(title: &'static str) -> Result<Stats, TestFa
         runtime::sleep(HEARTBEAT_EVERY).await;
         s.heartbeat(leader, term).await?;
     }
+    s.note(format!("S{leader} stops sending heartbeats"));
     let since = runtime::now().since_start();
     let mut mark = s.mark();
     let mut prev = term;
@@ -256,6 +261,10 @@ pub(crate) async fn votes<P: Peer>(title: &'static str) -> Result<Stats, TestFai
     let mut term = draw(1, 4);
 
     // Granted votes, one every 150 ms for 5 s, each the first of a new term: no election.
+    s.note(format!(
+        "a vote request it must grant every {HEARTBEAT_EVERY:?} for {QUIET_PERIOD:?}, each of \
+         a new term"
+    ));
     let mark = s.mark();
     let start = runtime::now().since_start();
     let mut k = 0u32;
@@ -306,6 +315,10 @@ pub(crate) async fn votes<P: Peer>(title: &'static str) -> Result<Stats, TestFai
     )
     .await?;
     let reset = runtime::now().since_start();
+    s.note(format!(
+        "vote requests it must deny (S{b}, term {voted}) every {HEARTBEAT_EVERY:?}: its timer \
+         must run out"
+    ));
     let own = must_time_out(
         s,
         reset,
@@ -340,6 +353,10 @@ pub(crate) async fn votes<P: Peer>(title: &'static str) -> Result<Stats, TestFai
     .await?;
     let reset = runtime::now().since_start();
     let stale_from = s.pick_other(&[c]);
+    s.note(format!(
+        "vote requests of older term {} every {HEARTBEAT_EVERY:?}: its timer must run out",
+        fresh - 1
+    ));
     let own = must_time_out(
         s,
         reset,
@@ -377,6 +394,10 @@ pub(crate) async fn votes<P: Peer>(title: &'static str) -> Result<Stats, TestFai
     .await?;
     let reset = runtime::now().since_start();
     let old_leader = s.pick_other(&[c]);
+    s.note(format!(
+        "AppendEntries of older term {} every {HEARTBEAT_EVERY:?}: its timer must run out",
+        fresh - 1
+    ));
     must_time_out(
         s,
         reset,
