@@ -40,7 +40,12 @@ fn assert_all_fail_with<P: Peer>(grader: &str, needle: &str) {
 
 #[test]
 fn toy_peer_without_defects_passes_every_part_a_grader() {
+    // The conformance graders speak the raft crate's messages, which this toy peer does not;
+    // tests/conformance.rs runs them against a toy peer that does.
     for g in graders::select("A").expect("part A exists") {
+        if g.is_conformance() {
+            continue;
+        }
         for (seed, outcome) in SEEDS.zip(outcomes::<ToyPeer<Correct>>(g.name)) {
             assert_eq!(
                 outcome, None,

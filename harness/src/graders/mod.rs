@@ -1,5 +1,6 @@
 //! The graders: every lab test, by name and part, runnable over any [`Peer`] type.
 
+mod conformance;
 mod part_a;
 
 use std::future::Future;
@@ -20,6 +21,7 @@ pub type GraderFuture = Pin<Box<dyn Future<Output = Result<Passed, TestFailure>>
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Body {
     A(part_a::Test),
+    Conformance(conformance::Test),
 }
 
 /// Where a grader comes from: the original lab, or this project's additions to it. A course
@@ -48,7 +50,14 @@ pub struct Grader {
     body: Body,
 }
 
-static ALL: LazyLock<Vec<Grader>> = LazyLock::new(|| [part_a::GRADERS].concat());
+static ALL: LazyLock<Vec<Grader>> = LazyLock::new(|| {
+    [
+        part_a::GRADERS,
+        conformance::GRADERS_A,
+        conformance::GRADERS_B,
+    ]
+    .concat()
+});
 
 /// Every grader, in the order the lab runs them.
 pub fn all() -> &'static [Grader] {
@@ -89,6 +98,13 @@ impl Grader {
         let title = self.title;
         match self.body {
             Body::A(test) => part_a::body::<P>(test, title),
+            Body::Conformance(test) => conformance::body::<P>(test, title),
         }
+    }
+
+    /// Whether this is a conformance grader (the tester plays every peer but the one under
+    /// test, and speaks the `raft` crate's message types to it; see [`crate::conformance`]).
+    pub fn is_conformance(&self) -> bool {
+        matches!(self.body, Body::Conformance(_))
     }
 }

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod conformance_peers;
+
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
