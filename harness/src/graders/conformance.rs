@@ -2,12 +2,9 @@
 //! every peer but the one under test (see [`crate::conformance`]). None is in the original lab
 //! (`Origin::Beyond`), so `harness run --only-original` leaves them out.
 
-use std::future::Future;
-
-use super::{Body, Grader, GraderFuture, Origin};
+use super::{one_cluster as passed, Body, Grader, GraderFuture, Origin};
 use crate::conformance::{terms, timer, votes};
 use crate::peer::Peer;
-use crate::tester::{Passed, Stats, TestFailure};
 
 /// The conformance tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -120,11 +117,6 @@ pub(crate) const GRADERS_B: &[Grader] = &[Grader {
     origin: Origin::Beyond,
     body: Body::Conformance(Test::VoteUpToDate),
 }];
-
-/// A conformance scenario's single cluster figures as a grader's result.
-fn passed(scenario: impl Future<Output = Result<Stats, TestFailure>> + 'static) -> GraderFuture {
-    Box::pin(async move { scenario.await.map(Passed::from) })
-}
 
 /// The body of conformance test `test` for peer type `P`.
 pub(crate) fn body<P: Peer>(test: Test, title: &'static str) -> GraderFuture {

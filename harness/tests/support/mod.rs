@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod conformance_peers;
+pub mod log_peer;
 
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicUsize, Ordering};
