@@ -15,6 +15,7 @@ use labrpc::{ClientEnd, Network, Server};
 use parking_lot::Mutex;
 use raft::{ApplyMsg, Persister};
 
+use crate::monitor::Monitor;
 use crate::peer::Peer;
 
 /// The tester's allowance for one election (Go `RaftElectionTimeout`): one second, far more
@@ -121,6 +122,8 @@ pub struct Tester<P: Peer> {
     generation: u64,
     applied: Arc<Mutex<Applied>>,
     title: String,
+    /// The safety monitor of this cluster.
+    monitor: Arc<Monitor>,
     t0: Instant,
     rpcs0: u64,
     bytes0: u64,
@@ -139,6 +142,7 @@ impl<P: Peer> Tester<P> {
         let net = Network::new();
         net.set_reliable(reliable);
         net.set_long_delays(true);
+        let monitor = Monitor::observe(&net, n);
         let mut t = Tester {
             net,
             n,
@@ -153,6 +157,7 @@ impl<P: Peer> Tester<P> {
                 ..Applied::default()
             })),
             title: String::new(),
+            monitor,
             t0: runtime::now(),
             rpcs0: 0,
             bytes0: 0,
@@ -246,6 +251,7 @@ impl<P: Peer> Tester<P> {
     /// fail, keeps a copy of its persisted state, kills it and every task of its node.
     pub fn crash1(&mut self, i: usize) {
         self.log(format_args!("crash({i})"));
+        self.monitor.peer_crashed(i);
         self.disconnect(i);
         self.net.delete_server(&server_name(i));
         // The old instance keeps writing to the old persister; the saved one is a copy.
@@ -285,6 +291,7 @@ impl<P: Peer> Tester<P> {
         self.saved[i] = persister.clone();
         let node = runtime::new_node();
         self.nodes[i] = node;
+        let life = self.monitor.peer_started(i, node, &ends, 0);
         let (tx, rx) = raft::apply_channel();
         let peer = runtime::enter_node(node, || P::make(ends, i, persister, tx));
         let server = Server::on_node(node);
@@ -296,16 +303,18 @@ impl<P: Peer> Tester<P> {
         }
         self.net.add_server(server_name(i), server);
         self.peers[i] = Some(Arc::new(peer));
-        self.spawn_applier(i, rx);
+        self.spawn_applier(i, rx, life);
     }
 
     /// Reads peer `i`'s apply channel and checks what it applies (Go `applier`).
-    fn spawn_applier(&self, i: usize, mut rx: raft::ApplyReceiver) {
+    fn spawn_applier(&self, i: usize, mut rx: raft::ApplyReceiver, life: u64) {
         let applied = self.applied.clone();
+        let monitor = self.monitor.clone();
         // The applier belongs to the tester (root node): it outlives the peer's crash and ends
         // when the peer's sender is dropped.
         let _detached = runtime::spawn_on(NodeId::ROOT, async move {
             while let Some(msg) = rx.recv().await {
+                monitor.applied(i, life, &msg);
                 let ApplyMsg::Command { index, command, .. } = msg else {
                     continue;
                 };
@@ -324,6 +333,9 @@ impl<P: Peer> Tester<P> {
             .filter_map(|i| {
                 self.peers[i].as_ref().map(|p| {
                     let (term, leader) = p.get_state();
+                    if leader {
+                        self.monitor.leader_seen(i, term);
+                    }
                     (i, term, leader)
                 })
             })
@@ -337,6 +349,7 @@ impl<P: Peer> Tester<P> {
         for _ in 0..LEADER_CHECK_ROUNDS {
             let ms = LEADER_CHECK_SLEEP_MS + runtime::random_range(0..LEADER_CHECK_JITTER_MS);
             runtime::sleep(Duration::from_millis(ms)).await;
+            self.monitor.check()?;
             let mut leaders: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
             for (i, term, leader) in self.connected_states() {
                 if leader {
@@ -446,10 +459,16 @@ impl<P: Peer> Tester<P> {
 
     /// The first apply error seen, as a failure (Go's `apply error: ...`).
     pub fn check_apply_errors(&self) -> Result<(), TestFailure> {
+        self.monitor.check()?;
         match &self.applied.lock().error {
             Some(err) => fail!("apply error: {err}"),
             None => Ok(()),
         }
+    }
+
+    /// The safety monitor of this cluster.
+    pub fn monitor(&self) -> &Arc<Monitor> {
+        &self.monitor
     }
 
     /// Ends the test (Go `cleanup`): kills every peer and closes the network.

@@ -24,6 +24,8 @@ pub struct TrialSettings {
     pub record_trace: bool,
     /// The wall-clock watchdog for a stuck submission.
     pub stuck_after: Duration,
+    /// Run the safety monitor (on unless `LAB_MONITOR=0`; see [`crate::monitor`]).
+    pub monitor: bool,
 }
 
 impl TrialSettings {
@@ -36,6 +38,7 @@ impl TrialSettings {
             echo_log: false,
             record_trace: false,
             stuck_after: Duration::from_secs(10),
+            monitor: crate::monitor::enabled_by_env(),
         }
     }
 
@@ -45,6 +48,13 @@ impl TrialSettings {
             executor,
             ..TrialSettings::sim(seed)
         }
+    }
+
+    /// Turns the safety monitor off (to measure its cost, or to show what the graders alone
+    /// catch).
+    pub fn without_monitor(mut self) -> Self {
+        self.monitor = false;
+        self
     }
 
     /// Captures the log with `filter`.
@@ -132,7 +142,10 @@ pub fn run_trial<P: Peer>(grader: Grader, settings: &TrialSettings) -> TrialRepo
     if let Some(c) = &capture {
         config = config.dispatch(c.dispatch());
     }
-    let result = runtime::run(config, move || grader.body::<P>());
+    let monitor = settings.monitor;
+    let result = runtime::run(config, move || {
+        crate::monitor::monitored(grader.body::<P>(), monitor)
+    });
     let log = capture.map(|c| c.take());
     let (outcome, elapsed, trace) = match result {
         Ok(out) => (out.value.map_err(TrialError::Check), out.elapsed, out.trace),
