@@ -47,7 +47,8 @@ mod trial;
 mod violation;
 mod votes;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -140,6 +141,25 @@ impl From<Violation> for TestFailure {
 const REQUEST_VOTE: &str = "Raft.RequestVote";
 const APPEND_ENTRIES: &str = "Raft.AppendEntries";
 
+/// Hashes a call id (a counter) with one multiplication: the in-flight table is touched three
+/// times per RPC, and SipHash cost more than everything else the monitor does with a call.
+#[derive(Default)]
+struct CallIdHasher(u64);
+
+impl Hasher for CallIdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, id: u64) {
+        self.0 = id.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
 /// One end of one life of a peer: who calls whom.
 #[derive(Debug, Clone, Copy)]
 struct End {
@@ -150,15 +170,15 @@ struct End {
 
 struct State {
     rules: Rules,
-    /// Every end the tester made, by id.
-    ends: HashMap<u64, End>,
-    /// Every node the tester made, by id: (peer, life).
-    nodes: HashMap<NodeId, (usize, u64)>,
+    /// Every end the tester made, indexed by id (a network numbers its ends from 0).
+    ends: Vec<Option<End>>,
+    /// Every node the tester made: (peer, life).
+    nodes: BTreeMap<NodeId, (usize, u64)>,
     /// Each peer's running life, `None` while crashed.
     live: Vec<Option<u64>>,
     next_life: u64,
-    /// The term of each observed request still in flight, by call.
-    in_flight: HashMap<u64, u64>,
+    /// The term and the caller of each observed request still in flight, by call.
+    in_flight: HashMap<u64, (u64, usize), BuildHasherDefault<CallIdHasher>>,
     first: Option<Violation>,
 }
 
@@ -192,11 +212,11 @@ impl Monitor {
             settings,
             state: Mutex::new(State {
                 rules: Rules::new(n, settings.term_window),
-                ends: HashMap::new(),
-                nodes: HashMap::new(),
+                ends: Vec::new(),
+                nodes: BTreeMap::new(),
                 live: vec![None; n],
                 next_life: 0,
-                in_flight: HashMap::new(),
+                in_flight: HashMap::default(),
                 first: None,
             }),
             trial: trial::current(),
@@ -255,14 +275,17 @@ impl Monitor {
         let life = st.next_life;
         st.next_life += 1;
         for (to, end) in ends.iter().enumerate() {
-            st.ends.insert(
-                end.id(),
-                End {
-                    from: peer,
-                    to,
-                    life,
-                },
-            );
+            let Ok(id) = usize::try_from(end.id()) else {
+                continue;
+            };
+            if st.ends.len() <= id {
+                st.ends.resize(id + 1, None);
+            }
+            st.ends[id] = Some(End {
+                from: peer,
+                to,
+                life,
+            });
         }
         st.nodes.insert(node, (peer, life));
         st.live[peer] = Some(life);
@@ -277,6 +300,8 @@ impl Monitor {
     pub fn peer_crashed(&self, peer: usize) {
         let mut st = self.state.lock();
         st.live[peer] = None;
+        // Its calls in flight will never end for it: their callers are gone.
+        st.in_flight.retain(|_, &mut (_, from)| from != peer);
     }
 
     /// Life `life` of `peer` applied `msg`.
@@ -345,11 +370,11 @@ impl Monitor {
                 let unreadable = |e| unreadable(at, event.method, from, to, "request", e);
                 if vote {
                     let a: RequestVoteArgs = decode(args).map_err(unreadable)?;
-                    st.in_flight.insert(event.call, a.term.into());
+                    st.in_flight.insert(event.call, (a.term.into(), from));
                     st.rules.request_sent(at, from, to, Request::Vote(&a))
                 } else {
                     let a: AppendEntriesArgs = decode(args).map_err(unreadable)?;
-                    st.in_flight.insert(event.call, a.term.into());
+                    st.in_flight.insert(event.call, (a.term.into(), from));
                     st.rules.request_sent(at, from, to, Request::Append(&a))
                 }
             }
@@ -362,7 +387,7 @@ impl Monitor {
                 if st.live[by] != Some(life) {
                     return Ok(());
                 }
-                let request_term = st.in_flight.get(&event.call).copied();
+                let request_term = st.in_flight.get(&event.call).map(|&(term, _)| term);
                 let unreadable = |e| unreadable(at, event.method, by, end.from, "reply", e);
                 if vote {
                     let r: RequestVoteReply = decode(reply).map_err(unreadable)?;
@@ -408,7 +433,10 @@ impl Observer for Monitor {
         if st.first.is_some() {
             return;
         }
-        let Some(end) = st.ends.get(&event.end).copied() else {
+        let end = usize::try_from(event.end)
+            .ok()
+            .and_then(|id| st.ends.get(id).copied().flatten());
+        let Some(end) = end else {
             return;
         };
         let result = Monitor::event(&mut st, event, end);
