@@ -6,6 +6,7 @@
 //! - [`trial`]: one grader, one seed, one executor, with its figures and log.
 //! - [`testing`]: running graders from `cargo test` (`LAB_SEED`, `LAB_RUNTIME`, ...).
 //! - [`logs`]: logs a person can read, one line per event with time, topic, peer and term.
+//! - [`monitor`]: the safety monitor, which checks Raft's rules at every message and apply.
 //!
 //! ```
 //! use harness::graders;
@@ -27,6 +28,7 @@ pub mod conformance;
 pub mod graders;
 pub mod logs;
 pub mod logview;
+pub mod monitor;
 pub mod peer;
 pub mod tester;
 pub mod testing;

@@ -31,6 +31,7 @@ use parking_lot::Mutex;
 use raft::{ApplyMsg, Persister};
 use serde::{Deserialize, Serialize};
 
+use crate::monitor::Monitor;
 use crate::peer::Peer;
 
 /// The tester's allowance for one election (Go `RaftElectionTimeout`): one second, far more
@@ -386,6 +387,8 @@ struct Shared<P> {
     n: usize,
     world: Mutex<World<P>>,
     applied: Arc<Mutex<Applied>>,
+    /// The safety monitor of this cluster.
+    monitor: Arc<Monitor>,
 }
 
 /// A cloneable view of a test's world for the tasks a test spawns (Go's goroutines calling
@@ -438,6 +441,7 @@ impl<P: Peer> Tester<P> {
         let net = Network::new();
         net.set_reliable(reliable);
         net.set_long_delays(true);
+        let monitor = Monitor::observe(&net, n);
         let world = World {
             peers: (0..n).map(|_| None).collect(),
             connected: vec![false; n],
@@ -453,6 +457,7 @@ impl<P: Peer> Tester<P> {
                     n,
                     world: Mutex::new(world),
                     applied: Arc::new(Mutex::new(Applied::new(n))),
+                    monitor,
                 }),
             },
             title: String::new(),
@@ -560,6 +565,7 @@ impl<P: Peer> Tester<P> {
     /// the tester's history of applied values keeps it for good.
     pub fn crash1(&mut self, i: usize) {
         self.log(format_args!("crash({i})"));
+        self.shared.monitor.peer_crashed(i);
         self.disconnect(i);
         self.net().delete_server(&server_name(i));
         let (peer, node) = {
@@ -611,6 +617,7 @@ impl<P: Peer> Tester<P> {
         // Labelled as the logs name the peer, so a panic or a stuck task of this peer says S{i}.
         let node = runtime::new_node_named(format!("S{i}"));
         w.nodes[i] = node;
+        let life = self.shared.monitor.peer_started(i, node, &ends, 0);
         let (tx, rx) = raft::apply_channel();
         let peer = runtime::enter_node(node, || P::make(ends, i, persister, tx));
         let server = Server::on_node(node);
@@ -623,17 +630,19 @@ impl<P: Peer> Tester<P> {
         net.add_server(server_name(i), server);
         w.peers[i] = Some(Arc::new(peer));
         drop(w);
-        self.spawn_applier(i, incarnation, rx);
+        self.spawn_applier(i, incarnation, life, rx);
     }
 
     /// Reads peer `i`'s apply channel and checks what it applies (Go `applier`).
-    fn spawn_applier(&self, i: usize, incarnation: u64, mut rx: raft::ApplyReceiver) {
+    fn spawn_applier(&self, i: usize, incarnation: u64, life: u64, mut rx: raft::ApplyReceiver) {
         let applied = self.shared.applied.clone();
+        let monitor = self.shared.monitor.clone();
         // The applier belongs to the tester (root node): it keeps reading after an error, so a
         // peer is never blocked on its channel, and ends when the peer's sender is dropped or
         // the peer crashes.
         let _detached = runtime::spawn_on(NodeId::ROOT, async move {
             while let Some(msg) = rx.recv().await {
+                monitor.applied(i, life, &msg);
                 let ApplyMsg::Command { index, command, .. } = msg else {
                     continue;
                 };
@@ -738,6 +747,11 @@ impl<P: Peer> TesterHandle<P> {
         log_event(format_args!("{message}"));
     }
 
+    /// The safety monitor of this cluster.
+    pub fn monitor(&self) -> &Arc<Monitor> {
+        &self.shared.monitor
+    }
+
     /// Whether peer `i` is connected.
     pub fn is_connected(&self, i: usize) -> bool {
         self.shared.world.lock().connected[i]
@@ -769,6 +783,9 @@ impl<P: Peer> TesterHandle<P> {
         live.into_iter()
             .map(|(i, p)| {
                 let (term, leader) = p.get_state();
+                if leader {
+                    self.shared.monitor.leader_seen(i, term);
+                }
                 (i, term, leader)
             })
             .collect()
@@ -850,6 +867,7 @@ impl<P: Peer> TesterHandle<P> {
     /// The first apply error seen, as a failure (Go's `apply error: ...`), stamped with the
     /// time the peer applied the offending message.
     pub fn check_apply_errors(&self) -> Result<(), TestFailure> {
+        self.shared.monitor.check()?;
         match &self.shared.applied.lock().error {
             Some(err) => Err(err.clone()),
             None => Ok(()),

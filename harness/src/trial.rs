@@ -31,6 +31,8 @@ pub struct TrialSettings {
     pub record_trace: bool,
     /// The wall-clock watchdog for a stuck submission.
     pub stuck_after: Duration,
+    /// Run the safety monitor (on unless `LAB_MONITOR=0`; see [`crate::monitor`]).
+    pub monitor: bool,
 }
 
 impl TrialSettings {
@@ -44,6 +46,7 @@ impl TrialSettings {
             log_limit: Some(DEFAULT_LOG_LIMIT),
             record_trace: false,
             stuck_after: Duration::from_secs(10),
+            monitor: crate::monitor::enabled_by_env(),
         }
     }
 
@@ -53,6 +56,13 @@ impl TrialSettings {
             executor,
             ..TrialSettings::sim(seed)
         }
+    }
+
+    /// Turns the safety monitor off (to measure its cost, or to show what the graders alone
+    /// catch).
+    pub fn without_monitor(mut self) -> Self {
+        self.monitor = false;
+        self
     }
 
     /// Captures the log with `filter`.
@@ -167,7 +177,10 @@ where
     if let Some(c) = &capture {
         config = config.dispatch(c.dispatch());
     }
-    let result = runtime::run(config, make);
+    let monitor = settings.monitor;
+    let result = runtime::run(config, move || {
+        crate::monitor::monitored(Box::pin(make()), monitor)
+    });
     // A stuck run's thread still holds the capture, and may go on logging: what it logged so far
     // is taken now, and the capture's bound caps whatever it adds later.
     let log = capture.map(|c| c.take());

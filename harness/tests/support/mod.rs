@@ -6,6 +6,7 @@
 
 pub mod conformance_peers;
 pub mod log_peer;
+pub mod monitor_peers;
 
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicUsize, Ordering};
