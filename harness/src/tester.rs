@@ -539,7 +539,8 @@ impl<P: Peer> Tester<P> {
 
         let persister = w.saved[i].copy();
         w.saved[i] = persister.clone();
-        let node = runtime::new_node();
+        // Labelled as the logs name the peer, so a panic or a stuck task of this peer says S{i}.
+        let node = runtime::new_node_named(format!("S{i}"));
         w.nodes[i] = node;
         let (tx, rx) = raft::apply_channel();
         let peer = runtime::enter_node(node, || P::make(ends, i, persister, tx));

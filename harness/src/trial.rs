@@ -101,6 +101,8 @@ impl TrialReport {
 
 /// Runs `grader` once with peer type `P`.
 pub fn run_trial<P: Peer>(grader: Grader, settings: &TrialSettings) -> TrialReport {
+    // The trial's wall time is a figure for the report, not an input of the run.
+    #[allow(clippy::disallowed_methods)]
     let wall_start = std::time::Instant::now();
     let capture = match settings.log.as_deref().map(|f| {
         if settings.echo_log {
@@ -139,11 +141,18 @@ pub fn run_trial<P: Peer>(grader: Grader, settings: &TrialSettings) -> TrialRepo
         Err(RunError::TimeLimit { limit, .. }) => {
             (Err(TrialError::TimeLimit), limit, TraceSummary::default())
         }
-        Err(e) => (
-            Err(TrialError::Runtime(e)),
-            Duration::ZERO,
-            TraceSummary::default(),
-        ),
+        Err(e) => {
+            // The run time the failure happened at, where the error knows it.
+            let at = match &e {
+                RunError::Deadlock { at, .. }
+                | RunError::BusyLoop { at, .. }
+                | RunError::TimeStalled { at, .. } => *at,
+                RunError::TimeLimit { .. } | RunError::Stuck { .. } | RunError::Panicked { .. } => {
+                    Duration::ZERO
+                }
+            };
+            (Err(TrialError::Runtime(e)), at, TraceSummary::default())
+        }
     };
     TrialReport {
         grader: grader.name,
@@ -154,5 +163,49 @@ pub fn run_trial<P: Peer>(grader: Grader, settings: &TrialSettings) -> TrialRepo
         wall: wall_start.elapsed(),
         log,
         trace,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use labrpc::{ClientEnd, Service};
+    use raft::{ApplySender, Persister};
+
+    /// A peer that does nothing, except that peer 2's task panics at once.
+    struct PanicsAsPeer2;
+
+    impl Peer for PanicsAsPeer2 {
+        fn make(_: Vec<ClientEnd>, me: usize, _: Persister, _: ApplySender) -> Self {
+            drop(runtime::spawn(async move {
+                assert_ne!(me, 2, "peer {me} gives up");
+            }));
+            PanicsAsPeer2
+        }
+        fn get_state(&self) -> (u64, bool) {
+            (0, false)
+        }
+        fn kill(&self) {}
+        fn service(&self) -> Service {
+            Service::new("Raft").expect("a good name")
+        }
+        fn start(&self, _: Vec<u8>) -> Option<(u64, u64)> {
+            None
+        }
+    }
+
+    #[test]
+    fn a_peers_panic_names_the_peer_as_the_logs_do() {
+        let grader = crate::graders::by_name("initial_election").expect("a part A grader");
+        let report = run_trial::<PanicsAsPeer2>(grader, &TrialSettings::sim(1));
+        let Err(TrialError::Runtime(RunError::Panicked { node, .. })) = &report.outcome else {
+            panic!("expected peer 2's panic, got {:?}", report.outcome);
+        };
+        assert_eq!(node.label.as_deref(), Some("S2"));
+        let message = report.outcome.unwrap_err().to_string();
+        assert!(
+            message.contains("a task of S2 panicked: assertion"),
+            "{message}"
+        );
     }
 }

@@ -310,12 +310,21 @@ impl ClientEnd {
             end.call_bytes(name, args, args_type)
                 .await
                 .and_then(|reply| {
-                    codec::decode::<R>(&reply.bytes).map_err(|e| RpcError::BadReply {
+                    let expected = std::any::type_name::<R>();
+                    let bad_reply = |detail: String| RpcError::BadReply {
                         name: reply.name.to_string(),
                         sent: reply.type_name.to_string(),
-                        expected: std::any::type_name::<R>().to_string(),
-                        detail: e.to_string(),
-                    })
+                        expected: expected.to_string(),
+                        detail,
+                    };
+                    match codec::decode::<R>(&reply.bytes) {
+                        Err(e) => Err(bad_reply(e.to_string())),
+                        // Bytes of another type may decode, into a wrong value.
+                        Ok(_) if !codec::same_wire_type(reply.type_name, expected) => {
+                            Err(bad_reply(codec::UNRECORDED_TYPES.to_string()))
+                        }
+                        Ok(value) => Ok(value),
+                    }
                 })
         }
     }
@@ -343,6 +352,13 @@ impl ClientEnd {
             });
         }
         match st.servers.get(server_name) {
+            // Killing a node drops its handlers for good: like a deleted server (the original
+            // tester always deletes a crashed peer's server), the call is not delivered.
+            Some(Some(server)) if runtime::is_killed(server.node()) => {
+                fail(RpcError::ServerNodeKilled {
+                    server: server_name.clone(),
+                })
+            }
             Some(Some(server)) => Route::Deliver {
                 server_name: server_name.clone(),
                 server: server.clone(),
