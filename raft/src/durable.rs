@@ -15,7 +15,7 @@
 //! term; an entry, once acknowledged to a leader, survives a crash, so a commit never counts a
 //! replica that may forget it.
 //!
-//! # The format (version 1)
+//! # The format (version 2)
 //!
 //! | bytes | what |
 //! |---|---|
@@ -25,12 +25,16 @@
 //! | 14..22 | the body's FNV-1a 64-bit checksum, little-endian `u64` |
 //! | 22.. | the body: a [`Durable`] encoded with `labrpc::codec` |
 //!
-//! The body holds the term, the vote, the log's base index (0 until part D) and the log from
-//! its base on, the dummy entry first. A later version bumps [`VERSION`] and adds a branch to
+//! The body holds the term, the vote, the snapshot's base (the last index the snapshot covers
+//! and its term; (0, 0) before any snapshot) and the log entries after the base. The snapshot
+//! itself is saved beside this state, in the same [`Persister::save`](crate::Persister::save).
+//!
+//! Version 1 (parts A–C) held the log's base index and the log from its base on, the dummy
+//! entry first; it is still read. A later version bumps [`VERSION`] and adds a branch to
 //! [`restore`]; bytes of a version this code does not know are refused with a message naming
-//! both versions. Truncated or corrupt bytes (wrong length, wrong checksum, a body that does not
-//! decode, a log that cannot be one) are a [`RestoreError`], never a panic: the peer logs it
-//! (topic `error`) and starts from a fresh state.
+//! the versions it reads. Truncated or corrupt bytes (wrong length, wrong checksum, a body
+//! that does not decode, a log that cannot be one) are a [`RestoreError`], never a panic: the
+//! peer logs it (topic `error`) and starts from a fresh state.
 
 use serde::{Deserialize, Serialize};
 
@@ -40,8 +44,10 @@ use crate::messages::LogEntry;
 
 /// The first bytes of every saved Raft state.
 pub(crate) const MAGIC: [u8; 4] = *b"RAFT";
-/// The format version this code writes (and the only one it reads).
-pub(crate) const VERSION: u16 = 1;
+/// The format version this code writes.
+pub(crate) const VERSION: u16 = 2;
+/// The format of parts A–C, still read.
+const VERSION_1: u16 = 1;
 /// The header: magic, version, body length, checksum.
 const HEADER_LEN: usize = 4 + 2 + 8 + 8;
 
@@ -67,8 +73,8 @@ pub(crate) enum RestoreError {
     },
     /// A format version this code does not read.
     #[error(
-        "the saved Raft state has format version {found}, but this peer reads only version \
-         {VERSION}"
+        "the saved Raft state has format version {found}, but this peer reads only versions \
+         {VERSION_1} and {VERSION}"
     )]
     UnsupportedVersion {
         /// The version in the header.
@@ -123,9 +129,24 @@ pub(crate) enum RestoreError {
     },
 }
 
-/// The persistent state, as encoded in the body (version 1).
+/// The persistent state, as encoded in the body of version 2.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Durable {
+    /// The current term.
+    pub(crate) term: Term,
+    /// The vote in `term`.
+    pub(crate) voted_for: Option<PeerId>,
+    /// The last index the snapshot covers (0 before any snapshot).
+    pub(crate) snapshot_index: u64,
+    /// The term of the entry at `snapshot_index` (0 before any snapshot).
+    pub(crate) snapshot_term: Term,
+    /// The log entries after `snapshot_index`.
+    pub(crate) log: Vec<LogEntry>,
+}
+
+/// The persistent state, as encoded in the body of version 1 (parts A–C).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct DurableV1 {
     /// The current term.
     pub(crate) term: Term,
     /// The vote in `term`.
@@ -141,7 +162,8 @@ pub(crate) struct Durable {
 struct DurableRef<'a> {
     term: Term,
     voted_for: Option<PeerId>,
-    log_base: u64,
+    snapshot_index: u64,
+    snapshot_term: Term,
     log: &'a [LogEntry],
 }
 
@@ -183,8 +205,9 @@ pub(crate) fn encode(
     let body = labrpc::codec::encode(&DurableRef {
         term,
         voted_for,
-        log_base: log.base_index(),
-        log: log.entries(),
+        snapshot_index: log.base_index(),
+        snapshot_term: log.base_term(),
+        log: &log.entries()[1..],
     })?;
     let mut bytes = Vec::with_capacity(HEADER_LEN + body.len());
     bytes.extend_from_slice(&MAGIC);
@@ -218,7 +241,7 @@ pub(crate) fn restore(bytes: &[u8], peers: usize) -> Result<Restored, RestoreErr
         return Err(RestoreError::BadMagic { found: magic });
     }
     let version = u16::from_le_bytes([header[4], header[5]]);
-    if version != VERSION {
+    if version != VERSION && version != VERSION_1 {
         return Err(RestoreError::UnsupportedVersion { found: version });
     }
     let expected_len = le_u64(&header[6..14]);
@@ -236,22 +259,37 @@ pub(crate) fn restore(bytes: &[u8], peers: usize) -> Result<Restored, RestoreErr
             found: found_sum,
         });
     }
-    let durable: Durable = labrpc::codec::decode(body)?;
-    if let Some(voted_for) = durable.voted_for {
+    let (term, voted_for, log) = if version == VERSION_1 {
+        let v1: DurableV1 = labrpc::codec::decode(body)?;
+        (v1.term, v1.voted_for, Log::from_parts(v1.log_base, v1.log)?)
+    } else {
+        let v2: Durable = labrpc::codec::decode(body)?;
+        let mut entries = Vec::with_capacity(v2.log.len() + 1);
+        entries.push(LogEntry {
+            term: v2.snapshot_term,
+            command: Vec::new(),
+        });
+        entries.extend(v2.log);
+        (
+            v2.term,
+            v2.voted_for,
+            Log::from_parts(v2.snapshot_index, entries)?,
+        )
+    };
+    if let Some(voted_for) = voted_for {
         if voted_for.index() >= peers {
             return Err(RestoreError::UnknownPeer { voted_for, peers });
         }
     }
-    let log = Log::from_parts(durable.log_base, durable.log)?;
-    if log.last_term() > durable.term {
+    if log.last_term() > term {
         return Err(RestoreError::TermBehindLog {
-            term: durable.term,
+            term,
             last_term: log.last_term(),
         });
     }
     Ok(Restored {
-        term: durable.term,
-        voted_for: durable.voted_for,
+        term,
+        voted_for,
         log,
     })
 }
@@ -337,10 +375,10 @@ mod tests {
         ));
 
         let mut newer = saved_bytes();
-        newer[4..6].copy_from_slice(&2u16.to_le_bytes());
+        newer[4..6].copy_from_slice(&3u16.to_le_bytes());
         let err = restore(&newer, 3).expect_err("an unknown version");
-        assert_eq!(err, RestoreError::UnsupportedVersion { found: 2 });
-        assert!(err.to_string().contains("version 2"), "{err}");
+        assert_eq!(err, RestoreError::UnsupportedVersion { found: 3 });
+        assert!(err.to_string().contains("version 3"), "{err}");
 
         let bytes = saved_bytes();
         for i in HEADER_LEN..bytes.len() {
@@ -359,15 +397,65 @@ mod tests {
         ));
     }
 
-    /// Frames `body` as version 1 with a correct length and checksum.
-    fn framed(body: &Durable) -> Vec<u8> {
+    /// Frames `body` as `version` with a correct length and checksum.
+    fn framed_as<T: Serialize>(version: u16, body: &T) -> Vec<u8> {
         let body = labrpc::codec::encode(body).expect("encodes");
         let mut bytes = MAGIC.to_vec();
-        bytes.extend_from_slice(&VERSION.to_le_bytes());
+        bytes.extend_from_slice(&version.to_le_bytes());
         bytes.extend_from_slice(&(body.len() as u64).to_le_bytes());
         bytes.extend_from_slice(&checksum(&body).to_le_bytes());
         bytes.extend_from_slice(&body);
         bytes
+    }
+
+    fn framed(body: &Durable) -> Vec<u8> {
+        framed_as(VERSION, body)
+    }
+
+    #[test]
+    fn the_snapshot_base_round_trips_and_only_entries_after_it_are_saved() {
+        let mut log = saved_log();
+        log.append(LogEntry {
+            term: Term(4),
+            command: b"get".to_vec(),
+        });
+        assert!(log.compact(2));
+        let bytes = encode(Term(4), None, &log).expect("encodes");
+        let restored = restore(&bytes, 3).expect("restores");
+        assert_eq!(restored.log, log);
+        assert_eq!(
+            (restored.log.base_index(), restored.log.base_term()),
+            (2, Term(2))
+        );
+        let body: Durable = labrpc::codec::decode(&bytes[HEADER_LEN..]).expect("a v2 body");
+        assert_eq!((body.snapshot_index, body.snapshot_term), (2, Term(2)));
+        assert_eq!(body.log.len(), 2, "entries 3 and 4");
+    }
+
+    #[test]
+    fn version_1_states_of_parts_a_to_c_are_still_read() {
+        let v1 = DurableV1 {
+            term: Term(5),
+            voted_for: Some(PeerId(1)),
+            log_base: 0,
+            log: saved_log().entries().to_vec(),
+        };
+        assert_eq!(
+            restore(&framed_as(VERSION_1, &v1), 3),
+            Ok(Restored {
+                term: Term(5),
+                voted_for: Some(PeerId(1)),
+                log: saved_log(),
+            })
+        );
+        let no_dummy = DurableV1 {
+            log: Vec::new(),
+            ..v1
+        };
+        assert_eq!(
+            restore(&framed_as(VERSION_1, &no_dummy), 3),
+            Err(RestoreError::BadLog(BadLog::Empty))
+        );
     }
 
     #[test]
@@ -375,8 +463,9 @@ mod tests {
         let good = Durable {
             term: Term(5),
             voted_for: Some(PeerId(1)),
-            log_base: 0,
-            log: saved_log().entries().to_vec(),
+            snapshot_index: 0,
+            snapshot_term: Term::ZERO,
+            log: saved_log().entries()[1..].to_vec(),
         };
         assert!(restore(&framed(&good), 3).is_ok());
 
@@ -394,13 +483,14 @@ mod tests {
             Err(RestoreError::Decode(_))
         ));
 
-        let no_dummy = Durable {
-            log: Vec::new(),
+        let dummy_term = Durable {
+            snapshot_term: Term(1),
             ..good.clone()
         };
         assert_eq!(
-            restore(&framed(&no_dummy), 3),
-            Err(RestoreError::BadLog(BadLog::Empty))
+            restore(&framed(&dummy_term), 3),
+            Err(RestoreError::BadLog(BadLog::DummyTerm(Term(1)))),
+            "no snapshot (index 0) but a base term"
         );
         assert_eq!(
             restore(&good_with_vote(&good, 3), 3),

@@ -122,13 +122,15 @@ mod persister;
 mod replication;
 mod rpc;
 mod signal;
+mod snapshot;
 mod state;
 pub mod timing;
 
 pub use apply::{apply_channel, ApplyMsg, ApplyReceiver, ApplySender};
 pub use ids::{PeerId, Term};
 pub use messages::{
-    AppendEntriesArgs, AppendEntriesReply, LogEntry, RequestVoteArgs, RequestVoteReply,
+    AppendEntriesArgs, AppendEntriesReply, InstallSnapshotArgs, InstallSnapshotReply, LogEntry,
+    RequestVoteArgs, RequestVoteReply,
 };
 pub use peer::Raft;
 pub use persister::Persister;
