@@ -29,6 +29,9 @@ pub(crate) struct Peer {
     pub(crate) peers: Vec<ClientEnd>,
     /// Where the persistent state is saved.
     persister: Persister,
+    /// Keeps the encoded log between saves. Only [`Peer::persist`] takes this lock, always
+    /// while holding the state's.
+    encoder: Mutex<durable::Encoder>,
     /// Where committed commands go; only the applier sends on it.
     pub(crate) apply_tx: ApplySender,
     /// Everything that changes, behind one lock. Never held across an `.await`.
@@ -105,12 +108,17 @@ impl Peer {
     }
 
     /// Saves the persistent state (term, vote, log) and, if `with_snapshot`, the state's
-    /// snapshot with it, in one step (so a crash never finds a log trimmed past a snapshot that was not saved).
-    /// Without it the persister keeps the snapshot it holds, which is always the state's: a
-    /// restarted peer reads it back in [`Raft::new`]. Called with the lock held, so saves
-    /// happen in the order of the changes.
-    fn persist_with(&self, st: &State, with_snapshot: bool) {
-        match durable::encode(st.term, st.voted_for, &st.log) {
+    /// snapshot with it, in one step (so a crash never finds a log trimmed past a snapshot
+    /// that was not saved). Without it the persister keeps the snapshot it holds, which is
+    /// always the state's: a restarted peer reads it back in [`Raft::new`]. Called with the
+    /// lock held, so saves happen in the order of the changes.
+    fn persist_with(&self, st: &mut State, with_snapshot: bool) {
+        let changed_from = st.log.take_changed_from();
+        let encoded = self
+            .encoder
+            .lock()
+            .encode(st.term, st.voted_for, &st.log, changed_from);
+        match encoded {
             Ok(bytes) => {
                 let size = bytes.len();
                 let snapshot = with_snapshot.then(|| st.snapshot.clone());
@@ -260,6 +268,7 @@ impl Raft {
             me,
             peers,
             persister,
+            encoder: Mutex::new(durable::Encoder::default()),
             apply_tx,
             state: Mutex::new(state),
             dead: AtomicBool::new(false),
