@@ -192,6 +192,10 @@ mod tests {
         fn start(&self, _: Vec<u8>) -> Option<(u64, u64)> {
             None
         }
+
+        fn snapshot(&self, _index: u64, _snapshot: Vec<u8>) {
+            // This toy never runs part D.
+        }
     }
 
     #[test]

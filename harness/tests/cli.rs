@@ -63,6 +63,10 @@ impl Peer for NeverElects {
     fn start(&self, _command: Vec<u8>) -> Option<(u64, u64)> {
         None
     }
+
+    fn snapshot(&self, _index: u64, _snapshot: Vec<u8>) {
+        // This toy never runs part D.
+    }
 }
 
 /// Peer 0 claims to lead term 1 on about half the seeds (drawn from the run's generator);
@@ -86,6 +90,10 @@ impl Peer for CoinFlip {
 
     fn start(&self, _command: Vec<u8>) -> Option<(u64, u64)> {
         None
+    }
+
+    fn snapshot(&self, _index: u64, _snapshot: Vec<u8>) {
+        // This toy never runs part D.
     }
 }
 
@@ -115,6 +123,10 @@ impl Peer for Wobbly {
 
     fn start(&self, _command: Vec<u8>) -> Option<(u64, u64)> {
         None
+    }
+
+    fn snapshot(&self, _index: u64, _snapshot: Vec<u8>) {
+        // This toy never runs part D.
     }
 }
 
@@ -146,6 +158,10 @@ impl Peer for Blocks {
 
     fn start(&self, _command: Vec<u8>) -> Option<(u64, u64)> {
         None
+    }
+
+    fn snapshot(&self, _index: u64, _snapshot: Vec<u8>) {
+        // This toy never runs part D.
     }
 }
 
