@@ -3,6 +3,7 @@
 mod part_a;
 mod part_b;
 mod part_c;
+mod part_d;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -23,6 +24,7 @@ enum Body {
     A(part_a::Test),
     B(part_b::Test),
     C(part_c::Test),
+    D(part_d::Test),
 }
 
 /// Where a grader comes from: the original lab, or this project's additions to it. A course
@@ -52,14 +54,22 @@ pub struct Grader {
 }
 
 static ALL: LazyLock<Vec<Grader>> =
-    LazyLock::new(|| [part_a::GRADERS, part_b::GRADERS, part_c::GRADERS].concat());
+    LazyLock::new(|| {
+        [
+            part_a::GRADERS,
+            part_b::GRADERS,
+            part_c::GRADERS,
+            part_d::GRADERS,
+        ]
+        .concat()
+    });
 
 /// Every grader, in the order the lab runs them.
 pub fn all() -> &'static [Grader] {
     &ALL
 }
 
-/// The graders a selector names: a part (`A`, `3A`, `2A`; likewise `B` and `C`), a grader's
+/// The graders a selector names: a part (`A`, `3A`, `2A`; likewise `B`, `C` and `D`), a grader's
 /// name, or `all`.
 /// Returns an error listing what exists when nothing matches.
 pub fn select(selector: &str) -> Result<Vec<Grader>, String> {
@@ -99,6 +109,7 @@ impl Grader {
             Body::A(test) => part_a::body::<P>(test, title),
             Body::B(test) => part_b::body::<P>(test, title),
             Body::C(test) => part_c::body::<P>(test, title),
+            Body::D(test) => part_d::body::<P>(test, title),
         }
     }
 }
@@ -117,7 +128,7 @@ mod tests {
 
     #[test]
     fn parts_are_selected_with_or_without_the_lab_number() {
-        for part in ["B", "C"] {
+        for part in ["B", "C", "D"] {
             let want: Vec<&str> = all()
                 .iter()
                 .filter(|g| g.part == part)
@@ -134,7 +145,7 @@ mod tests {
     }
 
     #[test]
-    fn every_original_test_of_parts_b_and_c_is_registered_once() {
+    fn every_original_test_of_parts_b_to_d_is_registered_once() {
         let expected = [
             ("B", "basic_agree"),
             ("B", "rpc_bytes"),
@@ -154,6 +165,13 @@ mod tests {
             ("C", "figure8_unreliable"),
             ("C", "reliable_churn"),
             ("C", "unreliable_churn"),
+            ("D", "snapshot_basic"),
+            ("D", "snapshot_install"),
+            ("D", "snapshot_install_unreliable"),
+            ("D", "snapshot_install_crash"),
+            ("D", "snapshot_install_uncrash"),
+            ("D", "snapshot_all_crash"),
+            ("D", "snapshot_init"),
         ];
         for (part, name) in expected {
             let found: Vec<&Grader> = all().iter().filter(|g| g.name == name).collect();
@@ -172,6 +190,6 @@ mod tests {
     #[test]
     fn an_unknown_selector_lists_the_parts() {
         let err = select("nope").expect_err("no such grader");
-        assert!(err.contains("parts: A, B, C"), "{err}");
+        assert!(err.contains("parts: A, B, C, D"), "{err}");
     }
 }
