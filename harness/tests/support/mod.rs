@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod log_peer;
+pub mod snap_peer;
 
 use std::marker::PhantomData;
 use std::sync::Arc;
