@@ -18,6 +18,18 @@
 //! across crashes and restarts: a value applied at an index where any peer, in any incarnation,
 //! applied a different one is an error, as is a command no one passed to `Start()`, a command
 //! that does not decode, or an index applied twice.
+//!
+//! # The snapshot service (part D)
+//!
+//! [`Tester::with_snapshots`] gives each peer the service of Go's `applierSnap`: a command must
+//! be the one after the service's last index (`apply out of order, expected index %v, got %v`);
+//! a snapshot from the peer must decode (`snapshot decode error`, `nil snapshot`) and cover the
+//! index it claims (`snapshot doesn't match m.SnapshotIndex`), and becomes the service's state;
+//! after every [`SNAPSHOT_INTERVAL`] commands the service calls the peer's `snapshot` from its
+//! applier task, before it takes the next message, and a restarted peer's service first restores
+//! the saved snapshot. The apply channel stays unbuffered, so a peer that holds its lock while it
+//! sends deadlocks with that call; the trial reports it as such (the applier runs on a node of
+//! its own, [`applier_label`]). [`Tester::log_size`] is Go's `LogSize`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -740,7 +752,11 @@ impl<P: Peer> Tester<P> {
     /// The largest Raft state any peer has saved, in bytes (Go `LogSize`).
     pub fn log_size(&self) -> usize {
         let w = self.shared.world.lock();
-        w.saved.iter().map(Persister::raft_state_size).max().unwrap_or(0)
+        w.saved
+            .iter()
+            .map(Persister::raft_state_size)
+            .max()
+            .unwrap_or(0)
     }
 
     /// After the network heals, a stale leader must step down: within two election timeouts,

@@ -168,9 +168,7 @@ pub fn run_trial<P: Peer>(grader: Grader, settings: &TrialSettings) -> TrialRepo
             (Err(TrialError::TimeLimit), limit, TraceSummary::default())
         }
         // Only a peer's `snapshot()` runs peer code on the tester's applier node.
-        Err(error @ RunError::Stuck { .. })
-            if stuck_applier(&error).is_some() =>
-        {
+        Err(error @ RunError::Stuck { .. }) if stuck_applier(&error).is_some() => {
             let peer = stuck_applier(&error).unwrap_or_default();
             (
                 Err(TrialError::SnapshotDeadlock { peer, error }),

@@ -473,8 +473,13 @@ mod tests {
         assert!(log.compact(2));
         let changed = log.take_changed_from();
         assert_eq!(changed, 0, "a trim moves every position");
-        let bytes = encoder.encode(Term(5), None, &log, changed).expect("encodes");
-        assert!(bytes.len() < before.len(), "the trimmed entries are not saved");
+        let bytes = encoder
+            .encode(Term(5), None, &log, changed)
+            .expect("encodes");
+        assert!(
+            bytes.len() < before.len(),
+            "the trimmed entries are not saved"
+        );
         let restored = restore(&bytes, 3).expect("restores");
         assert_eq!(restored.log, log);
         assert_eq!(

@@ -133,7 +133,11 @@ impl Peer {
                     st.voted_for.map(|p| p.to_string()),
                     st.log.base_index(),
                     st.log.last_index(),
-                    if with_snapshot { " with the snapshot" } else { "" }
+                    if with_snapshot {
+                        " with the snapshot"
+                    } else {
+                        ""
+                    }
                 );
             }
             Err(e) => raft_event!(

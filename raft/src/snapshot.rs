@@ -113,7 +113,12 @@ impl State {
     /// with entries (or a snapshot) is in flight, else what
     /// [`next_append`](State::next_append) gives (a heartbeat while the snapshot is on its
     /// way).
-    pub(crate) fn next_request(&mut self, to: PeerId, round: Round, now: Instant) -> Option<Request> {
+    pub(crate) fn next_request(
+        &mut self,
+        to: PeerId,
+        round: Round,
+        now: Instant,
+    ) -> Option<Request> {
         let (term, me, base) = (self.term, self.me, self.log.base_index());
         let Role::Leader(leader) = &mut self.role else {
             return None;
@@ -370,7 +375,11 @@ mod tests {
         assert!(effects.persist && effects.snapshot);
         assert_eq!((st.log.base_index(), st.log.base_term()), (3, Term(2)));
         assert_eq!(st.snapshot, b"s3");
-        assert_eq!(st.log.last_index(), 5, "entries after the snapshot are kept");
+        assert_eq!(
+            st.log.last_index(),
+            5,
+            "entries after the snapshot are kept"
+        );
         assert_eq!(
             st.take_snapshot(2, vec![]),
             Err(SnapshotRefused::Older { base: 3 })

@@ -36,7 +36,12 @@ fn snapshots_keep_the_saved_state_small() {
         let mut sizes = Vec::new();
         for x in 1..=60 {
             check!(c, c.one(&cmd(x), 3, true).await);
-            sizes.push((0..3).filter_map(|i| c.raft_state_size(i)).max().unwrap_or(0));
+            sizes.push(
+                (0..3)
+                    .filter_map(|i| c.raft_state_size(i))
+                    .max()
+                    .unwrap_or(0),
+            );
         }
         // Without trimming, 60 entries take far more than 20 do.
         let late = sizes[40..].iter().copied().max().unwrap_or(0);
@@ -78,10 +83,7 @@ fn a_lagging_follower_is_caught_up_by_install_snapshot() {
             (a.snapshots[lagging] - before, a.last[lagging])
         };
         if got == 0 {
-            return (
-                c,
-                Err(format!("S{lagging} caught up without a snapshot")),
-            );
+            return (c, Err(format!("S{lagging} caught up without a snapshot")));
         }
         if last < index {
             return (c, Err(format!("S{lagging} applied only through {last}")));
@@ -103,7 +105,10 @@ fn a_restarted_peer_goes_on_from_the_entry_after_its_snapshot() {
         // snapshot (or a newer snapshot), never one the snapshot already holds.
         let index = check!(c, c.one(&cmd(26), 3, true).await);
         if index != 26 {
-            return (c, Err(format!("the command after a restart went to {index}")));
+            return (
+                c,
+                Err(format!("the command after a restart went to {index}")),
+            );
         }
         for i in 0..3 {
             check!(c, c.restart(i));

@@ -53,16 +53,15 @@ pub struct Grader {
     body: Body,
 }
 
-static ALL: LazyLock<Vec<Grader>> =
-    LazyLock::new(|| {
-        [
-            part_a::GRADERS,
-            part_b::GRADERS,
-            part_c::GRADERS,
-            part_d::GRADERS,
-        ]
-        .concat()
-    });
+static ALL: LazyLock<Vec<Grader>> = LazyLock::new(|| {
+    [
+        part_a::GRADERS,
+        part_b::GRADERS,
+        part_c::GRADERS,
+        part_d::GRADERS,
+    ]
+    .concat()
+});
 
 /// Every grader, in the order the lab runs them.
 pub fn all() -> &'static [Grader] {

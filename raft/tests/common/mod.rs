@@ -360,12 +360,16 @@ impl Cluster {
 
     /// The size of peer `i`'s saved Raft state (Go's `RaftStateSize`), if it runs.
     pub fn raft_state_size(&self, i: usize) -> Option<usize> {
-        self.members[i].as_ref().map(|m| m.persister.raft_state_size())
+        self.members[i]
+            .as_ref()
+            .map(|m| m.persister.raft_state_size())
     }
 
     /// Peer `i`'s saved snapshot, if it runs.
     pub fn saved_snapshot(&self, i: usize) -> Option<Vec<u8>> {
-        self.members[i].as_ref().map(|m| m.persister.read_snapshot())
+        self.members[i]
+            .as_ref()
+            .map(|m| m.persister.read_snapshot())
     }
 
     pub fn raft(&self, i: usize) -> Option<&Raft> {
