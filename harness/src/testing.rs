@@ -50,11 +50,25 @@ impl TestPlan {
     /// # Panics
     /// Panics with a message naming the variable when one is malformed.
     pub fn from_env() -> TestPlan {
+        TestPlan::from_env_with(12)
+    }
+
+    /// As [`from_env`](TestPlan::from_env), running `sim_seeds` seeds in sim mode unless
+    /// `LAB_SEEDS` says otherwise (for graders too long to run 12 seeds of in every
+    /// `cargo test`).
+    ///
+    /// # Panics
+    /// Panics with a message naming the variable when one is malformed.
+    pub fn from_env_with(sim_seeds: u64) -> TestPlan {
         let executor: Executor = env_parse("LAB_RUNTIME").unwrap_or(Executor::Sim);
         let seeds = match env_parse::<u64>("LAB_SEED") {
             Some(seed) => vec![seed],
             None => {
-                let default = if executor == Executor::Sim { 12 } else { 1 };
+                let default = if executor == Executor::Sim {
+                    sim_seeds
+                } else {
+                    1
+                };
                 let count: u64 = env_parse("LAB_SEEDS").unwrap_or(default);
                 let start: u64 = env_parse("LAB_SEED_START").unwrap_or(1);
                 (start..start + count).collect()
@@ -116,8 +130,20 @@ pub fn failures<P: Peer>(name: &str, plan: &TestPlan) -> Vec<TrialReport> {
 /// # Panics
 /// Panics when a trial fails: that is how `cargo test` learns of it.
 pub fn grade<P: Peer>(test_binary: &str, name: &str) {
-    let plan = TestPlan::from_env();
-    let failed = failures::<P>(name, &plan);
+    grade_plan::<P>(test_binary, name, &TestPlan::from_env());
+}
+
+/// As [`grade`], with `sim_seeds` seeds in sim mode by default (see
+/// [`TestPlan::from_env_with`]).
+///
+/// # Panics
+/// Panics when a trial fails: that is how `cargo test` learns of it.
+pub fn grade_seeds<P: Peer>(test_binary: &str, name: &str, sim_seeds: u64) {
+    grade_plan::<P>(test_binary, name, &TestPlan::from_env_with(sim_seeds));
+}
+
+fn grade_plan<P: Peer>(test_binary: &str, name: &str, plan: &TestPlan) {
+    let failed = failures::<P>(name, plan);
     let Some(first) = failed.first() else {
         return;
     };
