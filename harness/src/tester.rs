@@ -811,12 +811,11 @@ impl<P: Peer> Tester<P> {
 
     /// Ends the test (Go `cleanup`): kills every peer and closes the network.
     pub fn cleanup(&mut self) {
-        let (doomed, appliers): (Vec<(Option<Arc<P>>, NodeId)>, Vec<NodeId>) = {
+        let appliers = self.shared.world.lock().appliers.clone();
+        let doomed: Vec<(Option<Arc<P>>, NodeId)> = {
             let mut w = self.shared.world.lock();
             let nodes = w.nodes.clone();
-            let appliers = w.appliers.clone();
-            let doomed = w.peers.iter_mut().map(Option::take).zip(nodes).collect();
-            (doomed, appliers)
+            w.peers.iter_mut().map(Option::take).zip(nodes).collect()
         };
         {
             let mut a = self.shared.applied.lock();
