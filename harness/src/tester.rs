@@ -745,7 +745,7 @@ impl<P: Peer> Tester<P> {
         w.ends[i] = names;
         let persister = w.saved[i].copy();
         w.saved[i] = persister.clone();
-        let incarnation = {
+        let (incarnation, restored_through) = {
             let mut a = self.shared.applied.lock();
             a.logs[i].clear();
             a.last_applied[i] = 0;
@@ -756,13 +756,17 @@ impl<P: Peer> Tester<P> {
                     a.record_error(format!("server {i} at restart: {err}"));
                 }
             }
-            a.incarnation[i]
+            (a.incarnation[i], a.last_applied[i])
         };
 
         // Labelled as the logs name the peer, so a panic or a stuck task of this peer says S{i}.
         let node = runtime::new_node_named(format!("S{i}"));
         w.nodes[i] = node;
-        let life = self.shared.monitor.peer_started(i, node, &ends, 0);
+        // The monitor knows what the restored snapshot already applied.
+        let life = self
+            .shared
+            .monitor
+            .peer_started(i, node, &ends, restored_through);
         let (tx, rx) = raft::apply_channel();
         let peer = runtime::enter_node(node, || P::make(ends, i, persister, tx));
         let server = Server::on_node(node);

@@ -18,7 +18,7 @@ use support::snap_peer::{
 /// Runs `grader` on `seed` and returns its error text (`None` for a pass).
 fn outcome<P: Peer>(grader: &str, seed: u64) -> Option<String> {
     let g = graders::by_name(grader).expect("a known grader");
-    run_trial::<P>(g, &TrialSettings::sim(seed))
+    run_trial::<P>(g, &TrialSettings::sim(seed).without_monitor())
         .outcome
         .err()
         .map(|e| e.to_string())

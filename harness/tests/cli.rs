@@ -206,6 +206,9 @@ fn options(grader: &str, runs: u64, out: Option<&Path>) -> RunOptions {
     let mut options = RunOptions::new(graders, runs);
     options.out_dir = out.map(Path::to_path_buf);
     options.jobs = 2;
+    // The toy peers speak their own message types; these tests are about the CLI, not the
+    // safety monitor (tests/monitor.rs).
+    options.monitor = false;
     options
 }
 
@@ -916,6 +919,7 @@ fn the_cli_reports_a_broken_peer_with_exit_1_bundles_and_results_json() {
         "2",
         "--out",
         dir.join("bundles").to_str().expect("utf-8"),
+        "--no-monitor",
         "--json",
         json.to_str().expect("utf-8"),
     ]);

@@ -114,6 +114,9 @@ pub struct RunArgs {
     /// Figure 2 conformance), to grade exactly as the original does.
     #[arg(long)]
     pub only_original: bool,
+    /// Run without the safety monitor (it is on by default; `LAB_MONITOR=0` also turns it off).
+    #[arg(long)]
+    pub no_monitor: bool,
     /// Trials per grader [default: 100 in sim mode, 4 in real mode].
     #[arg(long, short = 'n', value_name = "N")]
     pub runs: Option<u64>,
@@ -473,6 +476,7 @@ fn run_with<P: Peer>(
         jobs,
         executor,
         stuck_after: seconds("--stuck-after", args.stuck_after)?,
+        monitor: !args.no_monitor && crate::monitor::enabled_by_env(),
         check_determinism: args.check_determinism,
         keep_all: args.keep_all,
         out_dir,

@@ -58,6 +58,8 @@ pub struct RunOptions {
     pub executor: Executor,
     /// The wall-clock watchdog of each trial.
     pub stuck_after: Duration,
+    /// Run the safety monitor in every trial (on unless `LAB_MONITOR=0`).
+    pub monitor: bool,
     /// Run every sim trial twice and fail it when the two event traces differ.
     pub check_determinism: bool,
     /// Also write bundles for passing trials.
@@ -81,6 +83,7 @@ impl RunOptions {
             jobs: default_sim_jobs(),
             executor: Executor::Sim,
             stuck_after: Duration::from_secs(10),
+            monitor: crate::monitor::enabled_by_env(),
             check_determinism: false,
             keep_all: false,
             out_dir: None,
@@ -435,6 +438,7 @@ pub fn run_one<P: Peer>(
     keep_log_captures_complete();
     let mut settings = TrialSettings::new(options.executor, seed);
     settings.stuck_after = options.stuck_after;
+    settings.monitor = options.monitor;
     // The log is taken as the trial runs, never by running it again: a replay would double the
     // cost of a stuck trial (and leave a second thread behind), and a real-time trial cannot be
     // replayed at all.
