@@ -54,7 +54,7 @@ pub const HEARTBEAT_EVERY: Duration = Duration::from_millis(150);
 pub const QUIET_PERIOD: Duration = Duration::from_secs(5);
 
 /// The shortest time the original's `checkOneLeader` waits for a leader before it fails: ten
-/// rounds of at least 450 ms (see [`crate::tester::Tester::check_one_leader`]).
+/// rounds of at least 450 ms (see [`crate::tester::TesterHandle::check_one_leader`]).
 pub const LEADER_CHECK_WINDOW: Duration = Duration::from_millis(10 * 450);
 
 /// How many election rounds must fit in [`LEADER_CHECK_WINDOW`]: the handout warns that
