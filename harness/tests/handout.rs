@@ -11,7 +11,7 @@ use std::process::Command;
 
 use harness::cli::handout::overlap::{function_bodies, tokens, WINDOW};
 use harness::cli::handout::{build, known_parts, write, Handout, HandoutError, HANDOUT_DIR};
-use harness::graders;
+use harness::graders::{self, Origin};
 
 fn kit() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -76,6 +76,8 @@ fn the_handout_has_the_kit_the_graders_and_the_given_files() {
         "cli.rs",
         "broken_peers.rs",
         "broken_log_peers.rs",
+        "broken_snapshot_peers.rs",
+        "monitor.rs",
         "tester.rs",
         "grade.rs",
         "handout.rs",
@@ -86,6 +88,13 @@ fn the_handout_has_the_kit_the_graders_and_the_given_files() {
             "{own} tests the harness itself: not for students"
         );
     }
+    assert!(
+        !all.iter().any(|p| p.starts_with("harness/tests/support")),
+        "the toy peers of the harness's own tests stay in the kit"
+    );
+    // The conformance graders run from a file of the handout's own, without the toy peers.
+    let conformance = text(&h, "harness/tests/conformance.rs");
+    assert!(conformance.contains("\"fig2_older_term\"") && !conformance.contains("support"));
     assert!(
         !all.iter().any(|p| p.starts_with(HANDOUT_DIR)),
         "the templates stay in the kit"
@@ -213,11 +222,24 @@ fn parts_choose_the_graders_and_the_skeletons_blocks() {
         .collect();
     assert_eq!(
         graders_files,
-        [format!(
-            "harness/tests/part_{}.rs",
-            first.to_ascii_lowercase()
-        )]
+        [
+            format!("harness/tests/part_{}.rs", first.to_ascii_lowercase()),
+            "harness/tests/conformance.rs".to_string()
+        ]
     );
+    // The conformance graders of later parts are left out with them.
+    let conformance = text(&only_first, "harness/tests/conformance.rs");
+    for g in graders::all()
+        .iter()
+        .filter(|g| g.name.starts_with("fig2_"))
+    {
+        assert_eq!(
+            conformance.contains(&format!("\"{}\"", g.name)),
+            g.part == first,
+            "{}",
+            g.name
+        );
+    }
     // "3A" names part A, as `harness run` reads it.
     assert!(build(&kit(), &[format!("3{first}")]).is_ok());
     match build(&kit(), &["Z".to_string()]) {
@@ -332,6 +354,26 @@ fn every_part_with_graders_must_be_described() {
 }
 
 #[test]
+fn every_grader_of_a_part_must_run_in_the_handout() {
+    let kit = kit_copy("grader-not-run");
+    let template = kit.join(HANDOUT_DIR).join("harness/tests/conformance.rs");
+    let text = std::fs::read_to_string(&template).expect("readable");
+    let without = text.replace("\"fig2_older_term\"", "\"fig2_older_term_typo\"");
+    assert_ne!(without, text, "the template runs fig2_older_term");
+    std::fs::write(&template, without).expect("written");
+    match build(&kit, &[]) {
+        Err(e @ HandoutError::GraderNotRun { .. }) => {
+            assert!(
+                e.to_string()
+                    .contains("fig2_older_term (part A) is run by none"),
+                "{e}"
+            )
+        }
+        other => panic!("a grader left out must be refused: {other:?}"),
+    }
+}
+
+#[test]
 fn the_handout_is_written_only_into_an_empty_folder() {
     let out = tmp("written");
     let h = build(&kit(), &[]).expect("builds");
@@ -412,7 +454,7 @@ fn the_built_handout_fails_every_grader_fast_with_the_testers_message() {
                     .any(|w| message.contains(w)),
             "{name} should fail with a tester check, got: {message}"
         );
-        if graders::by_name(name).is_some_and(|g| g.part == "A") {
+        if graders::by_name(name).is_some_and(|g| g.part == "A" && g.origin == Origin::Original) {
             assert_eq!(message, "expected one leader, got none", "{name}");
         }
     }

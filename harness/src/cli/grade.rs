@@ -318,6 +318,8 @@ fn child_flags(args: &RunArgs, bundles: Option<&Path>) -> Vec<OsString> {
         thresholds: _,
         visibility: _,
         shard: _,
+        only_original: _,
+        no_monitor,
     } = args;
     let mut flags: Vec<OsString> = Vec::new();
     if *real {
@@ -327,6 +329,9 @@ fn child_flags(args: &RunArgs, bundles: Option<&Path>) -> Vec<OsString> {
     flags.push(stuck_after.to_string().into());
     if *check_determinism {
         flags.push("--check-determinism".into());
+    }
+    if *no_monitor {
+        flags.push("--no-monitor".into());
     }
     match bundles {
         Some(dir) => {
@@ -368,7 +373,16 @@ struct Plan {
 
 fn plan(args: &GradeArgs, name: &str) -> Result<Plan, CliError> {
     let r = &args.run;
-    let graders = super::select_graders(&r.selectors)?;
+    let mut graders = super::select_graders(&r.selectors)?;
+    if r.only_original {
+        graders.retain(|g| g.origin == crate::graders::Origin::Original);
+        if graders.is_empty() {
+            return Err(CliError::Usage(format!(
+                "--only-original leaves none of {} (all go beyond the original lab)",
+                r.selectors.join(" ")
+            )));
+        }
+    }
     let executor = if r.real {
         Executor::Real
     } else {
@@ -560,6 +574,8 @@ pub fn grade_command(args: &GradeArgs) -> Result<i32, CliError> {
                 run_time: ExactTimes::default(),
                 wall_total: Duration::ZERO,
                 failures: Vec::new(),
+                warned: 0,
+                warnings: Vec::new(),
             })
             .collect(),
         executor: plan.executor,
@@ -572,6 +588,7 @@ pub fn grade_command(args: &GradeArgs) -> Result<i32, CliError> {
         bundles: 0,
         shard: args.run.shard,
         check_determinism: args.run.check_determinism && plan.executor == Executor::Sim,
+        monitor: !args.run.no_monitor && crate::monitor::enabled_by_env(),
     };
     let trials_started = Instant::now();
     if build.ok {
@@ -762,6 +779,8 @@ fn add(total: &mut GraderSummary, part: &GraderSummary) {
     total.run_time.merge(&part.run_time);
     total.wall_total += part.wall_total;
     total.failures.extend(part.failures.iter().cloned());
+    total.warned += part.warned;
+    total.keep_warnings(part.warnings.iter().cloned());
 }
 
 /// Counts a trial whose process died, with a bundle holding the process's last output.

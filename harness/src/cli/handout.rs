@@ -67,6 +67,14 @@ pub enum HandoutError {
     /// A part has graders but the manifest does not hand it out.
     #[error("part {0} has graders, but {HANDOUT_DIR}/MANIFEST has no `grader {0} ...` line: describe its handout there")]
     PartNotInManifest(String),
+    /// A grader of a handed-out part would not run under `cargo test -p harness`.
+    #[error("the grader {grader} (part {part}) is run by none of the handout's test files: add it to one (a `grader` line of {HANDOUT_DIR}/MANIFEST, or a template under {HANDOUT_DIR}/harness/tests)")]
+    GraderNotRun {
+        /// The grader.
+        grader: String,
+        /// Its part.
+        part: String,
+    },
     /// A file the manifest names is missing.
     #[error("{HANDOUT_DIR}/MANIFEST:{line}: the kit has no {path}")]
     Missing {
@@ -265,6 +273,25 @@ pub fn build(kit: &Path, parts: &[String]) -> Result<Handout, HandoutError> {
                 }
                 files.push((PathBuf::from(&e.path), rendered.into_bytes()));
             }
+        }
+    }
+
+    // Every grader of a handed-out part runs under `cargo test -p harness`.
+    let tests: Vec<String> = files
+        .iter()
+        .filter(|(p, _)| p.starts_with("harness/tests") && p.extension().is_some_and(|x| x == "rs"))
+        .map(|(_, bytes)| String::from_utf8_lossy(bytes).into_owned())
+        .collect();
+    for g in graders::all()
+        .iter()
+        .filter(|g| parts.iter().any(|p| p == g.part))
+    {
+        let quoted = format!("\"{}\"", g.name);
+        if !tests.iter().any(|t| t.contains(&quoted)) {
+            return Err(HandoutError::GraderNotRun {
+                grader: g.name.to_string(),
+                part: g.part.to_string(),
+            });
         }
     }
 

@@ -33,7 +33,7 @@ use labrpc::runtime::Executor;
 use serde_json::{json, Value};
 
 use super::policy::{GraderPolicy, Policy};
-use super::run::{FailedSeed, GraderSummary, RunSummary};
+use super::run::{FailedSeed, GraderSummary, RunSummary, WarnedSeed};
 use super::shard::Shard;
 use super::{report, stats, CliError, EXIT_FAILED, EXIT_PASSED};
 use crate::graders;
@@ -310,6 +310,7 @@ pub struct ShardReport {
     runs: u64,
     shard: Shard,
     check_determinism: bool,
+    monitor: bool,
     version: String,
     visibility: String,
     jobs: usize,
@@ -426,6 +427,16 @@ impl ShardReport {
                     bundle: f.get("bundle").and_then(Value::as_str).map(PathBuf::from),
                 });
             }
+            let mut warnings = Vec::new();
+            for w in field(te, "warnings", path)?
+                .as_array()
+                .ok_or_else(|| not(format!("{name}: `warnings` is not a list")))?
+            {
+                warnings.push(WarnedSeed {
+                    seed: u64_field(w, "seed", path)?,
+                    warning: str_field(w, "warning", path)?.to_string(),
+                });
+            }
             let summary = GraderSummary {
                 grader,
                 planned: u64_field(te, "planned", path)?,
@@ -434,6 +445,8 @@ impl ShardReport {
                 run_time,
                 wall_total: Duration::from_secs_f64(f64_field(te, "wall_total_s", path)?.max(0.0)),
                 failures,
+                warned: u64_field(te, "warned", path)?,
+                warnings,
             };
             graders.push(GraderPart {
                 summary,
@@ -450,6 +463,9 @@ impl ShardReport {
             check_determinism: field(extra, "check_determinism", path)?
                 .as_bool()
                 .ok_or_else(|| not("`check_determinism` is not true or false".into()))?,
+            monitor: field(extra, "monitor", path)?
+                .as_bool()
+                .ok_or_else(|| not("`monitor` is not true or false".into()))?,
             version: str_field(extra, "harness_version", path)?.to_string(),
             visibility: str_field(value, "visibility", path)?.to_string(),
             jobs: u64_field(extra, "jobs", path)? as usize,
@@ -486,6 +502,10 @@ impl ShardReport {
             (
                 "--check-determinism".to_string(),
                 self.check_determinism.to_string(),
+            ),
+            (
+                "the safety monitor (--no-monitor, LAB_MONITOR)".to_string(),
+                self.monitor.to_string(),
             ),
             ("--visibility".to_string(), self.visibility.clone()),
             (
@@ -666,6 +686,8 @@ pub fn merge_reports(reports: &[ShardReport]) -> Result<Merged, MergeError> {
             run_time: ExactTimes::default(),
             wall_total: Duration::ZERO,
             failures: Vec::new(),
+            warned: 0,
+            warnings: Vec::new(),
             ..g.summary.clone()
         });
     }
@@ -681,6 +703,8 @@ pub fn merge_reports(reports: &[ShardReport]) -> Result<Merged, MergeError> {
             total.run_time.merge(&s.run_time);
             total.wall_total += s.wall_total;
             total.failures.extend(s.failures.iter().cloned());
+            total.warned += s.warned;
+            total.keep_warnings(s.warnings.iter().cloned());
             bundles += s.failures.iter().filter(|f| f.bundle.is_some()).count() as u64;
         }
     }
@@ -700,6 +724,7 @@ pub fn merge_reports(reports: &[ShardReport]) -> Result<Merged, MergeError> {
             bundles,
             shard: Shard::WHOLE,
             check_determinism: first.check_determinism,
+            monitor: first.monitor,
         },
         policy,
         visibility: first.visibility.clone(),

@@ -35,6 +35,11 @@ pub struct Progress {
 impl Progress {
     /// A display for `graders`, `runs` trials each; drawn only when `visible`.
     pub fn new(graders: &[Grader], runs: u64, visible: bool) -> Self {
+        Progress::planned(graders, &vec![runs; graders.len()], visible)
+    }
+
+    /// Bars for `graders` with `planned[i]` trials of grader `i` (a shard's share).
+    pub fn planned(graders: &[Grader], planned: &[u64], visible: bool) -> Self {
         let target = if visible {
             ProgressDrawTarget::stderr_with_hz(10)
         } else {
@@ -43,14 +48,15 @@ impl Progress {
         let multi = MultiProgress::with_draw_target(target);
         let bars = graders
             .iter()
-            .map(|g| {
+            .zip(planned)
+            .map(|(g, &runs)| {
                 let bar = multi.add(ProgressBar::new(runs));
                 bar.set_style(style(GRADER_TEMPLATE_OK));
                 bar.set_prefix(g.name);
                 bar
             })
             .collect();
-        let total = multi.add(ProgressBar::new(runs * graders.len() as u64));
+        let total = multi.add(ProgressBar::new(planned.iter().sum()));
         total.set_style(style(TOTAL_TEMPLATE));
         total.set_prefix("all");
         if visible {
@@ -75,21 +81,31 @@ impl Progress {
         }
     }
 
-    /// Records a finished trial, printing it if it failed.
+    /// Records a finished trial, printing it if it failed or warned.
     pub fn trial(&mut self, record: &TrialRecord) {
         let i = record.index;
         if let Some(bar) = self.bars.get(i) {
             bar.inc(1);
+            if let Ok(passed) = &record.outcome {
+                for warning in &passed.warnings {
+                    self.println(&format!(
+                        "WARN {} seed {}: {warning}",
+                        record.grader.name, record.seed
+                    ));
+                }
+            }
             if let Err(error) = &record.outcome {
                 self.failed[i] += 1;
                 if self.failed[i] == 1 {
                     bar.set_style(style(GRADER_TEMPLATE_FAILING));
                 }
                 bar.set_message(format!("{} failed", self.failed[i]));
-                let first_line = error.lines().next().unwrap_or("");
+                // The whole message: a runtime error may name the peer on a later line.
                 let mut line = format!(
-                    "FAIL {} seed {}: {first_line}",
-                    record.grader.name, record.seed
+                    "FAIL {} seed {}: {}",
+                    record.grader.name,
+                    record.seed,
+                    error.trim_end().replace('\n', "\n     ")
                 );
                 if let Some(b) = &record.bundle {
                     line.push_str(&format!("\n     bundle: {}", b.display()));

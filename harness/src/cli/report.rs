@@ -165,6 +165,15 @@ pub fn grader_text(summary: &RunSummary, g: &GraderSummary, grade: &Grade) -> St
             shard_note(summary)
         );
     }
+    if g.warned > 0 {
+        let _ = writeln!(out, "passing seeds with a warning ({}):", g.warned);
+        for w in &g.warnings {
+            let _ = writeln!(out, "  seed {}: {}", w.seed, w.warning);
+        }
+        if g.warned > g.warnings.len() as u64 {
+            let _ = writeln!(out, "  ... and {} more", g.warned - g.warnings.len() as u64);
+        }
+    }
     if !g.failures.is_empty() {
         let _ = writeln!(out, "failing seeds ({}):", g.failures.len());
         for f in g.failures.iter().take(LISTED_FAILURES) {
@@ -251,6 +260,8 @@ pub fn gradescope_json(
                 "run_time_ns": g.run_time.to_json(),
                 "wall_total_s": g.wall_total.as_secs_f64(),
                 "failing_seeds": failing,
+                "warned": g.warned,
+                "warnings": g.warnings.iter().map(|w| json!({"seed": w.seed, "warning": w.warning})).collect::<Vec<_>>(),
             },
         }));
     }
@@ -276,6 +287,7 @@ pub fn gradescope_json(
             "harness_version": env!("CARGO_PKG_VERSION"),
             "shard": summary.shard.to_string(),
             "check_determinism": summary.check_determinism,
+            "monitor": summary.monitor,
             "graders": summary.graders.iter().map(|g| g.grader.name).collect::<Vec<_>>(),
             "wall_s": summary.wall.as_secs_f64(),
         },

@@ -96,13 +96,33 @@ impl Shard {
             .collect()
     }
 
+    /// The seeds this shard runs of the grader with index `grader`: always consecutive (the
+    /// shard's positions are, and a grader recurs every `graders` positions). Computed, not
+    /// listed, so a run of a million seeds costs nothing to plan.
+    pub fn seeds(self, graders: usize, seed_start: u64, runs: u64, grader: usize) -> Range<u64> {
+        let g = graders as u64;
+        let i = grader as u64;
+        if i >= g {
+            return seed_start..seed_start;
+        }
+        let Range { start, end } = self.positions(g.saturating_mul(runs));
+        // The first and last positions of the grader within start..end.
+        let first = start + (i + g - start % g) % g;
+        if first >= end {
+            return seed_start..seed_start;
+        }
+        let last = end - 1 - (end - 1 + g - i) % g;
+        seed_start + first / g..seed_start + last / g + 1
+    }
+
     /// How many trials of each of `graders` graders this shard runs.
     pub fn planned(self, graders: usize, seed_start: u64, runs: u64) -> Vec<u64> {
-        let mut planned = vec![0; graders];
-        for (g, _) in self.trials(graders, seed_start, runs) {
-            planned[g] += 1;
-        }
-        planned
+        (0..graders)
+            .map(|i| {
+                let r = self.seeds(graders, seed_start, runs, i);
+                r.end - r.start
+            })
+            .collect()
     }
 
     /// Whether the trial of grader `grader` (its index) on `seed` belongs to this shard.
@@ -195,6 +215,16 @@ mod tests {
                             shard.planned(graders, 7, runs).iter().sum::<u64>(),
                             part.len() as u64
                         );
+                        for grader in 0..graders {
+                            let listed: Vec<u64> = part
+                                .iter()
+                                .filter(|(g, _)| *g == grader)
+                                .map(|&(_, s)| s)
+                                .collect();
+                            let computed: Vec<u64> =
+                                shard.seeds(graders, 7, runs, grader).collect();
+                            assert_eq!(listed, computed, "{shard} grader {grader}");
+                        }
                         lens.push(part.len());
                         joined.extend(part);
                     }

@@ -186,6 +186,8 @@ mod tests {
             run_time: Default::default(),
             wall_total: Duration::from_millis(3),
             failures: vec![],
+            warned: 0,
+            warnings: vec![],
         };
         [3.0, 3.5, 4.0]
             .iter()
@@ -202,6 +204,8 @@ mod tests {
                 error: "boom".into(),
                 bundle: None,
             }],
+            warned: 0,
+            warnings: vec![],
         };
         [5.0, 7.0]
             .iter()
@@ -218,6 +222,7 @@ mod tests {
             bundles: 0,
             shard: Default::default(),
             check_determinism: false,
+            monitor: true,
         }
     }
 

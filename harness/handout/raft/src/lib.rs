@@ -4,7 +4,8 @@
 //! checks what they do. It uses only this API (the Go lab's names in brackets):
 //!
 //! - [`Raft::new`] [Make], [`Raft::get_state`] [GetState], [`Raft::kill`] [Kill],
-//!   [`Raft::start`] [Start], and [`Raft::service`], the RPC handlers it registers;
+//!   [`Raft::start`] [Start], [`Raft::snapshot`] [Snapshot], and [`Raft::service`], the RPC
+//!   handlers it registers;
 //! - the [`Persister`], the apply channel ([`apply_channel`], [`ApplyMsg`]) and the RPC message
 //!   types ([`RequestVoteArgs`], [`AppendEntriesArgs`], ...), which the tester reads: keep their
 //!   names and the fields they have (you may add fields).
@@ -63,11 +64,15 @@ mod applier;
 mod persist;
 // @end
 mod persister;
+// @part D
+mod snapshot;
+// @end
 
 pub use apply::{apply_channel, ApplyClosed, ApplyMsg, ApplyReceiver, ApplySender};
 pub use ids::{PeerId, Term};
 pub use messages::{
-    AppendEntriesArgs, AppendEntriesReply, LogEntry, RequestVoteArgs, RequestVoteReply,
+    AppendEntriesArgs, AppendEntriesReply, InstallSnapshotArgs, InstallSnapshotReply, LogEntry,
+    RequestVoteArgs, RequestVoteReply,
 };
 pub use peer::Raft;
 pub use persister::Persister;

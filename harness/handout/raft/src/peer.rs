@@ -153,4 +153,14 @@ impl Raft {
         // Your code here (B).
         None
     }
+
+    /// The service has a snapshot of its state through `index` [Snapshot] (part D): discard
+    /// the log through `index`, and save the state and `snapshot` together
+    /// (`persister.save(state, Some(snapshot))`). Called on every peer, leader or not, by the
+    /// service, possibly while the peer's applier waits for the service to take a message from
+    /// the apply channel: take the lock only (never wait on the apply channel here) and return
+    /// at once. Ignore an index at or below the last snapshot's.
+    pub fn snapshot(&self, index: u64, snapshot: Vec<u8>) {
+        // Your code here (D).
+    }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use labrpc::Service;
 
-use crate::messages::{AppendEntriesArgs, RequestVoteArgs};
+use crate::messages::{AppendEntriesArgs, InstallSnapshotArgs, RequestVoteArgs};
 use crate::peer::Peer;
 
 /// The name a candidate calls: `peers[i].call::<RequestVoteArgs, RequestVoteReply>(REQUEST_VOTE,
@@ -16,6 +16,11 @@ pub(crate) const REQUEST_VOTE: &str = "Raft.RequestVote";
 
 /// The name a leader calls for heartbeats and (part B) log entries.
 pub(crate) const APPEND_ENTRIES: &str = "Raft.AppendEntries";
+// @part D
+
+/// The name a leader calls to send its snapshot (part D).
+pub(crate) const INSTALL_SNAPSHOT: &str = "Raft.InstallSnapshot";
+// @end
 
 /// The `"Raft"` service of `peer`: each method decodes its arguments, runs the receiver, and
 /// sends back what it returns.
@@ -29,5 +34,12 @@ pub(crate) fn service(peer: &Arc<Peer>) -> Service {
         follower.append_entries(args)
     })
     .expect("the service has no AppendEntries method yet");
+    // @part D
+    let installer = Arc::clone(peer);
+    raft.handle("InstallSnapshot", move |args: InstallSnapshotArgs| {
+        installer.install_snapshot(args)
+    })
+    .expect("the service has no InstallSnapshot method yet");
+    // @end
     raft
 }

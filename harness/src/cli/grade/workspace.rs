@@ -306,8 +306,14 @@ pub fn disallowed_methods(clippy_toml: &str) -> Vec<(String, String)> {
             },
             _ => continue,
         };
-        let instead = advice(&path)
-            .or(reason.map(|r| r.trim_start_matches("use ").to_string()))
+        // The kit's reason says what to use (`...: use `x` or `y``); ours when it does not.
+        let from_reason = reason.as_deref().and_then(|r| {
+            let at = r.rfind("use ")?;
+            Some(r[at + 4..].replace('`', "").trim().to_string())
+        });
+        let instead = from_reason
+            .filter(|s| !s.is_empty())
+            .or_else(|| advice(&path))
             .unwrap_or_else(|| "the lab runtime (labrpc::runtime)".to_string());
         out.push((path, instead));
     }
@@ -659,8 +665,9 @@ mod tests {
         let listed = disallowed_methods(
             r#"disallowed-methods = [
                 "std::thread::sleep",
-                { path = "std::time::Instant::now", reason = "use the runtime's clock" },
+                { path = "std::time::Instant::now", reason = "reads the wall clock: use `labrpc::runtime::now()`" },
                 { path = "my::own", reason = "use my::better" },
+                { path = "my::other", reason = "no advice" },
             ]"#,
         );
         assert_eq!(
@@ -675,6 +682,10 @@ mod tests {
                     "labrpc::runtime::now()".to_string()
                 ),
                 ("my::own".to_string(), "my::better".to_string()),
+                (
+                    "my::other".to_string(),
+                    "the lab runtime (labrpc::runtime)".to_string()
+                ),
             ]
         );
         let ours = disallowed_methods(&default_clippy_toml());
