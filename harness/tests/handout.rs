@@ -92,6 +92,15 @@ fn the_handout_has_the_kit_the_graders_and_the_given_files() {
         !all.iter().any(|p| p.starts_with("harness/tests/support")),
         "the toy peers of the harness's own tests stay in the kit"
     );
+    // Every test the handout runs is a grader of the student's raft: nothing that needs the
+    // reference to pass.
+    for path in all.iter().filter(|p| p.starts_with("harness/tests/")) {
+        let t = text(&h, path);
+        let tests = t.matches("#[test]").count();
+        let graders = t.matches("grade::<raft::Raft>").count()
+            + t.matches("grade_seeds::<raft::Raft>").count();
+        assert_eq!(tests, graders, "{path} has tests that are not graders");
+    }
     // The conformance graders run from a file of the handout's own, without the toy peers.
     let conformance = text(&h, "harness/tests/conformance.rs");
     assert!(conformance.contains("\"fig2_older_term\"") && !conformance.contains("support"));
