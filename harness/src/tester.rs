@@ -31,6 +31,7 @@ use parking_lot::Mutex;
 use raft::{ApplyMsg, Persister};
 use serde::{Deserialize, Serialize};
 
+use crate::monitor::Monitor;
 use crate::peer::Peer;
 
 /// The tester's allowance for one election (Go `RaftElectionTimeout`): one second, far more
@@ -97,7 +98,28 @@ macro_rules! fail {
     };
 }
 
-/// The figures of a finished test (the Go tester's `... Passed --` line).
+/// The figures of one cluster's test, from [`Tester::begin`] to [`Tester::stats`] (what Go's
+/// `end()` prints).
+///
+/// Displayed in the Go tester's 2025–2026 format, the one the current handout shows, with the
+/// `... Passed --` prefix and one line per cluster:
+///
+/// ```text
+///   ... Passed --  time  3.6s #peers 3 #RPCs    44 #Ops    0
+/// ```
+///
+/// `time` is the run time of the test (virtual in sim mode), `#RPCs` the RPCs sent (counted at
+/// send, including those to disconnected peers), and `#Ops` the commands committed (the highest
+/// index any peer applied, so 0 in part A). The bytes sent, which the 2021–2024 format printed
+/// as a fourth number, are kept in [`Stats::bytes`] for the reports but not printed.
+///
+/// ```
+/// use std::time::Duration;
+/// use harness::tester::Stats;
+///
+/// let stats = Stats { elapsed: Duration::from_millis(3589), peers: 3, rpcs: 44, bytes: 432, commands: 0 };
+/// assert_eq!(stats.to_string(), "  ... Passed --  time  3.6s #peers 3 #RPCs    44 #Ops    0");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Stats {
     /// Run time of the test (virtual in sim mode).
@@ -116,13 +138,61 @@ impl fmt::Display for Stats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "  ... Passed --  time {:4.1}s #peers {} #RPCs {:5} #bytes {:7} #cmds {:4}",
+            "  ... Passed --  time {:4.1}s #peers {} #RPCs {:5} #Ops {:4}",
             self.elapsed.as_secs_f64(),
             self.peers,
             self.rpcs,
-            self.bytes,
             self.commands
         )
+    }
+}
+
+/// What a passing test reports: a stats line per cluster it ran (a test that builds two clusters,
+/// as `heartbeat_stability` does, has two), and the warnings it printed on the way.
+///
+/// Displayed as the Go tester prints it: each warning on a line of its own, then the stats lines.
+///
+/// ```
+/// use std::time::Duration;
+/// use harness::tester::{Passed, Stats};
+///
+/// let stats = Stats { elapsed: Duration::from_secs(2), peers: 3, rpcs: 20, bytes: 200, commands: 0 };
+/// let mut passed = Passed::from(stats);
+/// passed.warnings.push("warning: term changed even though there were no failures".into());
+/// assert_eq!(
+///     passed.to_string(),
+///     "warning: term changed even though there were no failures\n  ... Passed --  time  2.0s #peers 3 #RPCs    20 #Ops    0"
+/// );
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Passed {
+    /// The figures of each cluster, in the order the test ran them.
+    pub clusters: Vec<Stats>,
+    /// Non-fatal findings in the Go tester's words, e.g. `warning: term changed even though
+    /// there were no failures`.
+    pub warnings: Vec<String>,
+}
+
+impl From<Stats> for Passed {
+    fn from(stats: Stats) -> Self {
+        Passed {
+            clusters: vec![stats],
+            warnings: Vec::new(),
+        }
+    }
+}
+
+impl fmt::Display for Passed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let lines = self.warnings.iter().map(|w| w as &dyn fmt::Display);
+        let lines = lines.chain(self.clusters.iter().map(|s| s as &dyn fmt::Display));
+        for (i, line) in lines.enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{line}")?;
+        }
+        Ok(())
     }
 }
 
@@ -317,6 +387,8 @@ struct Shared<P> {
     n: usize,
     world: Mutex<World<P>>,
     applied: Arc<Mutex<Applied>>,
+    /// The safety monitor of this cluster.
+    monitor: Arc<Monitor>,
 }
 
 /// A cloneable view of a test's world for the tasks a test spawns (Go's goroutines calling
@@ -369,6 +441,7 @@ impl<P: Peer> Tester<P> {
         let net = Network::new();
         net.set_reliable(reliable);
         net.set_long_delays(true);
+        let monitor = Monitor::observe(&net, n);
         let world = World {
             peers: (0..n).map(|_| None).collect(),
             connected: vec![false; n],
@@ -384,6 +457,7 @@ impl<P: Peer> Tester<P> {
                     n,
                     world: Mutex::new(world),
                     applied: Arc::new(Mutex::new(Applied::new(n))),
+                    monitor,
                 }),
             },
             title: String::new(),
@@ -491,6 +565,7 @@ impl<P: Peer> Tester<P> {
     /// the tester's history of applied values keeps it for good.
     pub fn crash1(&mut self, i: usize) {
         self.log(format_args!("crash({i})"));
+        self.shared.monitor.peer_crashed(i);
         self.disconnect(i);
         self.net().delete_server(&server_name(i));
         let (peer, node) = {
@@ -539,8 +614,10 @@ impl<P: Peer> Tester<P> {
 
         let persister = w.saved[i].copy();
         w.saved[i] = persister.clone();
-        let node = runtime::new_node();
+        // Labelled as the logs name the peer, so a panic or a stuck task of this peer says S{i}.
+        let node = runtime::new_node_named(format!("S{i}"));
         w.nodes[i] = node;
+        let life = self.shared.monitor.peer_started(i, node, &ends, 0);
         let (tx, rx) = raft::apply_channel();
         let peer = runtime::enter_node(node, || P::make(ends, i, persister, tx));
         let server = Server::on_node(node);
@@ -553,17 +630,19 @@ impl<P: Peer> Tester<P> {
         net.add_server(server_name(i), server);
         w.peers[i] = Some(Arc::new(peer));
         drop(w);
-        self.spawn_applier(i, incarnation, rx);
+        self.spawn_applier(i, incarnation, life, rx);
     }
 
     /// Reads peer `i`'s apply channel and checks what it applies (Go `applier`).
-    fn spawn_applier(&self, i: usize, incarnation: u64, mut rx: raft::ApplyReceiver) {
+    fn spawn_applier(&self, i: usize, incarnation: u64, life: u64, mut rx: raft::ApplyReceiver) {
         let applied = self.shared.applied.clone();
+        let monitor = self.shared.monitor.clone();
         // The applier belongs to the tester (root node): it keeps reading after an error, so a
         // peer is never blocked on its channel, and ends when the peer's sender is dropped or
         // the peer crashes.
         let _detached = runtime::spawn_on(NodeId::ROOT, async move {
             while let Some(msg) = rx.recv().await {
+                monitor.applied(i, life, &msg);
                 let ApplyMsg::Command { index, command, .. } = msg else {
                     continue;
                 };
@@ -668,6 +747,11 @@ impl<P: Peer> TesterHandle<P> {
         log_event(format_args!("{message}"));
     }
 
+    /// The safety monitor of this cluster.
+    pub fn monitor(&self) -> &Arc<Monitor> {
+        &self.shared.monitor
+    }
+
     /// Whether peer `i` is connected.
     pub fn is_connected(&self, i: usize) -> bool {
         self.shared.world.lock().connected[i]
@@ -699,6 +783,9 @@ impl<P: Peer> TesterHandle<P> {
         live.into_iter()
             .map(|(i, p)| {
                 let (term, leader) = p.get_state();
+                if leader {
+                    self.shared.monitor.leader_seen(i, term);
+                }
                 (i, term, leader)
             })
             .collect()
@@ -748,6 +835,10 @@ impl<P: Peer> TesterHandle<P> {
     }
 
     /// All connected peers must agree on the term (Go `checkTerms`); returns it.
+    ///
+    /// With no peer connected there is no term to return: the original returns -1 then, which
+    /// its callers go on to fail on (`term is -1, but should be at least 1`); this fails at once
+    /// and says why.
     pub fn check_terms(&self) -> Result<u64, TestFailure> {
         let mut agreed: Option<u64> = None;
         for (_, term, _) in self.connected_states() {
@@ -757,7 +848,10 @@ impl<P: Peer> TesterHandle<P> {
                 Some(_) => {}
             }
         }
-        Ok(agreed.unwrap_or(0))
+        match agreed {
+            Some(term) => Ok(term),
+            None => fail!("check_terms: no connected server to ask for its term"),
+        }
     }
 
     /// No connected peer may claim leadership (Go `checkNoLeader`).
@@ -773,6 +867,7 @@ impl<P: Peer> TesterHandle<P> {
     /// The first apply error seen, as a failure (Go's `apply error: ...`), stamped with the
     /// time the peer applied the offending message.
     pub fn check_apply_errors(&self) -> Result<(), TestFailure> {
+        self.shared.monitor.check()?;
         match &self.shared.applied.lock().error {
             Some(err) => Err(err.clone()),
             None => Ok(()),
@@ -916,9 +1011,14 @@ impl<P: Peer> TesterHandle<P> {
 
 impl<P: Peer> Drop for Tester<P> {
     fn drop(&mut self) {
-        // Never panics: outside a runtime (the run already ended) there is nothing to kill.
+        // Never panics. Outside a runtime (a run that failed drops the test's future after it
+        // stopped) there is nothing left to kill, but the network must still let go of its
+        // servers: they hold the peers, which hold ends of the network, and that cycle would
+        // otherwise outlive the trial.
         if runtime::in_runtime() {
             self.cleanup();
+        } else {
+            self.net().cleanup();
         }
     }
 }

@@ -7,7 +7,12 @@ use labrpc::runtime::{self, Executor, RunConfig, RunError, TraceSummary};
 use crate::graders::Grader;
 use crate::logs::Capture;
 use crate::peer::Peer;
-use crate::tester::{Stats, TestFailure, TEST_TIME_LIMIT};
+use crate::tester::{Passed, TestFailure, TEST_TIME_LIMIT};
+
+/// The most of a trial's log kept in memory (the newest lines; see [`Capture::bounded`]): far
+/// more than any test's debug log, and a bound on what a stuck run that goes on logging can
+/// take.
+pub const DEFAULT_LOG_LIMIT: usize = 8 << 20;
 
 /// How to run a trial.
 #[derive(Debug, Clone)]
@@ -20,10 +25,14 @@ pub struct TrialSettings {
     pub log: Option<String>,
     /// Also print the log to stderr as it happens.
     pub echo_log: bool,
+    /// Keep at most about this many bytes of the log, the newest lines (`None`: all of it).
+    pub log_limit: Option<usize>,
     /// Keep the whole event trace (for naming the first divergence).
     pub record_trace: bool,
     /// The wall-clock watchdog for a stuck submission.
     pub stuck_after: Duration,
+    /// Run the safety monitor (on unless `LAB_MONITOR=0`; see [`crate::monitor`]).
+    pub monitor: bool,
 }
 
 impl TrialSettings {
@@ -34,8 +43,10 @@ impl TrialSettings {
             seed,
             log: None,
             echo_log: false,
+            log_limit: Some(DEFAULT_LOG_LIMIT),
             record_trace: false,
             stuck_after: Duration::from_secs(10),
+            monitor: crate::monitor::enabled_by_env(),
         }
     }
 
@@ -45,6 +56,13 @@ impl TrialSettings {
             executor,
             ..TrialSettings::sim(seed)
         }
+    }
+
+    /// Turns the safety monitor off (to measure its cost, or to show what the graders alone
+    /// catch).
+    pub fn without_monitor(mut self) -> Self {
+        self.monitor = false;
+        self
     }
 
     /// Captures the log with `filter`.
@@ -80,8 +98,8 @@ pub struct TrialReport {
     pub seed: u64,
     /// The executor.
     pub executor: Executor,
-    /// The figures of a pass, or why it failed.
-    pub outcome: Result<Stats, TrialError>,
+    /// The figures and warnings of a pass, or why it failed.
+    pub outcome: Result<Passed, TrialError>,
     /// Run time at the end (virtual in sim mode).
     pub elapsed: Duration,
     /// Wall time the trial took.
@@ -101,6 +119,30 @@ impl TrialReport {
 
 /// Runs `grader` once with peer type `P`.
 pub fn run_trial<P: Peer>(grader: Grader, settings: &TrialSettings) -> TrialReport {
+    run_test(grader.name, settings, move || grader.body::<P>())
+}
+
+/// Runs the test that `make` builds as a trial called `name`: what [`run_trial`] does with a
+/// grader, for a test body of one's own (the runtime's 120-second limit, the log, the watchdog
+/// and the mapping of the run's errors are the same).
+///
+/// ```
+/// use std::time::Duration;
+/// use harness::trial::{run_test, TrialError, TrialSettings};
+///
+/// let report = run_test("sleeps_too_long", &TrialSettings::sim(1), || async {
+///     labrpc::runtime::sleep(Duration::from_secs(121)).await;
+///     Ok(harness::tester::Passed::default())
+/// });
+/// assert_eq!(report.outcome.unwrap_err(), TrialError::TimeLimit);
+/// ```
+pub fn run_test<M, F>(name: &'static str, settings: &TrialSettings, make: M) -> TrialReport
+where
+    M: FnOnce() -> F + Send + 'static,
+    F: std::future::Future<Output = Result<Passed, TestFailure>> + 'static,
+{
+    // The trial's wall time is a figure for the report, not an input of the run.
+    #[allow(clippy::disallowed_methods)]
     let wall_start = std::time::Instant::now();
     let capture = match settings.log.as_deref().map(|f| {
         if settings.echo_log {
@@ -111,7 +153,7 @@ pub fn run_trial<P: Peer>(grader: Grader, settings: &TrialSettings) -> TrialRepo
     }) {
         Some(Err(e)) => {
             return TrialReport {
-                grader: grader.name,
+                grader: name,
                 seed: settings.seed,
                 executor: settings.executor,
                 outcome: Err(TrialError::Setup(e)),
@@ -121,32 +163,47 @@ pub fn run_trial<P: Peer>(grader: Grader, settings: &TrialSettings) -> TrialRepo
                 trace: TraceSummary::default(),
             }
         }
-        Some(Ok(c)) => Some(c),
+        Some(Ok(c)) => Some(match settings.log_limit {
+            Some(limit) => c.bounded(limit),
+            None => c,
+        }),
         None => None,
     };
     let mut config = RunConfig::new(settings.executor, settings.seed)
-        .named(grader.name)
+        .named(name)
         .time_limit(TEST_TIME_LIMIT)
         .stuck_after(settings.stuck_after)
         .record_trace(settings.record_trace);
     if let Some(c) = &capture {
         config = config.dispatch(c.dispatch());
     }
-    let result = runtime::run(config, move || grader.body::<P>());
+    let monitor = settings.monitor;
+    let result = runtime::run(config, move || {
+        crate::monitor::monitored(Box::pin(make()), monitor)
+    });
+    // A stuck run's thread still holds the capture, and may go on logging: what it logged so far
+    // is taken now, and the capture's bound caps whatever it adds later.
     let log = capture.map(|c| c.take());
     let (outcome, elapsed, trace) = match result {
         Ok(out) => (out.value.map_err(TrialError::Check), out.elapsed, out.trace),
         Err(RunError::TimeLimit { limit, .. }) => {
             (Err(TrialError::TimeLimit), limit, TraceSummary::default())
         }
-        Err(e) => (
-            Err(TrialError::Runtime(e)),
-            Duration::ZERO,
-            TraceSummary::default(),
-        ),
+        Err(e) => {
+            // The run time the failure happened at, where the error knows it.
+            let at = match &e {
+                RunError::Deadlock { at, .. }
+                | RunError::BusyLoop { at, .. }
+                | RunError::TimeStalled { at, .. } => *at,
+                RunError::TimeLimit { .. } | RunError::Stuck { .. } | RunError::Panicked { .. } => {
+                    Duration::ZERO
+                }
+            };
+            (Err(TrialError::Runtime(e)), at, TraceSummary::default())
+        }
     };
     TrialReport {
-        grader: grader.name,
+        grader: name,
         seed: settings.seed,
         executor: settings.executor,
         outcome,
@@ -154,5 +211,49 @@ pub fn run_trial<P: Peer>(grader: Grader, settings: &TrialSettings) -> TrialRepo
         wall: wall_start.elapsed(),
         log,
         trace,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use labrpc::{ClientEnd, Service};
+    use raft::{ApplySender, Persister};
+
+    /// A peer that does nothing, except that peer 2's task panics at once.
+    struct PanicsAsPeer2;
+
+    impl Peer for PanicsAsPeer2 {
+        fn make(_: Vec<ClientEnd>, me: usize, _: Persister, _: ApplySender) -> Self {
+            drop(runtime::spawn(async move {
+                assert_ne!(me, 2, "peer {me} gives up");
+            }));
+            PanicsAsPeer2
+        }
+        fn get_state(&self) -> (u64, bool) {
+            (0, false)
+        }
+        fn kill(&self) {}
+        fn service(&self) -> Service {
+            Service::new("Raft").expect("a good name")
+        }
+        fn start(&self, _: Vec<u8>) -> Option<(u64, u64)> {
+            None
+        }
+    }
+
+    #[test]
+    fn a_peers_panic_names_the_peer_as_the_logs_do() {
+        let grader = crate::graders::by_name("initial_election").expect("a part A grader");
+        let report = run_trial::<PanicsAsPeer2>(grader, &TrialSettings::sim(1));
+        let Err(TrialError::Runtime(RunError::Panicked { node, .. })) = &report.outcome else {
+            panic!("expected peer 2's panic, got {:?}", report.outcome);
+        };
+        assert_eq!(node.label.as_deref(), Some("S2"));
+        let message = report.outcome.unwrap_err().to_string();
+        assert!(
+            message.contains("a task of S2 panicked: assertion"),
+            "{message}"
+        );
     }
 }

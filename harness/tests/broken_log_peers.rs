@@ -1,6 +1,8 @@
 //! The part-B and part-C graders must fail the mistakes they exist to catch. Each test runs a
 //! grader against the log toy peer with one defect switched on and checks the failure and its
 //! message; a control test shows the same peer without defects passes every B and C grader.
+//! The safety monitor is off here: these tests measure the graders alone (the monitor catches
+//! several of these defects first; see `monitor.rs`).
 
 mod support;
 
@@ -18,7 +20,7 @@ use support::{ChattyHeartbeats, Correct, ToyPeer};
 /// Runs `grader` on `seed` and returns its error text (`None` for a pass).
 fn outcome<P: Peer>(grader: &str, seed: u64) -> Option<String> {
     let g = graders::by_name(grader).expect("a known grader");
-    run_trial::<P>(g, &TrialSettings::sim(seed))
+    run_trial::<P>(g, &TrialSettings::sim(seed).without_monitor())
         .outcome
         .err()
         .map(|e| e.to_string())
@@ -40,7 +42,8 @@ fn assert_fails_with<P: Peer>(grader: &str, seeds: std::ops::Range<u64>, needle:
 fn log_toy_without_defects_passes_every_part_b_and_c_grader() {
     let mut graders = graders::select("B").expect("part B exists");
     graders.extend(graders::select("C").expect("part C exists"));
-    for g in graders {
+    // The conformance graders speak the raft crate's message types, not the toy's.
+    for g in graders.into_iter().filter(|g| !g.is_conformance()) {
         for seed in 1..3 {
             assert_eq!(
                 outcome::<LogPeer<Sound>>(g.name, seed),

@@ -1,5 +1,6 @@
 //! The graders: every lab test, by name and part, runnable over any [`Peer`] type.
 
+mod conformance;
 mod part_a;
 mod part_b;
 mod part_c;
@@ -9,10 +10,11 @@ use std::pin::Pin;
 use std::sync::LazyLock;
 
 use crate::peer::Peer;
-use crate::tester::{Stats, TestFailure};
+use crate::tester::{Passed, Stats, TestFailure};
 
-/// A grader's body, boxed so the registry can hold every grader in one list.
-pub type GraderFuture = Pin<Box<dyn Future<Output = Result<Stats, TestFailure>>>>;
+/// A grader's body, boxed so the registry can hold every grader in one list. A test that ends
+/// with `Ok(t.stats().into())` passes with one stats line and no warning.
+pub type GraderFuture = Pin<Box<dyn Future<Output = Result<Passed, TestFailure>>>>;
 
 /// Which test a grader runs: the part's module and its test. Each part's module lists its
 /// graders (`GRADERS`) and builds their bodies (`body`), so adding a part touches this file in
@@ -21,6 +23,7 @@ pub type GraderFuture = Pin<Box<dyn Future<Output = Result<Stats, TestFailure>>>
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Body {
     A(part_a::Test),
+    Conformance(conformance::Test),
     B(part_b::Test),
     C(part_c::Test),
 }
@@ -51,8 +54,23 @@ pub struct Grader {
     body: Body,
 }
 
-static ALL: LazyLock<Vec<Grader>> =
-    LazyLock::new(|| [part_a::GRADERS, part_b::GRADERS, part_c::GRADERS].concat());
+static ALL: LazyLock<Vec<Grader>> = LazyLock::new(|| {
+    [
+        part_a::GRADERS,
+        part_b::GRADERS,
+        part_c::GRADERS,
+        conformance::GRADERS_A,
+        conformance::GRADERS_B,
+    ]
+    .concat()
+});
+
+/// The body of a test that runs one cluster, as a grader's result: its one stats line.
+pub(crate) fn one_cluster(
+    test: impl Future<Output = Result<Stats, TestFailure>> + 'static,
+) -> GraderFuture {
+    Box::pin(async move { test.await.map(Passed::from) })
+}
 
 /// Every grader, in the order the lab runs them.
 pub fn all() -> &'static [Grader] {
@@ -97,9 +115,16 @@ impl Grader {
         let title = self.title;
         match self.body {
             Body::A(test) => part_a::body::<P>(test, title),
+            Body::Conformance(test) => conformance::body::<P>(test, title),
             Body::B(test) => part_b::body::<P>(test, title),
             Body::C(test) => part_c::body::<P>(test, title),
         }
+    }
+
+    /// Whether this is a conformance grader (the tester plays every peer but the one under
+    /// test, and speaks the `raft` crate's message types to it; see [`crate::conformance`]).
+    pub fn is_conformance(&self) -> bool {
+        matches!(self.body, Body::Conformance(_))
     }
 }
 
