@@ -7,7 +7,7 @@ use labrpc::runtime::{self, Executor, RunConfig, RunError, TraceSummary};
 use crate::graders::Grader;
 use crate::logs::Capture;
 use crate::peer::Peer;
-use crate::tester::{Passed, TestFailure, TEST_TIME_LIMIT};
+use crate::tester::{applier_peer, Passed, TestFailure, TEST_TIME_LIMIT};
 
 /// The most of a trial's log kept in memory (the newest lines; see [`Capture::bounded`]): far
 /// more than any test's debug log, and a bound on what a stuck run that goes on logging can
@@ -84,6 +84,22 @@ pub enum TrialError {
     /// The run itself failed: a deadlock, a stuck or panicking task, a busy loop.
     #[error("{0}")]
     Runtime(RunError),
+    /// A peer's `snapshot()`, called by the tester's applier, never returned: the part-D
+    /// deadlock between a peer that holds its lock while it sends on the apply channel and
+    /// the service's snapshot call.
+    #[error(
+        "S{peer} never returned from snapshot(): a peer that holds its lock while it sends on \
+         the apply channel deadlocks with the service's snapshot call (the tester's applier \
+         calls snapshot() after it takes a command and before it takes the next message, so \
+         the peer's send cannot complete while snapshot() waits for the lock; release the lock \
+         before sending). {error}"
+    )]
+    SnapshotDeadlock {
+        /// The peer whose `snapshot()` did not return.
+        peer: usize,
+        /// What the runtime saw (the stuck task and the seed).
+        error: RunError,
+    },
     /// The log filter was not valid.
     #[error("{0}")]
     Setup(String),
@@ -114,6 +130,16 @@ impl TrialReport {
     /// Whether the trial passed.
     pub fn passed(&self) -> bool {
         self.outcome.is_ok()
+    }
+}
+
+/// The peer whose tester's applier a stuck run names, if it names one.
+fn stuck_applier(error: &RunError) -> Option<usize> {
+    match error {
+        RunError::Stuck {
+            node: Some(node), ..
+        } => applier_peer(node.label.as_deref()?),
+        _ => None,
     }
 }
 
@@ -189,6 +215,15 @@ where
         Err(RunError::TimeLimit { limit, .. }) => {
             (Err(TrialError::TimeLimit), limit, TraceSummary::default())
         }
+        // Only a peer's `snapshot()` runs peer code on the tester's applier node.
+        Err(error @ RunError::Stuck { .. }) if stuck_applier(&error).is_some() => {
+            let peer = stuck_applier(&error).unwrap_or_default();
+            (
+                Err(TrialError::SnapshotDeadlock { peer, error }),
+                Duration::ZERO,
+                TraceSummary::default(),
+            )
+        }
         Err(e) => {
             // The run time the failure happened at, where the error knows it.
             let at = match &e {
@@ -239,6 +274,10 @@ mod tests {
         }
         fn start(&self, _: Vec<u8>) -> Option<(u64, u64)> {
             None
+        }
+
+        fn snapshot(&self, _index: u64, _snapshot: Vec<u8>) {
+            // This toy never runs part D.
         }
     }
 

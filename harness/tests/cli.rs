@@ -72,6 +72,10 @@ impl Peer for NeverElects {
     fn start(&self, _command: Vec<u8>) -> Option<(u64, u64)> {
         None
     }
+
+    fn snapshot(&self, _index: u64, _snapshot: Vec<u8>) {
+        // This toy never runs part D.
+    }
 }
 
 /// Peer 0 claims to lead term 1 on about half the seeds (drawn from the run's generator);
@@ -95,6 +99,10 @@ impl Peer for CoinFlip {
 
     fn start(&self, _command: Vec<u8>) -> Option<(u64, u64)> {
         None
+    }
+
+    fn snapshot(&self, _index: u64, _snapshot: Vec<u8>) {
+        // This toy never runs part D.
     }
 }
 
@@ -124,6 +132,10 @@ impl Peer for Wobbly {
 
     fn start(&self, _command: Vec<u8>) -> Option<(u64, u64)> {
         None
+    }
+
+    fn snapshot(&self, _index: u64, _snapshot: Vec<u8>) {
+        // This toy never runs part D.
     }
 }
 
@@ -160,6 +172,10 @@ impl<const K: usize> Peer for Blocks<K> {
 
     fn start(&self, _command: Vec<u8>) -> Option<(u64, u64)> {
         None
+    }
+
+    fn snapshot(&self, _index: u64, _snapshot: Vec<u8>) {
+        // This toy never runs part D.
     }
 }
 

@@ -4,6 +4,7 @@ mod conformance;
 mod part_a;
 mod part_b;
 mod part_c;
+mod part_d;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -26,6 +27,7 @@ enum Body {
     Conformance(conformance::Test),
     B(part_b::Test),
     C(part_c::Test),
+    D(part_d::Test),
 }
 
 /// Where a grader comes from: the original lab, or this project's additions to it. A course
@@ -59,6 +61,7 @@ static ALL: LazyLock<Vec<Grader>> = LazyLock::new(|| {
         part_a::GRADERS,
         part_b::GRADERS,
         part_c::GRADERS,
+        part_d::GRADERS,
         conformance::GRADERS_A,
         conformance::GRADERS_B,
     ]
@@ -77,7 +80,7 @@ pub fn all() -> &'static [Grader] {
     &ALL
 }
 
-/// The graders a selector names: a part (`A`, `3A`, `2A`; likewise `B` and `C`), a grader's
+/// The graders a selector names: a part (`A`, `3A`, `2A`; likewise `B`, `C` and `D`), a grader's
 /// name, or `all`.
 /// Returns an error listing what exists when nothing matches.
 pub fn select(selector: &str) -> Result<Vec<Grader>, String> {
@@ -118,6 +121,7 @@ impl Grader {
             Body::Conformance(test) => conformance::body::<P>(test, title),
             Body::B(test) => part_b::body::<P>(test, title),
             Body::C(test) => part_c::body::<P>(test, title),
+            Body::D(test) => part_d::body::<P>(test, title),
         }
     }
 
@@ -142,7 +146,7 @@ mod tests {
 
     #[test]
     fn parts_are_selected_with_or_without_the_lab_number() {
-        for part in ["B", "C"] {
+        for part in ["B", "C", "D"] {
             let want: Vec<&str> = all()
                 .iter()
                 .filter(|g| g.part == part)
@@ -159,7 +163,7 @@ mod tests {
     }
 
     #[test]
-    fn every_original_test_of_parts_b_and_c_is_registered_once() {
+    fn every_original_test_of_parts_b_to_d_is_registered_once() {
         let expected = [
             ("B", "basic_agree"),
             ("B", "rpc_bytes"),
@@ -179,6 +183,13 @@ mod tests {
             ("C", "figure8_unreliable"),
             ("C", "reliable_churn"),
             ("C", "unreliable_churn"),
+            ("D", "snapshot_basic"),
+            ("D", "snapshot_install"),
+            ("D", "snapshot_install_unreliable"),
+            ("D", "snapshot_install_crash"),
+            ("D", "snapshot_install_uncrash"),
+            ("D", "snapshot_all_crash"),
+            ("D", "snapshot_init"),
         ];
         for (part, name) in expected {
             let found: Vec<&Grader> = all().iter().filter(|g| g.name == name).collect();
@@ -197,6 +208,6 @@ mod tests {
     #[test]
     fn an_unknown_selector_lists_the_parts() {
         let err = select("nope").expect_err("no such grader");
-        assert!(err.contains("parts: A, B, C"), "{err}");
+        assert!(err.contains("parts: A, B, C, D"), "{err}");
     }
 }

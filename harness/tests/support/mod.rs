@@ -7,6 +7,7 @@
 pub mod conformance_peers;
 pub mod log_peer;
 pub mod monitor_peers;
+pub mod snap_peer;
 
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -392,5 +393,9 @@ impl<F: Flavour> Peer for ToyPeer<F> {
     /// An election-only peer keeps no log.
     fn start(&self, _command: Vec<u8>) -> Option<(u64, u64)> {
         None
+    }
+
+    fn snapshot(&self, _index: u64, _snapshot: Vec<u8>) {
+        // This toy never runs part D.
     }
 }
