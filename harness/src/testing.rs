@@ -8,6 +8,7 @@
 //! | `LAB_SEEDS` | how many seeds to run | 12 in sim, 1 in real |
 //! | `LAB_SEED_START` | the first seed | 1 |
 //! | `LAB_LOG` | print the log of each trial as it runs (`RUST_LOG` syntax, e.g. `debug`) | unset |
+//! | `LAB_MONITOR` | `0` turns the safety monitor off ([`crate::monitor`]) | on |
 //!
 //! A failing seed is run once more with a debug log (sim mode replays it exactly), and the
 //! panic message ends with the log's last lines and the command that replays the failure.
