@@ -17,10 +17,13 @@
 //! | 6 | **Leader Completeness**: a leader holds every committed entry | a leader elected without a committed entry (no election restriction) sending entries that would replace one already applied | the entries of every `AppendEntries` of a term above the one that committed an applied entry |
 //!
 //! A Raft RPC that does not decode as the `raft` crate's message types fails the trial too
-//! ([`Rule::UnreadableMessage`]), naming the type and the method: the monitor reads
-//! `RequestVoteArgs` (`term`, `candidate_id`), `RequestVoteReply` (`term`, `vote_granted`),
-//! `AppendEntriesArgs` (`term`, `prev_log_index`, `entries` of `LogEntry { term, command }`) and
-//! `AppendEntriesReply` (`term`) on the methods `Raft.RequestVote` and `Raft.AppendEntries`.
+//! ([`Rule::UnreadableMessage`]), naming the type and the method. The monitor decodes the
+//! methods `Raft.RequestVote` and `Raft.AppendEntries` with `raft::RequestVoteArgs`,
+//! `RequestVoteReply`, `AppendEntriesArgs` and `AppendEntriesReply`, and reads these fields:
+//! `RequestVoteArgs::term`, `RequestVoteReply::{term, vote_granted}`,
+//! `AppendEntriesArgs::{term, prev_log_index, entries}` with `LogEntry::{term, command}`, and
+//! `AppendEntriesReply::term`; of each `ApplyMsg`, the `index` and the `command`. Who sent a
+//! message it learns from the network, not from `candidate_id` or `leader_id`.
 //!
 //! The monitor is on in every trial unless `LAB_MONITOR=0` (or a trial's
 //! [`TrialSettings::monitor`](crate::trial::TrialSettings::monitor) is false), in both
@@ -36,6 +39,33 @@
 //! let grader = graders::by_name("initial_election").expect("a part-A grader");
 //! let report = run_trial::<raft::Raft>(grader, &TrialSettings::sim(3));
 //! assert!(report.passed(), "{:?}", report.outcome);
+//! ```
+//!
+//! The rules themselves ([`Rules`]) are pure: fed events one at a time, they need no runtime.
+//!
+//! ```
+//! use std::time::Duration;
+//! use harness::monitor::{Request, Rule, Rules};
+//! use raft::{AppendEntriesArgs, PeerId, Term};
+//!
+//! let heartbeat = |leader: usize| AppendEntriesArgs {
+//!     term: Term(4),
+//!     leader_id: PeerId(leader),
+//!     prev_log_index: 0,
+//!     prev_log_term: Term(0),
+//!     entries: Vec::new(),
+//!     leader_commit: 0,
+//! };
+//! let mut rules = Rules::new(3, Duration::from_millis(10));
+//! let at = Duration::from_millis(1200);
+//! rules
+//!     .request_sent(at, 1, 0, Request::Append(&heartbeat(1)), false)
+//!     .expect("S1 leads term 4");
+//! let broken = rules
+//!     .request_sent(at, 2, 0, Request::Append(&heartbeat(2)), false)
+//!     .expect_err("so S2 cannot");
+//! assert_eq!(broken.rule, Rule::ElectionSafety);
+//! assert_eq!(broken.summary, "S1 and S2 both led term 4");
 //! ```
 
 mod applies;
