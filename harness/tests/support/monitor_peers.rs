@@ -529,4 +529,8 @@ impl<F: Flavour> Peer for MonitorToy<F> {
         });
         Some((st.last_index(), term))
     }
+
+    fn snapshot(&self, _index: u64, _snapshot: Vec<u8>) {
+        // This toy keeps no log, so it has nothing to trim.
+    }
 }
