@@ -141,57 +141,107 @@ fn the_handout_has_the_kit_the_graders_and_the_given_files() {
 fn the_skeleton_lays_out_the_lectures_shape_with_empty_bodies() {
     let h = build(&kit(), &[]).expect("the handout builds");
     let functions = |path: &str| function_bodies(&tokens(&text(&h, path)));
-    let election = functions("raft/src/election.rs");
-    let replication = functions("raft/src/replication.rs");
-    let peer = functions("raft/src/peer.rs");
-    for (file, fns, names) in [
+    // The lecture's shape, part by part: the tickers, rounds, per-peer senders and receivers,
+    // part B's commit rule and applier, part C's persistence, part D's snapshot sender and
+    // receiver, and the API the tester calls.
+    let shape: &[(&str, &[&str])] = &[
         (
-            "election.rs",
-            &election,
+            "raft/src/election.rs",
             &[
                 "election_ticker",
                 "start_election",
                 "ask_for_vote",
                 "request_vote",
-            ][..],
+            ],
         ),
         (
-            "replication.rs",
-            &replication,
+            "raft/src/replication.rs",
             &[
                 "replication_ticker",
                 "start_replication",
                 "replicate_to",
                 "append_entries",
-            ][..],
+                "advance_commit_index",
+            ],
         ),
+        ("raft/src/applier.rs", &["applier"]),
+        ("raft/src/persist.rs", &["persist", "restore"]),
+        ("raft/src/snapshot.rs", &["send_snapshot", "install_snapshot"]),
         (
-            "peer.rs",
-            &peer,
-            &["new", "get_state", "kill", "service", "start"][..],
+            "raft/src/peer.rs",
+            &["new", "get_state", "kill", "service", "start", "snapshot"],
         ),
-    ] {
-        for name in names {
+    ];
+    // The lecture's functions hold no logic: at most a default reply, or a spawn.
+    const LOGIC: &[&str] = &[
+        "let", "if", "match", "for", "while", "loop", "await", "lock", "return",
+    ];
+    // The API functions of peer.rs that are given whole (the constructor wires the given
+    // plumbing; get_state and kill read and set what the tester needs).
+    const GIVEN: &[&str] = &["new", "get_state", "kill", "service", "killed"];
+    for (file, names) in shape {
+        let fns = functions(file);
+        for name in *names {
             assert!(
                 fns.iter().any(|(n, _)| n == name),
                 "{file} has no fn {name}"
             );
         }
+        for (name, body) in fns.iter().filter(|(n, _)| !GIVEN.contains(&n.as_str())) {
+            let logic: Vec<&String> = body
+                .iter()
+                .filter(|t| LOGIC.contains(&t.as_str()))
+                .collect();
+            assert!(
+                logic.is_empty(),
+                "{file}: {name} holds logic ({logic:?}): the skeleton must leave it to the student"
+            );
+        }
+        // Every function says what it must do.
+        let source = text(&h, file);
+        let lines: Vec<&str> = source.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let t = line.trim_start();
+            let is_fn = ["fn ", "pub fn ", "pub(crate) fn ", "pub(crate) async fn "]
+                .iter()
+                .any(|p| t.starts_with(p));
+            if is_fn {
+                let doc = lines[..i]
+                    .iter()
+                    .rev()
+                    .map(|l| l.trim_start())
+                    .find(|l| !l.starts_with("#["));
+                assert!(
+                    doc.is_some_and(|l| l.starts_with("///")),
+                    "{file}:{}: `{t}` has no doc comment",
+                    i + 1
+                );
+            }
+        }
     }
-    // The lecture's functions hold no logic: at most a default reply, or a spawn.
-    const LOGIC: &[&str] = &[
-        "let", "if", "match", "for", "while", "loop", "await", "lock", "return",
-    ];
-    for (name, body) in election.iter().chain(&replication) {
-        let logic: Vec<&String> = body
-            .iter()
-            .filter(|t| LOGIC.contains(&t.as_str()))
-            .collect();
-        assert!(
-            logic.is_empty(),
-            "{name} holds logic ({logic:?}): the skeleton must leave it to the student"
-        );
+    // What the graders read is there: the messages of every part (InstallSnapshot's too), the
+    // persister, the apply channel and the snapshot API.
+    let lib = text(&h, "raft/src/lib.rs");
+    for item in [
+        "RequestVoteArgs",
+        "AppendEntriesArgs",
+        "InstallSnapshotArgs",
+        "InstallSnapshotReply",
+        "Persister",
+        "apply_channel",
+        "ApplyMsg",
+        "mod snapshot;",
+        "mod persist;",
+        "mod applier;",
+    ] {
+        assert!(lib.contains(item), "raft/src/lib.rs lacks {item}");
     }
+    let messages = text(&h, "raft/src/messages.rs");
+    assert!(messages.contains("pub struct InstallSnapshotArgs"));
+    assert!(text(&h, "raft/src/apply.rs").contains("Snapshot"));
+    assert!(text(&h, "raft/src/peer.rs")
+        .contains("pub fn snapshot(&self, index: u64, snapshot: Vec<u8>)"));
+    assert!(text(&h, "raft/src/rpc.rs").contains("\"InstallSnapshot\""));
     let replication_text = text(&h, "raft/src/replication.rs");
     assert!(replication_text
         .contains("pub(crate) fn start_replication(self: &Arc<Self>, term: Term) -> bool"));
@@ -266,6 +316,17 @@ fn parts_choose_the_graders_and_the_skeletons_blocks() {
         );
         assert!(text(&all, "raft/src/replication.rs").contains("fn advance_commit_index"));
         assert!(!text(&only_first, "raft/src/replication.rs").contains("fn advance_commit_index"));
+        // Each later part's files and modules come with it.
+        for (file, module) in [
+            ("raft/src/applier.rs", "mod applier;"),
+            ("raft/src/persist.rs", "mod persist;"),
+            ("raft/src/snapshot.rs", "mod snapshot;"),
+        ] {
+            assert!(only_first.file(file).is_none(), "{file} is not part A's");
+            assert!(!text(&only_first, "raft/src/lib.rs").contains(module));
+            assert!(all.file(file).is_some(), "{file}");
+        }
+        assert!(!text(&only_first, "raft/src/rpc.rs").contains("\"InstallSnapshot\""));
     }
 }
 
