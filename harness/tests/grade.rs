@@ -420,7 +420,14 @@ fn a_trial_that_kills_its_process_fails_alone_and_says_how() {
     assert_eq!(g.output.status.code(), Some(1), "{}", g.said());
     let stuck = g.failing("initial_election");
     assert_eq!(stuck.len(), 2, "{}", g.said());
-    assert!(stuck.iter().all(|(_, e)| e.contains("stuck")), "{stuck:?}");
+    assert!(
+        stuck
+            .iter()
+            .all(|(_, e)| e.contains("stuck") && e.contains("a loop that never awaits")),
+        "{stuck:?}"
+    );
+    // Each stuck trial was its own: both were counted.
+    assert_eq!(g.test("initial_election")["extra_data"]["finished"], 2);
 }
 
 #[test]
