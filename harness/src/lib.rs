@@ -5,6 +5,7 @@
 //! - [`trial`]: one grader, one seed, one executor, with its figures and log.
 //! - [`testing`]: running graders from `cargo test` (`LAB_SEED`, `LAB_RUNTIME`, ...).
 //! - [`logs`]: logs a person can read, one line per event with time, topic, peer and term.
+//! - [`timeline`]: the failure timeline, one self-contained HTML page per trial.
 //!
 //! ```
 //! use harness::graders;
@@ -24,6 +25,7 @@ pub mod logview;
 pub mod peer;
 pub mod tester;
 pub mod testing;
+pub mod timeline;
 pub mod trial;
 
 pub use peer::Peer;

@@ -16,6 +16,7 @@ use parking_lot::Mutex;
 use raft::{ApplyMsg, Persister};
 
 use crate::peer::Peer;
+use crate::timeline::probe::{self, Fact};
 
 /// The tester's allowance for one election (Go `RaftElectionTimeout`): one second, far more
 /// than the paper's range.
@@ -136,6 +137,7 @@ impl<P: Peer> Tester<P> {
     /// Builds `n` peers on a network that is reliable or not, with long delays on (as the Go
     /// tester always has), starts and connects them all.
     pub fn new(n: usize, reliable: bool) -> Self {
+        probe::cluster(n);
         let net = Network::new();
         net.set_reliable(reliable);
         net.set_long_delays(true);
@@ -216,6 +218,7 @@ impl<P: Peer> Tester<P> {
     /// Connects peer `i`: enables its ends to every connected peer and theirs to it.
     pub fn connect(&mut self, i: usize) {
         self.log(format_args!("connect({i})"));
+        probe::peer_event(Fact::Connect, i);
         self.connected[i] = true;
         for j in 0..self.n {
             if self.connected[j] {
@@ -228,6 +231,7 @@ impl<P: Peer> Tester<P> {
     /// Disconnects peer `i`: disables its ends and every end pointing at it.
     pub fn disconnect(&mut self, i: usize) {
         self.log(format_args!("disconnect({i})"));
+        probe::peer_event(Fact::Disconnect, i);
         self.connected[i] = false;
         for j in 0..self.n {
             self.enable(i, j, false);
@@ -246,6 +250,7 @@ impl<P: Peer> Tester<P> {
     /// fail, keeps a copy of its persisted state, kills it and every task of its node.
     pub fn crash1(&mut self, i: usize) {
         self.log(format_args!("crash({i})"));
+        probe::peer_event(Fact::Crash, i);
         self.disconnect(i);
         self.net.delete_server(&server_name(i));
         // The old instance keeps writing to the old persister; the saved one is a copy.
@@ -263,6 +268,7 @@ impl<P: Peer> Tester<P> {
             self.crash1(i);
         }
         self.log(format_args!("start({i})"));
+        probe::peer_event(Fact::Start, i);
         self.generation += 1;
         let mut ends: Vec<ClientEnd> = Vec::with_capacity(self.n);
         let mut names = Vec::with_capacity(self.n);
@@ -309,6 +315,7 @@ impl<P: Peer> Tester<P> {
                 let ApplyMsg::Command { index, command, .. } = msg else {
                     continue;
                 };
+                probe::applied(i, index);
                 let mut a = applied.lock();
                 if let Some(err) = check_apply(&mut a, i, index, command) {
                     a.error.get_or_insert(err);
@@ -324,6 +331,7 @@ impl<P: Peer> Tester<P> {
             .filter_map(|i| {
                 self.peers[i].as_ref().map(|p| {
                     let (term, leader) = p.get_state();
+                    probe::state(i, term, leader);
                     (i, term, leader)
                 })
             })
@@ -436,7 +444,9 @@ impl<P: Peer> Tester<P> {
 
     /// `(term, is_leader)` of peer `i`, or `None` if it is crashed.
     pub fn state_of(&self, i: usize) -> Option<(u64, bool)> {
-        self.peers[i].as_ref().map(|p| p.get_state())
+        let (term, leader) = self.peers[i].as_ref()?.get_state();
+        probe::state(i, term, leader);
+        Some((term, leader))
     }
 
     /// Delivered RPCs to peer `i`'s server so far (Go `rpcCount`).
@@ -454,6 +464,7 @@ impl<P: Peer> Tester<P> {
 
     /// Ends the test (Go `cleanup`): kills every peer and closes the network.
     pub fn cleanup(&mut self) {
+        probe::cleanup();
         for i in 0..self.n {
             if let Some(peer) = self.peers[i].take() {
                 peer.kill();

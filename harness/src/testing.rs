@@ -8,11 +8,15 @@
 //! | `LAB_SEEDS` | how many seeds to run | 12 in sim, 1 in real |
 //! | `LAB_SEED_START` | the first seed | 1 |
 //! | `LAB_LOG` | print the log of each trial as it runs (`RUST_LOG` syntax, e.g. `debug`) | unset |
+//! | `LAB_HTML` | `1`: write each failing seed's [timeline page](crate::timeline) under `lab-results/timeline/`; a folder: write them there | unset |
 //!
 //! A failing seed is run once more with a debug log (sim mode replays it exactly), and the
-//! panic message ends with the log's last lines and the command that replays the failure.
+//! panic message ends with the log's last lines, the timeline pages written, and the command
+//! that replays the failure.
 
 use labrpc::runtime::Executor;
+
+use std::path::PathBuf;
 
 use crate::graders;
 use crate::peer::Peer;
@@ -42,6 +46,8 @@ pub struct TestPlan {
     pub seeds: Vec<u64>,
     /// A log filter to echo while running.
     pub log: Option<String>,
+    /// Where to write the timeline pages of failing seeds (`LAB_HTML`), if anywhere.
+    pub html: Option<PathBuf>,
 }
 
 impl TestPlan {
@@ -64,7 +70,29 @@ impl TestPlan {
             executor,
             seeds,
             log: std::env::var("LAB_LOG").ok(),
+            html: html_dir(std::env::var("LAB_HTML").ok().as_deref()),
         }
+    }
+}
+
+/// The folder `LAB_HTML` names: `1`, `true` or `yes` for `lab-results/timeline`, another
+/// value for that folder, nothing (or `0`, `false`, `no`) for none.
+///
+/// ```
+/// use std::path::PathBuf;
+/// use harness::testing::html_dir;
+///
+/// assert_eq!(html_dir(Some("1")), Some(PathBuf::from("lab-results/timeline")));
+/// assert_eq!(html_dir(Some("/tmp/pages")), Some(PathBuf::from("/tmp/pages")));
+/// assert_eq!(html_dir(Some("0")), None);
+/// assert_eq!(html_dir(None), None);
+/// ```
+pub fn html_dir(value: Option<&str>) -> Option<PathBuf> {
+    let value = value?.trim();
+    match value.to_ascii_lowercase().as_str() {
+        "" | "0" | "false" | "no" | "off" => None,
+        "1" | "true" | "yes" | "on" => Some(PathBuf::from("lab-results").join("timeline")),
+        _ => Some(PathBuf::from(value)),
     }
 }
 
@@ -91,6 +119,10 @@ pub fn failures<P: Peer>(name: &str, plan: &TestPlan) -> Vec<TrialReport> {
             settings.log = Some(filter.clone());
             settings.echo_log = true;
         }
+        if plan.html.is_some() && plan.executor != Executor::Sim {
+            // A real trial cannot be replayed: keep its records from the start.
+            settings = settings.with_timeline();
+        }
         let report = run_trial::<P>(grader, &settings);
         if let Ok(stats) = &report.outcome {
             // Shown by `cargo test -- --nocapture`, as the Go tester prints its stats line.
@@ -102,7 +134,9 @@ pub fn failures<P: Peer>(name: &str, plan: &TestPlan) -> Vec<TrialReport> {
         }
         if plan.executor == Executor::Sim {
             // Replay the seed with a debug log: same seed, same run.
-            failed.push(run_trial::<P>(grader, &settings.clone().with_log("debug")));
+            let mut again = settings.clone().with_log("debug");
+            again.records = plan.html.is_some();
+            failed.push(run_trial::<P>(grader, &again));
         } else {
             failed.push(report);
         }
@@ -140,11 +174,30 @@ pub fn grade<P: Peer>(test_binary: &str, name: &str) {
         })
         .unwrap_or_default();
     let seeds: Vec<String> = failed.iter().map(|r| r.seed.to_string()).collect();
+    let pages = plan
+        .html
+        .as_deref()
+        .map(|dir| write_pages(dir, &failed))
+        .unwrap_or_default();
     panic!(
-        "{name} failed on {} of {} seeds ({}): {error}{tail}\nreplay: {}",
+        "{name} failed on {} of {} seeds ({}): {error}{tail}{pages}\nreplay: {}",
         failed.len(),
         plan.seeds.len(),
         seeds.join(", "),
         replay_command(test_binary, name, first.seed, first.executor)
     );
+}
+
+/// Writes the timeline page of each failing trial into `dir`; returns lines naming them.
+fn write_pages(dir: &std::path::Path, failed: &[TrialReport]) -> String {
+    let mut out = String::new();
+    for report in failed {
+        let path = dir.join(format!("{}-seed{}.html", report.grader, report.seed));
+        let shown = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
+        match crate::timeline::write_page(report, &path) {
+            Ok(()) => out.push_str(&format!("\ntimeline: {}", shown.display())),
+            Err(e) => out.push_str(&format!("\n{e}")),
+        }
+    }
+    out
 }

@@ -8,6 +8,7 @@ use crate::graders::Grader;
 use crate::logs::Capture;
 use crate::peer::Peer;
 use crate::tester::{Stats, TestFailure, TEST_TIME_LIMIT};
+use crate::timeline::record::Record;
 
 /// How to run a trial.
 #[derive(Debug, Clone)]
@@ -20,6 +21,9 @@ pub struct TrialSettings {
     pub log: Option<String>,
     /// Also print the log to stderr as it happens.
     pub echo_log: bool,
+    /// Keep every event of the log as a structured [`Record`] too, for the
+    /// [timeline](crate::timeline) (only with a log).
+    pub records: bool,
     /// Keep the whole event trace (for naming the first divergence).
     pub record_trace: bool,
     /// The wall-clock watchdog for a stuck submission.
@@ -34,6 +38,7 @@ impl TrialSettings {
             seed,
             log: None,
             echo_log: false,
+            records: false,
             record_trace: false,
             stuck_after: Duration::from_secs(10),
         }
@@ -50,6 +55,14 @@ impl TrialSettings {
     /// Captures the log with `filter`.
     pub fn with_log(mut self, filter: impl Into<String>) -> Self {
         self.log = Some(filter.into());
+        self
+    }
+
+    /// Keeps the structured records the [timeline](crate::timeline) is drawn from, with a
+    /// `debug` log unless a log filter was already set.
+    pub fn with_timeline(mut self) -> Self {
+        self.log.get_or_insert_with(|| "debug".to_string());
+        self.records = true;
         self
     }
 }
@@ -88,6 +101,8 @@ pub struct TrialReport {
     pub wall: Duration,
     /// The captured log, if one was asked for.
     pub log: Option<String>,
+    /// The log's events as structured records, if [`TrialSettings::records`] asked for them.
+    pub records: Option<Vec<Record>>,
     /// The event trace.
     pub trace: TraceSummary,
 }
@@ -103,7 +118,9 @@ impl TrialReport {
 pub fn run_trial<P: Peer>(grader: Grader, settings: &TrialSettings) -> TrialReport {
     let wall_start = std::time::Instant::now();
     let capture = match settings.log.as_deref().map(|f| {
-        if settings.echo_log {
+        if settings.records {
+            Capture::with_records(f, settings.echo_log)
+        } else if settings.echo_log {
             Capture::echoing(f)
         } else {
             Capture::new(f)
@@ -118,6 +135,7 @@ pub fn run_trial<P: Peer>(grader: Grader, settings: &TrialSettings) -> TrialRepo
                 elapsed: Duration::ZERO,
                 wall: Duration::ZERO,
                 log: None,
+                records: None,
                 trace: TraceSummary::default(),
             }
         }
@@ -133,7 +151,10 @@ pub fn run_trial<P: Peer>(grader: Grader, settings: &TrialSettings) -> TrialRepo
         config = config.dispatch(c.dispatch());
     }
     let result = runtime::run(config, move || grader.body::<P>());
-    let log = capture.map(|c| c.take());
+    let log = capture.as_ref().map(|c| c.take());
+    let records = capture
+        .filter(|_| settings.records)
+        .map(|c| c.take_records());
     let (outcome, elapsed, trace) = match result {
         Ok(out) => (out.value.map_err(TrialError::Check), out.elapsed, out.trace),
         Err(RunError::TimeLimit { limit, .. }) => {
@@ -153,6 +174,7 @@ pub fn run_trial<P: Peer>(grader: Grader, settings: &TrialSettings) -> TrialRepo
         elapsed,
         wall: wall_start.elapsed(),
         log,
+        records,
         trace,
     }
 }

@@ -143,6 +143,9 @@ pub struct RunArgs {
     /// Write no bundles.
     #[arg(long)]
     pub no_bundles: bool,
+    /// Write no timeline page (`.html`) next to each bundle.
+    #[arg(long)]
+    pub no_html: bool,
     /// The log filter of bundles (RUST_LOG syntax).
     #[arg(long, value_name = "FILTER", default_value = run::DEFAULT_BUNDLE_LOG)]
     pub bundle_log: String,
@@ -222,6 +225,9 @@ pub struct ReplayArgs {
     /// Fail when no task makes progress for this many seconds of wall time.
     #[arg(long, value_name = "SECS", default_value_t = 10.0)]
     pub stuck_after: f64,
+    /// Also write the trial's timeline, one self-contained HTML page, to this file.
+    #[arg(long, value_name = "FILE", conflicts_with = "file")]
+    pub html: Option<PathBuf>,
     /// How to show the log.
     #[command(flatten)]
     pub view: ViewFlags,
@@ -253,6 +259,9 @@ pub enum CliError {
     /// A log cannot be read.
     #[error(transparent)]
     Read(#[from] replay::ReadError),
+    /// A timeline page cannot be written.
+    #[error(transparent)]
+    Page(#[from] crate::timeline::PageError),
 }
 
 /// Runs the CLI with the process's arguments and peer type `P`; returns the exit code.
@@ -442,6 +451,7 @@ fn run_command<P: Peer>(args: &RunArgs) -> Result<i32, CliError> {
         out_dir,
         bundle_log: args.bundle_log.clone(),
         sequential: args.sequential,
+        html: !args.no_html,
     };
     // A bad log filter would otherwise surface only at the first failure.
     crate::logs::Capture::new(&options.bundle_log)
@@ -477,10 +487,15 @@ fn run_command<P: Peer>(args: &RunArgs) -> Result<i32, CliError> {
     if summary.bundles > 0 {
         if let Some(dir) = &summary.out_dir {
             println!(
-                "{} bundle{} in {} (show one with: cargo run --release -p harness -- view FILE)",
+                "{} bundle{} in {} (show one with: cargo run --release -p harness -- view FILE{})",
                 summary.bundles,
                 if summary.bundles == 1 { "" } else { "s" },
-                dir.display()
+                dir.display(),
+                if options.html {
+                    "; open its .html timeline in a browser"
+                } else {
+                    ""
+                }
             );
         }
     }
@@ -525,6 +540,9 @@ pub fn failures_text(summary: &run::RunSummary) -> String {
             ));
             if let Some(b) = &f.bundle {
                 out.push_str(&format!("    bundle: {}\n", b.display()));
+            }
+            if let Some(page) = &f.page {
+                out.push_str(&format!("    timeline: {}\n", page.display()));
             }
         }
         if g.failures.len() > LISTED_SEEDS {
@@ -624,18 +642,21 @@ fn replay_command<P: Peer>(args: &ReplayArgs) -> Result<i32, CliError> {
     } else {
         Executor::Sim
     };
-    let report = replay::replay_trial::<P>(
-        grader,
-        seed,
-        executor,
-        &args.log,
-        seconds("--stuck-after", args.stuck_after)?,
-    );
+    let stuck_after = seconds("--stuck-after", args.stuck_after)?;
+    let report = if args.html.is_some() {
+        replay::replay_trial_for_timeline::<P>(grader, seed, executor, &args.log, stuck_after)
+    } else {
+        replay::replay_trial::<P>(grader, seed, executor, &args.log, stuck_after)
+    };
     print!(
         "{}",
         show_log(report.log.as_deref().unwrap_or(""), &args.view)
     );
     println!("{}", replay::outcome_line(&report));
+    if let Some(path) = &args.html {
+        crate::timeline::write_page(&report, path)?;
+        println!("timeline: {}", path.display());
+    }
     Ok(if report.passed() {
         EXIT_PASSED
     } else {

@@ -61,6 +61,8 @@ pub struct RunOptions {
     pub bundle_log: String,
     /// All trials of one grader before the next, instead of taking turns.
     pub sequential: bool,
+    /// Write each bundle's [timeline page](crate::timeline) next to it (`.html`).
+    pub html: bool,
 }
 
 impl RunOptions {
@@ -79,6 +81,7 @@ impl RunOptions {
             out_dir: None,
             bundle_log: DEFAULT_BUNDLE_LOG.to_string(),
             sequential: false,
+            html: true,
         }
     }
 
@@ -174,6 +177,8 @@ pub struct TrialRecord {
     pub wall: Duration,
     /// The bundle written for it, if any.
     pub bundle: Option<PathBuf>,
+    /// The timeline page written next to the bundle, if any.
+    pub page: Option<PathBuf>,
     /// Anything that went wrong around the trial: the bundle could not be written, or the
     /// replay with a log did not fail the same way.
     pub notes: Vec<String>,
@@ -195,6 +200,8 @@ pub struct FailedSeed {
     pub error: String,
     /// Its bundle, if one was written.
     pub bundle: Option<PathBuf>,
+    /// Its timeline page, if one was written.
+    pub page: Option<PathBuf>,
 }
 
 /// The figures of one grader over a run.
@@ -253,6 +260,7 @@ impl GraderSummary {
                     seed: record.seed,
                     error: error.clone(),
                     bundle: record.bundle.clone(),
+                    page: record.page.clone(),
                 });
             }
         }
@@ -389,6 +397,7 @@ pub fn run_one<P: Peer>(
     let log_first = !replayable || (options.keep_all && options.out_dir.is_some());
     if log_first {
         settings.log = Some(options.bundle_log.clone());
+        settings.records = options.html && options.out_dir.is_some();
     }
     let determinism = options.check_determinism && replayable;
     settings.record_trace = determinism;
@@ -404,6 +413,7 @@ pub fn run_one<P: Peer>(
     }
 
     let mut bundle = None;
+    let mut page = None;
     let want_bundle = outcome.is_err() || options.keep_all;
     if let (true, Some(dir)) = (want_bundle, &options.out_dir) {
         let logged = if first.log.is_some() {
@@ -411,6 +421,7 @@ pub fn run_one<P: Peer>(
         } else {
             let mut again = settings.clone().with_log(options.bundle_log.clone());
             again.record_trace = false;
+            again.records = options.html;
             let replay = run_trial::<P>(grader, &again);
             let said = |r: &TrialReport| r.outcome.as_ref().err().map(|e| e.to_string());
             if said(&replay) != said(&first) {
@@ -429,6 +440,14 @@ pub fn run_one<P: Peer>(
             Err(TrialError::Check(f)) => Some(f.at),
             _ => None,
         };
+        let page_path = dir.join(page_file_name(grader, seed, outcome.is_err()));
+        if options.html {
+            let error = outcome.as_ref().err().map(String::as_str);
+            match crate::timeline::write_trial_page(&logged, error, &page_path) {
+                Ok(()) => page = Some(page_path),
+                Err(e) => notes.push(e.to_string()),
+            }
+        }
         let b = Bundle {
             grader,
             seed,
@@ -441,6 +460,7 @@ pub fn run_one<P: Peer>(
             replay: replay_command(grader.name, seed, options.executor),
             log_filter: options.bundle_log.clone(),
             notes: notes.clone(),
+            timeline: page.clone(),
             log: logged.log.as_deref().unwrap_or(""),
         };
         match b.write(dir) {
@@ -457,8 +477,15 @@ pub fn run_one<P: Peer>(
         run_time: first.elapsed,
         wall: first.wall,
         bundle,
+        page,
         notes,
     }
+}
+
+/// The file name of a trial's timeline page: its bundle's name with `.html`.
+fn page_file_name(grader: Grader, seed: u64, failed: bool) -> String {
+    let status = if failed { "failed" } else { "passed" };
+    format!("{status}-{}-seed{seed}.html", grader.name)
 }
 
 /// Runs every (grader, seed) of `options` on `options.jobs` worker threads and returns the

@@ -199,6 +199,7 @@ mod tests {
                 seed: 2,
                 error: "boom".into(),
                 bundle: None,
+                page: None,
             }],
         };
         [5.0, 7.0].iter().for_each(|&x| bad.run_time.push(x));

@@ -1,0 +1,738 @@
+// The timeline page: draws one trial on a canvas from the JSON in #timeline-data.
+// Hand-written, no libraries. Lanes: the tester's on top, then one per peer. Times are run
+// times in microseconds.
+(function () {
+  'use strict';
+  var loadStart = performance.now();
+  var data = JSON.parse(document.getElementById('timeline-data').textContent);
+  var meta = data.meta;
+
+  // ---- geometry and colours --------------------------------------------------------------
+  var AXIS_H = 26;
+  var TESTER_H = 44;
+  var LANE_H = 52;
+  var LANE_GAP = 6;
+  var LABEL_W = 76;
+  var RIGHT_PAD = 14;
+  var BOTTOM_PAD = 10;
+  var LONG_DELAY_US = 100000; // slower than any short delay of the network (27 ms)
+  var DETAIL_LIMIT = 1500; // arrowheads and crosses only when fewer RPCs are in view
+  var HOVER_PX = 5;
+
+  var ROLE_FILL = ['#c9dcf2', '#f6c35f', '#4fae5a', '#3a3f4b'];
+  var ROLE_NAME = ['follower', 'candidate', 'leader', 'down'];
+  var KIND_STYLE = {
+    begin: ['#2f6fd6', 'flag'],
+    connect: ['#1a7f37', 'up'],
+    disconnect: ['#d1242f', 'down'],
+    crash: ['#111111', 'cross'],
+    start: ['#2f6fd6', 'dot'],
+    check: ['#8250df', 'diamond'],
+    warning: ['#d4760a', 'bang'],
+    info: ['#7a8294', 'tick'],
+    peer: ['#7a8294', 'tick']
+  };
+  var TOPIC_COLOUR = {
+    timer: '#8a93a6', vote: '#c85a1c', leader: '#1a7f37', term: '#8250df',
+    append: '#2f6fd6', apply: '#0b8f8f', persist: '#6b5b3e', error: '#d1242f',
+    warn: '#d4760a', info: '#7a8294', test: '#2f6fd6'
+  };
+  var METHOD_COLOURS = ['#2f6fd6', '#d0642a', '#8250df', '#0b8f8f', '#b5338a', '#6b7a12'];
+  var LONG_COLOUR = '#d1242f';
+
+  // ---- data prepared for drawing -----------------------------------------------------------
+  var end = Math.max(meta.end, 1);
+  var peers = meta.peers;
+  var failure = data.failure;
+  var spansBy = [], eventsBy = [], samplesBy = [], appliesBy = [];
+  for (var p = 0; p < peers; p++) { spansBy.push([]); eventsBy.push([]); samplesBy.push([]); appliesBy.push([]); }
+  var testerEvents = [];
+  var markedSpan = new Set(failure ? failure.spans : []);
+  var markedEvent = new Set(failure ? failure.events : []);
+  data.spans.forEach(function (s, i) {
+    // [peer, from, to, term, role]
+    if (s[0] < peers) spansBy[s[0]].push({ from: s[1], to: s[2], term: s[3], role: s[4], marked: markedSpan.has(i) });
+  });
+  data.events.forEach(function (e, i) {
+    // [at, peer (-1: tester), topic, kind]
+    var ev = { at: e[0], peer: e[1], topic: data.topics[e[2]], kind: data.kinds[e[3]], line: data.lines[i], marked: markedEvent.has(i) };
+    if (e[1] < 0) testerEvents.push(ev); else if (e[1] < peers) eventsBy[e[1]].push(ev);
+  });
+  data.samples.forEach(function (s) { if (s[1] < peers) samplesBy[s[1]].push({ at: s[0], term: s[2], leader: s[3] === 1 }); });
+  var maxIndex = 0;
+  data.applies.forEach(function (a) {
+    if (a[1] < peers) appliesBy[a[1]].push({ at: a[0], index: a[2] });
+    maxIndex = Math.max(maxIndex, a[2]);
+  });
+  // RPCs: [from, to, method, sent, delivered (-1: never), done, outcome], sorted by sent.
+  var rpcs = data.rpcs;
+  var maxRpcSpan = 0;
+  var methodCount = data.methods.map(function () { return 0; });
+  for (var r = 0; r < rpcs.length; r++) {
+    maxRpcSpan = Math.max(maxRpcSpan, rpcs[r][5] - rpcs[r][3]);
+    methodCount[rpcs[r][2]]++;
+  }
+  var outcomeLost = data.outcomes.map(function (o) { return o !== 'replied' && o !== 'in flight at the end'; });
+
+  // ---- view state -----------------------------------------------------------------------
+  var view = { start: 0, end: end };
+  var hidden = new Set();
+  var methodOn = data.methods.map(function () { return true; });
+  var showReplies = true;
+  var lostOnly = false;
+  var lanes = [];
+  var width = 0, height = 0;
+  var lastDrawnRpcs = [];
+  var lastDraw = { ms: 0, rpcs: 0 };
+
+  var container = document.getElementById('view');
+  var canvas = document.getElementById('canvas');
+  var ctx = canvas.getContext('2d');
+  var tooltip = document.getElementById('tooltip');
+  var marker = document.getElementById('failure-marker');
+  var status = document.getElementById('status');
+
+  function plotLeft() { return LABEL_W; }
+  function plotWidth() { return Math.max(10, width - LABEL_W - RIGHT_PAD); }
+  function xOf(t) { return plotLeft() + (t - view.start) / (view.end - view.start) * plotWidth(); }
+  function tOf(x) { return view.start + (x - plotLeft()) / plotWidth() * (view.end - view.start); }
+  function fmtTime(us, span) {
+    var digits = span === undefined ? 6 : Math.max(0, Math.min(6, Math.ceil(-Math.log10(span / 1e6)) + 1));
+    return (us / 1e6).toFixed(digits) + 's';
+  }
+  function peerName(p) { return 'S' + p; }
+
+  // First index whose key (given by get) is >= t, in a list sorted by that key.
+  function lowerBound(list, t, get) {
+    var lo = 0, hi = list.length;
+    while (lo < hi) {
+      var mid = (lo + hi) >> 1;
+      if (get(list[mid]) < t) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+  }
+  var atOf = function (e) { return e.at; };
+  var toOf = function (s) { return s.to; };
+  var sentOf = function (rpc) { return rpc[3]; };
+
+  // ---- layout -----------------------------------------------------------------------------
+  function layout() {
+    width = Math.max(480, container.clientWidth);
+    lanes = [{ kind: 'tester', y: AXIS_H, h: TESTER_H }];
+    var y = AXIS_H + TESTER_H + LANE_GAP;
+    for (var p = 0; p < peers; p++) {
+      if (hidden.has(p)) continue;
+      lanes.push({ kind: 'peer', peer: p, y: y, h: LANE_H });
+      y += LANE_H + LANE_GAP;
+    }
+    height = y + BOTTOM_PAD;
+    var dpr = window.devicePixelRatio || 1;
+    canvas.width = Math.round(width * dpr);
+    canvas.height = Math.round(height * dpr);
+    canvas.style.width = width + 'px';
+    canvas.style.height = height + 'px';
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    container.style.height = height + 'px';
+    buildLabels();
+  }
+
+  function laneOf(p) {
+    for (var i = 0; i < lanes.length; i++) if (lanes[i].peer === p) return lanes[i];
+    return null;
+  }
+
+  function buildLabels() {
+    container.querySelectorAll('.lane-label').forEach(function (el) { el.remove(); });
+    lanes.forEach(function (lane) {
+      var el = document.createElement('div');
+      el.className = 'lane-label';
+      el.style.top = lane.y + 'px';
+      el.style.height = lane.h + 'px';
+      if (lane.kind === 'tester') {
+        el.classList.add('tester');
+        el.innerHTML = 'tester<small>its events</small>';
+      } else {
+        el.setAttribute('data-peer', String(lane.peer));
+        el.textContent = peerName(lane.peer);
+        var small = document.createElement('small');
+        small.textContent = 'click: hide';
+        el.appendChild(small);
+        if (failure && failure.peers.indexOf(lane.peer) >= 0) el.classList.add('named');
+        el.title = 'Hide ' + peerName(lane.peer) + ' and its RPCs';
+        el.addEventListener('click', function () { hidden.add(lane.peer); refreshHidden(); });
+      }
+      container.appendChild(el);
+    });
+  }
+
+  function refreshHidden() {
+    var bar = document.getElementById('hidden-peers');
+    bar.textContent = '';
+    Array.from(hidden).sort(function (a, b) { return a - b; }).forEach(function (p) {
+      var chip = document.createElement('span');
+      chip.className = 'chip';
+      chip.textContent = 'show ' + peerName(p);
+      chip.addEventListener('click', function () { hidden.delete(p); refreshHidden(); });
+      bar.appendChild(chip);
+    });
+    layout();
+    draw();
+  }
+
+  // ---- drawing ----------------------------------------------------------------------------
+  function niceStep(span, px) {
+    var target = span / Math.max(1, px / 110);
+    var pow = Math.pow(10, Math.floor(Math.log10(target)));
+    var steps = [1, 2, 5, 10];
+    for (var i = 0; i < steps.length; i++) if (steps[i] * pow >= target) return steps[i] * pow;
+    return 10 * pow;
+  }
+
+  function drawAxis() {
+    var span = view.end - view.start;
+    var step = niceStep(span, plotWidth());
+    ctx.fillStyle = '#fff';
+    ctx.fillRect(0, 0, width, AXIS_H);
+    ctx.font = '11px system-ui, sans-serif';
+    ctx.textBaseline = 'middle';
+    ctx.textAlign = 'center';
+    var first = Math.ceil(view.start / step) * step;
+    for (var t = first; t <= view.end; t += step) {
+      var x = xOf(t);
+      ctx.strokeStyle = '#e6e9ef';
+      ctx.beginPath(); ctx.moveTo(x + 0.5, AXIS_H - 4); ctx.lineTo(x + 0.5, height); ctx.stroke();
+      ctx.fillStyle = '#5b6475';
+      ctx.fillText(fmtTime(t, step), x, AXIS_H / 2);
+    }
+  }
+
+  function drawClusters() {
+    data.clusters.forEach(function (c, i) {
+      if (i === 0 && c.at <= view.start) return;
+      if (c.at < view.start || c.at > view.end) return;
+      var x = Math.round(xOf(c.at)) + 0.5;
+      ctx.save();
+      ctx.setLineDash([4, 3]);
+      ctx.strokeStyle = '#7a8294';
+      ctx.beginPath(); ctx.moveTo(x, AXIS_H); ctx.lineTo(x, height - BOTTOM_PAD); ctx.stroke();
+      ctx.restore();
+    });
+  }
+
+  var cutPattern = null;
+  function hatch() {
+    if (cutPattern) return cutPattern;
+    var c = document.createElement('canvas');
+    c.width = 8; c.height = 8;
+    var g = c.getContext('2d');
+    g.strokeStyle = 'rgba(209,36,47,0.85)';
+    g.lineWidth = 2;
+    g.beginPath(); g.moveTo(0, 8); g.lineTo(8, 0); g.moveTo(-2, 2); g.lineTo(2, -2); g.moveTo(6, 10); g.lineTo(10, 6); g.stroke();
+    cutPattern = ctx.createPattern(c, 'repeat');
+    return cutPattern;
+  }
+
+  function drawPeerLane(lane) {
+    var p = lane.peer;
+    var top = lane.y, h = lane.h;
+    var left = plotLeft(), right = plotLeft() + plotWidth();
+    ctx.fillStyle = '#f4f6fa';
+    ctx.fillRect(left, top, right - left, h);
+    // Role bands.
+    var spans = spansBy[p];
+    var bandTop = top + 10, bandH = h - 20;
+    ctx.font = '11px system-ui, sans-serif';
+    ctx.textBaseline = 'middle';
+    ctx.textAlign = 'left';
+    for (var i = lowerBound(spans, view.start, toOf); i < spans.length; i++) {
+      var s = spans[i];
+      if (s.from > view.end) break;
+      var x0 = Math.max(left, xOf(s.from)), x1 = Math.min(right, xOf(s.to));
+      if (x1 - x0 < 0.2) continue;
+      ctx.fillStyle = ROLE_FILL[s.role];
+      ctx.fillRect(x0, bandTop, Math.max(1, x1 - x0), bandH);
+      if (x1 - x0 > 26) {
+        ctx.fillStyle = s.role === 3 ? '#e8eaef' : (s.role === 2 ? '#ffffff' : '#1d2330');
+        var text = s.role === 3 ? 'down' : 'T' + s.term;
+        if (x1 - x0 > 90 && s.role !== 3) text += ' ' + ROLE_NAME[s.role];
+        ctx.fillText(text, x0 + 4, bandTop + bandH / 2);
+      }
+      if (s.marked) {
+        ctx.strokeStyle = '#d1242f';
+        ctx.lineWidth = 2.5;
+        ctx.strokeRect(x0 + 1, bandTop + 1, Math.max(1, x1 - x0 - 2), bandH - 2);
+        ctx.lineWidth = 1;
+      }
+    }
+    // Disconnections: a hatched strip along the bottom of the lane.
+    data.cuts.forEach(function (c) {
+      if (c[0] !== p || c[2] < view.start || c[1] > view.end) return;
+      var x0 = Math.max(left, xOf(c[1])), x1 = Math.min(right, xOf(c[2]));
+      ctx.fillStyle = hatch();
+      ctx.fillRect(x0, top + h - 9, Math.max(1, x1 - x0), 8);
+      if (x1 - x0 > 80) {
+        ctx.fillStyle = '#d1242f';
+        ctx.font = '10px system-ui, sans-serif';
+        ctx.fillText('disconnected', x0 + 3, top + h - 15);
+        ctx.font = '11px system-ui, sans-serif';
+      }
+    });
+    // Apply index: a step line in the lower part of the band.
+    var applies = appliesBy[p];
+    if (applies.length && maxIndex > 0) {
+      ctx.strokeStyle = '#0b8f8f';
+      ctx.lineWidth = 1.5;
+      ctx.beginPath();
+      var started = false;
+      var yOf = function (index) { return bandTop + bandH - 2 - index / maxIndex * (bandH - 6); };
+      var j = Math.max(0, lowerBound(applies, view.start, atOf) - 1);
+      for (; j < applies.length; j++) {
+        var a = applies[j];
+        var x = Math.max(left, Math.min(right, xOf(a.at)));
+        if (!started) { ctx.moveTo(x, yOf(a.index)); started = true; }
+        else ctx.lineTo(x, yOf(a.index));
+        var next = j + 1 < applies.length ? applies[j + 1].at : Math.min(view.end, meta.end);
+        ctx.lineTo(Math.max(left, Math.min(right, xOf(next))), yOf(a.index));
+        if (a.at > view.end) break;
+      }
+      ctx.stroke();
+      ctx.lineWidth = 1;
+    }
+    // The peer's log events: ticks along the top edge, coloured by topic.
+    var evs = eventsBy[p];
+    var lastX = -10, lastColour = '';
+    for (var k = lowerBound(evs, view.start, atOf); k < evs.length; k++) {
+      var e = evs[k];
+      if (e.at > view.end) break;
+      var ex = Math.round(xOf(e.at)) + 0.5;
+      var colour = TOPIC_COLOUR[e.topic] || '#7a8294';
+      if (e.marked) {
+        ctx.fillStyle = '#d1242f';
+        ctx.beginPath(); ctx.moveTo(ex - 5, top); ctx.lineTo(ex + 5, top); ctx.lineTo(ex, top + 9); ctx.closePath(); ctx.fill();
+        continue;
+      }
+      if (ex === lastX && colour === lastColour) continue;
+      lastX = ex; lastColour = colour;
+      ctx.strokeStyle = colour;
+      ctx.beginPath(); ctx.moveTo(ex, top + 1); ctx.lineTo(ex, top + 8); ctx.stroke();
+    }
+    // The tester's get_state samples: diamonds at the bottom edge, filled for "leader".
+    var samples = samplesBy[p];
+    for (var m = lowerBound(samples, view.start, atOf); m < samples.length; m++) {
+      var smp = samples[m];
+      if (smp.at > view.end) break;
+      var sx = xOf(smp.at), sy = top + h - 5;
+      ctx.beginPath(); ctx.moveTo(sx, sy - 4); ctx.lineTo(sx + 3.5, sy); ctx.lineTo(sx, sy + 4); ctx.lineTo(sx - 3.5, sy); ctx.closePath();
+      ctx.fillStyle = smp.leader ? '#1d2330' : '#ffffff';
+      ctx.fill();
+      ctx.strokeStyle = '#1d2330';
+      ctx.stroke();
+    }
+  }
+
+  function glyph(shape, x, y, colour) {
+    ctx.fillStyle = colour; ctx.strokeStyle = colour; ctx.lineWidth = 2;
+    ctx.beginPath();
+    switch (shape) {
+      case 'flag': ctx.moveTo(x, y - 9); ctx.lineTo(x, y + 9); ctx.moveTo(x, y - 9); ctx.lineTo(x + 8, y - 5); ctx.lineTo(x, y - 1); ctx.stroke(); break;
+      case 'up': ctx.moveTo(x - 5, y + 4); ctx.lineTo(x + 5, y + 4); ctx.lineTo(x, y - 5); ctx.closePath(); ctx.fill(); break;
+      case 'down': ctx.moveTo(x - 5, y - 4); ctx.lineTo(x + 5, y - 4); ctx.lineTo(x, y + 5); ctx.closePath(); ctx.fill(); break;
+      case 'cross': ctx.moveTo(x - 5, y - 5); ctx.lineTo(x + 5, y + 5); ctx.moveTo(x + 5, y - 5); ctx.lineTo(x - 5, y + 5); ctx.stroke(); break;
+      case 'dot': ctx.arc(x, y, 4, 0, 2 * Math.PI); ctx.fill(); break;
+      case 'diamond': ctx.moveTo(x, y - 6); ctx.lineTo(x + 5, y); ctx.lineTo(x, y + 6); ctx.lineTo(x - 5, y); ctx.closePath(); ctx.fill(); break;
+      case 'bang': ctx.moveTo(x, y - 7); ctx.lineTo(x, y + 2); ctx.stroke(); ctx.beginPath(); ctx.arc(x, y + 6, 1.5, 0, 2 * Math.PI); ctx.fill(); break;
+      default: ctx.lineWidth = 1; ctx.moveTo(x, y - 6); ctx.lineTo(x, y + 6); ctx.stroke();
+    }
+    ctx.lineWidth = 1;
+  }
+
+  function shortLabel(e) {
+    var text = e.line.replace(/^\s*\S+\s+\S+\s+\S+\s+\S+\s+/, '');
+    return text.length > 48 ? text.slice(0, 47) + '…' : text;
+  }
+
+  function drawTesterLane(lane) {
+    var left = plotLeft(), right = plotLeft() + plotWidth();
+    ctx.fillStyle = '#eef1f6';
+    ctx.fillRect(left, lane.y, right - left, lane.h);
+    var mid = lane.y + 14;
+    var labelEnd = -1e9;
+    ctx.font = '10px system-ui, sans-serif';
+    ctx.textBaseline = 'middle';
+    ctx.textAlign = 'left';
+    for (var i = lowerBound(testerEvents, view.start, atOf); i < testerEvents.length; i++) {
+      var e = testerEvents[i];
+      if (e.at > view.end) break;
+      var x = xOf(e.at);
+      var style = KIND_STYLE[e.kind] || KIND_STYLE.info;
+      if (e.marked) {
+        ctx.fillStyle = 'rgba(209,36,47,0.18)';
+        ctx.fillRect(x - 7, lane.y + 2, 14, lane.h - 4);
+      }
+      glyph(style[1], x, mid, style[0]);
+      if (x > labelEnd + 4) {
+        var text = shortLabel(e);
+        var w = ctx.measureText(text).width;
+        ctx.fillStyle = '#3b4252';
+        ctx.fillText(text, x - 2, lane.y + lane.h - 9);
+        labelEnd = x - 2 + w;
+      }
+    }
+  }
+
+  function methodColour(m) { return METHOD_COLOURS[m % METHOD_COLOURS.length]; }
+
+  function drawRpcs() {
+    lastDrawnRpcs = [];
+    if (!rpcs.length) return 0;
+    var from = lowerBound(rpcs, view.start - maxRpcSpan, sentOf);
+    var visible = [];
+    for (var i = from; i < rpcs.length; i++) {
+      var q = rpcs[i];
+      if (q[3] > view.end) break;
+      if (q[5] < view.start) continue;
+      if (!methodOn[q[2]]) continue;
+      if (hidden.has(q[0]) || hidden.has(q[1])) continue;
+      var lost = outcomeLost[q[6]];
+      if (lostOnly && !lost) continue;
+      visible.push(i);
+    }
+    lastDrawnRpcs = visible;
+    var detail = visible.length <= DETAIL_LIMIT;
+    // One path per style, so tens of thousands of arrows are a handful of strokes.
+    var paths = {};
+    function path(key) { return paths[key] || (paths[key] = new Path2D()); }
+    var heads = [];
+    for (var k = 0; k < visible.length; k++) {
+      var rpc = rpcs[visible[k]];
+      var a = laneOf(rpc[0]), b = laneOf(rpc[1]);
+      if (!a || !b) continue;
+      var ya = a.y + a.h / 2, yb = b.y + b.h / 2;
+      var xs = xOf(rpc[3]);
+      var lost = outcomeLost[rpc[6]];
+      var delivered = rpc[4] >= 0;
+      var reqEnd = delivered ? rpc[4] : rpc[5];
+      var slow = reqEnd - rpc[3] > LONG_DELAY_US || (showReplies && delivered && rpc[5] - rpc[4] > LONG_DELAY_US);
+      var key = (slow ? 'long' : 'm' + rpc[2]) + (lost ? ':lost' : '');
+      var xe = xOf(reqEnd);
+      if (delivered) {
+        path(key).moveTo(xs, ya); path(key).lineTo(xe, yb);
+        if (detail) heads.push([xs, ya, xe, yb, key]);
+        if (showReplies) {
+          var xr = xOf(rpc[5]);
+          if (lost) {
+            // The reply was lost: half way back, then a cross.
+            var hx = (xe + xr) / 2, hy = (yb + ya) / 2;
+            path(key + ':reply').moveTo(xe, yb); path(key + ':reply').lineTo(hx, hy);
+            if (detail) heads.push([hx, hy, hx, hy, key, 'cross']);
+          } else {
+            path(key + ':reply').moveTo(xe, yb); path(key + ':reply').lineTo(xr, ya);
+          }
+        }
+      } else {
+        // Never reached the handler: half way, then a cross at the time the caller gave up.
+        var mx = xe, my = (ya + yb) / 2;
+        path(key).moveTo(xs, ya); path(key).lineTo(mx, my);
+        if (detail) heads.push([mx, my, mx, my, key, 'cross']);
+      }
+    }
+    Object.keys(paths).forEach(function (key) {
+      var parts = key.split(':');
+      var colour = parts[0] === 'long' ? LONG_COLOUR : methodColour(Number(parts[0].slice(1)));
+      ctx.strokeStyle = colour;
+      ctx.globalAlpha = detail ? 0.85 : Math.max(0.15, Math.min(0.6, 600 / visible.length));
+      ctx.lineWidth = parts[0] === 'long' ? 1.8 : 1;
+      if (parts.indexOf('reply') >= 0) ctx.setLineDash([3, 3]);
+      else if (parts.indexOf('lost') >= 0) ctx.setLineDash([6, 3]);
+      else ctx.setLineDash([]);
+      ctx.stroke(paths[key]);
+    });
+    ctx.setLineDash([]);
+    ctx.globalAlpha = 1;
+    ctx.lineWidth = 1;
+    heads.forEach(function (hd) {
+      var parts = hd[4].split(':');
+      var colour = parts[0] === 'long' ? LONG_COLOUR : methodColour(Number(parts[0].slice(1)));
+      if (hd[5] === 'cross') { glyph('cross', hd[0], hd[1], colour); return; }
+      var ang = Math.atan2(hd[3] - hd[1], hd[2] - hd[0]);
+      ctx.fillStyle = colour;
+      ctx.beginPath();
+      ctx.moveTo(hd[2], hd[3]);
+      ctx.lineTo(hd[2] - 7 * Math.cos(ang - 0.4), hd[3] - 7 * Math.sin(ang - 0.4));
+      ctx.lineTo(hd[2] - 7 * Math.cos(ang + 0.4), hd[3] - 7 * Math.sin(ang + 0.4));
+      ctx.closePath();
+      ctx.fill();
+    });
+    return visible.length;
+  }
+
+  function placeMarker() {
+    if (!failure) { marker.hidden = true; return; }
+    var x = xOf(failure.at);
+    marker.setAttribute('data-at-us', String(failure.at));
+    marker.setAttribute('data-x', x.toFixed(2));
+    marker.style.left = x.toFixed(2) + 'px';
+    marker.style.top = AXIS_H + 'px';
+    marker.style.height = (height - AXIS_H - BOTTOM_PAD) + 'px';
+    marker.hidden = failure.at < view.start || failure.at > view.end;
+  }
+
+  function draw() {
+    var t = performance.now();
+    ctx.clearRect(0, 0, width, height);
+    drawAxis();
+    lanes.forEach(function (lane) {
+      if (lane.kind === 'tester') drawTesterLane(lane); else drawPeerLane(lane);
+    });
+    drawClusters();
+    var n = drawRpcs();
+    // Keep the plot's edges clean.
+    ctx.fillStyle = '#fbfcfe';
+    ctx.fillRect(0, AXIS_H, LABEL_W, height);
+    ctx.fillRect(plotLeft() + plotWidth(), 0, RIGHT_PAD, height);
+    placeMarker();
+    lastDraw = { ms: performance.now() - t, rpcs: n };
+    status.textContent = 'view ' + fmtTime(view.start, view.end - view.start) + ' – ' +
+      fmtTime(view.end, view.end - view.start) + ' · ' + n + ' of ' + rpcs.length +
+      ' RPCs in view · drawn in ' + lastDraw.ms.toFixed(1) + ' ms';
+    container.setAttribute('data-view-start-us', String(view.start));
+    container.setAttribute('data-view-end-us', String(view.end));
+    container.setAttribute('data-plot-left', String(plotLeft()));
+    container.setAttribute('data-plot-width', String(plotWidth()));
+  }
+
+  var pending = false;
+  function redraw() {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(function () { pending = false; draw(); });
+  }
+
+  // ---- zoom and pan -----------------------------------------------------------------------
+  var MIN_SPAN = 200;
+  function setView(start, stop) {
+    var span = Math.max(MIN_SPAN, stop - start);
+    var slack = end * 0.05;
+    span = Math.min(span, end + 2 * slack);
+    start = Math.max(-slack, Math.min(start, end + slack - span));
+    view.start = start;
+    view.end = start + span;
+    redraw();
+  }
+  function zoomAt(t, factor) { setView(t - (t - view.start) * factor, t + (view.end - t) * factor); }
+
+  canvas.addEventListener('wheel', function (e) {
+    e.preventDefault();
+    var rect = canvas.getBoundingClientRect();
+    var x = e.clientX - rect.left;
+    if (e.shiftKey || Math.abs(e.deltaX) > Math.abs(e.deltaY)) {
+      var d = (e.shiftKey ? e.deltaY : e.deltaX) / plotWidth() * (view.end - view.start);
+      setView(view.start + d, view.end + d);
+    } else {
+      zoomAt(tOf(x), Math.exp(e.deltaY * 0.0015));
+    }
+  }, { passive: false });
+
+  var drag = null;
+  canvas.addEventListener('mousedown', function (e) {
+    drag = { x: e.clientX, start: view.start, end: view.end };
+    canvas.classList.add('dragging');
+  });
+  window.addEventListener('mouseup', function () { drag = null; canvas.classList.remove('dragging'); });
+  window.addEventListener('mousemove', function (e) {
+    if (!drag) return;
+    var d = (drag.x - e.clientX) / plotWidth() * (drag.end - drag.start);
+    setView(drag.start + d, drag.end + d);
+  });
+  canvas.addEventListener('dblclick', function (e) {
+    var rect = canvas.getBoundingClientRect();
+    zoomAt(tOf(e.clientX - rect.left), e.shiftKey ? 2 : 0.5);
+  });
+
+  function fit() { setView(-end * 0.01, end * 1.01); }
+  function toFailure() {
+    if (!failure) return;
+    var before = Math.min(3e6, Math.max(5e5, failure.at * 0.25));
+    setView(failure.at - before, failure.at + before * 0.2);
+  }
+  document.getElementById('fit').addEventListener('click', fit);
+  document.getElementById('zoom-in').addEventListener('click', function () { zoomAt((view.start + view.end) / 2, 0.5); });
+  document.getElementById('zoom-out').addEventListener('click', function () { zoomAt((view.start + view.end) / 2, 2); });
+  var failButton = document.getElementById('to-failure');
+  if (failure) failButton.addEventListener('click', toFailure); else failButton.hidden = true;
+  window.addEventListener('keydown', function (e) {
+    if (e.target && e.target.tagName === 'INPUT') return;
+    var span = view.end - view.start;
+    if (e.key === '+' || e.key === '=') zoomAt((view.start + view.end) / 2, 0.5);
+    else if (e.key === '-') zoomAt((view.start + view.end) / 2, 2);
+    else if (e.key === '0') fit();
+    else if (e.key === 'f') toFailure();
+    else if (e.key === 'ArrowLeft') setView(view.start - span * 0.2, view.end - span * 0.2);
+    else if (e.key === 'ArrowRight') setView(view.start + span * 0.2, view.end + span * 0.2);
+  });
+
+  // ---- hover ------------------------------------------------------------------------------
+  function near(list, x, get) {
+    // Every item within HOVER_PX of x, in a list sorted by time.
+    var t0 = tOf(x - HOVER_PX), t1 = tOf(x + HOVER_PX);
+    var out = [];
+    for (var i = lowerBound(list, t0, get); i < list.length && get(list[i]) <= t1; i++) out.push(list[i]);
+    return out;
+  }
+  function segmentDistance(px, py, x0, y0, x1, y1) {
+    var dx = x1 - x0, dy = y1 - y0;
+    var len = dx * dx + dy * dy;
+    var u = len ? Math.max(0, Math.min(1, ((px - x0) * dx + (py - y0) * dy) / len)) : 0;
+    var qx = x0 + u * dx - px, qy = y0 + u * dy - py;
+    return Math.sqrt(qx * qx + qy * qy);
+  }
+  function rpcText(q) {
+    var method = data.methods[q[2]];
+    var lines = [method + '  ' + peerName(q[0]) + ' → ' + peerName(q[1]) + '  (' + data.outcomes[q[6]] + ')',
+      'sent       ' + fmtTime(q[3])];
+    if (q[4] >= 0) lines.push('delivered  ' + fmtTime(q[4]) + '  (+' + ((q[4] - q[3]) / 1000).toFixed(1) + ' ms)');
+    lines.push('done       ' + fmtTime(q[5]) + '  (+' + ((q[5] - q[3]) / 1000).toFixed(1) + ' ms after sending)');
+    if (data.rpcDetails && data.rpcDetails[q.index]) lines.push(data.rpcDetails[q.index]);
+    return lines.join('\n');
+  }
+  function rpcNear(x, y) {
+    var best = null, bestD = HOVER_PX;
+    for (var k = 0; k < lastDrawnRpcs.length; k++) {
+      var q = rpcs[lastDrawnRpcs[k]];
+      var a = laneOf(q[0]), b = laneOf(q[1]);
+      if (!a || !b) continue;
+      var ya = a.y + a.h / 2, yb = b.y + b.h / 2;
+      var reqEnd = q[4] >= 0 ? q[4] : q[5];
+      var d = segmentDistance(x, y, xOf(q[3]), ya, xOf(reqEnd), q[4] >= 0 ? yb : (ya + yb) / 2);
+      if (showReplies && q[4] >= 0) d = Math.min(d, segmentDistance(x, y, xOf(q[4]), yb, xOf(q[5]), ya));
+      if (d < bestD) { bestD = d; best = lastDrawnRpcs[k]; }
+    }
+    return best;
+  }
+  function hoverText(x, y) {
+    if (x < plotLeft() || y < AXIS_H) return null;
+    var lane = null;
+    for (var i = 0; i < lanes.length; i++) if (y >= lanes[i].y && y < lanes[i].y + lanes[i].h) lane = lanes[i];
+    var rpc = rpcNear(x, y);
+    if (rpc !== null) {
+      var q = rpcs[rpc].slice();
+      q.index = rpc;
+      return rpcText(q);
+    }
+    if (!lane) return null;
+    var t = tOf(x);
+    if (lane.kind === 'tester') {
+      var evs = near(testerEvents, x, atOf);
+      if (!evs.length) return null;
+      return evs.slice(0, 8).map(function (e) { return e.line; }).join('\n') + (evs.length > 8 ? '\n… ' + (evs.length - 8) + ' more (zoom in)' : '');
+    }
+    var p = lane.peer;
+    var out = [];
+    var evp = near(eventsBy[p], x, atOf);
+    evp.slice(0, 8).forEach(function (e) { out.push(e.line); });
+    if (evp.length > 8) out.push('… ' + (evp.length - 8) + ' more log lines here (zoom in)');
+    near(samplesBy[p], x, atOf).slice(0, 3).forEach(function (s) {
+      out.push(fmtTime(s.at) + '  tester: ' + peerName(p) + '.get_state() = (term ' + s.term + ', ' + (s.leader ? 'leader' : 'not leader') + ')');
+    });
+    near(appliesBy[p], x, atOf).slice(0, 3).forEach(function (a) {
+      out.push(fmtTime(a.at) + '  ' + peerName(p) + ' applied index ' + a.index);
+    });
+    var spans = spansBy[p];
+    var si = lowerBound(spans, t, toOf);
+    if (si < spans.length && spans[si].from <= t) {
+      var s = spans[si];
+      var what = s.role === 3 ? 'down (crashed or not started)' : ROLE_NAME[s.role] + ' in term ' + s.term;
+      out.push(peerName(p) + ': ' + what + ' from ' + fmtTime(s.from) + ' to ' + fmtTime(s.to) +
+        (meta.roles === 'sampled' && s.role !== 3 ? '  (as the tester saw it)' : ''));
+    }
+    data.cuts.forEach(function (c) {
+      if (c[0] === p && c[1] <= t && t < c[2]) out.push('disconnected by the tester from ' + fmtTime(c[1]) + ' to ' + fmtTime(c[2]));
+    });
+    return out.length ? out.join('\n') : null;
+  }
+  var hoverPending = null;
+  canvas.addEventListener('mousemove', function (e) {
+    if (drag) { tooltip.hidden = true; return; }
+    hoverPending = { cx: e.clientX, cy: e.clientY };
+    requestAnimationFrame(function () {
+      if (!hoverPending) return;
+      var h = hoverPending; hoverPending = null;
+      var rect = canvas.getBoundingClientRect();
+      var text = hoverText(h.cx - rect.left, h.cy - rect.top);
+      if (!text) { tooltip.hidden = true; return; }
+      tooltip.textContent = text;
+      tooltip.hidden = false;
+      var tw = tooltip.offsetWidth, th = tooltip.offsetHeight;
+      var left = h.cx + 14, top = h.cy + 14;
+      if (left + tw > window.innerWidth - 4) left = Math.max(4, h.cx - tw - 14);
+      if (top + th > window.innerHeight - 4) top = Math.max(4, h.cy - th - 14);
+      tooltip.style.left = left + 'px';
+      tooltip.style.top = top + 'px';
+    });
+  });
+  canvas.addEventListener('mouseleave', function () { hoverPending = null; tooltip.hidden = true; });
+
+  // ---- controls ---------------------------------------------------------------------------
+  function buildControls() {
+    var box = document.getElementById('methods');
+    if (!rpcs.length) {
+      box.textContent = 'no RPC records in this trial';
+      return;
+    }
+    data.methods.forEach(function (m, i) {
+      var label = document.createElement('label');
+      label.className = 'method';
+      var input = document.createElement('input');
+      input.type = 'checkbox';
+      input.checked = true;
+      input.setAttribute('data-method', m);
+      input.addEventListener('change', function () { methodOn[i] = input.checked; redraw(); });
+      var sw = document.createElement('span');
+      sw.className = 'swatch';
+      sw.style.background = methodColour(i);
+      label.appendChild(input);
+      label.appendChild(sw);
+      label.appendChild(document.createTextNode(m.replace(/^Raft\./, '') + ' (' + methodCount[i] + ')'));
+      box.appendChild(label);
+    });
+    function toggle(text, initial, set) {
+      var label = document.createElement('label');
+      label.className = 'method';
+      var input = document.createElement('input');
+      input.type = 'checkbox';
+      input.checked = initial;
+      input.addEventListener('change', function () { set(input.checked); redraw(); });
+      label.appendChild(input);
+      label.appendChild(document.createTextNode(text));
+      box.appendChild(label);
+    }
+    toggle('replies', showReplies, function (on) { showReplies = on; });
+    toggle('lost only', lostOnly, function (on) { lostOnly = on; });
+  }
+
+  // ---- start ------------------------------------------------------------------------------
+  buildControls();
+  layout();
+  fit();
+  draw();
+  window.addEventListener('resize', function () { layout(); draw(); });
+
+  // A self-check the browser test reads from the DOM: what was drawn, where, and how fast.
+  var check = {
+    peers: peers,
+    lanes: lanes.filter(function (l) { return l.kind === 'peer'; }).map(function (l) { return l.peer; }),
+    failureAtUs: failure ? failure.at : null,
+    failureX: failure ? xOf(failure.at) : null,
+    viewStartUs: view.start,
+    viewEndUs: view.end,
+    plotLeft: plotLeft(),
+    plotWidth: plotWidth(),
+    rpcs: rpcs.length,
+    rpcsDrawn: lastDraw.rpcs,
+    events: data.events.length,
+    drawMs: lastDraw.ms,
+    loadMs: performance.now() - loadStart
+  };
+  document.getElementById('selfcheck').textContent = JSON.stringify(check);
+  document.body.setAttribute('data-ready', '1');
+})();
