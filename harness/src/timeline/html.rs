@@ -294,6 +294,7 @@ pub fn render(t: &Timeline) -> String {
 <div id="view"><canvas id="canvas"></canvas><div id="failure-marker" hidden><span>failure</span></div></div>
 <div id="tooltip" hidden></div>
 <pre id="selfcheck"></pre>
+<pre id="selftest"></pre>
 <script type="application/json" id="timeline-data">{json}</script>
 <script>
 {PAGE_JS}</script>

@@ -650,27 +650,23 @@
     });
     return out.length ? out.join('\n') : null;
   }
-  var hoverPending = null;
+  // Browsers deliver at most one mousemove per frame, and finding what is under the mouse
+  // takes well under a millisecond, so the tooltip follows at once.
   canvas.addEventListener('mousemove', function (e) {
     if (drag) { tooltip.hidden = true; return; }
-    hoverPending = { cx: e.clientX, cy: e.clientY };
-    requestAnimationFrame(function () {
-      if (!hoverPending) return;
-      var h = hoverPending; hoverPending = null;
-      var rect = canvas.getBoundingClientRect();
-      var text = hoverText(h.cx - rect.left, h.cy - rect.top);
-      if (!text) { tooltip.hidden = true; return; }
-      tooltip.textContent = text;
-      tooltip.hidden = false;
-      var tw = tooltip.offsetWidth, th = tooltip.offsetHeight;
-      var left = h.cx + 14, top = h.cy + 14;
-      if (left + tw > window.innerWidth - 4) left = Math.max(4, h.cx - tw - 14);
-      if (top + th > window.innerHeight - 4) top = Math.max(4, h.cy - th - 14);
-      tooltip.style.left = left + 'px';
-      tooltip.style.top = top + 'px';
-    });
+    var rect = canvas.getBoundingClientRect();
+    var text = hoverText(e.clientX - rect.left, e.clientY - rect.top);
+    if (!text) { tooltip.hidden = true; return; }
+    tooltip.textContent = text;
+    tooltip.hidden = false;
+    var tw = tooltip.offsetWidth, th = tooltip.offsetHeight;
+    var left = e.clientX + 14, top = e.clientY + 14;
+    if (left + tw > window.innerWidth - 4) left = Math.max(4, e.clientX - tw - 14);
+    if (top + th > window.innerHeight - 4) top = Math.max(4, e.clientY - th - 14);
+    tooltip.style.left = left + 'px';
+    tooltip.style.top = top + 'px';
   });
-  canvas.addEventListener('mouseleave', function () { hoverPending = null; tooltip.hidden = true; });
+  canvas.addEventListener('mouseleave', function () { tooltip.hidden = true; });
 
   // ---- controls ---------------------------------------------------------------------------
   function buildControls() {
@@ -735,4 +731,91 @@
   };
   document.getElementById('selfcheck').textContent = JSON.stringify(check);
   document.body.setAttribute('data-ready', '1');
+
+  // ---- self-test (page.html#selftest) ---------------------------------------------------
+  // Drives the page the way a person does (wheel, hover, drag, clicks) with real DOM events
+  // and writes what happened into #selftest, for the browser test to read.
+  // A pause for the page to settle (timers rather than animation frames: a headless browser
+  // dumping the DOM may draw no frames at all).
+  function frames() {
+    return new Promise(function (done) { setTimeout(done, 20); });
+  }
+  async function selfTest() {
+    var out = {};
+    var rect = canvas.getBoundingClientRect();
+    var at = function (x, y) { return { clientX: rect.left + x, clientY: rect.top + y, bubbles: true, cancelable: true }; };
+    // Wheel: zoom in around the failure (or the middle of the run), keeping it under the mouse.
+    var t = failure ? failure.at : end / 2;
+    var x = xOf(t);
+    var span0 = view.end - view.start;
+    canvas.dispatchEvent(new WheelEvent('wheel', Object.assign({ deltaY: -400 }, at(x, AXIS_H + 4))));
+    await frames();
+    out.zoomRatio = (view.end - view.start) / span0;
+    out.zoomDriftPx = Math.abs(xOf(t) - x);
+    // Hover: the tester's event nearest the failure shows its full log line.
+    var near = null;
+    testerEvents.forEach(function (e) {
+      var inView = e.at >= view.start && e.at <= view.end;
+      if (inView && (near === null || Math.abs(e.at - t) < Math.abs(near.at - t))) near = e;
+    });
+    if (near) {
+      canvas.dispatchEvent(new MouseEvent('mousemove', at(xOf(near.at), lanes[0].y + 14)));
+      await frames();
+      out.hoverLine = near.line;
+      out.hoverText = tooltip.hidden ? '' : tooltip.textContent;
+    }
+    canvas.dispatchEvent(new MouseEvent('mouseleave', at(0, 0)));
+    // Drag: 100 px to the right shows 100 px worth of time earlier (the failure ends the run,
+    // so there is no later time to show).
+    var start0 = view.start, perPx = (view.end - view.start) / plotWidth();
+    canvas.dispatchEvent(new MouseEvent('mousedown', at(200, AXIS_H + 20)));
+    window.dispatchEvent(new MouseEvent('mousemove', at(300, AXIS_H + 20)));
+    window.dispatchEvent(new MouseEvent('mouseup', at(300, AXIS_H + 20)));
+    await frames();
+    out.panPx = (start0 - view.start) / perPx;
+    // Click a peer's label to hide it, then the chip to show it again.
+    var count = function () { return container.querySelectorAll('.lane-label[data-peer]').length; };
+    out.lanesBefore = count();
+    var label = container.querySelector('.lane-label[data-peer]');
+    if (label) {
+      out.hiddenPeer = Number(label.getAttribute('data-peer'));
+      label.click();
+      await frames();
+      out.lanesAfterHide = count();
+      var chip = document.querySelector('#hidden-peers .chip');
+      out.chip = chip ? chip.textContent : '';
+      if (chip) chip.click();
+      await frames();
+      out.lanesAfterShow = count();
+    }
+    // Method filter: unchecking a method takes its arrows out of the view.
+    fit();
+    draw();
+    out.rpcsDrawnAll = lastDraw.rpcs;
+    var box = document.querySelector('input[data-method]');
+    if (box) {
+      box.click();
+      draw();
+      out.filteredMethod = box.getAttribute('data-method');
+      out.rpcsDrawnFiltered = lastDraw.rpcs;
+      out.rpcsOfMethod = methodCount[data.methods.indexOf(out.filteredMethod)];
+      box.click();
+    }
+    // How long a whole-run draw and a draw around the failure take (reported, not judged).
+    fit();
+    var t0 = performance.now();
+    for (var i = 0; i < 5; i++) draw();
+    out.fitDrawMs = (performance.now() - t0) / 5;
+    if (failure) {
+      toFailure();
+      t0 = performance.now();
+      for (var j = 0; j < 5; j++) draw();
+      out.failureDrawMs = (performance.now() - t0) / 5;
+    }
+    out.done = true;
+    document.getElementById('selftest').textContent = JSON.stringify(out);
+  }
+  if (location.hash === '#selftest') {
+    selfTest().catch(function (e) { console.error('self-test failed: ' + (e && e.stack || e)); });
+  }
 })();
