@@ -52,6 +52,7 @@ pub mod codec;
 mod error;
 pub mod faults;
 mod network;
+pub mod observe;
 pub mod runtime;
 mod server;
 

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::codec;
 use crate::error::{NetworkError, RpcError};
 use crate::faults::*;
+use crate::observe::{Observer, ObserverInstalled, Watch};
 use crate::runtime::{self, trace_event, JoinError};
 use crate::server::{Request, Server, ServerInner};
 
@@ -36,6 +37,10 @@ struct NetInner {
     total_bytes: AtomicU64,
     closed: AtomicBool,
     next_end: AtomicU64,
+    /// Hears every call's life, once installed.
+    observer: OnceLock<Arc<dyn Observer>>,
+    /// Numbers the observed calls.
+    next_call: AtomicU64,
 }
 
 /// The simulated network: ends (one-way ports from a client to a server), servers, the fault
@@ -103,8 +108,22 @@ impl Network {
                 total_bytes: AtomicU64::new(0),
                 closed: AtomicBool::new(false),
                 next_end: AtomicU64::new(0),
+                observer: OnceLock::new(),
+                next_call: AtomicU64::new(0),
             }),
         }
+    }
+
+    /// Installs `observer`, which from now on hears of every call's life (see
+    /// [`observe`](crate::observe)). A network has at most one observer.
+    ///
+    /// # Errors
+    /// [`ObserverInstalled`] when the network already has one.
+    pub fn set_observer(&self, observer: Arc<dyn Observer>) -> Result<(), ObserverInstalled> {
+        self.inner
+            .observer
+            .set(observer)
+            .map_err(|_| ObserverInstalled)
     }
 
     /// Shuts the network: every later call fails at once with [`RpcError::NetworkClosed`].
@@ -284,6 +303,12 @@ impl ClientEnd {
         &self.name
     }
 
+    /// A number that tells this end from every other end made on its network, even one made
+    /// later under the same name (observers see it in [`RpcEvent::end`](crate::observe::RpcEvent)).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
     /// Calls `method` (`"Service.Method"`) with `args` and waits for the reply, which decodes as
     /// `R`. Always finishes, unless the handler itself never returns while the server stays up.
     ///
@@ -369,6 +394,26 @@ impl ClientEnd {
         inner
             .total_bytes
             .fetch_add(args.len() as u64, Ordering::Relaxed);
+        let Some(observer) = inner.observer.get() else {
+            return self.deliver(name, args, args_type, None).await;
+        };
+        let call = inner.next_call.fetch_add(1, Ordering::Relaxed);
+        let watch = Watch::sent(observer, call, self.id, &name, &args);
+        let result = self.deliver(name, args, args_type, Some(&watch)).await;
+        watch.finished(result.as_ref().map(|r| &r.bytes[..]));
+        result
+    }
+
+    /// Routes the call, applies the faults, runs the handler and brings its reply back; the
+    /// `watch`, if the network is observed, hears when the handler produced a reply.
+    async fn deliver(
+        &self,
+        name: Arc<str>,
+        args: Vec<u8>,
+        args_type: &'static str,
+        watch: Option<&Watch>,
+    ) -> Result<DeliveredReply, RpcError> {
+        let inner = &self.net.inner;
         let method_hash = runtime::hash_str(&name);
         trace_event("rpc.send", self.id, method_hash);
 
@@ -412,7 +457,11 @@ impl ClientEnd {
             args,
             args_type,
         };
-        let mut running = runtime::spawn_on(server.node(), handler(request));
+        let mut handling = handler(request);
+        if let Some(watch) = watch {
+            handling = watch.handler(server.node(), handling);
+        }
+        let mut running = runtime::spawn_on(server.node(), handling);
         let died = || RpcError::ServerDied {
             server: server_name.clone(),
             name: name.to_string(),
