@@ -139,6 +139,10 @@ impl<P: Peer> Tester<P> {
     pub fn new(n: usize, reliable: bool) -> Self {
         probe::cluster(n);
         let net = Network::new();
+        if probe::recording() {
+            // Only one observer per network: this is where the tester installs its own.
+            let _ = net.set_observer(Arc::new(probe::RpcProbe));
+        }
         net.set_reliable(reliable);
         net.set_long_delays(true);
         let mut t = Tester {
@@ -281,6 +285,7 @@ impl<P: Peer> Tester<P> {
             self.net
                 .connect(&name, server_name(j))
                 .expect("the end was just made");
+            probe::end(end.id(), i, j);
             ends.push(end);
             names.push(name);
         }

@@ -8,7 +8,7 @@
 //! - The failure is the trial's error at its time, with the peers and terms its message names
 //!   (see [`names_in`]) and the spans and log lines about them marked.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use tracing::Level;
@@ -334,6 +334,114 @@ impl Builder {
     }
 }
 
+/// One RPC while its facts are read.
+#[derive(Default)]
+struct Call {
+    end: u64,
+    method: String,
+    sent: u64,
+    handled: Option<u64>,
+    done: Option<u64>,
+    outcome: Option<RpcOutcome>,
+    request: String,
+    reply: String,
+    error: String,
+}
+
+/// The RPCs of a run, from the [`Fact::Rpc`] and [`Fact::End`] facts. Ids of ends and calls
+/// count from 0 on each network, so they are kept per cluster.
+#[derive(Default)]
+struct Calls {
+    ends: BTreeMap<(usize, u64), (usize, usize)>,
+    calls: BTreeMap<(usize, u64), Call>,
+}
+
+impl Calls {
+    fn fact(&mut self, cluster: usize, r: &Record) {
+        let at = r.micros;
+        let Some(end) = r.u64("end") else { return };
+        if r.str("fact") == Some(Fact::End.as_str()) {
+            if let (Some(from), Some(to)) = (r.u64("from"), r.u64("to")) {
+                self.ends
+                    .insert((cluster, end), (from as usize, to as usize));
+            }
+            return;
+        }
+        let Some(id) = r.u64("call") else { return };
+        let detail = r.str("detail").unwrap_or("").to_string();
+        let call = self.calls.entry((cluster, id)).or_insert_with(|| Call {
+            end,
+            sent: at,
+            ..Call::default()
+        });
+        match r.str("stage").unwrap_or("") {
+            "sent" => {
+                call.method = r.str("method").unwrap_or("").to_string();
+                call.sent = at;
+                call.request = detail;
+            }
+            "handled" => {
+                call.handled = Some(at);
+                call.reply = detail;
+            }
+            "delivered" => {
+                call.done = Some(at);
+                call.outcome = Some(RpcOutcome::Replied);
+            }
+            "failed" => {
+                call.done = Some(at);
+                let outcome = r.str("outcome").unwrap_or("");
+                call.outcome = Some(
+                    [
+                        RpcOutcome::RequestDropped,
+                        RpcOutcome::ReplyDropped,
+                        RpcOutcome::Unreachable,
+                        RpcOutcome::ServerDied,
+                    ]
+                    .into_iter()
+                    .find(|o| o.as_str() == outcome)
+                    .unwrap_or(RpcOutcome::Error),
+                );
+                call.error = detail;
+            }
+            _ => {}
+        }
+    }
+
+    /// The RPCs whose ends the tester named, by send time.
+    fn records(self) -> Vec<RpcRecord> {
+        let mut out: Vec<RpcRecord> = self
+            .calls
+            .into_iter()
+            .filter_map(|((cluster, _), c)| {
+                let &(from, to) = self.ends.get(&(cluster, c.end))?;
+                let mut detail = Vec::new();
+                if !c.request.is_empty() {
+                    detail.push(format!("request: {}", c.request));
+                }
+                if !c.reply.is_empty() {
+                    detail.push(format!("reply: {}", c.reply));
+                }
+                if !c.error.is_empty() {
+                    detail.push(c.error);
+                }
+                Some(RpcRecord {
+                    from,
+                    to,
+                    method: c.method,
+                    sent: c.sent,
+                    delivered: c.handled,
+                    done: c.done.or(c.handled).unwrap_or(c.sent),
+                    outcome: c.outcome.unwrap_or(RpcOutcome::Pending),
+                    detail: detail.join("\n"),
+                })
+            })
+            .collect();
+        out.sort_by_key(|r| r.sent);
+        out
+    }
+}
+
 fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
@@ -372,6 +480,7 @@ pub fn from_report(report: &TrialReport) -> Timeline {
     let mut applies = Vec::new();
     let mut events = Vec::new();
     let mut lanes = 0usize;
+    let mut calls = Calls::default();
 
     for r in &order {
         let at = r.micros;
@@ -381,6 +490,7 @@ pub fn from_report(report: &TrialReport) -> Timeline {
             };
             let peer = r.peer().map(|p| p as usize);
             match (fact, peer) {
+                (Fact::End | Fact::Rpc, _) => calls.fact(clusters.len(), r),
                 (Fact::Cluster, _) => {
                     b.all_down(at);
                     let n = r.u64("peers").unwrap_or(0) as usize;
@@ -542,7 +652,7 @@ pub fn from_report(report: &TrialReport) -> Timeline {
         samples,
         applies,
         events,
-        rpcs: Vec::new(),
+        rpcs: calls.records(),
         failure: None,
         notes,
     };

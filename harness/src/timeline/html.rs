@@ -111,6 +111,9 @@ struct PageData<'a> {
     lines: Vec<&'a str>,
     methods: Vec<String>,
     outcomes: Vec<String>,
+    /// Per outcome: whether the RPC was lost (its arrow ends in a cross).
+    #[serde(rename = "outcomeLost")]
+    outcome_lost: Vec<bool>,
     /// `[from, to, method, sent, delivered (-1: never), done, outcome]`, by send time.
     rpcs: Vec<(usize, usize, usize, u64, i64, u64, usize)>,
     /// A summary per RPC, alongside `rpcs`; empty when no RPC has one.
@@ -140,6 +143,7 @@ pub fn data_json(t: &Timeline) -> String {
     let mut kinds = Table::default();
     let mut methods = Table::default();
     let mut outcomes = Table::default();
+    let mut outcome_lost = Vec::new();
     let events = t
         .events
         .iter()
@@ -164,13 +168,16 @@ pub fn data_json(t: &Timeline) -> String {
                 r.sent,
                 r.delivered.map_or(-1, |d| d as i64),
                 r.done,
-                outcomes.id(r.outcome.as_str()),
+                {
+                    let id = outcomes.id(r.outcome.as_str());
+                    if id == outcome_lost.len() {
+                        outcome_lost.push(r.outcome.is_lost());
+                    }
+                    id
+                },
             )
         })
         .collect();
-    // The page looks for these names; list them even when no RPC had that outcome.
-    outcomes.id(RpcOutcome::Replied.as_str());
-    outcomes.id(RpcOutcome::Pending.as_str());
     let rpc_details = if order.iter().any(|r| !r.detail.is_empty()) {
         order.iter().map(|r| r.detail.as_str()).collect()
     } else {
@@ -221,6 +228,7 @@ pub fn data_json(t: &Timeline) -> String {
         kinds: kinds.names,
         methods: methods.names,
         outcomes: outcomes.names,
+        outcome_lost,
         rpcs,
         rpc_details,
         failure: t.failure.as_ref().map(|f| FailureJson {

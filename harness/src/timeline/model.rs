@@ -166,7 +166,9 @@ pub enum RpcOutcome {
     Unreachable,
     /// The server crashed (or was deleted) while the request was with it.
     ServerDied,
-    /// Still in flight when the run ended.
+    /// Another error (an unknown method, arguments that do not decode, a handler panic).
+    Error,
+    /// No end was seen: the caller crashed while waiting, or the run ended first.
     Pending,
 }
 
@@ -179,7 +181,8 @@ impl RpcOutcome {
             RpcOutcome::ReplyDropped => "reply dropped",
             RpcOutcome::Unreachable => "unreachable",
             RpcOutcome::ServerDied => "server died",
-            RpcOutcome::Pending => "in flight at the end",
+            RpcOutcome::Error => "error",
+            RpcOutcome::Pending => "no end seen (the caller crashed, or the run ended)",
         }
     }
 
@@ -200,7 +203,7 @@ pub struct RpcRecord {
     pub method: String,
     /// The caller sent it (µs).
     pub sent: u64,
-    /// The callee's handler got it (µs), if it got that far.
+    /// The callee's handler produced its reply (µs), if it got that far.
     pub delivered: Option<u64>,
     /// The caller learned how it ended (µs): the reply arrived, or the call failed.
     pub done: u64,

@@ -42,6 +42,9 @@
 
   // ---- data prepared for drawing -----------------------------------------------------------
   var end = Math.max(meta.end, 1);
+  // The states the run ended in are drawn a little past its end, so a change at the very end
+  // (a failing check's last look) still shows.
+  var TAIL = Math.max(end * 0.03, 1000);
   var peers = meta.peers;
   var failure = data.failure;
   var spansBy = [], eventsBy = [], samplesBy = [], appliesBy = [];
@@ -72,13 +75,13 @@
     maxRpcSpan = Math.max(maxRpcSpan, rpcs[r][5] - rpcs[r][3]);
     methodCount[rpcs[r][2]]++;
   }
-  var outcomeLost = data.outcomes.map(function (o) { return o !== 'replied' && o !== 'in flight at the end'; });
+  var outcomeLost = data.outcomeLost;
 
   // ---- view state -----------------------------------------------------------------------
   var view = { start: 0, end: end };
   var hidden = new Set();
   var methodOn = data.methods.map(function () { return true; });
-  var showReplies = true;
+  var showReplies = false;
   var lostOnly = false;
   var lanes = [];
   var width = 0, height = 0;
@@ -206,6 +209,17 @@
     }
   }
 
+  function drawEnd() {
+    if (end < view.start || end > view.end) return;
+    var x = Math.round(xOf(end)) + 0.5;
+    ctx.strokeStyle = '#5b6475';
+    ctx.beginPath(); ctx.moveTo(x, AXIS_H); ctx.lineTo(x, height - BOTTOM_PAD); ctx.stroke();
+    ctx.fillStyle = '#5b6475';
+    ctx.font = '10px system-ui, sans-serif';
+    ctx.textAlign = 'left';
+    ctx.fillText('end', x + 3, AXIS_H - 6);
+  }
+
   function drawClusters() {
     data.clusters.forEach(function (c, i) {
       if (i === 0 && c.at <= view.start) return;
@@ -241,13 +255,17 @@
     // Role bands.
     var spans = spansBy[p];
     var bandTop = top + 10, bandH = h - 20;
+    if (xOf(end) < right) {
+      ctx.fillStyle = '#e9ecf1';
+      ctx.fillRect(Math.max(left, xOf(end)), top, right - Math.max(left, xOf(end)), h);
+    }
     ctx.font = '11px system-ui, sans-serif';
     ctx.textBaseline = 'middle';
     ctx.textAlign = 'left';
     for (var i = lowerBound(spans, view.start, toOf); i < spans.length; i++) {
       var s = spans[i];
       if (s.from > view.end) break;
-      var x0 = Math.max(left, xOf(s.from)), x1 = Math.min(right, xOf(s.to));
+      var x0 = Math.max(left, xOf(s.from)), x1 = Math.min(right, xOf(s.to >= end ? end + TAIL : s.to));
       if (x1 - x0 < 0.2) continue;
       ctx.fillStyle = ROLE_FILL[s.role];
       ctx.fillRect(x0, bandTop, Math.max(1, x1 - x0), bandH);
@@ -382,6 +400,39 @@
 
   function methodColour(m) { return METHOD_COLOURS[m % METHOD_COLOURS.length]; }
 
+  // The pieces an RPC is drawn with: [x0, y0, x1, y1, style, end mark], where style is the
+  // method's number, 'long' for a slow delivery, and end mark 'head', 'cross' or ''.
+  // - delivered: an arrow from the caller's lane at send time to the callee's at handling;
+  // - never delivered (dropped, unreachable, server died): a short stub towards the callee,
+  //   ending in a cross, at send time (the caller's wait shows on hover);
+  // - the reply (with "replies" on): a dashed line back; a lost reply always shows as a stub
+  //   from the callee ending in a cross.
+  function rpcGeometry(q, a, b) {
+    var ya = a.y + a.h / 2, yb = b.y + b.h / 2;
+    var xs = xOf(q[3]);
+    var out = [];
+    var lost = outcomeLost[q[6]];
+    var dir = yb > ya ? 1 : -1;
+    var stub = Math.min(18, Math.abs(yb - ya) * 0.4);
+    if (q[4] < 0) {
+      if (lost) out.push([xs, ya, xs + 4, ya + dir * stub, q[2], 'cross']);
+      else out.push([xs, ya, xOf(q[5]), ya, q[2], '']);
+      return out;
+    }
+    var xe = xOf(q[4]);
+    var slow = q[4] - q[3] > LONG_DELAY_US;
+    out.push([xs, ya, xe, yb, slow ? 'long' : q[2], 'head']);
+    if (lost) {
+      out.push([xe, yb, xe + 4, yb - dir * stub, q[2], 'cross']);
+    } else if (showReplies) {
+      var replySlow = q[5] - q[4] > LONG_DELAY_US;
+      out.push([xe, yb, xOf(q[5]), ya, replySlow ? 'long' : q[2], 'reply']);
+    }
+    return out;
+  }
+
+  function styleColour(style) { return style === 'long' ? LONG_COLOUR : methodColour(style); }
+
   function drawRpcs() {
     lastDrawnRpcs = [];
     if (!rpcs.length) return 0;
@@ -393,8 +444,7 @@
       if (q[5] < view.start) continue;
       if (!methodOn[q[2]]) continue;
       if (hidden.has(q[0]) || hidden.has(q[1])) continue;
-      var lost = outcomeLost[q[6]];
-      if (lostOnly && !lost) continue;
+      if (lostOnly && !outcomeLost[q[6]]) continue;
       visible.push(i);
     }
     lastDrawnRpcs = visible;
@@ -402,64 +452,51 @@
     // One path per style, so tens of thousands of arrows are a handful of strokes.
     var paths = {};
     function path(key) { return paths[key] || (paths[key] = new Path2D()); }
-    var heads = [];
+    var marks = [];
     for (var k = 0; k < visible.length; k++) {
       var rpc = rpcs[visible[k]];
       var a = laneOf(rpc[0]), b = laneOf(rpc[1]);
       if (!a || !b) continue;
-      var ya = a.y + a.h / 2, yb = b.y + b.h / 2;
-      var xs = xOf(rpc[3]);
-      var lost = outcomeLost[rpc[6]];
-      var delivered = rpc[4] >= 0;
-      var reqEnd = delivered ? rpc[4] : rpc[5];
-      var slow = reqEnd - rpc[3] > LONG_DELAY_US || (showReplies && delivered && rpc[5] - rpc[4] > LONG_DELAY_US);
-      var key = (slow ? 'long' : 'm' + rpc[2]) + (lost ? ':lost' : '');
-      var xe = xOf(reqEnd);
-      if (delivered) {
-        path(key).moveTo(xs, ya); path(key).lineTo(xe, yb);
-        if (detail) heads.push([xs, ya, xe, yb, key]);
-        if (showReplies) {
-          var xr = xOf(rpc[5]);
-          if (lost) {
-            // The reply was lost: half way back, then a cross.
-            var hx = (xe + xr) / 2, hy = (yb + ya) / 2;
-            path(key + ':reply').moveTo(xe, yb); path(key + ':reply').lineTo(hx, hy);
-            if (detail) heads.push([hx, hy, hx, hy, key, 'cross']);
-          } else {
-            path(key + ':reply').moveTo(xe, yb); path(key + ':reply').lineTo(xr, ya);
-          }
-        }
-      } else {
-        // Never reached the handler: half way, then a cross at the time the caller gave up.
-        var mx = xe, my = (ya + yb) / 2;
-        path(key).moveTo(xs, ya); path(key).lineTo(mx, my);
-        if (detail) heads.push([mx, my, mx, my, key, 'cross']);
+      var pieces = rpcGeometry(rpc, a, b);
+      for (var j = 0; j < pieces.length; j++) {
+        var g = pieces[j];
+        var key = g[4] + (g[5] === 'reply' ? ':reply' : '');
+        var pth = path(key);
+        pth.moveTo(g[0], g[1]);
+        pth.lineTo(g[2], g[3]);
+        if (g[5] === 'cross' || (detail && g[5] === 'head')) marks.push(g);
       }
     }
+    var alpha = detail ? 0.85 : Math.max(0.15, Math.min(0.6, 600 / visible.length));
     Object.keys(paths).forEach(function (key) {
       var parts = key.split(':');
-      var colour = parts[0] === 'long' ? LONG_COLOUR : methodColour(Number(parts[0].slice(1)));
-      ctx.strokeStyle = colour;
-      ctx.globalAlpha = detail ? 0.85 : Math.max(0.15, Math.min(0.6, 600 / visible.length));
+      ctx.strokeStyle = styleColour(parts[0] === 'long' ? 'long' : Number(parts[0]));
+      ctx.globalAlpha = alpha;
       ctx.lineWidth = parts[0] === 'long' ? 1.8 : 1;
-      if (parts.indexOf('reply') >= 0) ctx.setLineDash([3, 3]);
-      else if (parts.indexOf('lost') >= 0) ctx.setLineDash([6, 3]);
-      else ctx.setLineDash([]);
+      ctx.setLineDash(parts[1] === 'reply' ? [3, 3] : []);
       ctx.stroke(paths[key]);
     });
     ctx.setLineDash([]);
     ctx.globalAlpha = 1;
     ctx.lineWidth = 1;
-    heads.forEach(function (hd) {
-      var parts = hd[4].split(':');
-      var colour = parts[0] === 'long' ? LONG_COLOUR : methodColour(Number(parts[0].slice(1)));
-      if (hd[5] === 'cross') { glyph('cross', hd[0], hd[1], colour); return; }
-      var ang = Math.atan2(hd[3] - hd[1], hd[2] - hd[0]);
+    marks.forEach(function (g) {
+      var colour = styleColour(g[4]);
+      if (g[5] === 'cross') {
+        ctx.strokeStyle = colour;
+        ctx.lineWidth = 1.5;
+        ctx.beginPath();
+        ctx.moveTo(g[2] - 3, g[3] - 3); ctx.lineTo(g[2] + 3, g[3] + 3);
+        ctx.moveTo(g[2] + 3, g[3] - 3); ctx.lineTo(g[2] - 3, g[3] + 3);
+        ctx.stroke();
+        ctx.lineWidth = 1;
+        return;
+      }
+      var ang = Math.atan2(g[3] - g[1], g[2] - g[0]);
       ctx.fillStyle = colour;
       ctx.beginPath();
-      ctx.moveTo(hd[2], hd[3]);
-      ctx.lineTo(hd[2] - 7 * Math.cos(ang - 0.4), hd[3] - 7 * Math.sin(ang - 0.4));
-      ctx.lineTo(hd[2] - 7 * Math.cos(ang + 0.4), hd[3] - 7 * Math.sin(ang + 0.4));
+      ctx.moveTo(g[2], g[3]);
+      ctx.lineTo(g[2] - 7 * Math.cos(ang - 0.4), g[3] - 7 * Math.sin(ang - 0.4));
+      ctx.lineTo(g[2] - 7 * Math.cos(ang + 0.4), g[3] - 7 * Math.sin(ang + 0.4));
       ctx.closePath();
       ctx.fill();
     });
@@ -469,6 +506,12 @@
   function placeMarker() {
     if (!failure) { marker.hidden = true; return; }
     var x = xOf(failure.at);
+    var label = marker.querySelector('span');
+    label.textContent = 'failed at ' + fmtTime(failure.at, view.end - view.start);
+    // Keep the label inside the plot: to the left of the line near the right edge.
+    var flip = x > plotLeft() + plotWidth() - 130;
+    label.style.left = flip ? 'auto' : '4px';
+    label.style.right = flip ? '4px' : 'auto';
     marker.setAttribute('data-at-us', String(failure.at));
     marker.setAttribute('data-x', x.toFixed(2));
     marker.style.left = x.toFixed(2) + 'px';
@@ -485,6 +528,7 @@
       if (lane.kind === 'tester') drawTesterLane(lane); else drawPeerLane(lane);
     });
     drawClusters();
+    drawEnd();
     var n = drawRpcs();
     // Keep the plot's edges clean.
     ctx.fillStyle = '#fbfcfe';
@@ -513,8 +557,8 @@
   function setView(start, stop) {
     var span = Math.max(MIN_SPAN, stop - start);
     var slack = end * 0.05;
-    span = Math.min(span, end + 2 * slack);
-    start = Math.max(-slack, Math.min(start, end + slack - span));
+    span = Math.min(span, end + TAIL + 2 * slack);
+    start = Math.max(-slack, Math.min(start, end + TAIL + slack - span));
     view.start = start;
     view.end = start + span;
     redraw();
@@ -549,7 +593,7 @@
     zoomAt(tOf(e.clientX - rect.left), e.shiftKey ? 2 : 0.5);
   });
 
-  function fit() { setView(-end * 0.01, end * 1.01); }
+  function fit() { setView(-end * 0.01, end + TAIL + end * 0.01); }
   function toFailure() {
     if (!failure) return;
     var before = Math.min(3e6, Math.max(5e5, failure.at * 0.25));
@@ -590,7 +634,7 @@
     var method = data.methods[q[2]];
     var lines = [method + '  ' + peerName(q[0]) + ' → ' + peerName(q[1]) + '  (' + data.outcomes[q[6]] + ')',
       'sent       ' + fmtTime(q[3])];
-    if (q[4] >= 0) lines.push('delivered  ' + fmtTime(q[4]) + '  (+' + ((q[4] - q[3]) / 1000).toFixed(1) + ' ms)');
+    if (q[4] >= 0) lines.push('handled    ' + fmtTime(q[4]) + '  (+' + ((q[4] - q[3]) / 1000).toFixed(1) + ' ms)');
     lines.push('done       ' + fmtTime(q[5]) + '  (+' + ((q[5] - q[3]) / 1000).toFixed(1) + ' ms after sending)');
     if (data.rpcDetails && data.rpcDetails[q.index]) lines.push(data.rpcDetails[q.index]);
     return lines.join('\n');
@@ -601,11 +645,12 @@
       var q = rpcs[lastDrawnRpcs[k]];
       var a = laneOf(q[0]), b = laneOf(q[1]);
       if (!a || !b) continue;
-      var ya = a.y + a.h / 2, yb = b.y + b.h / 2;
-      var reqEnd = q[4] >= 0 ? q[4] : q[5];
-      var d = segmentDistance(x, y, xOf(q[3]), ya, xOf(reqEnd), q[4] >= 0 ? yb : (ya + yb) / 2);
-      if (showReplies && q[4] >= 0) d = Math.min(d, segmentDistance(x, y, xOf(q[4]), yb, xOf(q[5]), ya));
-      if (d < bestD) { bestD = d; best = lastDrawnRpcs[k]; }
+      var pieces = rpcGeometry(q, a, b);
+      for (var j = 0; j < pieces.length; j++) {
+        var g = pieces[j];
+        var d = segmentDistance(x, y, g[0], g[1], g[2], g[3]);
+        if (d < bestD) { bestD = d; best = lastDrawnRpcs[k]; }
+      }
     }
     return best;
   }

@@ -5,6 +5,13 @@
 //! These events never reach the text log (people read the tester's own lines there); a
 //! [`Capture::with_records`](crate::logs::Capture::with_records) keeps them whatever its filter.
 //! They cost one disabled `tracing` call each when nobody records.
+//!
+//! RPCs come from the network: while a run records ([`recording`]), the tester installs an
+//! [`RpcProbe`] on its network, which reports each call's life (sent, handled, delivered or
+//! failed) as [`Fact::Rpc`] events, and names each end's peers with [`Fact::End`].
+
+use labrpc::observe::{Observer, RpcEvent, Stage};
+use labrpc::RpcError;
 
 /// The target of the timeline's facts.
 pub const TARGET: &str = "timeline";
@@ -28,6 +35,11 @@ pub enum Fact {
     Applied,
     /// The tester shut its cluster down.
     Cleanup,
+    /// The tester made end `end` from peer `from` to peer `to`.
+    End,
+    /// One moment of one RPC: `call`, `end`, `method`, `stage`, and for a failed call its
+    /// `outcome`, with a `detail` summary of the Raft message when it decodes.
+    Rpc,
 }
 
 impl Fact {
@@ -42,6 +54,8 @@ impl Fact {
             Fact::State => "state",
             Fact::Applied => "applied",
             Fact::Cleanup => "cleanup",
+            Fact::End => "end",
+            Fact::Rpc => "rpc",
         }
     }
 
@@ -56,6 +70,8 @@ impl Fact {
             Fact::State,
             Fact::Applied,
             Fact::Cleanup,
+            Fact::End,
+            Fact::Rpc,
         ]
         .into_iter()
         .find(|f| f.as_str() == name)
@@ -86,4 +102,125 @@ pub fn applied(peer: usize, index: u64) {
 /// The tester shut its cluster down.
 pub fn cleanup() {
     tracing::debug!(target: TARGET, fact = Fact::Cleanup.as_str());
+}
+
+/// Whether the current run keeps the timeline's facts (so the tester installs an
+/// [`RpcProbe`] only when someone will read what it reports).
+pub fn recording() -> bool {
+    tracing::enabled!(target: TARGET, tracing::Level::DEBUG)
+}
+
+/// The tester made end `end` (its [`id`](labrpc::ClientEnd::id)) from peer `from` to `to`.
+pub fn end(end: u64, from: usize, to: usize) {
+    tracing::debug!(
+        target: TARGET,
+        fact = Fact::End.as_str(),
+        end,
+        from = from as u64,
+        to = to as u64
+    );
+}
+
+/// The name of an RPC stage in the `stage` field.
+pub const fn stage_name(stage: &Stage<'_>) -> &'static str {
+    match stage {
+        Stage::Sent { .. } => "sent",
+        Stage::Handled { .. } => "handled",
+        Stage::Delivered { .. } => "delivered",
+        Stage::Failed { .. } => "failed",
+    }
+}
+
+/// How a failed call ended, in the words of [`RpcOutcome::as_str`](super::model::RpcOutcome).
+pub fn failure_outcome(error: &RpcError) -> &'static str {
+    use super::model::RpcOutcome;
+    match error {
+        RpcError::RequestDropped { .. } => RpcOutcome::RequestDropped.as_str(),
+        RpcError::ReplyDropped { .. } => RpcOutcome::ReplyDropped.as_str(),
+        RpcError::EndDisabled { .. }
+        | RpcError::EndNotConnected { .. }
+        | RpcError::EndDeleted { .. }
+        | RpcError::NoServer { .. }
+        | RpcError::NetworkClosed => RpcOutcome::Unreachable.as_str(),
+        RpcError::ServerDied { .. } | RpcError::ServerKilled { .. } => {
+            RpcOutcome::ServerDied.as_str()
+        }
+        _ => RpcOutcome::Error.as_str(),
+    }
+}
+
+/// A one-line summary of a Raft message (`term 3, candidate S1, last log 5 (T2)`), or `None`
+/// when `bytes` are not the lab's message of `method` (a peer with its own message types).
+pub fn summary(method: &str, bytes: &[u8], reply: bool) -> Option<String> {
+    use labrpc::codec::decode;
+    use raft::{AppendEntriesArgs, AppendEntriesReply, RequestVoteArgs, RequestVoteReply};
+    let method = method.rsplit('.').next().unwrap_or(method);
+    Some(match (method, reply) {
+        ("RequestVote", false) => {
+            let a: RequestVoteArgs = decode(bytes).ok()?;
+            format!(
+                "term {}, candidate S{}, last log {} (T{})",
+                a.term.0, a.candidate_id.0, a.last_log_index, a.last_log_term.0
+            )
+        }
+        ("RequestVote", true) => {
+            let r: RequestVoteReply = decode(bytes).ok()?;
+            format!(
+                "term {}, {}",
+                r.term.0,
+                if r.vote_granted { "vote granted" } else { "vote denied" }
+            )
+        }
+        ("AppendEntries", false) => {
+            let a: AppendEntriesArgs = decode(bytes).ok()?;
+            format!(
+                "term {}, leader S{}, prev {} (T{}), {} entries, commit {}",
+                a.term.0,
+                a.leader_id.0,
+                a.prev_log_index,
+                a.prev_log_term.0,
+                a.entries.len(),
+                a.leader_commit
+            )
+        }
+        ("AppendEntries", true) => {
+            let r: AppendEntriesReply = decode(bytes).ok()?;
+            if r.success {
+                format!("term {}, success", r.term.0)
+            } else {
+                format!(
+                    "term {}, failed: conflict term {}, index {}",
+                    r.term.0,
+                    r.conflict_term.map_or("none".to_string(), |t| t.0.to_string()),
+                    r.conflict_index
+                )
+            }
+        }
+        _ => return None,
+    })
+}
+
+/// A network [`Observer`] that reports every call's life as [`Fact::Rpc`] events.
+#[derive(Debug, Default)]
+pub struct RpcProbe;
+
+impl Observer for RpcProbe {
+    fn observe(&self, event: &RpcEvent<'_>) {
+        let (outcome, detail) = match &event.stage {
+            Stage::Sent { args } => ("", summary(event.method, args, false)),
+            Stage::Handled { reply, .. } => ("", summary(event.method, reply, true)),
+            Stage::Delivered { .. } => ("", None),
+            Stage::Failed { error } => (failure_outcome(error), Some(error.to_string())),
+        };
+        tracing::debug!(
+            target: TARGET,
+            fact = Fact::Rpc.as_str(),
+            call = event.call,
+            end = event.end,
+            method = event.method,
+            stage = stage_name(&event.stage),
+            outcome,
+            detail = detail.as_deref().unwrap_or("")
+        );
+    }
 }
