@@ -188,8 +188,9 @@ pub fn grade<P: Peer>(test_binary: &str, name: &str) {
     );
 }
 
-/// Writes the timeline page of each failing trial into `dir`; returns lines naming them.
-fn write_pages(dir: &std::path::Path, failed: &[TrialReport]) -> String {
+/// Writes the timeline page of each failing trial into `dir` (as `LAB_HTML` asks); returns
+/// lines naming them (or saying why one could not be written), for the panic message.
+pub fn write_pages(dir: &std::path::Path, failed: &[TrialReport]) -> String {
     let mut out = String::new();
     for report in failed {
         let path = dir.join(format!("{}-seed{}.html", report.grader, report.seed));

@@ -46,10 +46,15 @@ fn find_chromium() -> Option<PathBuf> {
         return Some(PathBuf::from(path));
     }
     let path = std::env::var_os("PATH")?;
-    ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"]
-        .iter()
-        .flat_map(|name| std::env::split_paths(&path).map(move |dir| dir.join(name)))
-        .find(|candidate| candidate.is_file())
+    [
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "google-chrome-stable",
+    ]
+    .iter()
+    .flat_map(|name| std::env::split_paths(&path).map(move |dir| dir.join(name)))
+    .find(|candidate| candidate.is_file())
 }
 
 /// The browser, or `None` after saying why the test does nothing (outside CI only).
@@ -126,9 +131,7 @@ fn element_text<'a>(dom: &'a str, tag: &str, id: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no #{id} in the page's DOM:\n{}", head(dom)));
     let body = &dom[start..];
     let text_start = body.find('>').expect("the element's tag closes") + 1;
-    let text_end = body
-        .find(&format!("</{tag}>"))
-        .expect("the element closes");
+    let text_end = body.find(&format!("</{tag}>")).expect("the element closes");
     &body[text_start..text_end]
 }
 
@@ -225,7 +228,10 @@ fn the_page_of_a_failing_seed_shows_its_peers_and_the_failure_at_its_time() {
 
     // One lane per peer of the cluster that failed (the first cluster has three).
     let lanes = peer_labels(&dom);
-    let peers: Vec<&str> = lanes.iter().filter_map(|t| attribute(t, "data-peer")).collect();
+    let peers: Vec<&str> = lanes
+        .iter()
+        .filter_map(|t| attribute(t, "data-peer"))
+        .collect();
     assert_eq!(peers, ["0", "1", "2"], "lane labels in the DOM: {lanes:?}");
     let check = json_of(&dom, "selfcheck");
     assert_eq!(check["peers"], 3, "self-check: {check}");
@@ -237,7 +243,10 @@ fn the_page_of_a_failing_seed_shows_its_peers_and_the_failure_at_its_time() {
         !marker.contains(" hidden"),
         "the marker is hidden: {marker}"
     );
-    assert_eq!(attribute(marker, "data-at-us"), Some(at_us.to_string().as_str()));
+    assert_eq!(
+        attribute(marker, "data-at-us"),
+        Some(at_us.to_string().as_str())
+    );
     let left: f64 = attribute(marker, "style")
         .and_then(|s| s.split("left: ").nth(1))
         .and_then(|s| s.split("px").next())
@@ -258,7 +267,11 @@ fn the_page_of_a_failing_seed_shows_its_peers_and_the_failure_at_its_time() {
     // The failure names server 0 or another peer: its label is marked.
     let t = timeline::timeline(&report);
     let named = t.failure.as_ref().expect("a failure").peers.clone();
-    assert!(!named.is_empty(), "the failure names a peer: {}", failure.message);
+    assert!(
+        !named.is_empty(),
+        "the failure names a peer: {}",
+        failure.message
+    );
     for tag in lanes {
         let p: usize = attribute(tag, "data-peer")
             .and_then(|p| p.parse().ok())
@@ -285,7 +298,12 @@ fn zoom_hover_pan_and_hiding_a_peer_work_in_the_browser() {
         .map(|i| RpcRecord {
             from: i % 3,
             to: (i + 1) % 3,
-            method: if i % 4 == 0 { "Raft.RequestVote" } else { "Raft.AppendEntries" }.into(),
+            method: if i % 4 == 0 {
+                "Raft.RequestVote"
+            } else {
+                "Raft.AppendEntries"
+            }
+            .into(),
             sent: step * i as u64,
             delivered: Some(step * i as u64 + step / 4),
             done: step * i as u64 + step / 2,
@@ -321,9 +339,15 @@ fn zoom_hover_pan_and_hiding_a_peer_work_in_the_browser() {
         "dragging 100 px moved the view by {pan} px"
     );
     assert_eq!(s["lanesBefore"], 3, "{s}");
-    assert_eq!(s["lanesAfterHide"], 2, "clicking a label did not hide its lane: {s}");
+    assert_eq!(
+        s["lanesAfterHide"], 2,
+        "clicking a label did not hide its lane: {s}"
+    );
     assert_eq!(s["chip"], format!("show S{}", s["hiddenPeer"]).as_str());
-    assert_eq!(s["lanesAfterShow"], 3, "the chip did not show the lane again: {s}");
+    assert_eq!(
+        s["lanesAfterShow"], 3,
+        "the chip did not show the lane again: {s}"
+    );
     let all = s["rpcsDrawnAll"].as_u64().expect("rpcsDrawnAll");
     assert_eq!(all, 40, "{s}");
     assert_eq!(

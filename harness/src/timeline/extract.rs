@@ -693,7 +693,9 @@ fn failure_of(report: &TrialReport, timeline: &Timeline) -> Option<Failure> {
     let (at, message, source) = match &report.outcome {
         Ok(_) => return None,
         Err(TrialError::Check(f)) => (micros(f.at), f.message.clone(), FailureSource::Check),
-        Err(TrialError::TimeLimit) => (timeline.end, report_error(report), FailureSource::TimeLimit),
+        Err(TrialError::TimeLimit) => {
+            (timeline.end, report_error(report), FailureSource::TimeLimit)
+        }
         Err(TrialError::Runtime(_) | TrialError::Setup(_)) => {
             (timeline.end, report_error(report), FailureSource::Runtime)
         }
@@ -776,7 +778,10 @@ mod tests {
     fn names_in_the_testers_messages() {
         let case = |m: &str| {
             let (p, t) = names_in(m);
-            (p.into_iter().collect::<Vec<_>>(), t.into_iter().collect::<Vec<_>>())
+            (
+                p.into_iter().collect::<Vec<_>>(),
+                t.into_iter().collect::<Vec<_>>(),
+            )
         };
         assert_eq!(
             case("expected no leader among connected servers, but 2 claims to be leader"),
@@ -804,15 +809,32 @@ mod tests {
 
     #[test]
     fn role_hints_for_this_crates_raft_and_other_wordings() {
-        assert_eq!(role_hint("started as follower of 3 peers; election timeout 600ms"), Some(Role::Follower));
-        assert_eq!(role_hint("S0 leads term 4: candidate becomes follower"), Some(Role::Follower));
         assert_eq!(
-            role_hint("S2 claims to lead term 3 too; two leaders in one term is a bug (stepping down)"),
+            role_hint("started as follower of 3 peers; election timeout 600ms"),
             Some(Role::Follower)
         );
-        assert_eq!(role_hint("Converting to Candidate, calling election T:4"), Some(Role::Candidate));
-        assert_eq!(role_hint("Achieved Majority for T4 (2), converting to Leader"), Some(Role::Leader));
-        assert_eq!(role_hint("election timeout of 512ms passed as follower"), None);
+        assert_eq!(
+            role_hint("S0 leads term 4: candidate becomes follower"),
+            Some(Role::Follower)
+        );
+        assert_eq!(
+            role_hint(
+                "S2 claims to lead term 3 too; two leaders in one term is a bug (stepping down)"
+            ),
+            Some(Role::Follower)
+        );
+        assert_eq!(
+            role_hint("Converting to Candidate, calling election T:4"),
+            Some(Role::Candidate)
+        );
+        assert_eq!(
+            role_hint("Achieved Majority for T4 (2), converting to Leader"),
+            Some(Role::Leader)
+        );
+        assert_eq!(
+            role_hint("election timeout of 512ms passed as follower"),
+            None
+        );
         assert_eq!(role_hint("S1 accepted the heartbeat"), None);
         assert_eq!(role_hint("sent a reply to leader S1"), None);
         assert_eq!(role_hint("sending AppendEntries to follower S2"), None);
@@ -825,7 +847,10 @@ mod tests {
         assert_eq!(tester_kind("connect(2)"), EventKind::Connect);
         assert_eq!(tester_kind("crash(1)"), EventKind::Crash);
         assert_eq!(tester_kind("start(1)"), EventKind::Start);
-        assert_eq!(tester_kind("check_one_leader: S1 leads term 2"), EventKind::Check);
+        assert_eq!(
+            tester_kind("check_one_leader: S1 leads term 2"),
+            EventKind::Check
+        );
         assert_eq!(tester_kind("warning: term changed"), EventKind::Warning);
     }
 }

@@ -244,7 +244,10 @@ pub fn data_json(t: &Timeline) -> String {
     };
     serde_json::to_string(&data).unwrap_or_else(|e| {
         // Only a non-string map key can fail, and the data has none; say so on the page.
-        format!("{{\"error\": {}}}", serde_json::Value::String(e.to_string()))
+        format!(
+            "{{\"error\": {}}}",
+            serde_json::Value::String(e.to_string())
+        )
     })
 }
 
@@ -312,7 +315,11 @@ pub fn render(t: &Timeline) -> String {
         version = env!("CARGO_PKG_VERSION"),
         grader = escape(&t.grader),
         seed = t.seed,
-        status = if t.failure.is_some() { "failed" } else { "passed" },
+        status = if t.failure.is_some() {
+            "failed"
+        } else {
+            "passed"
+        },
         title = escape(&t.title),
         executor = escape(&t.executor),
         peers = t.peers,

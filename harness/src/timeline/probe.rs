@@ -168,7 +168,11 @@ pub fn summary(method: &str, bytes: &[u8], reply: bool) -> Option<String> {
             format!(
                 "term {}, {}",
                 r.term.0,
-                if r.vote_granted { "vote granted" } else { "vote denied" }
+                if r.vote_granted {
+                    "vote granted"
+                } else {
+                    "vote denied"
+                }
             )
         }
         ("AppendEntries", false) => {
@@ -191,7 +195,8 @@ pub fn summary(method: &str, bytes: &[u8], reply: bool) -> Option<String> {
                 format!(
                     "term {}, failed: conflict term {}, index {}",
                     r.term.0,
-                    r.conflict_term.map_or("none".to_string(), |t| t.0.to_string()),
+                    r.conflict_term
+                        .map_or("none".to_string(), |t| t.0.to_string()),
                     r.conflict_index
                 )
             }

@@ -1,0 +1,384 @@
+//! The failure timeline's data, from real trials: lanes, roles and terms, crashes,
+//! disconnections, RPCs and the failure, as the page will draw them. (The page itself, in a
+//! browser, is `timeline_browser.rs`.)
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use harness::graders;
+use harness::logs::Capture;
+use harness::tester::Tester;
+use harness::timeline::model::{PeerState, Role, RoleSource, RpcOutcome, Timeline};
+use harness::timeline::{self, html};
+use harness::trial::{run_trial, TrialError, TrialReport, TrialSettings};
+use labrpc::runtime::{self, Executor, RunConfig, TraceSummary};
+use support::{NoTimerReset, ToyPeer};
+
+fn trial<P: harness::Peer>(grader: &str, seed: u64) -> TrialReport {
+    let g = graders::by_name(grader).expect("a known grader");
+    run_trial::<P>(g, &TrialSettings::sim(seed).with_timeline())
+}
+
+/// Runs `body` with a tester of `n` raft peers on a recorded sim run, as a trial would.
+fn recorded<F>(seed: u64, body: F) -> TrialReport
+where
+    F: FnOnce(Tester<raft::Raft>) -> futures::future::LocalBoxFuture<'static, ()> + Send + 'static,
+{
+    let capture = Capture::with_records("debug", false).expect("a valid filter");
+    let config = RunConfig::sim(seed).dispatch(capture.dispatch());
+    let out = runtime::run(config, move || async move {
+        let t = Tester::<raft::Raft>::new(3, true);
+        body(t).await;
+    })
+    .expect("the run ends");
+    TrialReport {
+        grader: "custom",
+        seed,
+        executor: Executor::Sim,
+        outcome: Err(TrialError::Setup("not a grader".into())),
+        elapsed: out.elapsed,
+        wall: Duration::ZERO,
+        log: Some(capture.take()),
+        records: Some(capture.take_records()),
+        trace: TraceSummary::default(),
+    }
+}
+
+fn leader_spans(t: &Timeline) -> Vec<(usize, u64)> {
+    t.spans
+        .iter()
+        .filter_map(|s| match s.state {
+            PeerState::Up {
+                term,
+                role: Role::Leader,
+            } => Some((s.peer, term)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_passing_election_has_a_lane_per_peer_a_leader_and_its_rpcs() {
+    let report = trial::<raft::Raft>("initial_election", 1);
+    assert!(report.passed(), "{:?}", report.outcome);
+    let t = timeline::timeline(&report);
+    assert_eq!(t.peers, 3);
+    assert_eq!(
+        t.roles,
+        RoleSource::Log,
+        "our raft names its roles in its log"
+    );
+    assert!(t.failure.is_none());
+    for p in 0..3 {
+        assert!(t.spans_of(p).count() > 0, "S{p} has no spans");
+        // Spans of a peer follow each other without gaps or overlaps.
+        let spans: Vec<_> = t.spans_of(p).collect();
+        for w in spans.windows(2) {
+            assert_eq!(w[0].to, w[1].from, "S{p}: {:?} then {:?}", w[0], w[1]);
+        }
+        assert_eq!(spans.last().map(|s| s.to), Some(t.end));
+    }
+    let leaders = leader_spans(&t);
+    assert!(!leaders.is_empty(), "no leader span: {:?}", t.spans);
+    let mut per_term: BTreeMap<u64, BTreeSet<usize>> = BTreeMap::new();
+    for (peer, term) in leaders {
+        per_term.entry(term).or_default().insert(peer);
+    }
+    assert!(
+        per_term.values().all(|peers| peers.len() == 1),
+        "two leaders in one term: {per_term:?}"
+    );
+    // The tester's get_state samples agree with the log-derived lanes.
+    assert!(!t.samples.is_empty());
+    assert!(
+        t.notes.iter().all(|n| !n.contains("says otherwise")),
+        "the log and get_state disagree: {:?}",
+        t.notes
+    );
+    for s in &t.samples {
+        if let Some(PeerState::Up { term, role }) = t.state_at(s.peer, s.at) {
+            assert_eq!((term, role == Role::Leader), (s.term, s.leader), "{s:?}");
+        }
+    }
+
+    // RPCs: both methods, between peers of the cluster, in time order within each call.
+    let methods: Vec<&str> = t.rpcs.iter().map(|r| r.method.as_str()).collect();
+    assert!(methods.contains(&"Raft.RequestVote"));
+    assert!(methods.contains(&"Raft.AppendEntries"));
+    for r in &t.rpcs {
+        assert!(r.from < 3 && r.to < 3 && r.from != r.to, "{r:?}");
+        assert!(
+            r.delivered.map_or(true, |d| r.sent <= d && d <= r.done),
+            "{r:?}"
+        );
+        assert!(r.sent <= r.done, "{r:?}");
+    }
+    let votes = t
+        .rpcs
+        .iter()
+        .find(|r| r.method == "Raft.RequestVote" && r.outcome == RpcOutcome::Replied)
+        .expect("a vote was asked and answered");
+    assert!(
+        votes.detail.contains("request: term") && votes.detail.contains("reply: term"),
+        "the Raft messages are summarised: {}",
+        votes.detail
+    );
+    // The network counted every RPC since the test began (at time 0, before any RPC), and the
+    // timeline has every one of them.
+    let stats = report.outcome.as_ref().expect("passed");
+    assert_eq!(t.rpcs.len() as u64, stats.rpcs);
+}
+
+#[test]
+fn a_peer_whose_log_names_no_roles_is_drawn_from_get_state() {
+    let report = trial::<ToyPeer<NoTimerReset>>("heartbeat_stability", 1);
+    let Err(TrialError::Check(failure)) = &report.outcome else {
+        panic!("the broken peer must fail: {:?}", report.outcome)
+    };
+    let t = timeline::timeline(&report);
+    assert_eq!(t.roles, RoleSource::Sampled);
+    assert!(
+        t.notes.iter().any(|n| n.contains("get_state")),
+        "{:?}",
+        t.notes
+    );
+    assert_eq!(
+        t.peers, 3,
+        "the first cluster failed; the second never started"
+    );
+    assert!(!leader_spans(&t).is_empty(), "the sampled leader shows");
+    // The failure is at the failing check, names the peer and terms of its message, and
+    // marks a span of that peer in one of those terms.
+    let f = t.failure.as_ref().expect("a failure");
+    assert_eq!(f.at, failure.at.as_micros() as u64);
+    assert_eq!(f.message, failure.message);
+    assert!(!f.peers.is_empty() && !f.terms.is_empty(), "{f:?}");
+    assert!(!f.spans.is_empty(), "no span marked: {f:?}");
+    for &i in &f.spans {
+        let s = t.spans[i];
+        assert!(
+            f.peers.contains(&s.peer),
+            "{s:?} is not about {:?}",
+            f.peers
+        );
+        let PeerState::Up { term, .. } = s.state else {
+            panic!("a down span marked: {s:?}")
+        };
+        assert!(f.terms.contains(&term), "{s:?}");
+    }
+    // The toy peer's requests are not the lab's messages: none is summarised as one (its vote
+    // reply happens to have the lab's shape), but every RPC is there.
+    assert!(!t.rpcs.is_empty());
+    assert!(
+        t.rpcs.iter().all(|r| !r.detail.contains("request:")),
+        "a toy request read as a Raft message"
+    );
+}
+
+#[test]
+fn crashes_disconnections_and_restarts_show_on_the_lanes() {
+    let report = recorded(3, |mut t| {
+        Box::pin(async move {
+            t.begin("crash and restart");
+            runtime::sleep(Duration::from_secs(2)).await;
+            t.disconnect(2);
+            runtime::sleep(Duration::from_secs(1)).await;
+            t.connect(2);
+            t.crash1(1);
+            runtime::sleep(Duration::from_secs(1)).await;
+            t.start1(1);
+            t.connect(1);
+            runtime::sleep(Duration::from_secs(2)).await;
+            let _ = t.state_of(0);
+            t.cleanup();
+        })
+    });
+    let t = timeline::timeline(&report);
+    let s = 1_000_000u64;
+    // S2 was cut off from 2 s to 3 s.
+    let cuts: Vec<_> = t.cuts.iter().filter(|c| c.peer == 2).collect();
+    assert_eq!(cuts.len(), 1, "{:?}", t.cuts);
+    assert_eq!((cuts[0].from, cuts[0].to), (2 * s, 3 * s));
+    // S1 was down from 3 s to 4 s, and up again after with the term it had (Raft persists it).
+    assert_eq!(t.state_at(1, 3 * s + 1), Some(PeerState::Down));
+    assert_eq!(t.state_at(1, 4 * s - 1), Some(PeerState::Down));
+    let Some(PeerState::Up { term: before, .. }) = t.state_at(1, 3 * s - 1) else {
+        panic!("S1 up before its crash: {:?}", t.spans)
+    };
+    let Some(PeerState::Up { term: after, .. }) = t.state_at(1, 4 * s) else {
+        panic!("S1 up after its restart: {:?}", t.spans)
+    };
+    assert!(
+        after >= before,
+        "S1's term went back from {before} to {after}"
+    );
+    // The crash and the restart are on the tester's lane, and no RPC reached S1 while down.
+    let kinds: Vec<&str> = t
+        .events
+        .iter()
+        .filter(|e| e.peer.is_none())
+        .map(|e| e.kind.as_str())
+        .collect();
+    for k in ["begin", "disconnect", "connect", "crash", "start"] {
+        assert!(kinds.contains(&k), "no {k} on the tester's lane: {kinds:?}");
+    }
+    for r in t.rpcs.iter().filter(|r| r.to == 1) {
+        if let Some(d) = r.delivered {
+            assert!(
+                !(3 * s..4 * s).contains(&d),
+                "S1 handled an RPC while down: {r:?}"
+            );
+        }
+    }
+    assert!(
+        t.rpcs
+            .iter()
+            .any(|r| r.to == 1 && (3 * s..4 * s).contains(&r.sent) && r.outcome.is_lost()),
+        "RPCs to the crashed S1 are lost"
+    );
+}
+
+#[test]
+fn a_page_is_one_file_that_needs_no_network() {
+    let report = trial::<ToyPeer<NoTimerReset>>("heartbeat_stability", 1);
+    let page = timeline::page(&report);
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    for outside in [
+        "src=",
+        "<link",
+        "@import",
+        "url(",
+        "http://",
+        "https://",
+        "fetch(",
+        "XMLHttpRequest",
+    ] {
+        assert!(
+            !page.contains(outside),
+            "the page refers to something outside itself: {outside}"
+        );
+    }
+    // The data is in the page, and the failure's message is readable without the script.
+    let t = timeline::timeline(&report);
+    let f = t.failure.as_ref().expect("a failure");
+    assert!(page.contains(&html::escape(&f.message)));
+    assert!(page.contains("id=\"timeline-data\""));
+}
+
+#[test]
+fn a_trial_without_records_still_gets_a_page_with_its_failure() {
+    let g = graders::by_name("heartbeat_stability").expect("a grader");
+    let report = run_trial::<ToyPeer<NoTimerReset>>(g, &TrialSettings::sim(1));
+    assert!(report.records.is_none());
+    let t = timeline::timeline(&report);
+    assert!(t.failure.is_some());
+    assert!(t
+        .notes
+        .iter()
+        .any(|n| n.contains("without structured records")));
+    assert!(timeline::page(&report).contains("FAILED"));
+}
+
+/// A fresh folder under the test's scratch space.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("timeline-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a scratch folder");
+    dir
+}
+
+#[test]
+fn harness_run_writes_a_page_next_to_each_failure_bundle_unless_told_not_to() {
+    use harness::cli::run::{run_trials, Control, RunOptions};
+    use std::sync::Arc;
+
+    let out = scratch("run");
+    let mut options = RunOptions::new(graders::select("heartbeat_stability").expect("a grader"), 2);
+    options.out_dir = Some(out.clone());
+    options.jobs = 1;
+    let summary =
+        run_trials::<ToyPeer<NoTimerReset>>(&options, &Arc::new(Control::default()), |_| {});
+    let failures = &summary.graders[0].failures;
+    assert_eq!(failures.len(), 2);
+    for f in failures {
+        let bundle = f.bundle.as_ref().expect("a bundle");
+        let page = f.page.as_ref().expect("a page");
+        assert_eq!(page, &bundle.with_extension("html"));
+        let html = std::fs::read_to_string(page).expect("the page was written");
+        assert!(html.contains("FAILED") && html.contains("heartbeat-only stability"));
+        let text = std::fs::read_to_string(bundle).expect("the bundle was written");
+        assert!(
+            text.contains(&format!("# timeline: {}", page.display())),
+            "the bundle names its page"
+        );
+    }
+    let listed = harness::cli::failures_text(&summary);
+    assert!(listed.contains("timeline: "), "{listed}");
+
+    let quiet = scratch("run-no-html");
+    options.out_dir = Some(quiet.clone());
+    options.html = false;
+    let summary =
+        run_trials::<ToyPeer<NoTimerReset>>(&options, &Arc::new(Control::default()), |_| {});
+    assert!(summary.graders[0].failures.iter().all(|f| f.page.is_none()));
+    let pages = std::fs::read_dir(&quiet)
+        .expect("bundles were written")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "html"))
+        })
+        .count();
+    assert_eq!(pages, 0, "--no-html wrote pages");
+}
+
+#[test]
+fn harness_replay_html_writes_the_page_of_that_seed() {
+    let dir = scratch("replay");
+    let page = dir.join("sub").join("seed1.html");
+    let code = harness::cli::main_from::<ToyPeer<NoTimerReset>, _, _>([
+        "harness",
+        "replay",
+        "heartbeat_stability",
+        "--seed",
+        "1",
+        "--raw",
+        "--html",
+        page.to_str().expect("a UTF-8 path"),
+    ]);
+    assert_eq!(code, harness::cli::EXIT_FAILED, "the seed fails");
+    let html = std::fs::read_to_string(&page).expect("the page was written");
+    let report = trial::<ToyPeer<NoTimerReset>>("heartbeat_stability", 1);
+    assert_eq!(
+        html,
+        timeline::page(&report),
+        "the replay's page is the page of that very run"
+    );
+}
+
+#[test]
+fn lab_html_writes_the_pages_of_failing_seeds() {
+    use harness::testing::{failures, write_pages, TestPlan};
+
+    let dir = scratch("lab-html");
+    let plan = TestPlan {
+        executor: Executor::Sim,
+        seeds: vec![1, 2],
+        log: None,
+        html: Some(dir.clone()),
+    };
+    let failed = failures::<ToyPeer<NoTimerReset>>("heartbeat_stability", &plan);
+    assert_eq!(failed.len(), 2);
+    assert!(failed.iter().all(|r| r.records.is_some()));
+    let said = write_pages(&dir, &failed);
+    for seed in [1, 2] {
+        let path = dir.join(format!("heartbeat_stability-seed{seed}.html"));
+        assert!(path.is_file(), "{} was not written", path.display());
+        assert!(
+            said.contains(&format!("heartbeat_stability-seed{seed}.html")),
+            "{said}"
+        );
+    }
+}
