@@ -13,12 +13,17 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use std::time::Duration;
+
 use harness::graders;
+use harness::logs::Capture;
+use harness::tester::{TestFailure, Tester};
 use harness::timeline::model::{RpcOutcome, RpcRecord};
 use harness::timeline::{self, html};
 use harness::trial::{run_trial, TrialError, TrialReport, TrialSettings};
+use labrpc::runtime::{self, Executor, RunConfig, TraceSummary};
 use serde_json::Value;
-use support::{NoTimerReset, ToyPeer};
+use support::{ChattyHeartbeats, NoTimerReset, ToyPeer};
 
 /// The most a browser run may take before `timeout` ends it.
 const BROWSER_LIMIT_SECS: &str = "120";
@@ -385,4 +390,79 @@ fn a_screenshot_of_the_page_is_drawn() {
         bytes.len()
     );
     eprintln!("screenshot: {} ({} bytes)", png.display(), bytes.len());
+}
+
+/// Seven peers heartbeating every 20 ms on an unreliable network for 100 s, with two peers cut
+/// off for 5 s in every 10: tens of thousands of RPCs, to see that the page copes.
+fn busy_trial() -> TrialReport {
+    let capture = Capture::with_records("debug", false).expect("a valid filter");
+    let config = RunConfig::sim(7).dispatch(capture.dispatch());
+    let out = runtime::run(config, || async {
+        let mut t = Tester::<ToyPeer<ChattyHeartbeats>>::new(7, false);
+        t.begin("load: 7 chatty peers, unreliable network, 100 s");
+        for _ in 0..10 {
+            let a = runtime::random_range(0..7) as usize;
+            let b = (a + 1 + runtime::random_range(0..6) as usize) % 7;
+            t.disconnect(a);
+            t.disconnect(b);
+            runtime::sleep(Duration::from_secs(5)).await;
+            t.connect(a);
+            t.connect(b);
+            runtime::sleep(Duration::from_secs(5)).await;
+            let _ = t.check_terms();
+        }
+        TestFailure::new("the load test ends with a made-up failure, to draw its marker")
+    })
+    .expect("the run ends");
+    TrialReport {
+        grader: "load",
+        seed: 7,
+        executor: Executor::Sim,
+        outcome: Err(TrialError::Check(out.value)),
+        elapsed: out.elapsed,
+        wall: Duration::ZERO,
+        log: Some(capture.take()),
+        records: Some(capture.take_records()),
+        trace: TraceSummary::default(),
+    }
+}
+
+#[test]
+fn a_page_with_tens_of_thousands_of_rpcs_loads_and_draws_them_all() {
+    let Some(browser) = chromium_or_skip("timeline_browser") else {
+        return;
+    };
+    let report = busy_trial();
+    let t = timeline::timeline(&report);
+    assert!(t.rpcs.len() > 20_000, "only {} RPCs", t.rpcs.len());
+    let page_html = html::render(&t);
+    let page = write(&page_html, "busy.html");
+    // Without virtual time, so the page's own timings are real.
+    let dom = chromium(
+        &browser,
+        &format!("file://{}#measure", page.display()),
+        &["--dump-dom".to_string()],
+    );
+    assert_no_script_errors(&dom);
+    let check = json_of(&dom, "selfcheck");
+    assert_eq!(check["rpcs"].as_u64(), Some(t.rpcs.len() as u64));
+    let m = &check["measure"];
+    assert_eq!(
+        m["fitRpcsDrawn"].as_u64(),
+        Some(t.rpcs.len() as u64),
+        "the whole run's view draws every RPC: {check}"
+    );
+    // Reported, not judged (timings depend on the machine): see the report for the figures.
+    eprintln!(
+        "busy page: {} RPCs, {} log lines, {} bytes; load {:.0} ms (parse + first draw); \
+         draw: whole run {:.1} ms, a tenth {:.1} ms ({} RPCs); hover search {:.2} ms",
+        t.rpcs.len(),
+        t.events.len(),
+        page_html.len(),
+        check["loadMs"].as_f64().unwrap_or(f64::NAN),
+        m["fitDrawMs"].as_f64().unwrap_or(f64::NAN),
+        m["tenthDrawMs"].as_f64().unwrap_or(f64::NAN),
+        m["tenthRpcsDrawn"],
+        m["hoverMs"].as_f64().unwrap_or(f64::NAN),
+    );
 }

@@ -16,7 +16,12 @@
   var RIGHT_PAD = 14;
   var BOTTOM_PAD = 10;
   var LONG_DELAY_US = 100000; // slower than any short delay of the network (27 ms)
-  var DETAIL_LIMIT = 1500; // arrowheads and crosses only when fewer RPCs are in view
+  var DETAIL_LIMIT = 1500; // arrowheads only when fewer RPCs are in view
+  // More RPCs than this in view are drawn as traffic: per peer, the calls it sent per column of
+  // pixels, stacked by method, with the lost ones on top in dark red; slow deliveries keep their
+  // own arrows while there are few of them.
+  var AGGREGATE_LIMIT = 5000;
+  var TRAFFIC_PX = 2;
   var HOVER_PX = 5;
 
   var ROLE_FILL = ['#c9dcf2', '#f6c35f', '#4fae5a', '#3a3f4b'];
@@ -86,7 +91,8 @@
   var lanes = [];
   var width = 0, height = 0;
   var lastDrawnRpcs = [];
-  var lastDraw = { ms: 0, rpcs: 0 };
+  var lastDraw = { ms: 0, rpcs: 0, aggregated: false };
+  var aggregated = false;
 
   var container = document.getElementById('view');
   var canvas = document.getElementById('canvas');
@@ -447,12 +453,24 @@
       if (lostOnly && !outcomeLost[q[6]]) continue;
       visible.push(i);
     }
+    aggregated = visible.length > AGGREGATE_LIMIT;
+    if (aggregated) {
+      drawTraffic(visible);
+      // Slow deliveries still show one by one, while there are few.
+      visible = visible.filter(function (i) {
+        var q = rpcs[i];
+        return !outcomeLost[q[6]] && q[4] >= 0 && q[4] - q[3] > LONG_DELAY_US;
+      });
+      if (visible.length > DETAIL_LIMIT) visible = [];
+    }
     lastDrawnRpcs = visible;
     var detail = visible.length <= DETAIL_LIMIT;
     // One path per style, so tens of thousands of arrows are a handful of strokes.
     var paths = {};
     function path(key) { return paths[key] || (paths[key] = new Path2D()); }
     var marks = [];
+    // In a crowded view, pieces that would land on the same pixels are drawn once.
+    var seen = aggregated ? new Set() : null;
     for (var k = 0; k < visible.length; k++) {
       var rpc = rpcs[visible[k]];
       var a = laneOf(rpc[0]), b = laneOf(rpc[1]);
@@ -461,6 +479,11 @@
       for (var j = 0; j < pieces.length; j++) {
         var g = pieces[j];
         var key = g[4] + (g[5] === 'reply' ? ':reply' : '');
+        if (seen) {
+          var spot = key + ':' + g[5] + ':' + Math.round(g[0]) + ':' + Math.round(g[1]) + ':' + Math.round(g[2]) + ':' + Math.round(g[3]);
+          if (seen.has(spot)) continue;
+          seen.add(spot);
+        }
         var pth = path(key);
         pth.moveTo(g[0], g[1]);
         pth.lineTo(g[2], g[3]);
@@ -479,28 +502,72 @@
     ctx.setLineDash([]);
     ctx.globalAlpha = 1;
     ctx.lineWidth = 1;
+    // Crosses and arrowheads, one path per colour.
+    var crosses = {}, heads = {};
     marks.forEach(function (g) {
       var colour = styleColour(g[4]);
       if (g[5] === 'cross') {
-        ctx.strokeStyle = colour;
-        ctx.lineWidth = 1.5;
-        ctx.beginPath();
-        ctx.moveTo(g[2] - 3, g[3] - 3); ctx.lineTo(g[2] + 3, g[3] + 3);
-        ctx.moveTo(g[2] + 3, g[3] - 3); ctx.lineTo(g[2] - 3, g[3] + 3);
-        ctx.stroke();
-        ctx.lineWidth = 1;
+        var c = crosses[colour] || (crosses[colour] = new Path2D());
+        c.moveTo(g[2] - 3, g[3] - 3); c.lineTo(g[2] + 3, g[3] + 3);
+        c.moveTo(g[2] + 3, g[3] - 3); c.lineTo(g[2] - 3, g[3] + 3);
         return;
       }
       var ang = Math.atan2(g[3] - g[1], g[2] - g[0]);
-      ctx.fillStyle = colour;
-      ctx.beginPath();
-      ctx.moveTo(g[2], g[3]);
-      ctx.lineTo(g[2] - 7 * Math.cos(ang - 0.4), g[3] - 7 * Math.sin(ang - 0.4));
-      ctx.lineTo(g[2] - 7 * Math.cos(ang + 0.4), g[3] - 7 * Math.sin(ang + 0.4));
-      ctx.closePath();
-      ctx.fill();
+      var h = heads[colour] || (heads[colour] = new Path2D());
+      h.moveTo(g[2], g[3]);
+      h.lineTo(g[2] - 7 * Math.cos(ang - 0.4), g[3] - 7 * Math.sin(ang - 0.4));
+      h.lineTo(g[2] - 7 * Math.cos(ang + 0.4), g[3] - 7 * Math.sin(ang + 0.4));
+      h.closePath();
     });
-    return visible.length;
+    ctx.lineWidth = 1.5;
+    Object.keys(crosses).forEach(function (colour) { ctx.strokeStyle = colour; ctx.stroke(crosses[colour]); });
+    ctx.lineWidth = 1;
+    Object.keys(heads).forEach(function (colour) { ctx.fillStyle = colour; ctx.fill(heads[colour]); });
+    return aggregated ? lastTraffic.total : visible.length;
+  }
+
+  // Traffic: for each peer lane, the calls it sent in each column of TRAFFIC_PX pixels, as bars
+  // rising from the bottom of its band, one colour per method, the lost ones on top.
+  var LOST_COLOUR = '#8f0d1f';
+  var lastTraffic = { total: 0, sent: {}, lost: {} };
+  function drawTraffic(visible) {
+    var cols = Math.ceil(plotWidth() / TRAFFIC_PX) + 1;
+    var methods = data.methods.length;
+    var counts = {}, lost = {}, sum = {};
+    var row = function (table, key) { return table[key] || (table[key] = new Uint32Array(cols)); };
+    var max = 1;
+    for (var k = 0; k < visible.length; k++) {
+      var q = rpcs[visible[k]];
+      var c = Math.floor((xOf(q[3]) - plotLeft()) / TRAFFIC_PX);
+      if (c < 0 || c >= cols) continue;
+      if (outcomeLost[q[6]]) row(lost, q[0])[c]++;
+      else row(counts, q[0] * methods + q[2])[c]++;
+      var total = ++row(sum, q[0])[c];
+      if (total > max) max = total;
+    }
+    lastTraffic = { total: visible.length, sent: sum, lost: lost };
+    lanes.forEach(function (lane) {
+      if (lane.kind !== 'peer') return;
+      var base = new Float64Array(cols);
+      var bandBottom = lane.y + lane.h - 10, room = (lane.h - 20) * 0.8;
+      var layers = data.methods.map(function (m, mi) { return [counts[lane.peer * methods + mi], methodColour(mi)]; });
+      layers.push([lost[lane.peer], LOST_COLOUR]);
+      layers.forEach(function (layer) {
+        var r = layer[0];
+        if (!r) return;
+        var bars = new Path2D();
+        for (var c = 0; c < cols; c++) {
+          if (!r[c]) continue;
+          var hgt = r[c] / max * room;
+          bars.rect(plotLeft() + c * TRAFFIC_PX, bandBottom - base[c] - hgt, TRAFFIC_PX, hgt);
+          base[c] += hgt;
+        }
+        ctx.globalAlpha = 0.8;
+        ctx.fillStyle = layer[1];
+        ctx.fill(bars);
+        ctx.globalAlpha = 1;
+      });
+    });
   }
 
   function placeMarker() {
@@ -535,10 +602,11 @@
     ctx.fillRect(0, AXIS_H, LABEL_W, height);
     ctx.fillRect(plotLeft() + plotWidth(), 0, RIGHT_PAD, height);
     placeMarker();
-    lastDraw = { ms: performance.now() - t, rpcs: n };
+    lastDraw = { ms: performance.now() - t, rpcs: n, aggregated: aggregated };
     status.textContent = 'view ' + fmtTime(view.start, view.end - view.start) + ' – ' +
       fmtTime(view.end, view.end - view.start) + ' · ' + n + ' of ' + rpcs.length +
-      ' RPCs in view · drawn in ' + lastDraw.ms.toFixed(1) + ' ms';
+      ' RPCs in view' + (aggregated ? ' (drawn as traffic sent per peer, the lost in dark red; zoom in for arrows)' : '') +
+      ' · drawn in ' + lastDraw.ms.toFixed(1) + ' ms';
     container.setAttribute('data-view-start-us', String(view.start));
     container.setAttribute('data-view-end-us', String(view.end));
     container.setAttribute('data-plot-left', String(plotLeft()));
@@ -673,6 +741,17 @@
     }
     var p = lane.peer;
     var out = [];
+    if (aggregated && lastTraffic.sent[p]) {
+      var col = Math.floor((x - plotLeft()) / TRAFFIC_PX);
+      var sent = lastTraffic.sent[p][col] || 0;
+      var lostHere = lastTraffic.lost[p] ? lastTraffic.lost[p][col] : 0;
+      if (sent) {
+        out.push(peerName(p) + ' sent ' + sent + ' RPC' + (sent === 1 ? '' : 's') +
+          (lostHere ? ' (' + lostHere + ' lost)' : '') + ' in ' +
+          fmtTime(tOf(plotLeft() + col * TRAFFIC_PX)) + ' – ' + fmtTime(tOf(plotLeft() + (col + 1) * TRAFFIC_PX)) +
+          ' (zoom in to see each one)');
+      }
+    }
     var evp = near(eventsBy[p], x, atOf);
     evp.slice(0, 8).forEach(function (e) { out.push(e.line); });
     if (evp.length > 8) out.push('… ' + (evp.length - 8) + ' more log lines here (zoom in)');
@@ -774,6 +853,31 @@
     drawMs: lastDraw.ms,
     loadMs: performance.now() - loadStart
   };
+  // page.html#measure: time the drawing and the hover search (synchronously, so the numbers
+  // are in the DOM when a headless browser dumps it at the load event).
+  if (location.hash === '#measure') {
+    var time = function (fn, n) {
+      var t0 = performance.now();
+      for (var i = 0; i < n; i++) fn();
+      return (performance.now() - t0) / n;
+    };
+    check.measure = {};
+    fit();
+    check.measure.fitDrawMs = time(draw, 5);
+    check.measure.fitRpcsDrawn = lastDraw.rpcs;
+    check.measure.fitAggregated = lastDraw.aggregated;
+    var mid = failure ? failure.at : end / 2;
+    var tenth = end / 10;
+    setView(mid - tenth / 2, mid + tenth / 2);
+    check.measure.tenthDrawMs = time(draw, 5);
+    check.measure.tenthRpcsDrawn = lastDraw.rpcs;
+    var busiest = lanes.length > 1 ? lanes[1] : lanes[0];
+    check.measure.hoverMs = time(function () {
+      hoverText(plotLeft() + plotWidth() / 2, busiest.y + busiest.h / 2);
+    }, 20);
+    fit();
+    draw();
+  }
   document.getElementById('selfcheck').textContent = JSON.stringify(check);
   document.body.setAttribute('data-ready', '1');
 
