@@ -131,14 +131,53 @@ fn a_passing_election_has_a_lane_per_peer_a_leader_and_its_rpcs() {
     assert_eq!(t.rpcs.len() as u64, stats.rpcs);
 }
 
+/// The (peer, term, role) of every candidate and leader span.
+fn elections(t: &Timeline) -> BTreeSet<(usize, u64, Role)> {
+    t.spans
+        .iter()
+        .filter_map(|s| match s.state {
+            PeerState::Up { term, role } if role != Role::Follower => Some((s.peer, term, role)),
+            _ => None,
+        })
+        .collect()
+}
+
 #[test]
-fn a_peer_whose_log_names_no_roles_is_drawn_from_get_state() {
+fn a_raft_whose_log_says_nothing_is_drawn_from_its_messages_as_from_its_log() {
+    for (grader, seed) in [
+        ("initial_election", 1),
+        ("re_election", 2),
+        ("many_elections", 3),
+    ] {
+        let logged = timeline::timeline(&trial::<raft::Raft>(grader, seed));
+        let g = graders::by_name(grader).expect("a grader");
+        // Only the tester's lines: the peers' own events are filtered out.
+        let silent = TrialSettings::sim(seed)
+            .with_log("tester=debug")
+            .with_timeline();
+        let inferred = timeline::timeline(&run_trial::<raft::Raft>(g, &silent));
+        assert_eq!(logged.roles, RoleSource::Log);
+        assert_eq!(inferred.roles, RoleSource::Inferred);
+        assert!(
+            inferred.spans.iter().all(|s| !s.guessed),
+            "the lab's messages carry terms"
+        );
+        assert_eq!(
+            elections(&inferred),
+            elections(&logged),
+            "{grader} seed {seed}: candidates and leaders from the RPCs vs from the log"
+        );
+    }
+}
+
+#[test]
+fn a_peer_whose_log_names_no_roles_is_drawn_from_its_rpcs_and_get_state() {
     let report = trial::<ToyPeer<NoTimerReset>>("heartbeat_stability", 1);
     let Err(TrialError::Check(failure)) = &report.outcome else {
         panic!("the broken peer must fail: {:?}", report.outcome)
     };
     let t = timeline::timeline(&report);
-    assert_eq!(t.roles, RoleSource::Sampled);
+    assert_eq!(t.roles, RoleSource::Inferred);
     assert!(
         t.notes.iter().any(|n| n.contains("get_state")),
         "{:?}",
@@ -148,7 +187,33 @@ fn a_peer_whose_log_names_no_roles_is_drawn_from_get_state() {
         t.peers, 3,
         "the first cluster failed; the second never started"
     );
-    assert!(!leader_spans(&t).is_empty(), "the sampled leader shows");
+    let seen = elections(&t);
+    assert!(
+        seen.iter().any(|e| e.2 == Role::Leader),
+        "a leader shows: {seen:?}"
+    );
+    // (On a reliable network an election takes no time at all, so candidates last no time.)
+    // The failure says S0 moved to term 2: its lane ends in term 2.
+    assert!(
+        failure.message.contains("from 1 to 2 (at server 0)"),
+        "{}",
+        failure.message
+    );
+    let last = t.spans_of(0).last().expect("S0 has spans");
+    assert!(
+        matches!(last.state, PeerState::Up { term: 2, .. }),
+        "S0 ends in {last:?}"
+    );
+    // The toy's messages are its own, so terms are counted until a check tells them; a span
+    // that a check saw is not a guess.
+    for s in &t.samples {
+        let span = t
+            .spans
+            .iter()
+            .find(|x| x.peer == s.peer && x.from <= s.at && (s.at < x.to || s.at == t.end))
+            .unwrap_or_else(|| panic!("no span at {s:?}: {:#?}", t.spans));
+        assert!(!span.guessed, "{span:?} was confirmed by {s:?}");
+    }
     // The failure is at the failing check, names the peer and terms of its message, and
     // marks a span of that peer in one of those terms.
     let f = t.failure.as_ref().expect("a failure");

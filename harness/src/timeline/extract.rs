@@ -135,8 +135,8 @@ fn says_became(m: &str, role: Role) -> bool {
     said || extra.iter().any(|w| m.contains(w))
 }
 
-/// The peers and terms a failure message names: `server 1`, `S1`, `follower 2`, `2 claims`,
-/// `0 (term 1)`, `leader changed from 0`; `term 3`, `term changed from 1 to 2`.
+/// The peers and terms a failure message names: `server 1`, `server=1`, `S1`, `follower 2`,
+/// `2 claims`, `0 (term 1)`, `leader changed from 0`; `term 3`, `term changed from 1 to 2`.
 ///
 /// ```
 /// use harness::timeline::extract::names_in;
@@ -167,7 +167,8 @@ pub fn names_in(message: &str) -> (BTreeSet<usize>, BTreeSet<u64>) {
             }
         }
         match w.as_str() {
-            "server" | "peer" | "follower" | "candidate" | "leader" | "node" => {
+            // Not "leader N": "stale leader: 2 connected servers" counts servers.
+            "server" | "peer" | "follower" | "node" => {
                 if let Some(p) = num(i + 1) {
                     peers.insert(p as usize);
                 }
@@ -242,6 +243,8 @@ fn tester_kind(message: &str) -> EventKind {
 struct Track {
     state: PeerState,
     since: u64,
+    /// Whether the current state's term is a guess.
+    guessed: bool,
     /// The last term known (kept across a crash: Raft persists it).
     term: u64,
     connected: bool,
@@ -253,11 +256,28 @@ impl Track {
         Track {
             state: PeerState::Down,
             since: 0,
+            guessed: false,
             term: 0,
             connected: false,
             cut_since: 0,
         }
     }
+}
+
+/// Two sends of `RequestVote` this close together belong to one election.
+const ONE_ELECTION_US: u64 = 1_000;
+
+/// What a peer's RPCs and `get_state` say about its role (the [`RoleSource::Inferred`] way).
+#[derive(Debug, Clone, Copy)]
+enum Clue {
+    /// `get_state` said `(term, leader)`.
+    Told { term: u64, leader: bool },
+    /// It sent `RequestVote`, of this term if the message could be read.
+    AskedVote(Option<u64>),
+    /// It sent `AppendEntries`, of this term if the message could be read.
+    Appended(Option<u64>),
+    /// A reply showed it (or it showed the peer) this term.
+    SawTerm(u64),
 }
 
 struct Builder {
@@ -274,31 +294,68 @@ impl Builder {
         &mut self.tracks[peer]
     }
 
-    fn set(&mut self, peer: usize, at: u64, state: PeerState) {
+    /// From `at`, `peer` is in `state`; `guessed` when its term is a guess.
+    fn set(&mut self, peer: usize, at: u64, state: PeerState, guessed: bool) {
         let t = self.track(peer);
         if t.state == state {
+            // Told what was guessed: the guess was right all along.
+            t.guessed &= guessed;
             return;
         }
-        let (from, old) = (t.since, t.state);
+        let (from, old, old_guessed) = (t.since, t.state, t.guessed);
         t.state = state;
         t.since = at;
+        t.guessed = guessed;
         if let PeerState::Up { term, .. } = state {
             t.term = term;
         }
-        if at > from && old != PeerState::Down {
+        if at > from {
             self.spans.push(Span {
                 peer,
                 from,
                 to: at,
                 state: old,
+                guessed: old_guessed,
             });
-        } else if at > from {
-            self.spans.push(Span {
-                peer,
-                from,
-                to: at,
-                state: PeerState::Down,
-            });
+        }
+    }
+
+    /// Moves `peer` on by what `clue` says, if it is up.
+    fn infer(&mut self, peer: usize, at: u64, clue: Clue) {
+        let t = self.track(peer).clone();
+        let PeerState::Up { term, role } = t.state else {
+            return;
+        };
+        let up = |term, role| PeerState::Up { term, role };
+        let next = match clue {
+            Clue::Told { term: told, leader } => {
+                if leader {
+                    Some((up(told, Role::Leader), false))
+                } else if role == Role::Candidate && told == term {
+                    Some((t.state, false))
+                } else {
+                    Some((up(told, Role::Follower), false))
+                }
+            }
+            Clue::AskedVote(Some(asked)) if asked >= term => {
+                Some((up(asked, Role::Candidate), false))
+            }
+            Clue::AskedVote(None) => {
+                if role == Role::Candidate && at.saturating_sub(t.since) <= ONE_ELECTION_US {
+                    None
+                } else {
+                    Some((up(term + 1, Role::Candidate), true))
+                }
+            }
+            Clue::Appended(Some(led)) if led >= term => Some((up(led, Role::Leader), false)),
+            Clue::Appended(None) if role != Role::Leader => {
+                Some((up(term, Role::Leader), t.guessed))
+            }
+            Clue::SawTerm(seen) if seen > term => Some((up(seen, Role::Follower), false)),
+            _ => None,
+        };
+        if let Some((state, guessed)) = next {
+            self.set(peer, at, state, guessed);
         }
     }
 
@@ -318,18 +375,11 @@ impl Builder {
         }
     }
 
-    /// Every peer down and connected (so no cut stays open), at `at`.
+    /// Every peer down, and every cut closed, at `at` (a cluster ends).
     fn all_down(&mut self, at: u64) {
         for peer in 0..self.tracks.len() {
-            self.set(peer, at, PeerState::Down);
-            if !self.tracks[peer].connected {
-                let from = self.tracks[peer].cut_since;
-                // A peer disconnected before its cluster ended stays cut until then.
-                if at > from && self.tracks[peer].state == PeerState::Down {
-                    self.cuts.push(Cut { peer, from, to: at });
-                }
-                self.tracks[peer].connected = true;
-            }
+            self.set(peer, at, PeerState::Down, false);
+            self.connect(peer, at, true);
         }
     }
 }
@@ -345,6 +395,7 @@ struct Call {
     outcome: Option<RpcOutcome>,
     request: String,
     reply: String,
+    reply_term: Option<u64>,
     error: String,
 }
 
@@ -357,17 +408,20 @@ struct Calls {
 }
 
 impl Calls {
-    fn fact(&mut self, cluster: usize, r: &Record) {
+    /// Reads one fact; returns what it says about a peer's role, if anything.
+    fn fact(&mut self, cluster: usize, r: &Record) -> Option<(usize, Clue)> {
         let at = r.micros;
-        let Some(end) = r.u64("end") else { return };
+        let end = r.u64("end")?;
         if r.str("fact") == Some(Fact::End.as_str()) {
             if let (Some(from), Some(to)) = (r.u64("from"), r.u64("to")) {
                 self.ends
                     .insert((cluster, end), (from as usize, to as usize));
             }
-            return;
+            return None;
         }
-        let Some(id) = r.u64("call") else { return };
+        let id = r.u64("call")?;
+        let peers = self.ends.get(&(cluster, end)).copied();
+        let term = r.term();
         let detail = r.str("detail").unwrap_or("").to_string();
         let call = self.calls.entry((cluster, id)).or_insert_with(|| Call {
             end,
@@ -379,14 +433,25 @@ impl Calls {
                 call.method = r.str("method").unwrap_or("").to_string();
                 call.sent = at;
                 call.request = detail;
+                let (from, _) = peers?;
+                match call.method.rsplit('.').next() {
+                    Some("RequestVote") => return Some((from, Clue::AskedVote(term))),
+                    Some("AppendEntries") => return Some((from, Clue::Appended(term))),
+                    _ => {}
+                }
             }
             "handled" => {
                 call.handled = Some(at);
                 call.reply = detail;
+                call.reply_term = term;
+                // The callee's term after handling the call.
+                return Some((peers?.1, Clue::SawTerm(term?)));
             }
             "delivered" => {
                 call.done = Some(at);
                 call.outcome = Some(RpcOutcome::Replied);
+                // The caller learns the callee's term.
+                return Some((peers?.0, Clue::SawTerm(call.reply_term?)));
             }
             "failed" => {
                 call.done = Some(at);
@@ -406,6 +471,7 @@ impl Calls {
             }
             _ => {}
         }
+        None
     }
 
     /// The RPCs whose ends the tester named, by send time.
@@ -461,11 +527,15 @@ pub fn from_report(report: &TrialReport) -> Timeline {
     let mut order: Vec<&Record> = records.iter().collect();
     order.sort_by_key(|r| r.micros);
 
+    let is_fact =
+        |r: &Record, fact: Fact| r.target == probe::TARGET && r.str("fact") == Some(fact.as_str());
     let roles = if order
         .iter()
         .any(|r| is_peer_event(r) && role_hint(&r.message) == Some(Role::Leader))
     {
         RoleSource::Log
+    } else if order.iter().any(|r| is_fact(r, Fact::Rpc)) {
+        RoleSource::Inferred
     } else {
         RoleSource::Sampled
     };
@@ -481,6 +551,7 @@ pub fn from_report(report: &TrialReport) -> Timeline {
     let mut events = Vec::new();
     let mut lanes = 0usize;
     let mut calls = Calls::default();
+    let mut cleaned: Option<u64> = None;
 
     for r in &order {
         let at = r.micros;
@@ -490,29 +561,38 @@ pub fn from_report(report: &TrialReport) -> Timeline {
             };
             let peer = r.peer().map(|p| p as usize);
             match (fact, peer) {
-                (Fact::End | Fact::Rpc, _) => calls.fact(clusters.len(), r),
+                (Fact::End | Fact::Rpc, _) => {
+                    if let Some((p, clue)) = calls.fact(clusters.len(), r) {
+                        if roles != RoleSource::Log {
+                            b.infer(p, at, clue);
+                        }
+                    }
+                }
                 (Fact::Cluster, _) => {
-                    b.all_down(at);
+                    b.all_down(cleaned.take().unwrap_or(at));
                     let n = r.u64("peers").unwrap_or(0) as usize;
                     for p in 0..n {
-                        b.track(p).term = 0;
+                        // A fresh cluster: term 0, and not connected until the tester says.
+                        let t = b.track(p);
+                        t.term = 0;
+                        t.connected = false;
+                        t.cut_since = at;
                     }
                     lanes = lanes.max(n);
                     clusters.push(ClusterStart { at, peers: n });
                 }
-                (Fact::Cleanup, _) => b.all_down(at),
+                // The peers go down at the cleanup only if the run goes on: a trial ends with
+                // the cleanup, and its lanes end in the states of its last moment.
+                (Fact::Cleanup, _) => cleaned = cleaned.or(Some(at)),
                 (Fact::Start, Some(p)) => {
                     let term = b.track(p).term;
-                    b.set(
-                        p,
-                        at,
-                        PeerState::Up {
-                            term,
-                            role: Role::Follower,
-                        },
-                    );
+                    let state = PeerState::Up {
+                        term,
+                        role: Role::Follower,
+                    };
+                    b.set(p, at, state, false);
                 }
-                (Fact::Crash, Some(p)) => b.set(p, at, PeerState::Down),
+                (Fact::Crash, Some(p)) => b.set(p, at, PeerState::Down, false),
                 (Fact::Connect, Some(p)) => b.connect(p, at, true),
                 (Fact::Disconnect, Some(p)) => b.connect(p, at, false),
                 (Fact::State, Some(p)) => {
@@ -524,9 +604,8 @@ pub fn from_report(report: &TrialReport) -> Timeline {
                         term,
                         leader,
                     });
-                    if roles == RoleSource::Sampled && b.track(p).state != PeerState::Down {
-                        let role = if leader { Role::Leader } else { Role::Follower };
-                        b.set(p, at, PeerState::Up { term, role });
+                    if roles != RoleSource::Log {
+                        b.infer(p, at, Clue::Told { term, leader });
                     }
                 }
                 (Fact::Applied, Some(p)) => applies.push(Apply {
@@ -555,7 +634,7 @@ pub fn from_report(report: &TrialReport) -> Timeline {
                         _ => None,
                     };
                     if let Some((term, role)) = next {
-                        b.set(p, at, PeerState::Up { term, role });
+                        b.set(p, at, PeerState::Up { term, role }, false);
                     }
                 }
             }
@@ -595,12 +674,15 @@ pub fn from_report(report: &TrialReport) -> Timeline {
     // Close what is still open at the end of the run.
     for p in 0..b.tracks.len() {
         let t = b.tracks[p].clone();
-        if end > t.since {
+        // A state taken at the very end (a failing check's last look) is kept, though it
+        // lasted no time: the page draws the states the run ended in a little past its end.
+        if end > t.since || t.state != PeerState::Down {
             b.spans.push(Span {
                 peer: p,
                 from: t.since,
                 to: end,
                 state: t.state,
+                guessed: t.guessed,
             });
         }
         if !t.connected && end > t.cut_since {
@@ -631,6 +713,20 @@ pub fn from_report(report: &TrialReport) -> Timeline {
              first check that saw it, and candidates do not show"
                 .to_string(),
         );
+    }
+    if roles == RoleSource::Inferred {
+        let mut note = "the peers' log names no roles (no line says a peer became leader), so \
+                        roles come from their RPCs (sending RequestVote makes a candidate, \
+                        sending AppendEntries a leader) and from get_state() at the tester's \
+                        checks"
+            .to_string();
+        if spans.iter().any(|s| s.guessed) {
+            note.push_str(
+                "; their messages are not the lab's, so a term marked ? is counted from the \
+                 elections seen, until a check tells it",
+            );
+        }
+        notes.push(note);
     }
     if roles == RoleSource::Log {
         notes.extend(disagreements(&spans, &samples));
@@ -702,26 +798,36 @@ fn failure_of(report: &TrialReport, timeline: &Timeline) -> Option<Failure> {
     };
     let (peers, terms) = names_in(&message);
     let from = at.saturating_sub(micros(FAILURE_WINDOW));
-    let leaders_only = peers.is_empty() && message.contains("leader");
-    let spans = if peers.is_empty() && terms.is_empty() {
+    let mut spans: Vec<usize> = if peers.is_empty() && terms.is_empty() {
         Vec::new()
     } else {
         timeline
             .spans
             .iter()
             .enumerate()
-            .filter(|(_, s)| s.to > from && s.from <= at)
+            .filter(|(_, s)| s.to >= from && s.from <= at)
             .filter(|(_, s)| peers.is_empty() || peers.contains(&s.peer))
             .filter(|(_, s)| match s.state {
-                PeerState::Up { term, role } => {
-                    (terms.is_empty() || terms.contains(&term))
-                        && (!leaders_only || role == Role::Leader)
-                }
+                PeerState::Up { term, .. } => terms.is_empty() || terms.contains(&term),
                 PeerState::Down => false,
             })
             .map(|(i, _)| i)
             .collect()
     };
+    // A message about leaders ("term 3 has 2 (>1) leaders", "stale leader: ...") is about the
+    // leader spans among those, when there are any.
+    let is_leader = |i: &usize| {
+        matches!(
+            timeline.spans[*i].state,
+            PeerState::Up {
+                role: Role::Leader,
+                ..
+            }
+        )
+    };
+    if message.contains("leader") && spans.iter().any(is_leader) {
+        spans.retain(is_leader);
+    }
     let mut events: Vec<usize> = Vec::new();
     if !(peers.is_empty() && terms.is_empty()) {
         for (i, e) in timeline.events.iter().enumerate().rev() {
@@ -852,5 +958,157 @@ mod tests {
             EventKind::Check
         );
         assert_eq!(tester_kind("warning: term changed"), EventKind::Warning);
+    }
+}
+
+#[cfg(test)]
+mod inference_tests {
+    use super::*;
+    use crate::timeline::record::FieldValue;
+    use labrpc::runtime::Executor;
+
+    fn fact(micros: u64, fields: &[(&'static str, FieldValue)]) -> Record {
+        Record {
+            micros,
+            target: probe::TARGET,
+            level: Level::DEBUG,
+            message: String::new(),
+            fields: fields.to_vec(),
+        }
+    }
+    fn s(v: &str) -> FieldValue {
+        FieldValue::Str(v.to_string())
+    }
+    fn u(v: u64) -> FieldValue {
+        FieldValue::U64(v)
+    }
+
+    fn timeline_of(records: Vec<Record>) -> Timeline {
+        from_report(&TrialReport {
+            grader: "synthetic",
+            seed: 0,
+            executor: Executor::Sim,
+            outcome: Err(TrialError::Setup("synthetic".into())),
+            elapsed: Duration::from_secs(10),
+            wall: Duration::ZERO,
+            log: None,
+            records: Some(records),
+            trace: Default::default(),
+        })
+    }
+
+    /// Two peers; peer 0 runs two elections (its messages unreadable), a check tells its term.
+    fn two_elections(sampled_term: u64) -> Vec<Record> {
+        let mut r = vec![fact(0, &[("fact", s("cluster")), ("peers", u(2))])];
+        for p in 0..2 {
+            r.push(fact(0, &[("fact", s("start")), ("peer", u(p))]));
+            r.push(fact(
+                0,
+                &[
+                    ("fact", s("end")),
+                    ("end", u(p)),
+                    ("from", u(p)),
+                    ("to", u(1 - p)),
+                ],
+            ));
+        }
+        let mut call = 0;
+        let mut send = |r: &mut Vec<Record>, at: u64, method: &str| {
+            r.push(fact(
+                at,
+                &[
+                    ("fact", s("rpc")),
+                    ("call", u(call)),
+                    ("end", u(0)),
+                    ("method", s(method)),
+                    ("stage", s("sent")),
+                ],
+            ));
+            call += 1;
+        };
+        // Election one at 1 s (two RequestVotes in one burst), election two at 2 s, which it
+        // wins at 2.5 s.
+        send(&mut r, 1_000_000, "Raft.RequestVote");
+        send(&mut r, 1_000_100, "Raft.RequestVote");
+        send(&mut r, 2_000_000, "Raft.RequestVote");
+        send(&mut r, 2_500_000, "Raft.AppendEntries");
+        r.push(fact(
+            3_000_000,
+            &[
+                ("fact", s("state")),
+                ("peer", u(0)),
+                ("term", u(sampled_term)),
+                ("leader", FieldValue::Bool(true)),
+            ],
+        ));
+        r
+    }
+
+    #[test]
+    fn roles_come_from_rpcs_with_counted_terms_until_a_check_tells_them() {
+        let t = timeline_of(two_elections(2));
+        assert_eq!(t.roles, RoleSource::Inferred);
+        let states: Vec<(u64, PeerState, bool)> = t
+            .spans_of(0)
+            .map(|s| (s.from, s.state, s.guessed))
+            .collect();
+        let up = |term, role| PeerState::Up { term, role };
+        assert_eq!(
+            states,
+            [
+                (0, up(0, Role::Follower), false),
+                (1_000_000, up(1, Role::Candidate), true),
+                (2_000_000, up(2, Role::Candidate), true),
+                // The check at 3 s said term 2, leader: the counted term was right.
+                (2_500_000, up(2, Role::Leader), false),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_check_corrects_a_counted_term() {
+        let t = timeline_of(two_elections(5));
+        let last = t.spans_of(0).last().copied().expect("spans");
+        assert_eq!(
+            (last.from, last.state, last.guessed),
+            (
+                3_000_000,
+                PeerState::Up {
+                    term: 5,
+                    role: Role::Leader
+                },
+                false
+            )
+        );
+    }
+
+    #[test]
+    fn without_rpcs_or_log_roles_the_checks_draw_the_lanes() {
+        let records: Vec<Record> = two_elections(2)
+            .into_iter()
+            .filter(|r| r.str("fact") != Some("rpc"))
+            .collect();
+        let t = timeline_of(records);
+        assert_eq!(t.roles, RoleSource::Sampled);
+        let states: Vec<(u64, PeerState)> = t.spans_of(0).map(|s| (s.from, s.state)).collect();
+        assert_eq!(
+            states,
+            [
+                (
+                    0,
+                    PeerState::Up {
+                        term: 0,
+                        role: Role::Follower
+                    }
+                ),
+                (
+                    3_000_000,
+                    PeerState::Up {
+                        term: 2,
+                        role: Role::Leader
+                    }
+                ),
+            ]
+        );
     }
 }

@@ -96,8 +96,9 @@ struct FailureJson<'a> {
 struct PageData<'a> {
     meta: Meta<'a>,
     clusters: Vec<ClusterJson>,
-    /// `[peer, from, to, term, role]`; role 0 follower, 1 candidate, 2 leader, 3 down.
-    spans: Vec<(usize, u64, u64, u64, u8)>,
+    /// `[peer, from, to, term, role, guessed (0/1)]`; role 0 follower, 1 candidate, 2 leader,
+    /// 3 down.
+    spans: Vec<(usize, u64, u64, u64, u8, u8)>,
     /// `[peer, from, to]`.
     cuts: Vec<(usize, u64, u64)>,
     /// `[at, peer, term, leader (0/1)]`.
@@ -195,6 +196,7 @@ pub fn data_json(t: &Timeline) -> String {
             peers: t.peers,
             roles: match t.roles {
                 RoleSource::Log => "log",
+                RoleSource::Inferred => "inferred",
                 RoleSource::Sampled => "sampled",
             },
             harness: env!("CARGO_PKG_VERSION"),
@@ -212,7 +214,7 @@ pub fn data_json(t: &Timeline) -> String {
             .iter()
             .map(|s| {
                 let (term, role) = role_code(s.state);
-                (s.peer, s.from, s.to, term, role)
+                (s.peer, s.from, s.to, term, role, u8::from(s.guessed))
             })
             .collect(),
         cuts: t.cuts.iter().map(|c| (c.peer, c.from, c.to)).collect(),

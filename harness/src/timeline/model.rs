@@ -50,6 +50,9 @@ pub struct Span {
     pub to: u64,
     /// The state throughout.
     pub state: PeerState,
+    /// Whether the term is a guess: the roles came from the peer's RPCs, whose messages could
+    /// not be read, and no `get_state` has confirmed the term yet.
+    pub guessed: bool,
 }
 
 /// Where the roles and terms of the peers' lanes come from.
@@ -58,8 +61,12 @@ pub enum RoleSource {
     /// From the peers' own log events (became candidate, became leader, stepped down, terms):
     /// every change at the moment it happened.
     Log,
-    /// From the tester's `get_state` calls at its checks: the peer's log names no roles, so
-    /// a change shows from the first check that saw it, and candidates do not show.
+    /// From the peers' RPCs (a peer sending `RequestVote` is a candidate, one sending
+    /// `AppendEntries` a leader; the terms in the lab's messages) and the tester's `get_state`
+    /// calls: the peer's log names no roles.
+    Inferred,
+    /// From the tester's `get_state` calls at its checks only (no log roles and no RPCs): a
+    /// change shows from the first check that saw it, and candidates do not show.
     Sampled,
 }
 

@@ -58,8 +58,8 @@
   var markedSpan = new Set(failure ? failure.spans : []);
   var markedEvent = new Set(failure ? failure.events : []);
   data.spans.forEach(function (s, i) {
-    // [peer, from, to, term, role]
-    if (s[0] < peers) spansBy[s[0]].push({ from: s[1], to: s[2], term: s[3], role: s[4], marked: markedSpan.has(i) });
+    // [peer, from, to, term, role, guessed]
+    if (s[0] < peers) spansBy[s[0]].push({ from: s[1], to: s[2], term: s[3], role: s[4], guessed: s[5] === 1, marked: markedSpan.has(i) });
   });
   data.events.forEach(function (e, i) {
     // [at, peer (-1: tester), topic, kind]
@@ -277,7 +277,7 @@
       ctx.fillRect(x0, bandTop, Math.max(1, x1 - x0), bandH);
       if (x1 - x0 > 26) {
         ctx.fillStyle = s.role === 3 ? '#e8eaef' : (s.role === 2 ? '#ffffff' : '#1d2330');
-        var text = s.role === 3 ? 'down' : 'T' + s.term;
+        var text = s.role === 3 ? 'down' : 'T' + s.term + (s.guessed ? '?' : '');
         if (x1 - x0 > 90 && s.role !== 3) text += ' ' + ROLE_NAME[s.role];
         ctx.fillText(text, x0 + 4, bandTop + bandH / 2);
       }
@@ -765,9 +765,11 @@
     var si = lowerBound(spans, t, toOf);
     if (si < spans.length && spans[si].from <= t) {
       var s = spans[si];
-      var what = s.role === 3 ? 'down (crashed or not started)' : ROLE_NAME[s.role] + ' in term ' + s.term;
+      var what = s.role === 3 ? 'down (crashed or not started)' :
+        ROLE_NAME[s.role] + ' in term ' + s.term + (s.guessed ? ' (a guess: no message or check said the term)' : '');
+      var how = { sampled: '  (as the tester\'s checks saw it)', inferred: '  (from its RPCs and the tester\'s checks)' }[meta.roles];
       out.push(peerName(p) + ': ' + what + ' from ' + fmtTime(s.from) + ' to ' + fmtTime(s.to) +
-        (meta.roles === 'sampled' && s.role !== 3 ? '  (as the tester saw it)' : ''));
+        (how && s.role !== 3 ? how : ''));
     }
     data.cuts.forEach(function (c) {
       if (c[0] === p && c[1] <= t && t < c[2]) out.push('disconnected by the tester from ' + fmtTime(c[1]) + ' to ' + fmtTime(c[2]));

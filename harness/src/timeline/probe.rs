@@ -38,7 +38,7 @@ pub enum Fact {
     /// The tester made end `end` from peer `from` to peer `to`.
     End,
     /// One moment of one RPC: `call`, `end`, `method`, `stage`, and for a failed call its
-    /// `outcome`, with a `detail` summary of the Raft message when it decodes.
+    /// `outcome`, with a `detail` summary of the Raft message and its `term` when it decodes.
     Rpc,
 }
 
@@ -152,32 +152,36 @@ pub fn failure_outcome(error: &RpcError) -> &'static str {
 /// A one-line summary of a Raft message (`term 3, candidate S1, last log 5 (T2)`), or `None`
 /// when `bytes` are not the lab's message of `method` (a peer with its own message types).
 pub fn summary(method: &str, bytes: &[u8], reply: bool) -> Option<String> {
+    read_message(method, bytes, reply).map(|(text, _)| text)
+}
+
+/// A Raft message's summary and the term it carries, when `bytes` are the lab's message of
+/// `method`.
+fn read_message(method: &str, bytes: &[u8], reply: bool) -> Option<(String, u64)> {
     use labrpc::codec::decode;
     use raft::{AppendEntriesArgs, AppendEntriesReply, RequestVoteArgs, RequestVoteReply};
     let method = method.rsplit('.').next().unwrap_or(method);
     Some(match (method, reply) {
         ("RequestVote", false) => {
             let a: RequestVoteArgs = decode(bytes).ok()?;
-            format!(
+            let text = format!(
                 "term {}, candidate S{}, last log {} (T{})",
                 a.term.0, a.candidate_id.0, a.last_log_index, a.last_log_term.0
-            )
+            );
+            (text, a.term.0)
         }
         ("RequestVote", true) => {
             let r: RequestVoteReply = decode(bytes).ok()?;
-            format!(
-                "term {}, {}",
-                r.term.0,
-                if r.vote_granted {
-                    "vote granted"
-                } else {
-                    "vote denied"
-                }
-            )
+            let verdict = if r.vote_granted {
+                "vote granted"
+            } else {
+                "vote denied"
+            };
+            (format!("term {}, {verdict}", r.term.0), r.term.0)
         }
         ("AppendEntries", false) => {
             let a: AppendEntriesArgs = decode(bytes).ok()?;
-            format!(
+            let text = format!(
                 "term {}, leader S{}, prev {} (T{}), {} entries, commit {}",
                 a.term.0,
                 a.leader_id.0,
@@ -185,21 +189,23 @@ pub fn summary(method: &str, bytes: &[u8], reply: bool) -> Option<String> {
                 a.prev_log_term.0,
                 a.entries.len(),
                 a.leader_commit
-            )
+            );
+            (text, a.term.0)
         }
         ("AppendEntries", true) => {
             let r: AppendEntriesReply = decode(bytes).ok()?;
-            if r.success {
+            let text = if r.success {
                 format!("term {}, success", r.term.0)
             } else {
+                let conflict = r
+                    .conflict_term
+                    .map_or("none".to_string(), |t| t.0.to_string());
                 format!(
-                    "term {}, failed: conflict term {}, index {}",
-                    r.term.0,
-                    r.conflict_term
-                        .map_or("none".to_string(), |t| t.0.to_string()),
-                    r.conflict_index
+                    "term {}, failed: conflict term {conflict}, index {}",
+                    r.term.0, r.conflict_index
                 )
-            }
+            };
+            (text, r.term.0)
         }
         _ => return None,
     })
@@ -211,11 +217,15 @@ pub struct RpcProbe;
 
 impl Observer for RpcProbe {
     fn observe(&self, event: &RpcEvent<'_>) {
-        let (outcome, detail) = match &event.stage {
-            Stage::Sent { args } => ("", summary(event.method, args, false)),
-            Stage::Handled { reply, .. } => ("", summary(event.method, reply, true)),
+        let (outcome, message) = match &event.stage {
+            Stage::Sent { args } => ("", read_message(event.method, args, false)),
+            Stage::Handled { reply, .. } => ("", read_message(event.method, reply, true)),
             Stage::Delivered { .. } => ("", None),
-            Stage::Failed { error } => (failure_outcome(error), Some(error.to_string())),
+            Stage::Failed { error } => (failure_outcome(error), None),
+        };
+        let detail = match &event.stage {
+            Stage::Failed { error } => error.to_string(),
+            _ => message.as_ref().map_or(String::new(), |m| m.0.clone()),
         };
         tracing::debug!(
             target: TARGET,
@@ -225,7 +235,8 @@ impl Observer for RpcProbe {
             method = event.method,
             stage = stage_name(&event.stage),
             outcome,
-            detail = detail.as_deref().unwrap_or("")
+            detail,
+            term = message.as_ref().map(|m| m.1)
         );
     }
 }
