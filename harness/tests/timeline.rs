@@ -110,7 +110,7 @@ fn a_passing_election_has_a_lane_per_peer_a_leader_and_its_rpcs() {
     for r in &t.rpcs {
         assert!(r.from < 3 && r.to < 3 && r.from != r.to, "{r:?}");
         assert!(
-            r.delivered.map_or(true, |d| r.sent <= d && d <= r.done),
+            r.delivered.iter().all(|&d| r.sent <= d && d <= r.done),
             "{r:?}"
         );
         assert!(r.sent <= r.done, "{r:?}");
