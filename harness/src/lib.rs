@@ -6,6 +6,7 @@
 //! - [`testing`]: running graders from `cargo test` (`LAB_SEED`, `LAB_RUNTIME`, ...).
 //! - [`logs`]: logs a person can read, one line per event with time, topic, peer and term.
 //! - [`timeline`]: the failure timeline, one self-contained HTML page per trial.
+//! - [`monitor`]: the safety monitor, which checks Raft's rules at every message and apply.
 //!
 //! ```
 //! use harness::graders;
@@ -22,6 +23,7 @@ pub mod cli;
 pub mod graders;
 pub mod logs;
 pub mod logview;
+pub mod monitor;
 pub mod peer;
 pub mod tester;
 pub mod testing;

@@ -10,11 +10,13 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use labrpc::observe::Observer;
 use labrpc::runtime::{self, Instant, NodeId};
 use labrpc::{ClientEnd, Network, Server};
 use parking_lot::Mutex;
 use raft::{ApplyMsg, Persister};
 
+use crate::monitor::{Monitor, MonitorSettings};
 use crate::peer::Peer;
 use crate::timeline::probe::{self, Fact};
 
@@ -122,6 +124,8 @@ pub struct Tester<P: Peer> {
     generation: u64,
     applied: Arc<Mutex<Applied>>,
     title: String,
+    /// The safety monitor of this cluster.
+    monitor: Arc<Monitor>,
     t0: Instant,
     rpcs0: u64,
     bytes0: u64,
@@ -139,12 +143,19 @@ impl<P: Peer> Tester<P> {
     pub fn new(n: usize, reliable: bool) -> Self {
         probe::cluster(n);
         let net = Network::new();
-        if probe::recording() {
-            // Only one observer per network: this is where the tester installs its own.
-            let _ = net.set_observer(Arc::new(probe::RpcProbe));
-        }
         net.set_reliable(reliable);
         net.set_long_delays(true);
+        // A network has one observer: the safety monitor and, while the run is recorded for
+        // the timeline, the timeline's probe share it.
+        let monitor = Monitor::new(n, MonitorSettings::for_this_run());
+        let mut observers: Vec<Arc<dyn Observer>> = Vec::new();
+        if monitor.enabled() {
+            observers.push(monitor.clone());
+        }
+        if probe::recording() {
+            observers.push(Arc::new(probe::RpcProbe));
+        }
+        probe::install(&net, observers);
         let mut t = Tester {
             net,
             n,
@@ -159,6 +170,7 @@ impl<P: Peer> Tester<P> {
                 ..Applied::default()
             })),
             title: String::new(),
+            monitor,
             t0: runtime::now(),
             rpcs0: 0,
             bytes0: 0,
@@ -255,6 +267,7 @@ impl<P: Peer> Tester<P> {
     pub fn crash1(&mut self, i: usize) {
         self.log(format_args!("crash({i})"));
         probe::peer_event(Fact::Crash, i);
+        self.monitor.peer_crashed(i);
         self.disconnect(i);
         self.net.delete_server(&server_name(i));
         // The old instance keeps writing to the old persister; the saved one is a copy.
@@ -296,6 +309,7 @@ impl<P: Peer> Tester<P> {
         self.saved[i] = persister.clone();
         let node = runtime::new_node();
         self.nodes[i] = node;
+        let life = self.monitor.peer_started(i, node, &ends, 0);
         let (tx, rx) = raft::apply_channel();
         let peer = runtime::enter_node(node, || P::make(ends, i, persister, tx));
         let server = Server::on_node(node);
@@ -307,16 +321,18 @@ impl<P: Peer> Tester<P> {
         }
         self.net.add_server(server_name(i), server);
         self.peers[i] = Some(Arc::new(peer));
-        self.spawn_applier(i, rx);
+        self.spawn_applier(i, rx, life);
     }
 
     /// Reads peer `i`'s apply channel and checks what it applies (Go `applier`).
-    fn spawn_applier(&self, i: usize, mut rx: raft::ApplyReceiver) {
+    fn spawn_applier(&self, i: usize, mut rx: raft::ApplyReceiver, life: u64) {
         let applied = self.applied.clone();
+        let monitor = self.monitor.clone();
         // The applier belongs to the tester (root node): it outlives the peer's crash and ends
         // when the peer's sender is dropped.
         let _detached = runtime::spawn_on(NodeId::ROOT, async move {
             while let Some(msg) = rx.recv().await {
+                monitor.applied(i, life, &msg);
                 let ApplyMsg::Command { index, command, .. } = msg else {
                     continue;
                 };
@@ -337,6 +353,9 @@ impl<P: Peer> Tester<P> {
                 self.peers[i].as_ref().map(|p| {
                     let (term, leader) = p.get_state();
                     probe::state(i, term, leader);
+                    if leader {
+                        self.monitor.leader_seen(i, term);
+                    }
                     (i, term, leader)
                 })
             })
@@ -350,6 +369,7 @@ impl<P: Peer> Tester<P> {
         for _ in 0..LEADER_CHECK_ROUNDS {
             let ms = LEADER_CHECK_SLEEP_MS + runtime::random_range(0..LEADER_CHECK_JITTER_MS);
             runtime::sleep(Duration::from_millis(ms)).await;
+            self.monitor.check()?;
             let mut leaders: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
             for (i, term, leader) in self.connected_states() {
                 if leader {
@@ -461,10 +481,16 @@ impl<P: Peer> Tester<P> {
 
     /// The first apply error seen, as a failure (Go's `apply error: ...`).
     pub fn check_apply_errors(&self) -> Result<(), TestFailure> {
+        self.monitor.check()?;
         match &self.applied.lock().error {
             Some(err) => fail!("apply error: {err}"),
             None => Ok(()),
         }
+    }
+
+    /// The safety monitor of this cluster.
+    pub fn monitor(&self) -> &Arc<Monitor> {
+        &self.monitor
     }
 
     /// Ends the test (Go `cleanup`): kills every peer and closes the network.

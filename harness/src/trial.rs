@@ -28,6 +28,8 @@ pub struct TrialSettings {
     pub record_trace: bool,
     /// The wall-clock watchdog for a stuck submission.
     pub stuck_after: Duration,
+    /// Run the safety monitor (on unless `LAB_MONITOR=0`; see [`crate::monitor`]).
+    pub monitor: bool,
 }
 
 impl TrialSettings {
@@ -41,6 +43,7 @@ impl TrialSettings {
             records: false,
             record_trace: false,
             stuck_after: Duration::from_secs(10),
+            monitor: crate::monitor::enabled_by_env(),
         }
     }
 
@@ -50,6 +53,13 @@ impl TrialSettings {
             executor,
             ..TrialSettings::sim(seed)
         }
+    }
+
+    /// Turns the safety monitor off (to measure its cost, or to show what the graders alone
+    /// catch).
+    pub fn without_monitor(mut self) -> Self {
+        self.monitor = false;
+        self
     }
 
     /// Captures the log with `filter`.
@@ -150,7 +160,10 @@ pub fn run_trial<P: Peer>(grader: Grader, settings: &TrialSettings) -> TrialRepo
     if let Some(c) = &capture {
         config = config.dispatch(c.dispatch());
     }
-    let result = runtime::run(config, move || grader.body::<P>());
+    let monitor = settings.monitor;
+    let result = runtime::run(config, move || {
+        crate::monitor::monitored(grader.body::<P>(), monitor)
+    });
     let log = capture.as_ref().map(|c| c.take());
     let records = capture
         .filter(|_| settings.records)

@@ -1,6 +1,7 @@
 //! The graders must fail the mistakes they exist to catch. Each test runs a grader against a
 //! deliberately broken peer and checks the failure and its message; a control test shows the
-//! same peer without defects passes.
+//! same peer without defects passes. The safety monitor is off here: these tests measure the
+//! graders alone (the monitor's own broken peers are in `monitor.rs`).
 
 mod support;
 
@@ -16,7 +17,7 @@ fn outcomes<P: Peer>(grader: &str) -> Vec<Option<String>> {
     let g = graders::by_name(grader).expect("a known grader");
     SEEDS
         .map(
-            |seed| match run_trial::<P>(g, &TrialSettings::sim(seed)).outcome {
+            |seed| match run_trial::<P>(g, &TrialSettings::sim(seed).without_monitor()).outcome {
                 Ok(_) => None,
                 Err(e) => Some(e.to_string()),
             },
@@ -67,7 +68,9 @@ fn many_elections_rejects_two_votes_in_one_term() {
     let g = graders::by_name("many_elections").expect("a known grader");
     let mut failed = 0;
     for seed in 1..=20 {
-        if let Err(e) = run_trial::<ToyPeer<DoubleVote>>(g, &TrialSettings::sim(seed)).outcome {
+        if let Err(e) =
+            run_trial::<ToyPeer<DoubleVote>>(g, &TrialSettings::sim(seed).without_monitor()).outcome
+        {
             let msg = e.to_string();
             assert!(
                 msg.contains("(>1) leaders"),
@@ -91,8 +94,11 @@ fn re_election_rejects_a_leader_that_never_steps_down() {
 #[test]
 fn a_failing_seed_replays_with_the_same_error() {
     let g = graders::by_name("re_election").expect("a known grader");
-    let first = run_trial::<ToyPeer<NeverStepDown>>(g, &TrialSettings::sim(7));
-    let again = run_trial::<ToyPeer<NeverStepDown>>(g, &TrialSettings::sim(7).with_log("debug"));
+    let first = run_trial::<ToyPeer<NeverStepDown>>(g, &TrialSettings::sim(7).without_monitor());
+    let again = run_trial::<ToyPeer<NeverStepDown>>(
+        g,
+        &TrialSettings::sim(7).without_monitor().with_log("debug"),
+    );
     let (Err(TrialError::Check(a)), Err(TrialError::Check(b))) = (&first.outcome, &again.outcome)
     else {
         panic!(

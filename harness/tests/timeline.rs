@@ -10,7 +10,7 @@ use std::time::Duration;
 use harness::graders;
 use harness::logs::Capture;
 use harness::tester::Tester;
-use harness::timeline::model::{PeerState, Role, RoleSource, RpcOutcome, Timeline};
+use harness::timeline::model::{FailureSource, PeerState, Role, RoleSource, RpcOutcome, Timeline};
 use harness::timeline::{self, html};
 use harness::trial::{run_trial, TrialError, TrialReport, TrialSettings};
 use labrpc::runtime::{self, Executor, RunConfig, TraceSummary};
@@ -19,6 +19,16 @@ use support::{NoTimerReset, ToyPeer};
 fn trial<P: harness::Peer>(grader: &str, seed: u64) -> TrialReport {
     let g = graders::by_name(grader).expect("a known grader");
     run_trial::<P>(g, &TrialSettings::sim(seed).with_timeline())
+}
+
+/// A trial of a toy peer, whose messages are its own: without the safety monitor (which reads
+/// only the lab's messages), so the grader's own check fails it.
+fn toy<P: harness::Peer>(grader: &str, seed: u64) -> TrialReport {
+    let g = graders::by_name(grader).expect("a known grader");
+    run_trial::<P>(
+        g,
+        &TrialSettings::sim(seed).without_monitor().with_timeline(),
+    )
 }
 
 /// Runs `body` with a tester of `n` raft peers on a recorded sim run, as a trial would.
@@ -172,7 +182,7 @@ fn a_raft_whose_log_says_nothing_is_drawn_from_its_messages_as_from_its_log() {
 
 #[test]
 fn a_peer_whose_log_names_no_roles_is_drawn_from_its_rpcs_and_get_state() {
-    let report = trial::<ToyPeer<NoTimerReset>>("heartbeat_stability", 1);
+    let report = toy::<ToyPeer<NoTimerReset>>("heartbeat_stability", 1);
     let Err(TrialError::Check(failure)) = &report.outcome else {
         panic!("the broken peer must fail: {:?}", report.outcome)
     };
@@ -307,7 +317,7 @@ fn crashes_disconnections_and_restarts_show_on_the_lanes() {
 
 #[test]
 fn a_page_is_one_file_that_needs_no_network() {
-    let report = trial::<ToyPeer<NoTimerReset>>("heartbeat_stability", 1);
+    let report = toy::<ToyPeer<NoTimerReset>>("heartbeat_stability", 1);
     let page = timeline::page(&report);
     assert!(page.starts_with("<!DOCTYPE html>"));
     for outside in [
@@ -335,7 +345,7 @@ fn a_page_is_one_file_that_needs_no_network() {
 #[test]
 fn a_trial_without_records_still_gets_a_page_with_its_failure() {
     let g = graders::by_name("heartbeat_stability").expect("a grader");
-    let report = run_trial::<ToyPeer<NoTimerReset>>(g, &TrialSettings::sim(1));
+    let report = run_trial::<ToyPeer<NoTimerReset>>(g, &TrialSettings::sim(1).without_monitor());
     assert!(report.records.is_none());
     let t = timeline::timeline(&report);
     assert!(t.failure.is_some());
@@ -444,6 +454,59 @@ fn lab_html_writes_the_pages_of_failing_seeds() {
         assert!(
             said.contains(&format!("heartbeat_stability-seed{seed}.html")),
             "{said}"
+        );
+    }
+}
+
+#[test]
+fn a_monitor_violation_is_marked_with_its_evidence() {
+    use support::monitor_peers::{CountsDenials, MonitorToy};
+
+    // Counting denials as votes elects two leaders in one term on this seed (monitor.rs).
+    let report = trial::<MonitorToy<CountsDenials>>("many_elections", 2);
+    let Err(TrialError::Check(failure)) = &report.outcome else {
+        panic!("the monitor must catch it: {:?}", report.outcome)
+    };
+    assert!(failure
+        .message
+        .starts_with("safety violation (Election Safety)"));
+    let t = timeline::timeline(&report);
+    let f = t.failure.as_ref().expect("a failure");
+    assert_eq!(f.source, FailureSource::Monitor);
+    assert_eq!(f.at, failure.at.as_micros() as u64);
+    assert!(f.evidence.len() >= 2, "{f:?}");
+    assert!(f
+        .evidence
+        .iter()
+        .all(|e| e.at <= f.at && !e.peers.is_empty()));
+    // The two leaders, from the headline ("S6 and S1 both led term 1").
+    assert_eq!(f.peers.len(), 2, "{f:?}");
+    // Its term is named, the rule's sentence is not read for names.
+    assert_eq!(f.terms.len(), 1, "{f:?}");
+    let term = *f.terms.iter().next().expect("a term");
+    // Both leaders' spans in that term are marked.
+    let marked: BTreeSet<usize> = f.spans.iter().map(|&i| t.spans[i].peer).collect();
+    assert_eq!(marked, f.peers, "{f:?}");
+    for &i in &f.spans {
+        assert_eq!(
+            t.spans[i].state,
+            PeerState::Up {
+                term,
+                role: Role::Leader
+            }
+        );
+    }
+    // The AppendEntries the evidence names are marked, sent by the two leaders.
+    assert!(!f.rpcs.is_empty(), "{f:?}");
+    for &i in &f.rpcs {
+        let r = &t.rpcs[i];
+        assert_eq!(r.method, "Raft.AppendEntries", "{r:?}");
+        assert!(
+            f.evidence
+                .iter()
+                .any(|e| e.at == r.sent && e.peers[0] == r.from && e.peers.get(1) == Some(&r.to)),
+            "{r:?} is not an RPC the evidence names: {:?}",
+            f.evidence
         );
     }
 }

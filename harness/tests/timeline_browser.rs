@@ -206,7 +206,10 @@ fn assert_no_script_errors(dom: &str) {
 /// A failing seed of the broken peer, with its records.
 fn failing_trial() -> TrialReport {
     let grader = graders::by_name("heartbeat_stability").expect("a part-A grader");
-    let report = run_trial::<ToyPeer<NoTimerReset>>(grader, &TrialSettings::sim(1).with_timeline());
+    let report = run_trial::<ToyPeer<NoTimerReset>>(
+        grader,
+        &TrialSettings::sim(1).without_monitor().with_timeline(),
+    );
     assert!(
         matches!(&report.outcome, Err(TrialError::Check(f)) if f.message.contains("term changed")),
         "the broken peer must fail heartbeat_stability on seed 1, got {:?}",
@@ -246,8 +249,31 @@ fn the_page_of_a_failing_seed_shows_its_peers_and_the_failure_at_its_time() {
     assert_eq!(check["peers"], 3, "self-check: {check}");
     assert_eq!(check["lanes"], serde_json::json!([0, 1, 2]));
 
-    // The failure marker is at the failure's time, where the axis puts that time.
-    let marker = tag_of(&dom, "failure-marker");
+    assert_marker_at(&dom, &check, at_us);
+    // The failure names server 0 or another peer: its label is marked.
+    let t = timeline::timeline(&report);
+    let named = t.failure.as_ref().expect("a failure").peers.clone();
+    assert!(
+        !named.is_empty(),
+        "the failure names a peer: {}",
+        failure.message
+    );
+    for tag in lanes {
+        let p: usize = attribute(tag, "data-peer")
+            .and_then(|p| p.parse().ok())
+            .expect("a peer number");
+        let marked = attribute(tag, "class").is_some_and(|c| c.contains("named"));
+        assert_eq!(
+            marked,
+            named.contains(&p),
+            "S{p}'s label {tag} (the failure names {named:?})"
+        );
+    }
+}
+
+/// Asserts the failure marker is shown at `at_us`, where the page's axis puts that time.
+fn assert_marker_at(dom: &str, check: &Value, at_us: u64) {
+    let marker = tag_of(dom, "failure-marker");
     assert!(
         !marker.contains(" hidden"),
         "the marker is hidden: {marker}"
@@ -273,25 +299,32 @@ fn the_page_of_a_failing_seed_shows_its_peers_and_the_failure_at_its_time() {
         (left - expected).abs() < 1.0,
         "the marker is at {left}px, the axis puts {at_us} µs at {expected}px"
     );
-    // The failure names server 0 or another peer: its label is marked.
+}
+
+#[test]
+fn the_page_of_a_safety_violation_marks_its_evidence() {
+    use support::monitor_peers::{CountsDenials, MonitorToy};
+
+    let Some(browser) = chromium_or_skip("timeline_browser") else {
+        return;
+    };
+    let grader = graders::by_name("many_elections").expect("a part-A grader");
+    let report =
+        run_trial::<MonitorToy<CountsDenials>>(grader, &TrialSettings::sim(2).with_timeline());
+    let Err(TrialError::Check(failure)) = &report.outcome else {
+        panic!("the monitor must catch two leaders: {:?}", report.outcome)
+    };
     let t = timeline::timeline(&report);
-    let named = t.failure.as_ref().expect("a failure").peers.clone();
-    assert!(
-        !named.is_empty(),
-        "the failure names a peer: {}",
-        failure.message
-    );
-    for tag in lanes {
-        let p: usize = attribute(tag, "data-peer")
-            .and_then(|p| p.parse().ok())
-            .expect("a peer number");
-        let marked = attribute(tag, "class").is_some_and(|c| c.contains("named"));
-        assert_eq!(
-            marked,
-            named.contains(&p),
-            "S{p}'s label {tag} (the failure names {named:?})"
-        );
-    }
+    let f = t.failure.as_ref().expect("a failure");
+    let page = write(&html::render(&t), "violation.html");
+    let dom = dump_dom(&browser, &page, "");
+    assert_no_script_errors(&dom);
+    let check = json_of(&dom, "selfcheck");
+    assert_marker_at(&dom, &check, failure.at.as_micros() as u64);
+    assert_eq!(check["evidence"].as_u64(), Some(f.evidence.len() as u64));
+    assert_eq!(check["markedRpcs"].as_u64(), Some(f.rpcs.len() as u64));
+    assert_eq!(check["markedSpans"].as_u64(), Some(f.spans.len() as u64));
+    assert!(f.evidence.len() >= 2 && !f.rpcs.is_empty() && f.spans.len() >= 2);
 }
 
 #[test]
@@ -376,7 +409,9 @@ fn a_screenshot_of_the_page_is_drawn() {
     let grader = graders::by_name("many_elections").expect("a part-A grader");
     let report = run_trial::<ToyPeer<DoubleVote>>(
         grader,
-        &TrialSettings::sim(SCREENSHOT_SEED).with_timeline(),
+        &TrialSettings::sim(SCREENSHOT_SEED)
+            .without_monitor()
+            .with_timeline(),
     );
     assert!(
         matches!(&report.outcome, Err(TrialError::Check(f)) if f.message.contains("(>1) leaders")),

@@ -18,11 +18,18 @@ use super::probe::{self, Fact};
 use super::record::Record;
 use crate::trial::{TrialError, TrialReport};
 
-/// How far back from the failure the marked spans and log lines may start.
+/// How a safety monitor's violation starts (see [`crate::monitor::Violation::headline`]).
+const MONITOR_HEADLINE: &str = "safety violation";
+
+/// How far back from the failure the marked spans and log lines may start (or from the
+/// monitor's oldest evidence, if older).
 pub const FAILURE_WINDOW: Duration = Duration::from_secs(5);
 
 /// The most log lines marked as named by the failure.
 const MAX_MARKED_EVENTS: usize = 40;
+
+/// The most RPCs marked for one line of the monitor's evidence.
+const MAX_RPCS_PER_EVIDENCE: usize = 4;
 
 /// The most disagreements between the log and `get_state` the page lists.
 const MAX_DISAGREEMENTS: usize = 5;
@@ -788,6 +795,9 @@ fn disagreements(spans: &[Span], samples: &[Sample]) -> Vec<String> {
 fn failure_of(report: &TrialReport, timeline: &Timeline) -> Option<Failure> {
     let (at, message, source) = match &report.outcome {
         Ok(_) => return None,
+        Err(TrialError::Check(f)) if f.message.starts_with(MONITOR_HEADLINE) => {
+            (micros(f.at), f.message.clone(), FailureSource::Monitor)
+        }
         Err(TrialError::Check(f)) => (micros(f.at), f.message.clone(), FailureSource::Check),
         Err(TrialError::TimeLimit) => {
             (timeline.end, report_error(report), FailureSource::TimeLimit)
@@ -796,8 +806,23 @@ fn failure_of(report: &TrialReport, timeline: &Timeline) -> Option<Failure> {
             (timeline.end, report_error(report), FailureSource::Runtime)
         }
     };
-    let (peers, terms) = names_in(&message);
-    let from = at.saturating_sub(micros(FAILURE_WINDOW));
+    let evidence = evidence_in(&message);
+    // The monitor's rule statement is the paper's sentence, not names: read the headline and
+    // the evidence only.
+    // The monitor's headline names the peers and terms the rule is about; its evidence names
+    // others too (whom a message went to).
+    let named: String = if source == FailureSource::Monitor {
+        message.lines().next().unwrap_or("").to_string()
+    } else {
+        message.clone()
+    };
+    let (peers, terms) = names_in(&named);
+    let from = evidence
+        .iter()
+        .map(|e| e.at)
+        .chain([at.saturating_sub(micros(FAILURE_WINDOW))])
+        .min()
+        .unwrap_or(0);
     let mut spans: Vec<usize> = if peers.is_empty() && terms.is_empty() {
         Vec::new()
     } else {
@@ -858,6 +883,12 @@ fn failure_of(report: &TrialReport, timeline: &Timeline) -> Option<Failure> {
     }
     events.sort_unstable();
     events.dedup();
+    let mut rpcs: Vec<usize> = evidence
+        .iter()
+        .flat_map(|e| rpcs_named(timeline, e))
+        .collect();
+    rpcs.sort_unstable();
+    rpcs.dedup();
     Some(Failure {
         at,
         message,
@@ -866,7 +897,78 @@ fn failure_of(report: &TrialReport, timeline: &Timeline) -> Option<Failure> {
         terms,
         spans,
         events,
+        evidence,
+        rpcs,
     })
+}
+
+/// The evidence lines of a safety monitor's violation: `  - 1.200000s: S1 sent ...`.
+///
+/// ```
+/// use harness::timeline::extract::evidence_in;
+///
+/// let message = "safety violation (Election Safety): S1 and S2 both led term 4\n  \
+///                rule: at most one leader\n  - 1.200000s: S1 sent AppendEntries of term 4\n  \
+///                - 2.500000s: S2 sent AppendEntries of term 4";
+/// let evidence = evidence_in(message);
+/// assert_eq!(evidence.len(), 2);
+/// assert_eq!(evidence[1].at, 2_500_000);
+/// assert_eq!(evidence[1].peers, [2]);
+/// ```
+pub fn evidence_in(message: &str) -> Vec<Evidence> {
+    message
+        .lines()
+        .filter_map(|line| {
+            let rest = line.trim_start().strip_prefix("- ")?;
+            let (time, text) = rest.split_once("s: ")?;
+            let (secs, frac) = time.split_once('.')?;
+            if frac.len() != 6 {
+                return None;
+            }
+            let at = secs.parse::<u64>().ok()? * 1_000_000 + frac.parse::<u64>().ok()?;
+            let mut peers: Vec<usize> = Vec::new();
+            for word in text.split(|c: char| !c.is_ascii_alphanumeric()) {
+                let peer = word
+                    .strip_prefix('S')
+                    .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+                    .and_then(|d| d.parse().ok());
+                if let Some(p) = peer.filter(|p| !peers.contains(p)) {
+                    peers.push(p);
+                }
+            }
+            Some(Evidence {
+                at,
+                peers,
+                text: rest.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// The RPCs an evidence line is about: sent, handled or ended at its time, between the peers
+/// it names (`S6 sent AppendEntries to S1`: from S6 to S1), of the method it names if any.
+fn rpcs_named(timeline: &Timeline, e: &Evidence) -> Vec<usize> {
+    if e.peers.is_empty() {
+        return Vec::new();
+    }
+    let (first, second) = (e.peers[0], e.peers.get(1).copied());
+    timeline
+        .rpcs
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.sent == e.at || r.delivered == Some(e.at) || r.done == e.at)
+        .filter(|(_, r)| {
+            let method = r.method.rsplit('.').next().unwrap_or(&r.method);
+            (!e.text.contains("RequestVote") && !e.text.contains("AppendEntries"))
+                || e.text.contains(method)
+        })
+        .filter(|(_, r)| match second {
+            Some(to) => (r.from, r.to) == (first, to) || (r.from, r.to) == (to, first),
+            None => r.from == first || r.to == first,
+        })
+        .map(|(i, _)| i)
+        .take(MAX_RPCS_PER_EVIDENCE)
+        .collect()
 }
 
 fn report_error(report: &TrialReport) -> String {

@@ -90,6 +90,10 @@ struct FailureJson<'a> {
     terms: Vec<u64>,
     spans: &'a [usize],
     events: &'a [usize],
+    /// `[at, [peers], text]`.
+    evidence: Vec<(u64, Vec<usize>, &'a str)>,
+    /// Positions in the page's `rpcs`.
+    rpcs: Vec<usize>,
 }
 
 #[derive(Serialize)]
@@ -157,8 +161,14 @@ pub fn data_json(t: &Timeline) -> String {
             )
         })
         .collect();
-    let mut order: Vec<&RpcRecord> = t.rpcs.iter().collect();
-    order.sort_by_key(|r| r.sent);
+    let mut positions: Vec<usize> = (0..t.rpcs.len()).collect();
+    positions.sort_by_key(|&i| t.rpcs[i].sent);
+    let order: Vec<&RpcRecord> = positions.iter().map(|&i| &t.rpcs[i]).collect();
+    // Where each RPC of the timeline lands in the page's list.
+    let mut page_position = vec![0; t.rpcs.len()];
+    for (new, &old) in positions.iter().enumerate() {
+        page_position[old] = new;
+    }
     let rpcs = order
         .iter()
         .map(|r| {
@@ -241,6 +251,12 @@ pub fn data_json(t: &Timeline) -> String {
             terms: f.terms.iter().copied().collect(),
             spans: &f.spans,
             events: &f.events,
+            evidence: f
+                .evidence
+                .iter()
+                .map(|e| (e.at, e.peers.clone(), e.text.as_str()))
+                .collect(),
+            rpcs: f.rpcs.iter().map(|&i| page_position[i]).collect(),
         }),
         notes: &t.notes,
     };

@@ -245,6 +245,18 @@ impl FailureSource {
     }
 }
 
+/// One event the safety monitor gives as evidence of a broken rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    /// When (µs).
+    pub at: u64,
+    /// The peers the line names (`S1`, ...), in the order it names them: the first is the one
+    /// that acted (`S6 sent AppendEntries to S1`).
+    pub peers: Vec<usize>,
+    /// The monitor's line.
+    pub text: String,
+}
+
 /// Why and when the trial failed, and what the failure names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
@@ -262,6 +274,10 @@ pub struct Failure {
     pub spans: Vec<usize>,
     /// Positions in [`Timeline::events`] of the log lines the failure is about.
     pub events: Vec<usize>,
+    /// The monitor's evidence, oldest first (empty for a tester check).
+    pub evidence: Vec<Evidence>,
+    /// Positions in [`Timeline::rpcs`] of the RPCs the evidence names.
+    pub rpcs: Vec<usize>,
 }
 
 /// A new cluster (a grader may build several in turn).

@@ -57,6 +57,9 @@
   var testerEvents = [];
   var markedSpan = new Set(failure ? failure.spans : []);
   var markedEvent = new Set(failure ? failure.events : []);
+  var markedRpcs = failure ? failure.rpcs : [];
+  // The monitor's evidence: [at, [peers], text].
+  var evidence = failure ? failure.evidence : [];
   data.spans.forEach(function (s, i) {
     // [peer, from, to, term, role, guessed]
     if (s[0] < peers) spansBy[s[0]].push({ from: s[1], to: s[2], term: s[3], role: s[4], guessed: s[5] === 1, marked: markedSpan.has(i) });
@@ -570,6 +573,51 @@
     });
   }
 
+  // The RPCs the monitor's evidence names: thick, in the failure's colour, whatever the filters.
+  function drawMarkedRpcs() {
+    ctx.save();
+    ctx.strokeStyle = '#d1242f';
+    ctx.fillStyle = '#d1242f';
+    ctx.lineWidth = 3;
+    markedRpcs.forEach(function (i) {
+      var q = rpcs[i];
+      var a = laneOf(q[0]), b = laneOf(q[1]);
+      if (!a || !b || q[5] < view.start || q[3] > view.end) return;
+      rpcGeometry(q, a, b).forEach(function (g) {
+        ctx.beginPath(); ctx.moveTo(g[0], g[1]); ctx.lineTo(g[2], g[3]); ctx.stroke();
+        if (g[5] === 'head') {
+          var ang = Math.atan2(g[3] - g[1], g[2] - g[0]);
+          ctx.beginPath();
+          ctx.moveTo(g[2], g[3]);
+          ctx.lineTo(g[2] - 10 * Math.cos(ang - 0.4), g[3] - 10 * Math.sin(ang - 0.4));
+          ctx.lineTo(g[2] - 10 * Math.cos(ang + 0.4), g[3] - 10 * Math.sin(ang + 0.4));
+          ctx.closePath();
+          ctx.fill();
+        }
+      });
+    });
+    ctx.restore();
+  }
+
+  // Where an evidence line is drawn: a ring on the lane of the peer that acted (the first it
+  // names), or the tester's lane if it names none.
+  function evidenceSpots(e) {
+    var lane = e[1].length ? laneOf(e[1][0]) : lanes[0];
+    return lane ? [[xOf(e[0]), lane.y + lane.h / 2]] : [];
+  }
+  function drawEvidence() {
+    ctx.save();
+    ctx.strokeStyle = '#d1242f';
+    ctx.lineWidth = 2.5;
+    evidence.forEach(function (e) {
+      if (e[0] < view.start || e[0] > view.end) return;
+      evidenceSpots(e).forEach(function (p) {
+        ctx.beginPath(); ctx.arc(p[0], p[1], 9, 0, 2 * Math.PI); ctx.stroke();
+      });
+    });
+    ctx.restore();
+  }
+
   function placeMarker() {
     if (!failure) { marker.hidden = true; return; }
     var x = xOf(failure.at);
@@ -597,6 +645,8 @@
     drawClusters();
     drawEnd();
     var n = drawRpcs();
+    drawMarkedRpcs();
+    drawEvidence();
     // Keep the plot's edges clean.
     ctx.fillStyle = '#fbfcfe';
     ctx.fillRect(0, AXIS_H, LABEL_W, height);
@@ -662,10 +712,18 @@
   });
 
   function fit() { setView(-end * 0.01, end + TAIL + end * 0.01); }
+  // Around the failure: back to the earliest thing it marks (a span's start, an evidence
+  // line, a log line), at least 20 ms and at most 3 s before it.
   function toFailure() {
     if (!failure) return;
-    var before = Math.min(3e6, Math.max(5e5, failure.at * 0.25));
-    setView(failure.at - before, failure.at + before * 0.2);
+    var earliest = failure.at;
+    failure.spans.forEach(function (i) { earliest = Math.min(earliest, data.spans[i][1]); });
+    failure.events.forEach(function (i) { earliest = Math.min(earliest, data.events[i][0]); });
+    evidence.forEach(function (e) { earliest = Math.min(earliest, e[0]); });
+    var before = failure.at - earliest;
+    if (before <= 0) before = failure.at * 0.25;
+    before = Math.min(3e6, Math.max(2e4, before * 1.1));
+    setView(failure.at - before, failure.at + before * 0.25);
   }
   document.getElementById('fit').addEventListener('click', fit);
   document.getElementById('zoom-in').addEventListener('click', function () { zoomAt((view.start + view.end) / 2, 0.5); });
@@ -724,6 +782,13 @@
   }
   function hoverText(x, y) {
     if (x < plotLeft() || y < AXIS_H) return null;
+    var proof = [];
+    evidence.forEach(function (e) {
+      evidenceSpots(e).forEach(function (p) {
+        if (Math.abs(p[0] - x) <= 10 && Math.abs(p[1] - y) <= 10 && proof.indexOf(e[2]) < 0) proof.push(e[2]);
+      });
+    });
+    if (proof.length) return 'evidence of the broken rule:\n' + proof.join('\n');
     var lane = null;
     for (var i = 0; i < lanes.length; i++) if (y >= lanes[i].y && y < lanes[i].y + lanes[i].h) lane = lanes[i];
     var rpc = rpcNear(x, y);
@@ -836,6 +901,8 @@
   buildControls();
   layout();
   fit();
+  // page.html#failure opens zoomed on the failure.
+  if (location.hash === '#failure') toFailure();
   draw();
   window.addEventListener('resize', function () { layout(); draw(); });
 
@@ -851,6 +918,9 @@
     plotWidth: plotWidth(),
     rpcs: rpcs.length,
     rpcsDrawn: lastDraw.rpcs,
+    evidence: evidence.length,
+    markedRpcs: markedRpcs.length,
+    markedSpans: markedSpan.size,
     events: data.events.length,
     drawMs: lastDraw.ms,
     loadMs: performance.now() - loadStart

@@ -10,8 +10,10 @@
 //! [`RpcProbe`] on its network, which reports each call's life (sent, handled, delivered or
 //! failed) as [`Fact::Rpc`] events, and names each end's peers with [`Fact::End`].
 
+use std::sync::Arc;
+
 use labrpc::observe::{Observer, RpcEvent, Stage};
-use labrpc::RpcError;
+use labrpc::{Network, RpcError};
 
 /// The target of the timeline's facts.
 pub const TARGET: &str = "timeline";
@@ -239,4 +241,27 @@ impl Observer for RpcProbe {
             term = message.as_ref().map(|m| m.1)
         );
     }
+}
+
+/// Several observers sharing a network's one observer slot, each told every event in turn.
+pub struct Observers(Vec<Arc<dyn Observer>>);
+
+impl Observer for Observers {
+    fn observe(&self, event: &RpcEvent<'_>) {
+        for o in &self.0 {
+            o.observe(event);
+        }
+    }
+}
+
+/// Installs `observers` on a fresh `net` (nothing when there are none; one as it is; several
+/// through [`Observers`]).
+pub fn install(net: &Network, mut observers: Vec<Arc<dyn Observer>>) {
+    let observer: Arc<dyn Observer> = match observers.len() {
+        0 => return,
+        1 => observers.remove(0),
+        _ => Arc::new(Observers(observers)),
+    };
+    // A fresh network has no observer yet.
+    let _ = net.set_observer(observer);
 }

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod monitor_peers;
+
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;

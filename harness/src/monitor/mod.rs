@@ -1,0 +1,453 @@
+//! The safety monitor: Raft's invariants checked at every message and every apply, in every
+//! grader.
+//!
+//! The graders look at `get_state()` now and then, as the original's do, so a bug that breaks a
+//! rule of the paper and is masked a moment later passes them. The monitor sees everything: the
+//! network reports every RPC's life to it ([`labrpc::observe`]), the tester reports every apply,
+//! crash, restart and leader sample, and the monitor fails the trial at the first event that
+//! breaks one of these rules, with the evidence:
+//!
+//! | # | rule | what it catches | how it is observed |
+//! |---|---|---|---|
+//! | 1 | **Election Safety**: at most one leader per term | two leaders in one term, even for a moment no sample sees (double votes, votes miscounted, a leader that does not step down for a same-term leader) | every `AppendEntries` sent (its sender leads the term it carries), and every `get_state()` the tester takes |
+//! | 2 | **One Vote Per Term**: a peer votes for one candidate per term, across crashes | a second vote in a term: a vote not saved before a crash, a candidate that grants a rival its own term, a vote given without checking `voted_for` | every `RequestVote` whose handler produced `vote_granted = true` (even if the reply is then lost), and every `RequestVote` a candidate sends (its vote for itself); kept across restarts |
+//! | 3 | **Terms Only Move Forward**: a peer that has seen a term never sends an older one | a stale leader that keeps sending in its old term, a reply built before the request's newer term was adopted, a term not saved before a crash | the term of every request sent and every reply produced, against the terms the peer sent, handled or got in replies (with a short window for a message built just before the term moved; see [`TERM_WINDOW_SIM`]); terms sent before a crash still count after it |
+//! | 4 | **Log Matching**: one (index, term) names one entry | a leader that changes an entry it already sent, two leaders creating entries in one term | the entries of every `AppendEntries` sent |
+//! | 5 | **State Machine Safety**: one command per index, applied in order | different commands at one index on any peers at any time (crashed ones too), gaps and repeats in a peer's applies | every `ApplyMsg` the tester reads, per life of each peer |
+//! | 6 | **Leader Completeness**: a leader holds every committed entry | a leader elected without a committed entry (no election restriction) sending entries that would replace one already applied | the entries of every `AppendEntries` of a term above the one that committed an applied entry |
+//!
+//! A Raft RPC that does not decode as the `raft` crate's message types fails the trial too
+//! ([`Rule::UnreadableMessage`]), naming the type and the method: the monitor reads
+//! `RequestVoteArgs` (`term`, `candidate_id`), `RequestVoteReply` (`term`, `vote_granted`),
+//! `AppendEntriesArgs` (`term`, `prev_log_index`, `entries` of `LogEntry { term, command }`) and
+//! `AppendEntriesReply` (`term`) on the methods `Raft.RequestVote` and `Raft.AppendEntries`.
+//!
+//! The monitor is on in every trial unless `LAB_MONITOR=0` (or a trial's
+//! [`TrialSettings::monitor`](crate::trial::TrialSettings::monitor) is false), in both
+//! executors. A violation fails the trial at once, with the rule, the rule's sentence from the
+//! paper, and the peers, terms and run times of the events involved; it is also logged as a
+//! tester event, so the per-peer view shows it.
+//!
+//! ```
+//! use harness::graders;
+//! use harness::trial::{run_trial, TrialSettings};
+//!
+//! // The reference peer passes with the monitor on (the default).
+//! let grader = graders::by_name("initial_election").expect("a part-A grader");
+//! let report = run_trial::<raft::Raft>(grader, &TrialSettings::sim(3));
+//! assert!(report.passed(), "{:?}", report.outcome);
+//! ```
+
+mod applies;
+mod election;
+mod log;
+mod rules;
+mod terms;
+mod trial;
+mod violation;
+mod votes;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use labrpc::observe::{Observer, RpcEvent, Stage};
+use labrpc::runtime::{self, Executor, NodeId};
+use labrpc::{ClientEnd, Network};
+use parking_lot::Mutex;
+use raft::{AppendEntriesArgs, AppendEntriesReply, ApplyMsg, RequestVoteArgs, RequestVoteReply};
+use serde::de::DeserializeOwned;
+
+pub use rules::{Request, Response, Rules};
+pub use trial::monitored;
+pub use violation::{Rule, Violation};
+
+use crate::tester::TestFailure;
+use trial::TrialWatch;
+
+/// Rule 3's window in sim mode: how long after a peer learned a newer term a message of its
+/// older term may still leave (it was built under the lock just before the term moved).
+///
+/// Measured on the reference peer over 10,000 seeds of every part-A grader: the longest such
+/// lag was 0 (a spawned sender runs at the virtual instant it was spawned, before the clock can
+/// move). 10 ms leaves room for a sender that yields once on a short timer, and still catches a
+/// leader that keeps heartbeating in its old term (every 100–150 ms) at its next heartbeat.
+pub const TERM_WINDOW_SIM: Duration = Duration::from_millis(10);
+
+/// Rule 3's window in real mode (see [`TERM_WINDOW_SIM`]): a sender task waits for a worker
+/// thread, which on a loaded two-core machine takes milliseconds and now and then tens of them.
+pub const TERM_WINDOW_REAL: Duration = Duration::from_millis(200);
+
+/// How a monitor runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MonitorSettings {
+    /// Whether to check anything at all.
+    pub enabled: bool,
+    /// Rule 3's window.
+    pub term_window: Duration,
+}
+
+impl MonitorSettings {
+    /// The settings for a tester made now: on unless the trial or `LAB_MONITOR=0` turns it off,
+    /// with the window of the running executor (or `LAB_TERM_WINDOW_MS`, for measuring).
+    pub fn for_this_run() -> MonitorSettings {
+        let enabled = match trial::current() {
+            Some(watch) => watch.enabled(),
+            None => enabled_by_env(),
+        };
+        let term_window = env_window().unwrap_or(match runtime::executor() {
+            Executor::Sim => TERM_WINDOW_SIM,
+            Executor::Real => TERM_WINDOW_REAL,
+        });
+        MonitorSettings {
+            enabled,
+            term_window,
+        }
+    }
+}
+
+/// Whether the environment leaves the monitor on: `LAB_MONITOR` unset, or anything but `0`,
+/// `off`, `false` or `no`.
+pub fn enabled_by_env() -> bool {
+    match std::env::var("LAB_MONITOR") {
+        Ok(v) => !matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "0" | "off" | "false" | "no"
+        ),
+        Err(_) => true,
+    }
+}
+
+/// `LAB_TERM_WINDOW_MS`, when set to a number: overrides rule 3's window (to measure it).
+fn env_window() -> Option<Duration> {
+    let raw = std::env::var("LAB_TERM_WINDOW_MS").ok()?;
+    match raw.trim().parse() {
+        Ok(ms) => Some(Duration::from_millis(ms)),
+        Err(e) => panic!("LAB_TERM_WINDOW_MS={raw:?} is not a number of milliseconds: {e}"),
+    }
+}
+
+impl From<Violation> for TestFailure {
+    fn from(v: Violation) -> TestFailure {
+        TestFailure {
+            message: v.to_string(),
+            at: v.at,
+        }
+    }
+}
+
+/// The methods the monitor reads.
+const REQUEST_VOTE: &str = "Raft.RequestVote";
+const APPEND_ENTRIES: &str = "Raft.AppendEntries";
+
+/// One end of one life of a peer: who calls whom.
+#[derive(Debug, Clone, Copy)]
+struct End {
+    from: usize,
+    to: usize,
+    life: u64,
+}
+
+struct State {
+    rules: Rules,
+    /// Every end the tester made, by id.
+    ends: HashMap<u64, End>,
+    /// Every node the tester made, by id: (peer, life).
+    nodes: HashMap<NodeId, (usize, u64)>,
+    /// Each peer's running life, `None` while crashed.
+    live: Vec<Option<u64>>,
+    next_life: u64,
+    /// The term of each observed request still in flight, by call.
+    in_flight: HashMap<u64, u64>,
+    first: Option<Violation>,
+}
+
+impl State {
+    fn alive(&self, end: &End) -> bool {
+        self.live[end.from] == Some(end.life)
+    }
+}
+
+/// The safety monitor of one tester (one cluster): observes its network, hears of its applies,
+/// crashes and restarts, and keeps the first violation. See the [module docs](self).
+pub struct Monitor {
+    settings: MonitorSettings,
+    state: Mutex<State>,
+    trial: Option<Arc<TrialWatch>>,
+}
+
+impl std::fmt::Debug for Monitor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Monitor")
+            .field("settings", &self.settings)
+            .field("violation", &self.state.lock().first)
+            .finish()
+    }
+}
+
+impl Monitor {
+    /// A monitor of `n` peers.
+    pub fn new(n: usize, settings: MonitorSettings) -> Arc<Monitor> {
+        Arc::new(Monitor {
+            settings,
+            state: Mutex::new(State {
+                rules: Rules::new(n, settings.term_window),
+                ends: HashMap::new(),
+                nodes: HashMap::new(),
+                live: vec![None; n],
+                next_life: 0,
+                in_flight: HashMap::new(),
+                first: None,
+            }),
+            trial: trial::current(),
+        })
+    }
+
+    /// A monitor of `n` peers with [`MonitorSettings::for_this_run`], observing `net` when
+    /// enabled.
+    pub fn observe(net: &Network, n: usize) -> Arc<Monitor> {
+        let monitor = Monitor::new(n, MonitorSettings::for_this_run());
+        if monitor.settings.enabled {
+            // A fresh tester's network has no observer yet; if it had one, that one watches.
+            let _ = net.set_observer(monitor.clone());
+        }
+        monitor
+    }
+
+    /// Whether the monitor checks anything.
+    pub fn enabled(&self) -> bool {
+        self.settings.enabled
+    }
+
+    /// The first violation found, if any.
+    pub fn violation(&self) -> Option<Violation> {
+        self.state.lock().first.clone()
+    }
+
+    /// The first violation as a test failure.
+    pub fn check(&self) -> Result<(), TestFailure> {
+        match self.violation() {
+            Some(v) => Err(v.into()),
+            None => Ok(()),
+        }
+    }
+
+    /// The longest any peer went on sending a lower term within rule 3's window.
+    pub fn worst_term_lag(&self) -> Duration {
+        self.state.lock().rules.worst_term_lag()
+    }
+
+    fn now() -> Duration {
+        runtime::now().since_start()
+    }
+
+    /// A new life of `peer` starts on `node`, calling peer `j` through `ends[j]`, with
+    /// everything through `applied_through` already applied. Returns the life's number, for
+    /// [`applied`](Self::applied).
+    pub fn peer_started(
+        &self,
+        peer: usize,
+        node: NodeId,
+        ends: &[ClientEnd],
+        applied_through: u64,
+    ) -> u64 {
+        let mut st = self.state.lock();
+        let life = st.next_life;
+        st.next_life += 1;
+        for (to, end) in ends.iter().enumerate() {
+            st.ends.insert(
+                end.id(),
+                End {
+                    from: peer,
+                    to,
+                    life,
+                },
+            );
+        }
+        st.nodes.insert(node, (peer, life));
+        st.live[peer] = Some(life);
+        if self.settings.enabled {
+            st.rules.started(Self::now(), peer, life, applied_through);
+        }
+        life
+    }
+
+    /// `peer` is being crashed: from now on nothing its current life sends or handles counts.
+    /// Call it before taking the copy of its persisted state.
+    pub fn peer_crashed(&self, peer: usize) {
+        let mut st = self.state.lock();
+        st.live[peer] = None;
+    }
+
+    /// Life `life` of `peer` applied `msg`.
+    pub fn applied(&self, peer: usize, life: u64, msg: &ApplyMsg) {
+        if !self.settings.enabled {
+            return;
+        }
+        let mut st = self.state.lock();
+        if st.first.is_some() {
+            return;
+        }
+        let at = Self::now();
+        let result = match msg {
+            ApplyMsg::Command { index, command, .. } => {
+                st.rules.applied(at, peer, life, *index, command)
+            }
+            ApplyMsg::Snapshot { index, .. } => {
+                st.rules.snapshot_applied(at, peer, life, *index);
+                Ok(())
+            }
+        };
+        self.settle(st, result);
+    }
+
+    /// The tester's `get_state()` says `peer` leads `term`.
+    pub fn leader_seen(&self, peer: usize, term: u64) {
+        if !self.settings.enabled {
+            return;
+        }
+        let mut st = self.state.lock();
+        if st.first.is_some() {
+            return;
+        }
+        let result = st.rules.leader_seen(Self::now(), peer, term);
+        self.settle(st, result);
+    }
+
+    /// Keeps the first violation, logs it, and tells the trial.
+    fn settle(&self, mut st: parking_lot::MutexGuard<'_, State>, result: Result<(), Violation>) {
+        let Err(v) = result else {
+            return;
+        };
+        if st.first.is_some() {
+            return;
+        }
+        st.first = Some(v.clone());
+        drop(st);
+        for line in v.to_string().lines() {
+            tracing::error!(target: "tester", topic = "test", "{}", line.trim_start());
+        }
+        if let Some(trial) = &self.trial {
+            trial.report(&v);
+        }
+    }
+
+    /// Handles one event of a `Raft.*` call on a known end.
+    fn event(st: &mut State, event: &RpcEvent<'_>, end: End) -> Result<(), Violation> {
+        let at = event.at.since_start();
+        let vote = event.method == REQUEST_VOTE;
+        match event.stage {
+            Stage::Sent { args } => {
+                if !st.alive(&end) {
+                    return Ok(());
+                }
+                let (from, to) = (end.from, end.to);
+                let unreadable = |e| unreadable(at, event.method, from, to, "request", e);
+                if vote {
+                    let a: RequestVoteArgs = decode(args).map_err(unreadable)?;
+                    st.in_flight.insert(event.call, a.term.into());
+                    st.rules.request_sent(at, from, to, Request::Vote(&a))
+                } else {
+                    let a: AppendEntriesArgs = decode(args).map_err(unreadable)?;
+                    st.in_flight.insert(event.call, a.term.into());
+                    st.rules.request_sent(at, from, to, Request::Append(&a))
+                }
+            }
+            Stage::Handled { node, reply } => {
+                let Some(&(by, life)) = st.nodes.get(&node) else {
+                    return Ok(());
+                };
+                // A handler that finished after its peer was crashed answered no one: the
+                // tester may already hold the persisted state it had before.
+                if st.live[by] != Some(life) {
+                    return Ok(());
+                }
+                let request_term = st.in_flight.get(&event.call).copied();
+                let unreadable = |e| unreadable(at, event.method, by, end.from, "reply", e);
+                if vote {
+                    let r: RequestVoteReply = decode(reply).map_err(unreadable)?;
+                    st.rules
+                        .request_handled(at, by, end.from, request_term, Response::Vote(&r))
+                } else {
+                    let r: AppendEntriesReply = decode(reply).map_err(unreadable)?;
+                    st.rules
+                        .request_handled(at, by, end.from, request_term, Response::Append(&r))
+                }
+            }
+            Stage::Delivered { reply } => {
+                st.in_flight.remove(&event.call);
+                if !st.alive(&end) {
+                    return Ok(());
+                }
+                let unreadable = |e| unreadable(at, event.method, end.to, end.from, "reply", e);
+                if vote {
+                    let r: RequestVoteReply = decode(reply).map_err(unreadable)?;
+                    st.rules
+                        .reply_delivered(at, end.from, end.to, Response::Vote(&r));
+                } else {
+                    let r: AppendEntriesReply = decode(reply).map_err(unreadable)?;
+                    st.rules
+                        .reply_delivered(at, end.from, end.to, Response::Append(&r));
+                }
+                Ok(())
+            }
+            Stage::Failed { .. } => {
+                st.in_flight.remove(&event.call);
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Observer for Monitor {
+    fn observe(&self, event: &RpcEvent<'_>) {
+        if event.method != REQUEST_VOTE && event.method != APPEND_ENTRIES {
+            return;
+        }
+        let mut st = self.state.lock();
+        if st.first.is_some() {
+            return;
+        }
+        let Some(end) = st.ends.get(&event.end).copied() else {
+            return;
+        };
+        let result = Monitor::event(&mut st, event, end);
+        self.settle(st, result);
+    }
+}
+
+/// Decodes a message with the `raft` crate's type.
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, labrpc::codec::CodecError> {
+    labrpc::codec::decode(bytes)
+}
+
+/// The violation for a message the monitor cannot read.
+fn unreadable(
+    at: Duration,
+    method: &str,
+    from: usize,
+    to: usize,
+    what: &str,
+    error: labrpc::codec::CodecError,
+) -> Violation {
+    Violation::new(
+        Rule::UnreadableMessage,
+        at,
+        format!("S{from}'s {method} {what} to S{to} does not decode as the raft crate's type"),
+    )
+    .event(at, error)
+    .note(format!(
+        "the {what} of {method} must be the raft crate's {} (the tester decodes it to check \
+         Raft's rules); keep the type's name and fields",
+        type_for(method, what)
+    ))
+}
+
+fn type_for(method: &str, what: &str) -> &'static str {
+    match (method, what) {
+        (REQUEST_VOTE, "request") => "RequestVoteArgs",
+        (REQUEST_VOTE, _) => "RequestVoteReply",
+        (_, "request") => "AppendEntriesArgs",
+        _ => "AppendEntriesReply",
+    }
+}
