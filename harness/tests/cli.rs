@@ -494,6 +494,7 @@ fn keep_all_keeps_passing_trials_and_no_bundles_writes_none() {
     let g = &summary.graders[0];
     assert_eq!(g.finished(), 4);
     assert_eq!(summary.bundles, 4);
+    // Each bundle (`.log`) has its timeline page (`.html`) next to it.
     let names: Vec<String> = std::fs::read_dir(&dir)
         .expect("the folder")
         .map(|e| {
@@ -502,6 +503,7 @@ fn keep_all_keeps_passing_trials_and_no_bundles_writes_none() {
                 .to_string_lossy()
                 .into_owned()
         })
+        .filter(|n| n.ends_with(".log"))
         .collect();
     assert_eq!(
         names.iter().filter(|n| n.starts_with("passed-")).count() as u64,
@@ -626,9 +628,13 @@ fn the_cli_exits_1_on_failures_and_writes_its_reports() {
     let elements = xml_elements(&xml);
     assert_eq!(elements.iter().filter(|e| *e == "failure").count(), 1);
     assert!(xml.contains("failing seeds: 1, 2") || xml.contains("failing seeds: 2, 1"));
+    // Two bundles, each with its timeline page.
     assert_eq!(
         std::fs::read_dir(dir.join("bundles"))
             .expect("bundles")
+            .filter(|e| e
+                .as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "log")))
             .count(),
         2
     );

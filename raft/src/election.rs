@@ -18,7 +18,7 @@ use labrpc::runtime;
 use crate::ids::{PeerId, Term};
 use crate::logging::raft_event;
 use crate::messages::{RequestVoteArgs, RequestVoteReply};
-use crate::peer::{spawn_detached, Peer};
+use crate::peer::Peer;
 use crate::rpc;
 use crate::state::{Effects, LeaderState, Role, State, TermCheck};
 use crate::timing::{random_election_timeout, ELECTION_TICK};
@@ -85,6 +85,7 @@ impl State {
         let effects = Effects {
             persist: true,
             reset_timer: true,
+            ..Effects::default()
         };
         (args, effects)
     }
@@ -109,9 +110,7 @@ impl State {
             Role::Candidate { votes } => votes.len(),
             _ => 0,
         };
-        self.role = Role::Leader(LeaderState {
-            next_index: vec![self.log.last_index() + 1; self.peers],
-        });
+        self.role = Role::Leader(LeaderState::new(self.peers, self.log.last_index()));
         raft_event!(
             info,
             self.me,
@@ -214,7 +213,11 @@ impl State {
 impl Peer {
     /// Layer 1: the election ticker. Runs until the peer is killed.
     pub(crate) async fn election_ticker(self: Arc<Self>) {
-        while !self.killed() {
+        loop {
+            let stop_seen = self.stop.generation();
+            if self.killed() {
+                return;
+            }
             let due = {
                 let mut st = self.state.lock();
                 if st.is_leader() {
@@ -240,7 +243,12 @@ impl Peer {
                     st.timer.remaining(runtime::now()).min(ELECTION_TICK)
                 }
             };
-            runtime::sleep(wait.max(MIN_TICKER_SLEEP)).await;
+            // Killing the peer ends the sleep at once.
+            let _ = runtime::timeout(
+                wait.max(MIN_TICKER_SLEEP),
+                self.stop.changed_since(stop_seen),
+            )
+            .await;
         }
     }
 
@@ -270,7 +278,7 @@ impl Peer {
             return;
         }
         for to in st.others() {
-            spawn_detached(self.clone().ask_for_vote(to, args.clone()));
+            self.spawn_task(self.clone().ask_for_vote(to, args.clone()));
         }
     }
 

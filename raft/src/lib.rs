@@ -1,7 +1,20 @@
 //! `raft`: one peer of the Raft consensus protocol, for the labs.
 //!
-//! This is **part A**: leader election and heartbeats. The log, the persistent state and the
-//! message types are already the ones parts B–D extend; entries are not yet replicated.
+//! It does parts **A** (leader election and heartbeats), **B** (log replication and commitment)
+//! and **C** (persistence across crashes). Part D (snapshots) is not done yet; the log keeps its
+//! index arithmetic in one place, around a base index, so snapshots can move that base.
+//!
+//! # The API the tester uses
+//!
+//! | Go | here |
+//! |---|---|
+//! | `Make(peers, me, persister, applyCh)` | [`Raft::new`]: returns at once, spawns its tasks on the current node |
+//! | `GetState()` | [`Raft::get_state`] → `(term, is_leader)` |
+//! | `Start(cmd)` | [`Raft::start`] → `Some((index, term))` on a leader, at once; `None` otherwise |
+//! | `Kill()` | [`Raft::kill`]: every task of the peer ends, nothing more is sent or applied |
+//! | the `Raft` service | [`Raft::service`]: `"Raft.RequestVote"`, `"Raft.AppendEntries"` |
+//! | `ApplyMsg` on an unbuffered `applyCh` | [`ApplyMsg`] on [`apply_channel`] |
+//! | `Persister` | [`Persister`]: opaque bytes the peer saves; the peer owns their encoding |
 //!
 //! # The three-layer shape
 //!
@@ -9,28 +22,45 @@
 //!
 //! | layer | election | replication |
 //! |---|---|---|
-//! | **ticker**: a long-running loop | lives as long as the peer; sleeps until its election timer could run out | lives for **one term**; a round every [`HEARTBEAT_INTERVAL`](timing::HEARTBEAT_INTERVAL) |
-//! | **round**: under the lock, check the context, build one request per peer | `start_election()`: candidate, term + 1, vote for itself | `start_replication(term) -> bool`: false once no longer leader of `term`, which ends the ticker |
-//! | **per-peer sender**: one RPC | `"Raft.RequestVote"`: align terms, check the context, count the vote | `"Raft.AppendEntries"`: align terms, check the context, use the reply |
+//! | **ticker**: a long-running loop | lives as long as the peer; sleeps until its election timer could run out | lives for **one term**; a heartbeat round every [`HEARTBEAT_INTERVAL`](timing::HEARTBEAT_INTERVAL), and a round at once when `start` or a new commit index wakes it |
+//! | **round**: under the lock, check the context, build one request per peer | `start_election()`: candidate, term + 1, vote for itself | `start_replication(term) -> bool`: false once no longer leader of `term`, which ends the ticker; entries from each follower's `next_index` |
+//! | **per-peer sender**: one RPC | `"Raft.RequestVote"`: align terms, check the context, count the vote | `"Raft.AppendEntries"`: align terms, check the context, move `match_index` / `next_index` (fast back-up on a refusal), commit, send the follower's next request at once |
 //!
 //! The receivers lock, reject older terms (logging who and why), step down on newer ones,
-//! grant at most one vote per term, and a valid `AppendEntries` resets the election timer.
+//! grant at most one vote per term, and a valid `AppendEntries` resets the election timer,
+//! stores the entries (truncating only at a real conflict) and commits
+//! `min(leader_commit, last new entry)`.
 //!
-//! All waiting, spawning and randomness goes through [`labrpc::runtime`], so under its sim
-//! executor a whole cluster runs on virtual time and replays from a seed.
+//! A leader keeps at most one `AppendEntries` with entries in flight per follower; commands
+//! that arrive meanwhile go together in the next request. A leader commits by counting replicas
+//! only entries of its own term (Figure 8). An **applier** task, woken when the commit index
+//! moves, hands committed entries to the apply channel in index order, never holding the lock
+//! while it waits for the service to take one.
 //!
-//! # Example: three peers elect a leader
+//! Term, vote and log are saved through the [`Persister`] on every change, before any reply or
+//! request that depends on them leaves the peer, in a versioned format with a checksum; a
+//! saved state that is truncated or corrupt is a logged error (topic `error`), and the peer
+//! starts fresh. The commit index and the last applied index are not saved: a restarted peer
+//! applies its log again from index 1 as it learns what is committed.
+//!
+//! The rules of Raft are pure methods on the peer's state that return what the locking shell
+//! must do (save, reset the timer, wake the applier or the replication ticker), each tested
+//! without a runtime. All waiting, spawning and randomness goes through [`labrpc::runtime`], so
+//! under its sim executor a whole cluster runs on virtual time and replays from a seed.
+//!
+//! # Example: three peers elect a leader and agree on a command
 //!
 //! ```
 //! use std::time::Duration;
 //! use labrpc::runtime::{self, RunConfig};
 //! use labrpc::{Network, Server};
-//! use raft::{apply_channel, Persister, Raft};
+//! use raft::{apply_channel, ApplyMsg, Persister, Raft};
 //!
 //! let outcome = runtime::run(RunConfig::sim(1), || async {
 //!     let net = Network::new();
 //!     let n = 3;
 //!     let mut rafts = Vec::new();
+//!     let mut appliers = Vec::new();
 //!     for i in 0..n {
 //!         // One end from peer i to each peer j, each with a unique name.
 //!         let ends: Vec<_> = (0..n)
@@ -44,31 +74,43 @@
 //!             .collect();
 //!         // The peer's tasks and RPC handlers belong to its own node.
 //!         let node = runtime::new_node();
-//!         let (tx, _rx) = apply_channel();
+//!         let (tx, rx) = apply_channel();
 //!         let raft = runtime::enter_node(node, || Raft::new(ends, i, Persister::new(), tx));
 //!         let server = Server::on_node(node);
 //!         server.add_service(raft.service()).expect("a new service");
 //!         net.add_server(format!("server-{i}"), server);
 //!         rafts.push(raft);
+//!         appliers.push(rx);
 //!     }
 //!     runtime::sleep(Duration::from_secs(3)).await;
-//!     rafts.iter().map(Raft::get_state).collect::<Vec<_>>()
+//!     let leader = rafts.iter().find(|r| r.get_state().1).expect("a leader");
+//!     let (index, _term) = leader.start(b"x=1".to_vec()).expect("the leader takes it");
+//!     // Every peer applies it, at that index.
+//!     let mut applied = Vec::new();
+//!     for rx in &mut appliers {
+//!         applied.push(rx.recv().await.expect("the peer applies"));
+//!     }
+//!     (index, applied)
 //! })
 //! .expect("the run finishes");
-//! let states = outcome.value;
-//! assert_eq!(states.iter().filter(|(_, leader)| *leader).count(), 1);
-//! assert!(states.iter().all(|(term, _)| *term == states[0].0 && *term >= 1));
+//! let (index, applied) = outcome.value;
+//! assert_eq!(index, 1);
+//! for msg in applied {
+//!     assert!(matches!(msg, ApplyMsg::Command { index: 1, ref command, .. } if command == b"x=1"));
+//! }
 //! ```
 //!
 //! # Logs
 //!
 //! Every `tracing` event goes to target `"raft"` with the fields `peer`, `term` and `topic`
-//! (`timer`, `vote`, `leader`, `term`, `append`, `apply`, `persist`, `error`). Filter them with
-//! `RUST_LOG=raft=debug`.
+//! (`timer`, `vote`, `leader`, `term`, `append`, `apply`, `persist`, `error`; commits are
+//! `apply` events). Filter them with `RUST_LOG=raft=debug`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod applier;
 mod apply;
+mod commit;
 mod durable;
 mod election;
 mod ids;
@@ -79,6 +121,7 @@ mod peer;
 mod persister;
 mod replication;
 mod rpc;
+mod signal;
 mod state;
 pub mod timing;
 

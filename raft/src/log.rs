@@ -1,5 +1,9 @@
-//! The replicated log, 0-indexed with a dummy entry of term 0 at index 0, so the first real
-//! entry has index 1 and "the entry before the first" always exists.
+//! The replicated log, with a dummy entry at its base, so "the entry before the first" always
+//! exists: until part D the base is index 0 with term 0, and the first real entry has index 1.
+//!
+//! All index arithmetic lives in [`Log::pos`]: the log stores entries from its base index on,
+//! so when part D's snapshots discard a prefix, only the base (index and term, kept in the dummy
+//! entry) moves and every caller keeps speaking in log indices.
 
 use crate::ids::Term;
 use crate::messages::LogEntry;
@@ -14,10 +18,34 @@ pub(crate) struct Conflict {
     pub(crate) index: u64,
 }
 
+/// Why entries read back from storage are not a log.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum BadLog {
+    /// There is not even the dummy entry.
+    #[error("the saved log has no entries, not even the dummy entry at its base")]
+    Empty,
+    /// A log that starts at index 0 must start with the dummy entry of term 0.
+    #[error("the saved log's entry at index 0 has term {0}, but the dummy entry has term 0")]
+    DummyTerm(Term),
+    /// Terms never decrease along a log.
+    #[error("the saved log's terms decrease at index {index}: term {term} after term {before}")]
+    TermsDecrease {
+        /// The index of the entry with the smaller term.
+        index: u64,
+        /// Its term.
+        term: Term,
+        /// The term of the entry before it.
+        before: Term,
+    },
+}
+
 /// The log of one peer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Log {
-    /// `entries[0]` is the dummy entry; `entries[i]` has index `i`.
+    /// The index of `entries[0]`, the dummy entry (0 until snapshots move it; the dummy's term
+    /// is then the term of the last entry the snapshot covers).
+    base: u64,
+    /// `entries[0]` is the dummy entry; `entries[i]` has index `base + i`.
     entries: Vec<LogEntry>,
 }
 
@@ -31,6 +59,7 @@ impl Log {
     /// A log holding only the dummy entry.
     pub(crate) fn new() -> Log {
         Log {
+            base: 0,
             entries: vec![LogEntry {
                 term: Term::ZERO,
                 command: Vec::new(),
@@ -38,22 +67,45 @@ impl Log {
         }
     }
 
-    /// A log from persisted entries; `None` unless they start with the dummy entry.
-    pub(crate) fn from_entries(entries: Vec<LogEntry>) -> Option<Log> {
-        match entries.first() {
-            Some(first) if first.term == Term::ZERO => Some(Log { entries }),
-            _ => None,
+    /// A log from persisted parts: the base index and the entries from the base on (the dummy
+    /// first). Refuses entries that cannot be a log.
+    pub(crate) fn from_parts(base: u64, entries: Vec<LogEntry>) -> Result<Log, BadLog> {
+        let first = entries.first().ok_or(BadLog::Empty)?;
+        if base == 0 && first.term != Term::ZERO {
+            return Err(BadLog::DummyTerm(first.term));
         }
+        for (i, pair) in entries.windows(2).enumerate() {
+            if pair[1].term < pair[0].term {
+                return Err(BadLog::TermsDecrease {
+                    index: base + i as u64 + 1,
+                    term: pair[1].term,
+                    before: pair[0].term,
+                });
+            }
+        }
+        Ok(Log { base, entries })
     }
 
-    /// All entries, the dummy first (for persisting).
+    /// Where the entry at `index` is in `entries`, if the log holds it. The only place that
+    /// turns a log index into a position.
+    fn pos(&self, index: u64) -> Option<usize> {
+        let pos = usize::try_from(index.checked_sub(self.base)?).ok()?;
+        (pos < self.entries.len()).then_some(pos)
+    }
+
+    /// The index of the dummy entry at the base of the log.
+    pub(crate) fn base_index(&self) -> u64 {
+        self.base
+    }
+
+    /// All entries from the base on, the dummy first (for persisting).
     pub(crate) fn entries(&self) -> &[LogEntry] {
         &self.entries
     }
 
-    /// The index of the last entry (0 when only the dummy is there).
+    /// The index of the last entry (the base when only the dummy is there).
     pub(crate) fn last_index(&self) -> u64 {
-        self.entries.len() as u64 - 1
+        self.base + self.entries.len() as u64 - 1
     }
 
     /// The term of the last entry.
@@ -63,8 +115,21 @@ impl Log {
 
     /// The term of the entry at `index`, if the log holds it.
     pub(crate) fn term_at(&self, index: u64) -> Option<Term> {
-        let i = usize::try_from(index).ok()?;
-        self.entries.get(i).map(|e| e.term)
+        self.entry(index).map(|e| e.term)
+    }
+
+    /// The entry at `index`, if the log holds it (the dummy included).
+    pub(crate) fn entry(&self, index: u64) -> Option<&LogEntry> {
+        self.pos(index).map(|p| &self.entries[p])
+    }
+
+    /// The entries from `from` to the end; empty when `from` is past the end. `from` must be
+    /// above the base (the dummy is never sent).
+    pub(crate) fn entries_from(&self, from: u64) -> &[LogEntry] {
+        match self.pos(from.max(self.base + 1)) {
+            Some(p) => &self.entries[p..],
+            None => &[],
+        }
     }
 
     /// Appends an entry and returns its index.
@@ -95,13 +160,28 @@ impl Log {
         }
     }
 
-    /// The first index of the run of `term` entries that ends at or after `at`.
+    /// The first index of the run of `term` entries that ends at or after `at` (never below
+    /// the first entry after the base).
     fn first_index_of_term(&self, term: Term, at: u64) -> u64 {
         let mut first = at;
-        while first > 1 && self.term_at(first - 1) == Some(term) {
+        while first > self.base + 1 && self.term_at(first - 1) == Some(term) {
             first -= 1;
         }
         first
+    }
+
+    /// The last index holding an entry of `term`, if this log has one after its base. Terms
+    /// never decrease along a log, so the search stops at the first smaller term.
+    pub(crate) fn last_index_of_term(&self, term: Term) -> Option<u64> {
+        let mut index = self.last_index();
+        while index > self.base {
+            match self.term_at(index) {
+                Some(t) if t == term => return Some(index),
+                Some(t) if t < term => return None,
+                _ => index -= 1,
+            }
+        }
+        None
     }
 
     /// Stores `entries` after `prev_index` (which [`check_prev`](Log::check_prev) has
@@ -110,22 +190,21 @@ impl Log {
     /// Entries that already match are kept, so a stale, reordered `AppendEntries` never
     /// shortens the log. Returns whether the log changed.
     pub(crate) fn merge(&mut self, prev_index: u64, entries: &[LogEntry]) -> bool {
-        let mut changed = false;
         for (offset, entry) in entries.iter().enumerate() {
             let index = prev_index + 1 + offset as u64;
-            match self.term_at(index) {
-                Some(term) if term == entry.term => continue,
-                Some(_) => {
-                    // Index fits in usize: term_at found an entry there.
-                    self.entries.truncate(index as usize);
-                }
+            if index <= self.base {
+                // Already covered by the base (part D's snapshot): nothing to store.
+                continue;
+            }
+            match self.pos(index) {
+                Some(p) if self.entries[p].term == entry.term => continue,
+                Some(p) => self.entries.truncate(p),
                 None => {}
             }
             self.entries.extend(entries[offset..].iter().cloned());
-            changed = true;
-            break;
+            return true;
         }
-        changed
+        false
     }
 }
 
@@ -158,11 +237,85 @@ mod tests {
     }
 
     #[test]
-    fn persisted_entries_must_start_with_the_dummy() {
-        assert!(Log::from_entries(vec![]).is_none());
-        assert!(Log::from_entries(vec![entry(2)]).is_none());
+    fn persisted_parts_must_be_a_log() {
+        assert_eq!(Log::from_parts(0, vec![]), Err(BadLog::Empty));
+        assert_eq!(
+            Log::from_parts(0, vec![entry(2)]),
+            Err(BadLog::DummyTerm(Term(2)))
+        );
+        assert_eq!(
+            Log::from_parts(0, vec![entry(0), entry(2), entry(1)]),
+            Err(BadLog::TermsDecrease {
+                index: 2,
+                term: Term(1),
+                before: Term(2)
+            })
+        );
         let log = log_of_terms(&[1, 1, 2]);
-        assert_eq!(Log::from_entries(log.entries().to_vec()), Some(log));
+        assert_eq!(Log::from_parts(0, log.entries().to_vec()), Ok(log));
+    }
+
+    #[test]
+    fn a_log_with_a_moved_base_keeps_speaking_in_log_indices() {
+        // As after a snapshot through index 10 (term 3): the dummy carries the base's term.
+        let log = Log::from_parts(10, vec![entry(3), entry(3), entry(4)]).expect("a log");
+        assert_eq!((log.base_index(), log.last_index()), (10, 12));
+        assert_eq!(log.term_at(10), Some(Term(3)));
+        assert_eq!(log.term_at(9), None, "below the base is gone");
+        assert_eq!(log.term_at(12), Some(Term(4)));
+        assert_eq!(log.term_at(13), None);
+        assert_eq!(log.entries_from(1), log.entries_from(11), "never the dummy");
+        assert_eq!(log.entries_from(12), &[entry(4)]);
+        assert!(log.entries_from(13).is_empty());
+        assert_eq!(
+            log.check_prev(12, Term(3)),
+            Err(Conflict {
+                term: Some(Term(4)),
+                index: 12
+            })
+        );
+        assert_eq!(
+            log.check_prev(11, Term(2)),
+            Err(Conflict {
+                term: Some(Term(3)),
+                index: 11
+            }),
+            "the run of term 3 starts after the base"
+        );
+        assert_eq!(log.last_index_of_term(Term(3)), Some(11));
+        let mut log = log;
+        assert!(
+            !log.merge(8, &[entry(2), entry(3), entry(3)]),
+            "entries under the base and matching ones change nothing"
+        );
+        assert!(log.merge(11, &[entry(5)]));
+        assert_eq!(log.last_term(), Term(5));
+        assert_eq!(log.last_index(), 12);
+    }
+
+    #[test]
+    fn entries_from_never_includes_the_dummy() {
+        let log = log_of_terms(&[1, 2, 2]);
+        assert_eq!(log.entries_from(0), &[entry(1), entry(2), entry(2)]);
+        assert_eq!(log.entries_from(3), &[entry(2)]);
+        assert!(log.entries_from(4).is_empty());
+        assert_eq!(log.entry(2), Some(&entry(2)));
+    }
+
+    #[test]
+    fn last_index_of_term_finds_the_end_of_a_run() {
+        let log = log_of_terms(&[1, 1, 3, 3, 3, 5]);
+        assert_eq!(log.last_index_of_term(Term(1)), Some(2));
+        assert_eq!(log.last_index_of_term(Term(3)), Some(5));
+        assert_eq!(log.last_index_of_term(Term(5)), Some(6));
+        assert_eq!(
+            log.last_index_of_term(Term(2)),
+            None,
+            "a term the log skipped"
+        );
+        assert_eq!(log.last_index_of_term(Term(4)), None);
+        assert_eq!(log.last_index_of_term(Term(9)), None);
+        assert_eq!(Log::new().last_index_of_term(Term::ZERO), None);
     }
 
     #[test]

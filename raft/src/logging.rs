@@ -18,7 +18,7 @@ pub(crate) enum Topic {
     Term,
     /// `AppendEntries` (heartbeats) sent, received and rejected.
     Append,
-    /// Commands accepted by the leader and (from part B on) applied.
+    /// Commands accepted by the leader, commit index moves, and commands applied.
     Apply,
     /// Saving and restoring the persistent state.
     Persist,

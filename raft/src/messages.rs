@@ -1,7 +1,8 @@
 //! The RPC messages and the log entry, as in Figure 2 of the Raft paper.
 //!
-//! Part A sends `AppendEntries` with no entries (a heartbeat); part B fills `entries` and uses
-//! the conflict hints of the reply. The names and fields are the ones part B extends.
+//! `AppendEntries` with no entries is a heartbeat; with entries it replicates the log, and a
+//! refusal's conflict hints let the leader back up a whole term at a time. The harness (and its
+//! safety monitor) decodes these types: keep their names and fields; new fields may be added.
 
 use serde::{Deserialize, Serialize};
 
@@ -50,7 +51,7 @@ pub struct AppendEntriesArgs {
     pub prev_log_index: u64,
     /// The term of the entry at `prev_log_index`.
     pub prev_log_term: Term,
-    /// The entries to store; empty for a heartbeat (always empty in part A).
+    /// The entries to store, from index `prev_log_index + 1` on; empty for a heartbeat.
     pub entries: Vec<LogEntry>,
     /// The leader's commit index.
     pub leader_commit: u64,

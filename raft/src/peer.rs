@@ -2,7 +2,7 @@
 //! and the service use.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use labrpc::runtime;
@@ -13,9 +13,9 @@ use crate::apply::ApplySender;
 use crate::durable::{self, Restored};
 use crate::ids::{PeerId, Term};
 use crate::logging::raft_event;
-use crate::messages::LogEntry;
 use crate::persister::Persister;
 use crate::rpc;
+use crate::signal::Signal;
 use crate::state::{Effects, State};
 use crate::timing::{random_election_timeout, ElectionTimer};
 
@@ -29,14 +29,38 @@ pub(crate) struct Peer {
     pub(crate) peers: Vec<ClientEnd>,
     /// Where the persistent state is saved.
     persister: Persister,
-    /// Where committed commands go; part B's applier sends on it. Nothing is committed in
-    /// part A, so it is only kept.
-    #[allow(dead_code)]
-    apply_tx: ApplySender,
+    /// Where committed commands go; only the applier sends on it.
+    pub(crate) apply_tx: ApplySender,
     /// Everything that changes, behind one lock. Never held across an `.await`.
     pub(crate) state: Mutex<State>,
-    /// Set by [`Raft::kill`]; every loop checks it.
+    /// Set by [`Raft::kill`]; every task checks it.
     dead: AtomicBool,
+    /// Notified when a leader has something new to send (a command, a commit index): wakes the
+    /// replication ticker between heartbeats.
+    pub(crate) replicate: Signal,
+    /// Notified when `commit_index` moves: wakes the applier.
+    pub(crate) committed: Signal,
+    /// Notified by [`Raft::kill`]: ends the waits of every task (tickers, senders, applier).
+    pub(crate) stop: Signal,
+    /// How many of the peer's tasks are running (see [`Peer::spawn_task`]).
+    tasks: AtomicUsize,
+}
+
+/// Counts one running task of a peer; the count drops when the task ends or is dropped (as
+/// when its node is killed).
+struct TaskGuard(Arc<Peer>);
+
+impl TaskGuard {
+    fn new(peer: Arc<Peer>) -> TaskGuard {
+        peer.tasks.fetch_add(1, Ordering::AcqRel);
+        TaskGuard(peer)
+    }
+}
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        self.0.tasks.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl Peer {
@@ -45,7 +69,9 @@ impl Peer {
         self.dead.load(Ordering::Acquire)
     }
 
-    /// Does what a pure rule asked for: saves the state, resets the election timer.
+    /// Does what a pure rule asked for: saves the state, resets the election timer, wakes the
+    /// applier and the replication ticker. Called with the lock held, before anything that
+    /// depends on the change (a reply, a request) leaves the peer.
     pub(crate) fn carry_out(&self, st: &mut State, effects: Effects) {
         if effects.persist {
             self.persist(st);
@@ -53,12 +79,35 @@ impl Peer {
         if effects.reset_timer {
             st.timer.reset(runtime::now(), random_election_timeout());
         }
+        if effects.committed {
+            self.committed.notify();
+        }
+        if effects.replicate || (effects.committed && st.is_leader()) {
+            self.replicate.notify();
+        }
+    }
+
+    /// Spawns `task` as one of the peer's tasks, on the current node (the peer's, when called
+    /// from a peer's task or from [`Raft::new`] inside `enter_node`), without waiting for it:
+    /// it ends on its own (every task of a peer ends soon after [`Raft::kill`]), or when the
+    /// node is killed.
+    pub(crate) fn spawn_task(self: &Arc<Self>, task: impl Future<Output = ()> + Send + 'static) {
+        let guard = TaskGuard::new(self.clone());
+        spawn_detached(async move {
+            let _running = guard;
+            task.await;
+        });
+    }
+
+    /// How many of the peer's tasks are running: tickers, senders, the applier.
+    pub(crate) fn running_tasks(&self) -> usize {
+        self.tasks.load(Ordering::Acquire)
     }
 
     /// Saves the persistent state (term, vote, log), keeping the snapshot. Called with the lock
     /// held, so saves happen in the order of the changes.
     pub(crate) fn persist(&self, st: &State) {
-        match st.durable().encode() {
+        match durable::encode(st.term, st.voted_for, &st.log) {
             Ok(bytes) => {
                 let size = bytes.len();
                 self.persister.save(bytes, None);
@@ -84,10 +133,8 @@ impl Peer {
     }
 }
 
-/// Spawns `task` on the current node (the peer's, when called from a peer's task or from
-/// [`Raft::new`] inside `enter_node`) without waiting for it: it ends on its own, or when the
-/// node is killed.
-pub(crate) fn spawn_detached(task: impl Future<Output = ()> + Send + 'static) {
+/// Spawns `task` on the current node without waiting for it.
+fn spawn_detached(task: impl Future<Output = ()> + Send + 'static) {
     // Dropping the handle detaches the task; it keeps running.
     drop(runtime::spawn(task));
 }
@@ -95,7 +142,8 @@ pub(crate) fn spawn_detached(task: impl Future<Output = ()> + Send + 'static) {
 /// One Raft peer. A cheap handle: clones share the same peer.
 ///
 /// Build it with [`Raft::new`] inside the peer's node (see the crate documentation), register
-/// [`Raft::service`] on the peer's server, and ask it with [`Raft::get_state`].
+/// [`Raft::service`] on the peer's server, give it commands with [`Raft::start`], read the
+/// committed ones from the apply channel, and ask it with [`Raft::get_state`].
 #[derive(Clone)]
 pub struct Raft {
     peer: Arc<Peer>,
@@ -108,6 +156,9 @@ impl std::fmt::Debug for Raft {
             .field("me", &self.peer.me.index())
             .field("term", &st.term.0)
             .field("role", &st.role.name())
+            .field("last_index", &st.log.last_index())
+            .field("commit_index", &st.commit_index)
+            .field("last_applied", &st.last_applied)
             .field("killed", &self.peer.killed())
             .finish()
     }
@@ -115,16 +166,20 @@ impl std::fmt::Debug for Raft {
 
 impl Raft {
     /// Creates peer `me` of a cluster that reaches its peers through `peers` (one end per
-    /// peer, indexed by peer id; `peers[me]` is not used). Restores the state saved in
-    /// `persister`, starts as a follower, and returns at once; the election ticker runs as a
-    /// task spawned with [`labrpc::runtime::spawn`], so it belongs to the current node. The
-    /// tester calls this inside `labrpc::runtime::enter_node(node, ...)`, so that the peer's
-    /// tasks die with its node.
+    /// peer, indexed by peer id; `peers[me]` is not used). Restores the term, vote and log
+    /// saved in `persister`, starts as a follower with commit index 0, and returns at once. Its
+    /// long-running tasks (the election ticker and the applier) are spawned with
+    /// [`labrpc::runtime::spawn`], so they belong to the current node. The tester calls this
+    /// inside `labrpc::runtime::enter_node(node, ...)`, so that the peer's tasks die with its
+    /// node.
     ///
-    /// Committed commands will be sent on `apply_tx` (from part B on).
+    /// Committed commands are sent on `apply_tx` as [`ApplyMsg::Command`](crate::ApplyMsg), in
+    /// index order from index 1, each once; a restarted peer sends them again from index 1 as
+    /// it learns that they are committed.
     ///
-    /// If the saved state cannot be decoded, the peer logs an error (topic `error`) and starts
-    /// from a fresh state.
+    /// If the saved state cannot be restored (truncated, corrupt, or of an unknown format
+    /// version), the peer logs an error (topic `error`) saying why, and starts from a fresh
+    /// state.
     ///
     /// # Panics
     /// Panics when `me` is not an index into `peers`, or when called outside a lab runtime.
@@ -141,7 +196,7 @@ impl Raft {
             peers.len()
         );
         let me = PeerId(me);
-        let restored = match durable::restore(&persister.read_raft_state()) {
+        let restored = match durable::restore(&persister.read_raft_state(), peers.len()) {
             Ok(restored) => restored,
             Err(e) => {
                 raft_event!(
@@ -184,8 +239,13 @@ impl Raft {
             apply_tx,
             state: Mutex::new(state),
             dead: AtomicBool::new(false),
+            replicate: Signal::new(),
+            committed: Signal::new(),
+            stop: Signal::new(),
+            tasks: AtomicUsize::new(0),
         });
-        spawn_detached(peer.clone().election_ticker());
+        peer.spawn_task(peer.clone().election_ticker());
+        peer.spawn_task(peer.clone().applier());
         Raft { peer }
     }
 
@@ -195,14 +255,25 @@ impl Raft {
         (st.term.0, st.is_leader())
     }
 
-    /// Stops the peer: sets a flag that every ticker and sender checks, so the loops exit and
-    /// no new RPC is sent. Idempotent. The RPC handlers keep answering until the tester removes
-    /// the peer's server.
+    /// Stops the peer: sets a flag that every task checks and wakes every task that waits
+    /// (the election ticker, the replication ticker, the senders waiting for replies, the
+    /// applier), so all of them end without sending anything more: no new RPC, and no new
+    /// message on the apply channel. Idempotent. The RPC handlers keep answering until the
+    /// tester removes the peer's server.
     pub fn kill(&self) {
         if !self.peer.dead.swap(true, Ordering::AcqRel) {
             let term = self.peer.state.lock().term;
-            raft_event!(info, self.peer.me, term, Timer, "killed; the tickers stop");
+            raft_event!(
+                info,
+                self.peer.me,
+                term,
+                Timer,
+                "killed; the tickers, senders and applier stop"
+            );
         }
+        self.peer.stop.notify();
+        self.peer.replicate.notify();
+        self.peer.committed.notify();
     }
 
     /// The peer's RPC service: `"Raft"` with the methods `"RequestVote"` and
@@ -211,30 +282,168 @@ impl Raft {
         rpc::service(&self.peer)
     }
 
-    /// Asks the peer to agree on `command`. Returns `None` unless it is the leader (or when it
-    /// was killed); otherwise appends the command to its log and returns the entry's
-    /// `(index, term)` at once, without waiting for agreement.
-    ///
-    /// **Part A:** the entry is appended and saved, but not yet sent to followers, so it is
-    /// never committed: heartbeats carry no entries. Replicating it is part B's job.
+    /// Asks the peer to agree on `command` (Go's `Start`). Returns `None` unless it is the
+    /// leader (or when it was killed); otherwise appends the command to its log, saves the
+    /// log, and returns the entry's `(index, term)` at once, without waiting for agreement. The
+    /// entry is sent to the followers at once, not at the next heartbeat; if it is committed,
+    /// every peer's apply channel delivers it at that index.
     pub fn start(&self, command: Vec<u8>) -> Option<(u64, u64)> {
         if self.peer.killed() {
             return None;
         }
         let mut st = self.peer.state.lock();
-        if !st.is_leader() {
-            return None;
+        let (index, effects) = st.leader_append(command)?;
+        let term = st.term.0;
+        self.peer.carry_out(&mut st, effects);
+        Some((index, term))
+    }
+
+    /// How many of the peer's tasks are still running (the election ticker, the applier, the
+    /// replication ticker of the term it leads, the senders waiting for replies). A diagnostic:
+    /// after [`kill`](Raft::kill) it falls to 0 as soon as the tasks next run, without the
+    /// tester having to kill the peer's node.
+    pub fn running_tasks(&self) -> usize {
+        self.peer.running_tasks()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::Arc;
+
+    use labrpc::runtime::{self, NodeId, RunConfig};
+    use labrpc::Network;
+
+    use super::*;
+    use crate::apply::apply_channel;
+    use crate::messages::{AppendEntriesArgs, LogEntry, RequestVoteArgs};
+
+    /// Three ends that lead nowhere: the peer under test only answers RPCs called directly.
+    fn dead_ends(net: &Network, generation: u32) -> Vec<ClientEnd> {
+        (0..3)
+            .map(|j| {
+                net.make_end(format!("end-{generation}-{j}"))
+                    .expect("a new end")
+            })
+            .collect()
+    }
+
+    /// Starts peer 0 of 3 on a fresh node with `persister`.
+    fn start_peer(net: &Network, generation: u32, persister: &Persister) -> (Raft, NodeId) {
+        let node = runtime::new_node();
+        let (tx, _rx) = apply_channel();
+        let ends = dead_ends(net, generation);
+        let p = persister.clone();
+        (
+            runtime::enter_node(node, || Raft::new(ends, 0, p, tx)),
+            node,
+        )
+    }
+
+    #[test]
+    fn a_restarted_peer_restores_its_term_vote_and_log_but_not_its_commit_index() {
+        runtime::run(RunConfig::sim(1), || async {
+            let net = Network::new();
+            let persister = Persister::new();
+            let (raft, node) = start_peer(&net, 1, &persister);
+            let vote = raft.peer.request_vote(RequestVoteArgs {
+                term: Term(4),
+                candidate_id: PeerId(2),
+                last_log_index: 0,
+                last_log_term: Term::ZERO,
+            });
+            assert!(vote.vote_granted);
+            let entries: Vec<LogEntry> = (1..=2)
+                .map(|x| LogEntry {
+                    term: Term(4),
+                    command: vec![x],
+                })
+                .collect();
+            let reply = raft.peer.append_entries(AppendEntriesArgs {
+                term: Term(4),
+                leader_id: PeerId(2),
+                prev_log_index: 0,
+                prev_log_term: Term::ZERO,
+                entries: entries.clone(),
+                leader_commit: 1,
+            });
+            assert!(reply.success);
+            // Crashed right after replying: what it said must already be saved.
+            let saved = persister.copy();
+            raft.kill();
+            runtime::kill_node(node);
+
+            let (restarted, _) = start_peer(&net, 2, &saved);
+            let st = restarted.peer.state.lock();
+            assert_eq!((st.term, st.voted_for), (Term(4), Some(PeerId(2))));
+            assert_eq!(&st.log.entries()[1..], &entries[..]);
+            assert_eq!((st.commit_index, st.last_applied), (0, 0), "volatile");
+            drop(st);
+            // The vote survived: another candidate of term 4 is refused.
+            let other = restarted.peer.request_vote(RequestVoteArgs {
+                term: Term(4),
+                candidate_id: PeerId(1),
+                last_log_index: 9,
+                last_log_term: Term(4),
+            });
+            assert!(!other.vote_granted);
+            restarted.kill();
+        })
+        .expect("the run finishes");
+    }
+
+    /// A `tracing` writer that keeps what is written.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().extend_from_slice(buf);
+            Ok(buf.len())
         }
-        let term = st.term;
-        let index = st.log.append(LogEntry { term, command });
-        self.peer.persist(&st);
-        raft_event!(
-            debug,
-            self.peer.me,
-            term,
-            Apply,
-            "leader appended a command at index {index}"
-        );
-        Some((index, term.0))
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_truncated_saved_state_is_a_logged_error_and_a_fresh_start() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let config = RunConfig::sim(2).dispatch(tracing::Dispatch::new(subscriber));
+        runtime::run(config, || async {
+            let net = Network::new();
+            let persister = Persister::new();
+            let (raft, node) = start_peer(&net, 1, &persister);
+            let _ = raft.peer.request_vote(RequestVoteArgs {
+                term: Term(3),
+                candidate_id: PeerId(1),
+                last_log_index: 0,
+                last_log_term: Term::ZERO,
+            });
+            raft.kill();
+            runtime::kill_node(node);
+            let mut bytes = persister.read_raft_state();
+            bytes.truncate(bytes.len() - 1);
+            let damaged = Persister::new();
+            damaged.save(bytes, None);
+            let (restarted, _) = start_peer(&net, 2, &damaged);
+            assert_eq!(restarted.get_state(), (0, false), "a fresh state");
+            restarted.kill();
+        })
+        .expect("the run finishes: no panic");
+        let log = String::from_utf8_lossy(&captured.0.lock()).to_string();
+        let line = log
+            .lines()
+            .find(|l| l.contains("ERROR"))
+            .unwrap_or_else(|| panic!("no error was logged:\n{log}"));
+        assert!(line.contains("topic=\"error\""), "{line}");
+        assert!(line.contains("truncated"), "{line}");
+        assert!(line.contains("starting from a fresh state"), "{line}");
     }
 }

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use futures::future::{select, Either};
 use labrpc::{RpcError, Service};
 use parking_lot::MutexGuard;
 use serde::de::DeserializeOwned;
@@ -34,7 +35,8 @@ impl Reply for AppendEntriesReply {
 
 impl Peer {
     /// The first half of every per-peer sender (layer 3): sends `args` to `to` as `method`,
-    /// then, under the lock, gives up if the peer was killed or no reply came, and aligns
+    /// then, under the lock, gives up if the peer was killed (also while waiting for the
+    /// reply) or no reply came, and aligns
     /// terms (a newer term in the reply makes us a follower, and the reply is dropped).
     ///
     /// Returns the locked state and the reply when the caller may act on it; the caller checks
@@ -45,7 +47,17 @@ impl Peer {
         method: &'static str,
         args: &A,
     ) -> Option<(MutexGuard<'_, State>, R)> {
-        let result = self.peers[to.index()].call::<A, R>(method, args).await;
+        let stop_seen = self.stop.generation();
+        if self.killed() {
+            return None;
+        }
+        let call = std::pin::pin!(self.peers[to.index()].call::<A, R>(method, args));
+        let stopped = std::pin::pin!(self.stop.changed_since(stop_seen));
+        let result = match select(call, stopped).await {
+            Either::Left((result, _)) => result,
+            // Killed while waiting for the reply: the sender ends now.
+            Either::Right(((), _)) => return None,
+        };
         let mut st = self.state.lock();
         if self.killed() {
             return None;

@@ -1,14 +1,17 @@
 //! The state of one peer (everything behind its lock), its role, and term alignment: the rule
 //! every message, request or reply, goes through first.
 //!
-//! The methods here and in the `impl State` blocks of `election` and `replication` are pure:
-//! they take no lock, read no clock, draw no random number and send nothing. What the caller
-//! must do afterwards (save the state, reset the election timer) comes back as [`Effects`], so
-//! the rules can be tested without a runtime.
+//! The methods here and in the `impl State` blocks of `election`, `replication`, `commit` and
+//! `applier` are pure: they take no lock, read no clock (a rule that needs the time takes it as
+//! an argument), draw no random number and send nothing. What the caller must do afterwards
+//! (save the state, reset the election timer, wake the applier or the replication ticker)
+//! comes back as [`Effects`], so the rules can be tested without a runtime.
 
 use std::collections::BTreeSet;
 
-use crate::durable::{Durable, Restored};
+use labrpc::runtime::Instant;
+
+use crate::durable::Restored;
 use crate::ids::{PeerId, Term};
 use crate::log::Log;
 use crate::logging::raft_event;
@@ -21,7 +24,7 @@ pub(crate) enum Role {
     Follower,
     /// Asks for votes; `votes` holds the peers that granted one (itself included).
     Candidate { votes: BTreeSet<PeerId> },
-    /// Sends heartbeats (and, from part B on, entries) to every other peer.
+    /// Sends entries and heartbeats to every other peer, and commits.
     Leader(LeaderState),
 }
 
@@ -36,22 +39,68 @@ impl Role {
     }
 }
 
-/// What a leader keeps about each follower (Figure 2's volatile state on leaders). Part B adds
-/// `match_index` and moves `next_index` from the replies.
+/// What a leader keeps about each follower (Figure 2's volatile state on leaders, plus what
+/// keeps the leader at one `AppendEntries` with entries in flight per follower).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Progress {
+    /// The index of the next entry to send the follower.
+    pub(crate) next_index: u64,
+    /// The highest index known to be replicated on the follower.
+    pub(crate) match_index: u64,
+    /// The `AppendEntries` with entries sent and not yet answered, if any.
+    pub(crate) in_flight: Option<InFlight>,
+    /// The highest commit index sent to the follower (in this term).
+    pub(crate) sent_commit: u64,
+    /// The number of the next request sent to the follower, to tell replies apart.
+    pub(crate) next_seq: u64,
+}
+
+/// An `AppendEntries` with entries that is on its way to a follower.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct InFlight {
+    /// The request's number (see [`Progress::next_seq`]).
+    pub(crate) seq: u64,
+    /// When it was sent.
+    pub(crate) sent_at: Instant,
+}
+
+/// What a leader keeps about every peer, indexed by peer id (its own entry unused).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct LeaderState {
-    /// For each peer, the index of the next entry to send it.
-    pub(crate) next_index: Vec<u64>,
+    /// One per peer, indexed by peer id.
+    pub(crate) progress: Vec<Progress>,
+}
+
+impl LeaderState {
+    /// A new leader's view: every follower is assumed to hold the whole log (`next_index` just
+    /// after it) until a reply says otherwise, and nothing is known to be replicated.
+    pub(crate) fn new(peers: usize, last_index: u64) -> LeaderState {
+        let progress = Progress {
+            next_index: last_index + 1,
+            match_index: 0,
+            in_flight: None,
+            sent_commit: 0,
+            next_seq: 0,
+        };
+        LeaderState {
+            progress: vec![progress; peers],
+        }
+    }
 }
 
 /// What the caller must do after a state change, once the pure rule has run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[must_use = "effects must be carried out (save the state, reset the timer)"]
+#[must_use = "effects must be carried out (save the state, reset the timer, wake the tasks)"]
 pub(crate) struct Effects {
     /// The persistent state (term, vote, log) changed: save it before answering anyone.
     pub(crate) persist: bool,
     /// Restart the election timer with a fresh random timeout.
     pub(crate) reset_timer: bool,
+    /// `commit_index` moved: wake the applier (and, on a leader, send the new commit index).
+    pub(crate) committed: bool,
+    /// A leader has something new to send (entries, or a commit index): wake its replication
+    /// ticker for a round now rather than at the next heartbeat.
+    pub(crate) replicate: bool,
 }
 
 /// How a message's term compares with ours (see [`State::align_term`]).
@@ -80,8 +129,12 @@ pub(crate) struct State {
     pub(crate) log: Log,
     /// The role in `term`.
     pub(crate) role: Role,
-    /// The highest index known to be committed; part B advances it.
+    /// The highest index known to be committed (volatile: 0 after a restart, until a leader
+    /// says more).
     pub(crate) commit_index: u64,
+    /// The highest index handed to the applier's channel (volatile: 0 after a restart, so a
+    /// restarted peer applies its committed entries again from index 1, as the tester expects).
+    pub(crate) last_applied: u64,
     /// The election timer.
     pub(crate) timer: ElectionTimer,
 }
@@ -97,6 +150,7 @@ impl State {
             log: restored.log,
             role: Role::Follower,
             commit_index: 0,
+            last_applied: 0,
             timer,
         }
     }
@@ -125,15 +179,6 @@ impl State {
     pub(crate) fn others(&self) -> impl Iterator<Item = PeerId> {
         let me = self.me;
         (0..self.peers).map(PeerId).filter(move |&p| p != me)
-    }
-
-    /// The persistent part of the state, to save.
-    pub(crate) fn durable(&self) -> Durable {
-        Durable {
-            term: self.term,
-            voted_for: self.voted_for,
-            log: self.log.entries().to_vec(),
-        }
     }
 
     /// Term alignment, the first thing done with every request and every reply: a message
@@ -183,8 +228,6 @@ impl State {
 pub(crate) mod tests {
     use std::time::Duration;
 
-    use labrpc::runtime::Instant;
-
     use super::*;
 
     /// A fresh follower `me` of a cluster of `peers`, at `term` with no vote.
@@ -204,9 +247,7 @@ pub(crate) mod tests {
             Role::Candidate {
                 votes: BTreeSet::from([PeerId(0)]),
             },
-            Role::Leader(LeaderState {
-                next_index: vec![1; 3],
-            }),
+            Role::Leader(LeaderState::new(3, 0)),
         ] {
             let mut st = follower(0, 3, 4);
             st.role = role;
@@ -267,9 +308,7 @@ pub(crate) mod tests {
             votes: BTreeSet::new(),
         };
         assert!(st.is_candidate_of(Term(2)) && !st.is_candidate_of(Term(1)));
-        st.role = Role::Leader(LeaderState {
-            next_index: vec![1; 3],
-        });
+        st.role = Role::Leader(LeaderState::new(3, 0));
         assert!(st.is_leader_of(Term(2)) && !st.is_leader_of(Term(3)));
     }
 }

@@ -38,6 +38,14 @@ pub const ELECTION_TIMEOUT_MAX: Duration = Duration::from_millis(1000);
 /// its timer fresh.
 pub const ELECTION_TICK: Duration = Duration::from_millis(250);
 
+/// How long a leader waits for the reply to an `AppendEntries` that carries entries before it
+/// takes the request as lost and lets the next heartbeat carry the entries again. Until then, at
+/// most one request with entries is in flight per follower, and heartbeats go without entries,
+/// so no entry crosses the network twice on a healthy network. One heartbeat interval: far
+/// above a round trip on a reliable network, short enough that a dropped request costs at most
+/// two heartbeat intervals.
+pub const APPEND_RESEND_AFTER: Duration = HEARTBEAT_INTERVAL;
+
 // The relations the tester relies on, checked when the crate compiles.
 const _: () = assert!(HEARTBEAT_INTERVAL.as_millis() >= 100);
 const _: () = assert!(3 * HEARTBEAT_INTERVAL.as_millis() <= ELECTION_TIMEOUT_MIN.as_millis());

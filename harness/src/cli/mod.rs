@@ -684,8 +684,12 @@ mod tests {
     fn selectors_dedupe_and_keep_the_lab_order() {
         let got = select_graders(&["many_elections".into(), "A".into()]).expect("valid");
         let names: Vec<&str> = got.iter().map(|g| g.name).collect();
-        let all: Vec<&str> = graders::all().iter().map(|g| g.name).collect();
-        assert_eq!(names, all);
+        let part_a: Vec<&str> = graders::select("A")
+            .expect("part A exists")
+            .iter()
+            .map(|g| g.name)
+            .collect();
+        assert_eq!(names, part_a);
         assert!(matches!(
             select_graders(&["nope".into()]),
             Err(CliError::Usage(_))

@@ -1,6 +1,8 @@
 //! The graders: every lab test, by name and part, runnable over any [`Peer`] type.
 
 mod part_a;
+mod part_b;
+mod part_c;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -19,6 +21,8 @@ pub type GraderFuture = Pin<Box<dyn Future<Output = Result<Stats, TestFailure>>>
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Body {
     A(part_a::Test),
+    B(part_b::Test),
+    C(part_c::Test),
 }
 
 /// Where a grader comes from: the original lab, or this project's additions to it. A course
@@ -47,14 +51,16 @@ pub struct Grader {
     body: Body,
 }
 
-static ALL: LazyLock<Vec<Grader>> = LazyLock::new(|| [part_a::GRADERS].concat());
+static ALL: LazyLock<Vec<Grader>> =
+    LazyLock::new(|| [part_a::GRADERS, part_b::GRADERS, part_c::GRADERS].concat());
 
 /// Every grader, in the order the lab runs them.
 pub fn all() -> &'static [Grader] {
     &ALL
 }
 
-/// The graders a selector names: a part (`A`, `3A`, `2A`), a grader's name, or `all`.
+/// The graders a selector names: a part (`A`, `3A`, `2A`; likewise `B` and `C`), a grader's
+/// name, or `all`.
 /// Returns an error listing what exists when nothing matches.
 pub fn select(selector: &str) -> Result<Vec<Grader>, String> {
     let s = selector.trim();
@@ -68,8 +74,11 @@ pub fn select(selector: &str) -> Result<Vec<Grader>, String> {
         .collect();
     if found.is_empty() {
         let names: Vec<&str> = ALL.iter().map(|g| g.name).collect();
+        let mut parts: Vec<&str> = ALL.iter().map(|g| g.part).collect();
+        parts.dedup();
         Err(format!(
-            "no grader or part called {selector:?}; parts: A (or 3A); graders: {}",
+            "no grader or part called {selector:?}; parts: {} (or 3A, ...); graders: {}",
+            parts.join(", "),
             names.join(", ")
         ))
     } else {
@@ -88,6 +97,81 @@ impl Grader {
         let title = self.title;
         match self.body {
             Body::A(test) => part_a::body::<P>(test, title),
+            Body::B(test) => part_b::body::<P>(test, title),
+            Body::C(test) => part_c::body::<P>(test, title),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(selector: &str) -> Vec<&'static str> {
+        select(selector)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .iter()
+            .map(|g| g.name)
+            .collect()
+    }
+
+    #[test]
+    fn parts_are_selected_with_or_without_the_lab_number() {
+        for part in ["B", "C"] {
+            let want: Vec<&str> = all()
+                .iter()
+                .filter(|g| g.part == part)
+                .map(|g| g.name)
+                .collect();
+            assert!(!want.is_empty(), "part {part} has graders");
+            for selector in [part.to_string(), format!("3{part}"), format!("2{part}")] {
+                assert_eq!(names(&selector), want, "selector {selector}");
+                assert_eq!(names(&selector.to_lowercase()), want, "selector {selector}");
+            }
+        }
+        assert_eq!(names("all").len(), all().len());
+        assert_eq!(names("figure8"), vec!["figure8"]);
+    }
+
+    #[test]
+    fn every_original_test_of_parts_b_and_c_is_registered_once() {
+        let expected = [
+            ("B", "basic_agree"),
+            ("B", "rpc_bytes"),
+            ("B", "follower_failure"),
+            ("B", "leader_failure"),
+            ("B", "fail_agree"),
+            ("B", "fail_no_agree"),
+            ("B", "concurrent_starts"),
+            ("B", "rejoin"),
+            ("B", "backup"),
+            ("B", "count"),
+            ("C", "persist1"),
+            ("C", "persist2"),
+            ("C", "persist3"),
+            ("C", "figure8"),
+            ("C", "unreliable_agree"),
+            ("C", "figure8_unreliable"),
+            ("C", "reliable_churn"),
+            ("C", "unreliable_churn"),
+        ];
+        for (part, name) in expected {
+            let found: Vec<&Grader> = all().iter().filter(|g| g.name == name).collect();
+            assert_eq!(found.len(), 1, "{name} is registered once");
+            let g = found[0];
+            assert_eq!(g.part, part, "{name}'s part");
+            assert_eq!(g.origin, Origin::Original, "{name}'s origin");
+            assert!(
+                g.title.starts_with(&format!("Test (3{part}): ")),
+                "{name}'s title {:?}",
+                g.title
+            );
+        }
+    }
+
+    #[test]
+    fn an_unknown_selector_lists_the_parts() {
+        let err = select("nope").expect_err("no such grader");
+        assert!(err.contains("parts: A, B, C"), "{err}");
     }
 }

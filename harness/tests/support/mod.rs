@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod log_peer;
 pub mod monitor_peers;
 
 use std::marker::PhantomData;

@@ -1,0 +1,106 @@
+//! The part-B and part-C graders must fail the mistakes they exist to catch. Each test runs a
+//! grader against the log toy peer with one defect switched on and checks the failure and its
+//! message; a control test shows the same peer without defects passes every B and C grader.
+//! The safety monitor is off here, as in `broken_peers.rs`: these tests measure the graders
+//! alone (it catches some of these defects first, with its own message).
+
+mod support;
+
+use std::time::Duration;
+
+use harness::graders;
+use harness::trial::{run_trial, TrialError, TrialSettings};
+use harness::Peer;
+use labrpc::runtime::RunError;
+use support::log_peer::{
+    AppliesOutOfOrder, AppliesUnderLock, BacksUpSlowly, CommitsOldTerms, ForgetsLog, LogPeer, Sound,
+};
+
+/// Runs `grader` on `seed` and returns its error text (`None` for a pass).
+fn outcome<P: Peer>(grader: &str, seed: u64) -> Option<String> {
+    let g = graders::by_name(grader).expect("a known grader");
+    run_trial::<P>(g, &TrialSettings::sim(seed).without_monitor())
+        .outcome
+        .err()
+        .map(|e| e.to_string())
+}
+
+fn assert_fails_with<P: Peer>(grader: &str, seeds: std::ops::Range<u64>, needle: &str) {
+    for seed in seeds {
+        match outcome::<P>(grader, seed) {
+            None => panic!("{grader} passed a broken peer on seed {seed}"),
+            Some(msg) => assert!(
+                msg.contains(needle),
+                "{grader} failed seed {seed} for another reason: {msg}"
+            ),
+        }
+    }
+}
+
+#[test]
+fn log_toy_without_defects_passes_every_part_b_and_c_grader() {
+    let mut graders = graders::select("B").expect("part B exists");
+    graders.extend(graders::select("C").expect("part C exists"));
+    for g in graders {
+        for seed in 1..3 {
+            assert_eq!(
+                outcome::<LogPeer<Sound>>(g.name, seed),
+                None,
+                "{} failed the correct log toy on seed {seed}",
+                g.name
+            );
+        }
+    }
+}
+
+#[test]
+fn persistence_graders_reject_a_peer_that_forgets_its_log() {
+    // After every peer restarts with an empty log, the next command lands at index 1, where
+    // the first one was committed before.
+    assert_fails_with::<LogPeer<ForgetsLog>>("persist1", 1..4, "apply error: commit index=1");
+}
+
+#[test]
+fn concurrent_starts_rejects_applies_out_of_order() {
+    assert_fails_with::<LogPeer<AppliesOutOfOrder>>(
+        "concurrent_starts",
+        1..4,
+        "apply out of order",
+    );
+}
+
+#[test]
+fn backup_rejects_a_leader_that_backs_up_one_entry_per_heartbeat() {
+    assert_fails_with::<LogPeer<BacksUpSlowly>>("backup", 1..4, "backs up too slowly");
+}
+
+#[test]
+fn old_term_commit_rejects_committing_an_earlier_term_by_counting_replicas() {
+    assert_fails_with::<LogPeer<CommitsOldTerms>>(
+        "old_term_commit",
+        1..4,
+        "a leader may count replicas only for entries of its current term",
+    );
+}
+
+#[test]
+fn a_peer_that_sends_on_the_apply_channel_under_its_lock_is_reported_stuck() {
+    // The blocked send holds the only sim thread, so the tester's applier can never take the
+    // message: the watchdog reports the run stuck. A short watchdog keeps this test quick.
+    let g = graders::by_name("basic_agree").expect("a known grader");
+    let settings = TrialSettings {
+        stuck_after: Duration::from_millis(500),
+        ..TrialSettings::sim(1)
+    };
+    let report = run_trial::<LogPeer<AppliesUnderLock>>(g, &settings);
+    match report.outcome {
+        Err(TrialError::Runtime(e @ RunError::Stuck { .. })) => {
+            let msg = e.to_string();
+            assert!(
+                msg.contains("stuck") && msg.contains("blocking call"),
+                "unexpected message: {msg}"
+            );
+        }
+        other => panic!("expected the run to be reported stuck, got {other:?}"),
+    }
+}

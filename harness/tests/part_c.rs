@@ -1,0 +1,49 @@
+//! The part-C graders (persistence) against the `raft` crate.
+//!
+//! Each test runs its grader over several seeds in sim mode (`LAB_SEEDS`, `LAB_SEED_START`),
+//! one seed with `LAB_SEED=N`, or in real time with `LAB_RUNTIME=real`. A failure prints the
+//! command that replays it.
+
+use harness::testing::grade;
+
+const BINARY: &str = "part_c";
+
+#[test]
+fn persist1() {
+    grade::<raft::Raft>(BINARY, "persist1");
+}
+
+#[test]
+fn persist2() {
+    grade::<raft::Raft>(BINARY, "persist2");
+}
+
+#[test]
+fn persist3() {
+    grade::<raft::Raft>(BINARY, "persist3");
+}
+
+#[test]
+fn figure8() {
+    grade::<raft::Raft>(BINARY, "figure8");
+}
+
+#[test]
+fn unreliable_agree() {
+    grade::<raft::Raft>(BINARY, "unreliable_agree");
+}
+
+#[test]
+fn figure8_unreliable() {
+    grade::<raft::Raft>(BINARY, "figure8_unreliable");
+}
+
+#[test]
+fn reliable_churn() {
+    grade::<raft::Raft>(BINARY, "reliable_churn");
+}
+
+#[test]
+fn unreliable_churn() {
+    grade::<raft::Raft>(BINARY, "unreliable_churn");
+}
