@@ -510,3 +510,49 @@ fn a_monitor_violation_is_marked_with_its_evidence() {
         );
     }
 }
+
+#[test]
+fn a_persistence_failure_shows_crashes_restarts_and_the_apply_index() {
+    use support::log_peer::{ForgetsLog, LogPeer};
+
+    // A peer that saves its term and vote but not its log (broken_log_peers.rs).
+    let report = toy::<LogPeer<ForgetsLog>>("persist1", 1);
+    let Err(TrialError::Check(failure)) = &report.outcome else {
+        panic!(
+            "persist1 must fail a peer that forgets its log: {:?}",
+            report.outcome
+        )
+    };
+    assert!(
+        failure.message.starts_with("apply error: commit index=1"),
+        "{}",
+        failure.message
+    );
+    let t = timeline::timeline(&report);
+    let f = t.failure.as_ref().expect("a failure");
+    assert_eq!(f.at, failure.at.as_micros() as u64);
+    // Every peer was crashed and restarted: each lane has a down span between up ones.
+    for p in 0..t.peers {
+        let states: Vec<PeerState> = t.spans_of(p).map(|s| s.state).collect();
+        let down = states
+            .iter()
+            .position(|s| *s == PeerState::Down)
+            .unwrap_or_else(|| panic!("S{p} never down: {states:?}"));
+        assert!(down > 0 && down + 1 < states.len(), "S{p}: {states:?}");
+    }
+    // The apply index moves on every peer, and index 1 is applied twice by the peer that
+    // forgot it (the failure).
+    for p in 0..t.peers {
+        assert!(
+            t.applies.iter().any(|a| a.peer == p),
+            "S{p} applied nothing"
+        );
+    }
+    assert!(
+        t.applies.iter().filter(|a| a.index == 1).count() > t.peers,
+        "index 1 applied again after the restart: {:?}",
+        t.applies
+    );
+    // The failure names the index's servers; their lanes are named.
+    assert!(!f.peers.is_empty(), "{f:?}");
+}

@@ -23,6 +23,7 @@ use harness::timeline::{self, html};
 use harness::trial::{run_trial, TrialError, TrialReport, TrialSettings};
 use labrpc::runtime::{self, Executor, RunConfig, TraceSummary};
 use serde_json::Value;
+use support::log_peer::{ForgetsLog, LogPeer};
 use support::{ChattyHeartbeats, DoubleVote, NoTimerReset, ToyPeer};
 
 /// The seed of the README's screenshot (double votes elect two leaders on it, after a few
@@ -229,33 +230,54 @@ fn the_page_of_a_failing_seed_shows_its_peers_and_the_failure_at_its_time() {
     let Some(browser) = chromium_or_skip("timeline_browser") else {
         return;
     };
-    let report = failing_trial();
+    // Part A: the first cluster (of three) fails; the second never starts.
+    assert_failure_page(
+        &browser,
+        &failing_trial(),
+        "heartbeat_stability-seed1.html",
+        3,
+    );
+    // Part C: crashes, restarts and the apply index.
+    let grader = graders::by_name("persist1").expect("a part-C grader");
+    let report = run_trial::<LogPeer<ForgetsLog>>(
+        grader,
+        &TrialSettings::sim(1).without_monitor().with_timeline(),
+    );
+    assert!(
+        report.outcome.is_err(),
+        "a peer that forgets its log fails persist1"
+    );
+    assert_failure_page(&browser, &report, "persist1-seed1.html", 3);
+}
+
+/// Loads the page of the failed trial `report` and checks it: no script error, one lane per
+/// peer (`peers`), the failure marker at the failure's time, the peers it names marked.
+fn assert_failure_page(browser: &Path, report: &TrialReport, name: &str, peers: usize) {
     let Err(TrialError::Check(failure)) = &report.outcome else {
-        unreachable!("checked by failing_trial")
+        panic!("a failed check, not {:?}", report.outcome)
     };
     let at_us = failure.at.as_micros() as u64;
-    let page = write(&timeline::page(&report), "heartbeat_stability-seed1.html");
-    let dom = dump_dom(&browser, &page, "");
+    let page = write(&timeline::page(report), name);
+    let dom = dump_dom(browser, &page, "");
     assert_no_script_errors(&dom);
 
-    // One lane per peer of the cluster that failed (the first cluster has three).
     let lanes = peer_labels(&dom);
-    let peers: Vec<&str> = lanes
+    let shown: Vec<String> = lanes
         .iter()
         .filter_map(|t| attribute(t, "data-peer"))
+        .map(str::to_string)
         .collect();
-    assert_eq!(peers, ["0", "1", "2"], "lane labels in the DOM: {lanes:?}");
+    let expected: Vec<String> = (0..peers).map(|p| p.to_string()).collect();
+    assert_eq!(shown, expected, "{name}: lane labels in the DOM: {lanes:?}");
     let check = json_of(&dom, "selfcheck");
-    assert_eq!(check["peers"], 3, "self-check: {check}");
-    assert_eq!(check["lanes"], serde_json::json!([0, 1, 2]));
+    assert_eq!(check["peers"], peers, "{name}: self-check: {check}");
 
     assert_marker_at(&dom, &check, at_us);
-    // The failure names server 0 or another peer: its label is marked.
-    let t = timeline::timeline(&report);
+    let t = timeline::timeline(report);
     let named = t.failure.as_ref().expect("a failure").peers.clone();
     assert!(
         !named.is_empty(),
-        "the failure names a peer: {}",
+        "{name}: the failure names a peer: {}",
         failure.message
     );
     for tag in lanes {
@@ -266,7 +288,7 @@ fn the_page_of_a_failing_seed_shows_its_peers_and_the_failure_at_its_time() {
         assert_eq!(
             marked,
             named.contains(&p),
-            "S{p}'s label {tag} (the failure names {named:?})"
+            "{name}: S{p}'s label {tag} (the failure names {named:?})"
         );
     }
 }

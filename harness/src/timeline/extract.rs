@@ -252,6 +252,8 @@ struct Track {
     since: u64,
     /// Whether the current state's term is a guess.
     guessed: bool,
+    /// Whether the peer has ever run (a crash before that is no crash).
+    ever_up: bool,
     /// The last term known (kept across a crash: Raft persists it).
     term: u64,
     connected: bool,
@@ -264,6 +266,7 @@ impl Track {
             state: PeerState::Down,
             since: 0,
             guessed: false,
+            ever_up: false,
             term: 0,
             connected: false,
             cut_since: 0,
@@ -309,14 +312,17 @@ impl Builder {
             t.guessed &= guessed;
             return;
         }
-        let (from, old, old_guessed) = (t.since, t.state, t.guessed);
+        let (from, old, old_guessed, ever_up) = (t.since, t.state, t.guessed, t.ever_up);
         t.state = state;
         t.since = at;
         t.guessed = guessed;
         if let PeerState::Up { term, .. } = state {
             t.term = term;
+            t.ever_up = true;
         }
-        if at > from {
+        // A crash and restart at one instant (Go's start1 on a running peer) is kept as a
+        // down span that lasts no time, so the restart shows.
+        if at > from || (old == PeerState::Down && ever_up) {
             self.spans.push(Span {
                 peer,
                 from,

@@ -275,6 +275,8 @@
       var s = spans[i];
       if (s.from > view.end) break;
       var x0 = Math.max(left, xOf(s.from)), x1 = Math.min(right, xOf(s.to >= end ? end + TAIL : s.to));
+      // A crash and restart at one instant still shows, as a thin dark bar.
+      if (s.role === 3 && x1 - x0 < 3) { x0 -= 1.5; x1 = x0 + 3; }
       if (x1 - x0 < 0.2) continue;
       ctx.fillStyle = ROLE_FILL[s.role];
       ctx.fillRect(x0, bandTop, Math.max(1, x1 - x0), bandH);
@@ -830,7 +832,7 @@
     var si = lowerBound(spans, t, toOf);
     if (si < spans.length && spans[si].from <= t) {
       var s = spans[si];
-      var what = s.role === 3 ? 'down (crashed or not started)' :
+      var what = s.role === 3 ? (s.from === s.to ? 'crashed and restarted at once' : 'down (crashed or not started)') :
         ROLE_NAME[s.role] + ' in term ' + s.term + (s.guessed ? ' (a guess: no message or check said the term)' : '');
       var how = { sampled: '  (as the tester\'s checks saw it)', inferred: '  (from its RPCs and the tester\'s checks)' }[meta.roles];
       out.push(peerName(p) + ': ' + what + ' from ' + fmtTime(s.from) + ' to ' + fmtTime(s.to) +
