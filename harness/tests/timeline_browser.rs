@@ -464,15 +464,15 @@ fn a_screenshot_of_the_page_is_drawn() {
     eprintln!("screenshot: {} ({} bytes)", png.display(), bytes.len());
 }
 
-/// Seven peers heartbeating every 20 ms on an unreliable network for 100 s, with two peers cut
+/// Seven peers heartbeating every 20 ms on an unreliable network for 70 s, with two peers cut
 /// off for 5 s in every 10: tens of thousands of RPCs, to see that the page copes.
 fn busy_trial() -> TrialReport {
     let capture = Capture::with_records("debug", false).expect("a valid filter");
     let config = RunConfig::sim(7).dispatch(capture.dispatch());
     let out = runtime::run(config, || async {
         let mut t = Tester::<ToyPeer<ChattyHeartbeats>>::new(7, false);
-        t.begin("load: 7 chatty peers, unreliable network, 100 s");
-        for _ in 0..10 {
+        t.begin("load: 7 chatty peers, unreliable network, 70 s");
+        for _ in 0..7 {
             let a = runtime::random_range(0..7) as usize;
             let b = (a + 1 + runtime::random_range(0..6) as usize) % 7;
             t.disconnect(a);

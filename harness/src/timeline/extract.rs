@@ -837,6 +837,8 @@ fn failure_of(report: &TrialReport, timeline: &Timeline) -> Option<Failure> {
             .iter()
             .enumerate()
             .filter(|(_, s)| s.to >= from && s.from <= at)
+            // Naming peers but no terms, a message is about their state when it failed.
+            .filter(|(_, s)| !terms.is_empty() || s.to >= at)
             .filter(|(_, s)| peers.is_empty() || peers.contains(&s.peer))
             .filter(|(_, s)| match s.state {
                 PeerState::Up { term, .. } => terms.is_empty() || terms.contains(&term),

@@ -327,36 +327,42 @@
       ctx.stroke();
       ctx.lineWidth = 1;
     }
-    // The peer's log events: ticks along the top edge, coloured by topic.
+    // The peer's log events: ticks along the top edge, coloured by topic, one path per colour
+    // and at most one tick per pixel and colour.
     var evs = eventsBy[p];
-    var lastX = -10, lastColour = '';
+    var ticks = {}, seenTick = {};
+    var marks = new Path2D(), anyMark = false;
     for (var k = lowerBound(evs, view.start, atOf); k < evs.length; k++) {
       var e = evs[k];
       if (e.at > view.end) break;
       var ex = Math.round(xOf(e.at)) + 0.5;
-      var colour = TOPIC_COLOUR[e.topic] || '#7a8294';
       if (e.marked) {
-        ctx.fillStyle = '#d1242f';
-        ctx.beginPath(); ctx.moveTo(ex - 5, top); ctx.lineTo(ex + 5, top); ctx.lineTo(ex, top + 9); ctx.closePath(); ctx.fill();
+        marks.moveTo(ex - 5, top); marks.lineTo(ex + 5, top); marks.lineTo(ex, top + 9); marks.closePath();
+        anyMark = true;
         continue;
       }
-      if (ex === lastX && colour === lastColour) continue;
-      lastX = ex; lastColour = colour;
-      ctx.strokeStyle = colour;
-      ctx.beginPath(); ctx.moveTo(ex, top + 1); ctx.lineTo(ex, top + 8); ctx.stroke();
+      var colour = TOPIC_COLOUR[e.topic] || '#7a8294';
+      var seen = seenTick[colour] || (seenTick[colour] = { x: -10 });
+      if (seen.x === ex) continue;
+      seen.x = ex;
+      var tick = ticks[colour] || (ticks[colour] = new Path2D());
+      tick.moveTo(ex, top + 1); tick.lineTo(ex, top + 8);
     }
+    Object.keys(ticks).forEach(function (colour) { ctx.strokeStyle = colour; ctx.stroke(ticks[colour]); });
+    if (anyMark) { ctx.fillStyle = '#d1242f'; ctx.fill(marks); }
     // The tester's get_state samples: diamonds at the bottom edge, filled for "leader".
     var samples = samplesBy[p];
+    var filled = new Path2D(), hollow = new Path2D();
     for (var m = lowerBound(samples, view.start, atOf); m < samples.length; m++) {
       var smp = samples[m];
       if (smp.at > view.end) break;
       var sx = xOf(smp.at), sy = top + h - 5;
-      ctx.beginPath(); ctx.moveTo(sx, sy - 4); ctx.lineTo(sx + 3.5, sy); ctx.lineTo(sx, sy + 4); ctx.lineTo(sx - 3.5, sy); ctx.closePath();
-      ctx.fillStyle = smp.leader ? '#1d2330' : '#ffffff';
-      ctx.fill();
-      ctx.strokeStyle = '#1d2330';
-      ctx.stroke();
+      var d = smp.leader ? filled : hollow;
+      d.moveTo(sx, sy - 4); d.lineTo(sx + 3.5, sy); d.lineTo(sx, sy + 4); d.lineTo(sx - 3.5, sy); d.closePath();
     }
+    ctx.fillStyle = '#ffffff'; ctx.fill(hollow);
+    ctx.fillStyle = '#1d2330'; ctx.fill(filled);
+    ctx.strokeStyle = '#1d2330'; ctx.stroke(hollow); ctx.stroke(filled);
   }
 
   function glyph(shape, x, y, colour) {
@@ -771,6 +777,8 @@
     var best = null, bestD = HOVER_PX;
     for (var k = 0; k < lastDrawnRpcs.length; k++) {
       var q = rpcs[lastDrawnRpcs[k]];
+      // Every piece of an RPC lies between its send and its end (stubs reach 4 px further).
+      if (x < xOf(q[3]) - HOVER_PX || x > xOf(q[5]) + 4 + HOVER_PX) continue;
       var a = laneOf(q[0]), b = laneOf(q[1]);
       if (!a || !b) continue;
       var pieces = rpcGeometry(q, a, b);
