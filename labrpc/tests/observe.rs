@@ -21,10 +21,13 @@ enum Seen {
     Failed(RpcError),
 }
 
+/// One call as recorded: the end and method it named, and what was seen of it.
+type Call = (u64, String, Vec<Seen>);
+
 /// Records every event, per call, with the end and method it named.
 #[derive(Default)]
 struct Recorder {
-    calls: Mutex<BTreeMap<u64, (u64, String, Vec<Seen>)>>,
+    calls: Mutex<BTreeMap<u64, Call>>,
 }
 
 impl Observer for Recorder {

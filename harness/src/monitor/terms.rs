@@ -233,10 +233,10 @@ impl TermsMoveForward {
 
     fn record(&mut self, learned: Learned) {
         let p = &mut self.peers[learned.peer];
-        if learned.how.is_send() && p.sent_max.map_or(true, |s| s.term < learned.term) {
+        if learned.how.is_send() && p.sent_max.is_none_or(|s| s.term < learned.term) {
             p.sent_max = Some(learned);
         }
-        if p.history.last().map_or(true, |l| l.term < learned.term) {
+        if p.history.last().is_none_or(|l| l.term < learned.term) {
             p.history.push(learned);
         }
     }
