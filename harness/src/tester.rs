@@ -581,8 +581,7 @@ impl<P: Peer> Tester<P> {
         self.spawn_applier(i, incarnation, life, rx);
     }
 
-    /// Reads peer `i`'s apply channel and checks what it applies (Go `applier`); `life` is
-    /// the monitor's number for this run of the peer.
+    /// Reads peer `i`'s apply channel and checks what it applies (Go `applier`).
     fn spawn_applier(&self, i: usize, incarnation: u64, life: u64, mut rx: raft::ApplyReceiver) {
         let applied = self.shared.applied.clone();
         let monitor = self.shared.monitor.clone();
@@ -693,14 +692,14 @@ impl<P: Peer> TesterHandle<P> {
         &self.shared.net
     }
 
-    /// The safety monitor of this cluster.
-    pub fn monitor(&self) -> &Arc<Monitor> {
-        &self.shared.monitor
-    }
-
     /// Logs a tester event (topic `test`), which the log view spans across all columns.
     pub fn log(&self, message: impl fmt::Display) {
         log_event(format_args!("{message}"));
+    }
+
+    /// The safety monitor of this cluster.
+    pub fn monitor(&self) -> &Arc<Monitor> {
+        &self.shared.monitor
     }
 
     /// Whether peer `i` is connected.

@@ -1,8 +1,8 @@
 //! The part-B and part-C graders must fail the mistakes they exist to catch. Each test runs a
 //! grader against the log toy peer with one defect switched on and checks the failure and its
 //! message; a control test shows the same peer without defects passes every B and C grader.
-//! The safety monitor is off here, as in `broken_peers.rs`: these tests measure the graders
-//! alone (it catches some of these defects first, with its own message).
+//! The safety monitor is off here: these tests measure the graders alone (the monitor catches
+//! several of these defects first; see `monitor.rs`).
 
 mod support;
 

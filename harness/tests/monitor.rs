@@ -214,3 +214,39 @@ fn survey() {
     row::<MonitorToy<ReplyBeforeAdopting>>("ReplyBeforeAdopting");
     row::<MonitorToy<SoundNarrow>>("SoundNarrow");
 }
+
+/// The log toy's defects over the part-B and part-C graders, with and without the monitor (run
+/// with `cargo test --release -p harness --test monitor -- --ignored --nocapture survey_log`).
+#[test]
+#[ignore]
+fn survey_log() {
+    use support::log_peer::{AppliesOutOfOrder, CommitsOldTerms, ForgetsLog, LogPeer};
+    fn row<P: Peer>(name: &str) {
+        let seeds: u64 = std::env::var("SURVEY_SEEDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(4);
+        for part in ["B", "C"] {
+            for g in graders::select(part).expect("the part exists") {
+                let (mut off, mut on) = (Vec::new(), Vec::new());
+                for seed in 1..=seeds {
+                    let without = error(&trial::<P>(g.name, seed, false));
+                    if without.is_some() {
+                        off.push(seed);
+                    }
+                    if let Some(e) = error(&trial::<P>(g.name, seed, true)) {
+                        let hidden = if without.is_none() { " HIDDEN" } else { "" };
+                        on.push(format!("{seed}{hidden}:{}", e.lines().next().unwrap_or("")));
+                    }
+                }
+                println!("{name} {}: fails off {off:?}", g.name);
+                for o in on {
+                    println!("    on {o}");
+                }
+            }
+        }
+    }
+    row::<LogPeer<CommitsOldTerms>>("CommitsOldTerms");
+    row::<LogPeer<ForgetsLog>>("ForgetsLog");
+    row::<LogPeer<AppliesOutOfOrder>>("AppliesOutOfOrder");
+}

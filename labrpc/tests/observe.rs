@@ -21,13 +21,13 @@ enum Seen {
     Failed(RpcError),
 }
 
-/// One call as recorded: the end and method it named, and what was seen of it.
-type Call = (u64, String, Vec<Seen>);
+/// One call as observed: its end, its method, and what happened to it.
+type Life = (u64, String, Vec<Seen>);
 
 /// Records every event, per call, with the end and method it named.
 #[derive(Default)]
 struct Recorder {
-    calls: Mutex<BTreeMap<u64, Call>>,
+    calls: Mutex<BTreeMap<u64, Life>>,
 }
 
 impl Observer for Recorder {

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::index_map::IndexMap;
 use super::violation::{Rule, Violation};
 
 /// The first apply at an index.
@@ -34,7 +35,7 @@ pub(crate) fn show(command: &[u8]) -> String {
 /// Every index applied so far, and where each life of each peer is.
 #[derive(Debug, Default)]
 pub(crate) struct StateMachineSafety {
-    applied: BTreeMap<u64, Applied>,
+    applied: IndexMap<Applied>,
     /// (peer, life) → the last index it applied, and when (`None`: where it started).
     last: BTreeMap<(usize, u64), (u64, Option<Duration>)>,
 }
@@ -48,7 +49,7 @@ impl StateMachineSafety {
 
     /// The first apply at `index`, if any.
     pub(crate) fn at(&self, index: u64) -> Option<&Applied> {
-        self.applied.get(&index)
+        self.applied.get(index)
     }
 
     /// Life `life` of `peer` applied `command` at `index`; `committed_by` is the highest term
@@ -62,7 +63,7 @@ impl StateMachineSafety {
         command: &[u8],
         committed_by: u64,
     ) -> Result<(), Violation> {
-        if let Some(first) = self.applied.get(&index) {
+        if let Some(first) = self.applied.get(index) {
             if first.command != command {
                 let who = if first.peer == peer {
                     format!("S{peer} applied two different commands at index {index}")
@@ -114,7 +115,7 @@ impl StateMachineSafety {
             return Err(v.event(at, format_args!("S{peer} applied index {index}")));
         }
         self.last.insert((peer, life), (index, Some(at)));
-        self.applied.entry(index).or_insert_with(|| Applied {
+        self.applied.get_or_insert_with(index, || Applied {
             command: command.to_vec(),
             peer,
             at,

@@ -10,17 +10,18 @@
 //!   some by then), and checks only leaders of later terms. A deposed leader that does not yet
 //!   know it is deposed may still send its old entries in its old term; that is no violation.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use raft::AppendEntriesArgs;
 
 use super::applies::{show, StateMachineSafety};
+use super::index_map::IndexMap;
 use super::violation::{Rule, Violation};
 
 /// The first `AppendEntries` seen carrying an (index, term).
 #[derive(Debug, Clone)]
 struct Carried {
+    term: u64,
     command: Vec<u8>,
     from: usize,
     to: usize,
@@ -30,7 +31,8 @@ struct Carried {
 /// Every (index, term) seen on the wire.
 #[derive(Debug, Default)]
 pub(crate) struct LogRules {
-    entries: BTreeMap<(u64, u64), Carried>,
+    /// Per index, the first entry seen of each term.
+    entries: IndexMap<Vec<Carried>>,
     max_term: u64,
 }
 
@@ -41,6 +43,9 @@ impl LogRules {
     }
 
     /// `from` sent `args` to `to` at `at`; `applied` is what has been applied so far.
+    /// `repeat` says the same end sent these very bytes before, so their entries were already
+    /// matched and recorded: only leader completeness, which depends on what was applied since,
+    /// is checked again.
     pub(crate) fn append_sent(
         &mut self,
         at: Duration,
@@ -48,6 +53,7 @@ impl LogRules {
         to: usize,
         args: &AppendEntriesArgs,
         applied: &StateMachineSafety,
+        repeat: bool,
     ) -> Result<(), Violation> {
         let term = u64::from(args.term);
         for (k, entry) in args.entries.iter().enumerate() {
@@ -60,7 +66,15 @@ impl LogRules {
                     show(&entry.command)
                 )
             };
-            match self.entries.get(&(index, entry_term)) {
+            let seen = if repeat {
+                None
+            } else {
+                Some(self.entries.get_or_insert_with(index, Vec::new))
+            };
+            let first = seen
+                .as_ref()
+                .and_then(|s| s.iter().find(|c| c.term == entry_term));
+            match first {
                 Some(first) if first.command != entry.command => {
                     return Err(Violation::new(
                         Rule::LogMatching,
@@ -89,15 +103,15 @@ impl LogRules {
                 }
                 Some(_) => {}
                 None => {
-                    self.entries.insert(
-                        (index, entry_term),
-                        Carried {
+                    if let Some(seen) = seen {
+                        seen.push(Carried {
+                            term: entry_term,
                             command: entry.command.clone(),
                             from,
                             to,
                             at,
-                        },
-                    );
+                        });
+                    }
                 }
             }
             if let Some(done) = applied.at(index) {
@@ -169,12 +183,13 @@ mod tests {
         let mut log = LogRules::default();
         let none = StateMachineSafety::default();
         let a = append(0, 2, 0, &[(1, b"a"), (2, b"b")]);
-        log.append_sent(ms(1), 0, 1, &a, &none).expect("first");
-        log.append_sent(ms(2), 0, 2, &a, &none)
+        log.append_sent(ms(1), 0, 1, &a, &none, false)
+            .expect("first");
+        log.append_sent(ms(2), 0, 2, &a, &none, false)
             .expect("the same again");
         // A new leader of term 3 replaces the uncommitted entry at index 2 (term 2) with its own.
         let b = append(1, 3, 1, &[(3, b"c")]);
-        log.append_sent(ms(3), 1, 2, &b, &none)
+        log.append_sent(ms(3), 1, 2, &b, &none, false)
             .expect("another term");
         assert_eq!(log.max_term(), 3);
     }
@@ -183,10 +198,10 @@ mod tests {
     fn two_entries_with_one_index_and_term_fail() {
         let mut log = LogRules::default();
         let none = StateMachineSafety::default();
-        log.append_sent(ms(1), 0, 1, &append(0, 2, 0, &[(2, b"a")]), &none)
+        log.append_sent(ms(1), 0, 1, &append(0, 2, 0, &[(2, b"a")]), &none, false)
             .expect("first");
         let v = log
-            .append_sent(ms(5), 0, 2, &append(0, 2, 0, &[(2, b"z")]), &none)
+            .append_sent(ms(5), 0, 2, &append(0, 2, 0, &[(2, b"z")]), &none, false)
             .expect_err("index 1 term 2 changed");
         assert_eq!(v.rule, Rule::LogMatching);
         assert_eq!(
@@ -204,18 +219,18 @@ mod tests {
     fn a_later_leader_replacing_an_applied_entry_fails() {
         let mut log = LogRules::default();
         let mut applied = StateMachineSafety::default();
-        log.append_sent(ms(1), 0, 1, &append(0, 2, 0, &[(2, b"a")]), &applied)
+        log.append_sent(ms(1), 0, 1, &append(0, 2, 0, &[(2, b"a")]), &applied, false)
             .expect("leader of term 2");
         applied.started(1, 1, 0);
         applied
             .command(ms(2), 1, 1, 1, b"a", log.max_term())
             .expect("S1 applies it");
         // A deposed leader of term 2 may still send its old entries...
-        log.append_sent(ms(3), 0, 2, &append(0, 2, 0, &[(2, b"a")]), &applied)
+        log.append_sent(ms(3), 0, 2, &append(0, 2, 0, &[(2, b"a")]), &applied, false)
             .expect("the same entry");
         // ...but a leader of term 3 must have the applied entry.
         let v = log
-            .append_sent(ms(4), 2, 1, &append(2, 3, 0, &[(3, b"q")]), &applied)
+            .append_sent(ms(4), 2, 1, &append(2, 3, 0, &[(3, b"q")]), &applied, false)
             .expect_err("replaces the applied entry");
         assert_eq!(v.rule, Rule::LeaderCompleteness);
         assert_eq!(
@@ -228,14 +243,21 @@ mod tests {
     fn an_entry_sent_in_the_committing_term_or_older_is_not_judged() {
         let mut log = LogRules::default();
         let mut applied = StateMachineSafety::default();
-        log.append_sent(ms(1), 0, 1, &append(0, 4, 0, &[(4, b"a")]), &applied)
+        log.append_sent(ms(1), 0, 1, &append(0, 4, 0, &[(4, b"a")]), &applied, false)
             .expect("leader of term 4");
         applied.started(1, 1, 0);
         applied
             .command(ms(2), 1, 1, 1, b"a", log.max_term())
             .expect("applied while term 4 was the highest");
         // A stale leader of term 3 that never heard of term 4 still sends its own entry.
-        log.append_sent(ms(3), 3, 2, &append(3, 3, 0, &[(3, b"old")]), &applied)
-            .expect("a deposed leader's old entry");
+        log.append_sent(
+            ms(3),
+            3,
+            2,
+            &append(3, 3, 0, &[(3, b"old")]),
+            &applied,
+            false,
+        )
+        .expect("a deposed leader's old entry");
     }
 }

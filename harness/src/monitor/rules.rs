@@ -105,13 +105,15 @@ impl Rules {
         self.applies.started(peer, life, applied_through);
     }
 
-    /// `from` sent `request` to `to` at `at`.
+    /// `from` sent `request` to `to` at `at`. `repeat` says the same end sent these very bytes
+    /// before (a retransmission), so what they carry was already recorded.
     pub fn request_sent(
         &mut self,
         at: Duration,
         from: usize,
         to: usize,
         request: Request<'_>,
+        repeat: bool,
     ) -> Result<(), Violation> {
         let term = request.term();
         match request {
@@ -132,7 +134,8 @@ impl Rules {
                     peer: to,
                 };
                 self.terms.sent(at, from, term, how, None)?;
-                self.log.append_sent(at, from, to, args, &self.applies)
+                self.log
+                    .append_sent(at, from, to, args, &self.applies, repeat)
             }
         }
     }
@@ -259,7 +262,7 @@ mod tests {
         let mut r = three();
         let ask = vote(1, 0);
         for to in [1, 2] {
-            r.request_sent(ms(500), 0, to, Request::Vote(&ask))
+            r.request_sent(ms(500), 0, to, Request::Vote(&ask), false)
                 .expect("a candidate asks");
             r.request_handled(ms(500), to, 0, Some(1), Response::Vote(&granted(1, true)))
                 .expect("a first vote");
@@ -267,7 +270,7 @@ mod tests {
         }
         let hb = heartbeat(1, 0);
         for to in [1, 2] {
-            r.request_sent(ms(501), 0, to, Request::Append(&hb))
+            r.request_sent(ms(501), 0, to, Request::Append(&hb), false)
                 .expect("the leader's heartbeat");
         }
         r.leader_seen(ms(900), 0, 1).expect("the tester agrees");
@@ -276,7 +279,7 @@ mod tests {
     #[test]
     fn a_candidate_granting_a_rival_of_its_own_term_votes_twice() {
         let mut r = three();
-        r.request_sent(ms(500), 0, 1, Request::Vote(&vote(4, 0)))
+        r.request_sent(ms(500), 0, 1, Request::Vote(&vote(4, 0)), false)
             .expect("S0 stands");
         let v = r
             .request_handled(ms(501), 0, 1, Some(4), Response::Vote(&granted(4, true)))
@@ -311,11 +314,11 @@ mod tests {
     #[test]
     fn a_stale_leader_may_not_go_on_heartbeating() {
         let mut r = three();
-        r.request_sent(ms(100), 0, 1, Request::Append(&heartbeat(1, 0)))
+        r.request_sent(ms(100), 0, 1, Request::Append(&heartbeat(1, 0)), false)
             .expect("leader of 1");
         r.reply_delivered(ms(150), 0, 1, Response::Append(&append_reply(2)));
         let v = r
-            .request_sent(ms(250), 0, 1, Request::Append(&heartbeat(1, 0)))
+            .request_sent(ms(250), 0, 1, Request::Append(&heartbeat(1, 0)), false)
             .expect_err("100 ms after learning term 2");
         assert_eq!(v.rule, Rule::TermsMoveForward);
     }
@@ -332,7 +335,7 @@ mod tests {
     #[test]
     fn two_leaders_of_one_term_fail_from_the_wire_or_from_a_sample() {
         let mut r = three();
-        r.request_sent(ms(100), 0, 1, Request::Append(&heartbeat(3, 0)))
+        r.request_sent(ms(100), 0, 1, Request::Append(&heartbeat(3, 0)), false)
             .expect("leader of 3");
         let v = r
             .leader_seen(ms(200), 2, 3)
@@ -349,13 +352,13 @@ mod tests {
         };
         let mut ae = heartbeat(1, 0);
         ae.entries = vec![entry(1, b"x")];
-        r.request_sent(ms(10), 0, 1, Request::Append(&ae))
+        r.request_sent(ms(10), 0, 1, Request::Append(&ae), false)
             .expect("replicate x");
         r.applied(ms(20), 1, 1, 1, b"x").expect("S1 applies x");
         let mut bad = heartbeat(2, 2);
         bad.entries = vec![entry(2, b"y")];
         let v = r
-            .request_sent(ms(30), 2, 1, Request::Append(&bad))
+            .request_sent(ms(30), 2, 1, Request::Append(&bad), false)
             .expect_err("a leader of term 2 without x");
         assert_eq!(v.rule, Rule::LeaderCompleteness);
     }
