@@ -5,7 +5,7 @@
 //! |---|---|---|
 //! | `LAB_RUNTIME` | `sim` or `real` | `sim` |
 //! | `LAB_SEED` | run this one seed (replays a failure) | unset |
-//! | `LAB_SEEDS` | how many seeds to run | 12 in sim, 1 in real |
+//! | `LAB_SEEDS` | how many seeds to run | 12 in sim (fewer for the longest graders), 1 in real |
 //! | `LAB_SEED_START` | the first seed | 1 |
 //! | `LAB_LOG` | print the log of each trial as it runs (`RUST_LOG` syntax, e.g. `debug`) | unset |
 //! | `LAB_HTML` | `1`: write each failing seed's [timeline page](crate::timeline) under `lab-results/timeline/`; a folder: write them there | unset |
@@ -21,6 +21,9 @@ use std::path::PathBuf;
 use crate::graders;
 use crate::peer::Peer;
 use crate::trial::{run_trial, TrialReport, TrialSettings};
+
+/// Seeds a grader runs in sim mode under `cargo test` unless `LAB_SEEDS` says otherwise.
+pub const DEFAULT_SIM_SEEDS: u64 = 12;
 
 /// Lines of a failing run's log shown in the panic message.
 const LOG_TAIL_LINES: usize = 60;
@@ -56,11 +59,24 @@ impl TestPlan {
     /// # Panics
     /// Panics with a message naming the variable when one is malformed.
     pub fn from_env() -> TestPlan {
+        TestPlan::from_env_with(DEFAULT_SIM_SEEDS)
+    }
+
+    /// Like [`from_env`](Self::from_env), running `sim_seeds` seeds in sim mode when `LAB_SEEDS`
+    /// is unset (the longest graders run fewer, to keep `cargo test` quick).
+    ///
+    /// # Panics
+    /// Panics with a message naming the variable when one is malformed.
+    pub fn from_env_with(sim_seeds: u64) -> TestPlan {
         let executor: Executor = env_parse("LAB_RUNTIME").unwrap_or(Executor::Sim);
         let seeds = match env_parse::<u64>("LAB_SEED") {
             Some(seed) => vec![seed],
             None => {
-                let default = if executor == Executor::Sim { 12 } else { 1 };
+                let default = if executor == Executor::Sim {
+                    sim_seeds
+                } else {
+                    1
+                };
                 let count: u64 = env_parse("LAB_SEEDS").unwrap_or(default);
                 let start: u64 = env_parse("LAB_SEED_START").unwrap_or(1);
                 (start..start + count).collect()
@@ -150,7 +166,16 @@ pub fn failures<P: Peer>(name: &str, plan: &TestPlan) -> Vec<TrialReport> {
 /// # Panics
 /// Panics when a trial fails: that is how `cargo test` learns of it.
 pub fn grade<P: Peer>(test_binary: &str, name: &str) {
-    let plan = TestPlan::from_env();
+    grade_seeds::<P>(test_binary, name, DEFAULT_SIM_SEEDS);
+}
+
+/// Like [`grade`], with `sim_seeds` seeds in sim mode when `LAB_SEEDS` is unset: for the
+/// graders that take longest, so that `cargo test` stays quick.
+///
+/// # Panics
+/// Panics when a trial fails: that is how `cargo test` learns of it.
+pub fn grade_seeds<P: Peer>(test_binary: &str, name: &str, sim_seeds: u64) {
+    let plan = TestPlan::from_env_with(sim_seeds);
     let failed = failures::<P>(name, &plan);
     let Some(first) = failed.first() else {
         return;

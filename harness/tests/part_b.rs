@@ -57,3 +57,8 @@ fn backup() {
 fn count() {
     grade::<raft::Raft>(BINARY, "count");
 }
+
+#[test]
+fn old_term_commit() {
+    grade::<raft::Raft>(BINARY, "old_term_commit");
+}

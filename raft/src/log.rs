@@ -40,14 +40,27 @@ pub(crate) enum BadLog {
 }
 
 /// The log of one peer.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub(crate) struct Log {
     /// The index of `entries[0]`, the dummy entry (0 until snapshots move it; the dummy's term
     /// is then the term of the last entry the snapshot covers).
     base: u64,
     /// `entries[0]` is the dummy entry; `entries[i]` has index `base + i`.
     entries: Vec<LogEntry>,
+    /// The lowest position in `entries` changed (appended, replaced or removed) since
+    /// [`take_changed_from`](Log::take_changed_from) last ran, so a save re-encodes only
+    /// those entries. Not part of the log's value.
+    changed_from: usize,
 }
+
+/// Two logs are equal when they hold the same entries from the same base.
+impl PartialEq for Log {
+    fn eq(&self, other: &Log) -> bool {
+        self.base == other.base && self.entries == other.entries
+    }
+}
+
+impl Eq for Log {}
 
 impl Default for Log {
     fn default() -> Self {
@@ -64,6 +77,7 @@ impl Log {
                 term: Term::ZERO,
                 command: Vec::new(),
             }],
+            changed_from: 0,
         }
     }
 
@@ -83,7 +97,11 @@ impl Log {
                 });
             }
         }
-        Ok(Log { base, entries })
+        Ok(Log {
+            base,
+            entries,
+            changed_from: 0,
+        })
     }
 
     /// Where the entry at `index` is in `entries`, if the log holds it. The only place that
@@ -101,6 +119,14 @@ impl Log {
     /// All entries from the base on, the dummy first (for persisting).
     pub(crate) fn entries(&self) -> &[LogEntry] {
         &self.entries
+    }
+
+    /// The lowest position in [`entries`](Log::entries) that changed since the last call (the
+    /// first call after the log was made returns 0); entries before it are as they were then.
+    pub(crate) fn take_changed_from(&mut self) -> usize {
+        let from = self.changed_from.min(self.entries.len());
+        self.changed_from = self.entries.len();
+        from
     }
 
     /// The index of the last entry (the base when only the dummy is there).
@@ -134,6 +160,7 @@ impl Log {
 
     /// Appends an entry and returns its index.
     pub(crate) fn append(&mut self, entry: LogEntry) -> u64 {
+        self.changed_from = self.changed_from.min(self.entries.len());
         self.entries.push(entry);
         self.last_index()
     }
@@ -201,6 +228,7 @@ impl Log {
                 Some(p) => self.entries.truncate(p),
                 None => {}
             }
+            self.changed_from = self.changed_from.min(self.entries.len());
             self.entries.extend(entries[offset..].iter().cloned());
             return true;
         }
@@ -291,6 +319,30 @@ mod tests {
         assert!(log.merge(11, &[entry(5)]));
         assert_eq!(log.last_term(), Term(5));
         assert_eq!(log.last_index(), 12);
+    }
+
+    #[test]
+    fn the_log_tracks_the_lowest_changed_position() {
+        let mut log = Log::new();
+        assert_eq!(log.take_changed_from(), 0, "a new log is all new");
+        log.append(entry(1));
+        log.append(entry(1));
+        assert_eq!(log.take_changed_from(), 1);
+        assert_eq!(log.take_changed_from(), 3, "nothing changed since");
+        assert!(!log.merge(0, &[entry(1)]));
+        assert_eq!(
+            log.take_changed_from(),
+            3,
+            "a matching merge changes nothing"
+        );
+        log.append(entry(2));
+        assert!(log.merge(1, &[entry(3)]));
+        assert_eq!(log.take_changed_from(), 2, "replaced from index 2 on");
+        assert_eq!(
+            log,
+            log_of_terms(&[1, 3]),
+            "the marker is not part of the value"
+        );
     }
 
     #[test]

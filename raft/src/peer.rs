@@ -29,6 +29,9 @@ pub(crate) struct Peer {
     pub(crate) peers: Vec<ClientEnd>,
     /// Where the persistent state is saved.
     persister: Persister,
+    /// Keeps the encoded log between saves. Only [`Peer::persist`] takes this lock, always
+    /// while holding the state's.
+    encoder: Mutex<durable::Encoder>,
     /// Where committed commands go; only the applier sends on it.
     pub(crate) apply_tx: ApplySender,
     /// Everything that changes, behind one lock. Never held across an `.await`.
@@ -106,8 +109,13 @@ impl Peer {
 
     /// Saves the persistent state (term, vote, log), keeping the snapshot. Called with the lock
     /// held, so saves happen in the order of the changes.
-    pub(crate) fn persist(&self, st: &State) {
-        match durable::encode(st.term, st.voted_for, &st.log) {
+    pub(crate) fn persist(&self, st: &mut State) {
+        let changed_from = st.log.take_changed_from();
+        let encoded = self
+            .encoder
+            .lock()
+            .encode(st.term, st.voted_for, &st.log, changed_from);
+        match encoded {
             Ok(bytes) => {
                 let size = bytes.len();
                 self.persister.save(bytes, None);
@@ -236,6 +244,7 @@ impl Raft {
             me,
             peers,
             persister,
+            encoder: Mutex::new(durable::Encoder::default()),
             apply_tx,
             state: Mutex::new(state),
             dead: AtomicBool::new(false),

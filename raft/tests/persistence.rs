@@ -110,16 +110,32 @@ fn killed_peers_stop_every_task_and_apply_nothing_more() {
                 raft.kill();
             }
         }
-        // Once every task has run again, none is left.
-        runtime::sleep(Duration::from_millis(10)).await;
-        for i in 0..3 {
-            let running = c.raft(i).map_or(0, |r| r.running_tasks());
-            if running != 0 {
+        // Once every task has run again, none is left: kill() wakes every sleeping task, so
+        // under sim (where tasks run as soon as they are woken) within a millisecond; the real
+        // executor on a busy machine gets a generous deadline.
+        let deadline = match runtime::executor() {
+            runtime::Executor::Sim => Duration::from_millis(1),
+            runtime::Executor::Real => Duration::from_secs(5),
+        };
+        let killed_at = runtime::now();
+        loop {
+            let running: Vec<usize> = (0..3)
+                .map(|i| c.raft(i).map_or(0, |r| r.running_tasks()))
+                .collect();
+            if running.iter().all(|&n| n == 0) {
+                break;
+            }
+            if killed_at.elapsed() > deadline {
                 return (
                     c,
-                    Err(format!("S{i} still runs {running} tasks after kill()")),
+                    Err(format!(
+                        "tasks still running {deadline:?} after kill(): {running:?}"
+                    )),
                 );
             }
+            runtime::sleep(Duration::from_millis(1)).await;
+        }
+        for i in 0..3 {
             if c.raft(i).and_then(|r| r.start(cmd(5))).is_some() {
                 return (c, Err(format!("S{i} accepted a command after kill()")));
             }

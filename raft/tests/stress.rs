@@ -139,3 +139,137 @@ fn concurrent_clients_agree_on_an_unreliable_network() {
         (c, Ok(()))
     });
 }
+
+/// One churn client: starts commands on every running peer and records those it sees
+/// committed, until `stop` is set.
+async fn churn_client(
+    c: &std::cell::RefCell<Cluster>,
+    me: u64,
+    stop: &std::cell::Cell<bool>,
+) -> Result<Vec<Vec<u8>>, String> {
+    let mut seen = Vec::new();
+    while !stop.get() {
+        let x = rand_cmd();
+        let mut index = None;
+        {
+            let c = c.borrow();
+            for i in 0..c.n() {
+                if let Some((idx, _)) = c.raft(i).and_then(|r| r.start(x.clone())) {
+                    index = Some(idx);
+                }
+            }
+        }
+        match index {
+            Some(index) => {
+                for ms in [10, 20, 50, 100, 200] {
+                    let (n, value) = c.borrow().n_committed(index)?;
+                    if n > 0 {
+                        if value.as_ref() == Some(&x) {
+                            seen.push(x);
+                        }
+                        break;
+                    }
+                    runtime::sleep(Duration::from_millis(ms)).await;
+                }
+            }
+            None => runtime::sleep(Duration::from_millis(79 + 17 * me)).await,
+        }
+    }
+    Ok(seen)
+}
+
+/// The original's churn: clients keep starting commands while peers are cut off, crashed and
+/// restarted at random; every value a client saw committed must end up on every peer.
+async fn churn(c: Cluster, unreliable: bool) -> (Cluster, Result<(), String>) {
+    use std::cell::{Cell, RefCell};
+    if unreliable {
+        c.net.set_reliable(false);
+    }
+    let cell = RefCell::new(c);
+    let stop = Cell::new(false);
+    let main = async {
+        for _ in 0..20 {
+            {
+                let mut c = cell.borrow_mut();
+                if runtime::random_range(0..1000) < 200 {
+                    let i = runtime::random_range(0..5) as usize;
+                    c.disconnect(i)?;
+                }
+                if runtime::random_range(0..1000) < 500 {
+                    let i = runtime::random_range(0..5) as usize;
+                    if !c.is_running(i) {
+                        c.restart(i)?;
+                    }
+                    c.connect(i)?;
+                }
+                if runtime::random_range(0..1000) < 200 {
+                    let i = runtime::random_range(0..5) as usize;
+                    if c.is_running(i) {
+                        c.crash(i)?;
+                    }
+                }
+            }
+            runtime::sleep(Duration::from_millis(700)).await;
+        }
+        runtime::sleep(Duration::from_secs(1)).await;
+        {
+            let mut c = cell.borrow_mut();
+            c.net.set_reliable(true);
+            for i in 0..5 {
+                if !c.is_running(i) {
+                    c.restart(i)?;
+                }
+                c.connect(i)?;
+            }
+        }
+        stop.set(true);
+        Ok::<(), String>(())
+    };
+    let clients = futures::future::join_all((0..3).map(|me| churn_client(&cell, me, &stop)));
+    let (main, clients) = futures::future::join(main, clients).await;
+    let c = cell.into_inner();
+    check!(c, main);
+    let mut seen = Vec::new();
+    for client in clients {
+        seen.extend(check!(c, client));
+    }
+    runtime::sleep(Duration::from_secs(1)).await;
+    let last = check!(c, c.one(&rand_cmd(), 5, true).await);
+    eprintln!(
+        "churn: last index {last}, rpcs {} bytes {}",
+        c.net.total_count(),
+        c.net.total_bytes()
+    );
+    let mut values = std::collections::BTreeSet::new();
+    for index in 1..=last {
+        let start = runtime::now();
+        loop {
+            let (n, value) = check!(c, c.n_committed(index));
+            if n == 5 {
+                values.extend(value);
+                break;
+            }
+            if start.elapsed() > Duration::from_secs(30) {
+                return (
+                    c,
+                    Err(format!("only {n} decided for index {index}; wanted 5")),
+                );
+            }
+            runtime::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    if let Some(missing) = seen.iter().find(|v| !values.contains(*v)) {
+        return (c, Err(format!("didn't find a value: {missing:?}")));
+    }
+    (c, Ok(()))
+}
+
+#[test]
+fn churn_loses_no_committed_value() {
+    for_each_seed("churn", 5, |c| churn(c, false));
+}
+
+#[test]
+fn unreliable_churn_loses_no_committed_value() {
+    for_each_seed("unreliable_churn", 5, |c| churn(c, true));
+}

@@ -2,8 +2,8 @@
 //! the way the lab's tester wires it, with an applier per peer that checks what is applied. Each
 //! test file uses the parts it needs.
 //!
-//! Set `RUST_LOG=raft=debug` to see a run's log, `RAFT_TEST_SEEDS=200` to run more seeds, and
-//! `RAFT_TEST_SEED=N` to replay one.
+//! Set `RUST_LOG=raft=debug` to see a run's log, `RAFT_TEST_SEEDS=200` to run more seeds,
+//! `RAFT_TEST_SEED=N` to replay one, and `RAFT_TEST_RUNTIME=real` to run on the wall clock.
 
 // Each test file is its own crate and uses only some of these helpers.
 #![allow(dead_code)]
@@ -464,11 +464,16 @@ impl Cluster {
     }
 }
 
-/// A sim run config for `name` and `seed`, logging to stderr if `RUST_LOG` is set.
+/// A run config for `name` and `seed`: the sim executor, or the real one (wall-clock time) if
+/// `RAFT_TEST_RUNTIME=real`; logging to stderr if `RUST_LOG` is set.
 pub fn sim_config(name: &str, seed: u64) -> RunConfig {
-    let mut config = RunConfig::sim(seed)
-        .named(name)
-        .time_limit(Duration::from_secs(120));
+    let real = std::env::var("RAFT_TEST_RUNTIME").is_ok_and(|v| v == "real");
+    let config = if real {
+        RunConfig::real(seed)
+    } else {
+        RunConfig::sim(seed)
+    };
+    let mut config = config.named(name).time_limit(Duration::from_secs(120));
     if std::env::var_os("RUST_LOG").is_some() {
         let subscriber = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
