@@ -125,7 +125,7 @@ mod signal;
 mod state;
 pub mod timing;
 
-pub use apply::{apply_channel, ApplyMsg, ApplyReceiver, ApplySender};
+pub use apply::{apply_channel, ApplyClosed, ApplyMsg, ApplyReceiver, ApplySender};
 pub use ids::{PeerId, Term};
 pub use messages::{
     AppendEntriesArgs, AppendEntriesReply, LogEntry, RequestVoteArgs, RequestVoteReply,
