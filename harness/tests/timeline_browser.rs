@@ -23,7 +23,7 @@ use harness::timeline::{self, html};
 use harness::trial::{run_trial, TrialError, TrialReport, TrialSettings};
 use labrpc::runtime::{self, Executor, RunConfig, TraceSummary};
 use serde_json::Value;
-use support::log_peer::{ForgetsLog, LogPeer};
+use support::log_peer::{AppliesOutOfOrder, ForgetsLog, LogPeer};
 use support::{ChattyHeartbeats, DoubleVote, NoTimerReset, ToyPeer};
 
 /// The seed of the README's screenshot (double votes elect two leaders on it, after a few
@@ -237,7 +237,7 @@ fn the_page_of_a_failing_seed_shows_its_peers_and_the_failure_at_its_time() {
         "heartbeat_stability-seed1.html",
         3,
     );
-    // Part C: crashes, restarts and the apply index.
+    // Part C: crashes, restarts and the apply index (three peers).
     let grader = graders::by_name("persist1").expect("a part-C grader");
     let report = run_trial::<LogPeer<ForgetsLog>>(
         grader,
@@ -248,6 +248,17 @@ fn the_page_of_a_failing_seed_shows_its_peers_and_the_failure_at_its_time() {
         "a peer that forgets its log fails persist1"
     );
     assert_failure_page(&browser, &report, "persist1-seed1.html", 3);
+    // Part B: entries applied out of order, with the apply index of every peer.
+    let grader = graders::by_name("concurrent_starts").expect("a part-B grader");
+    let report = run_trial::<LogPeer<AppliesOutOfOrder>>(
+        grader,
+        &TrialSettings::sim(1).without_monitor().with_timeline(),
+    );
+    assert!(
+        report.outcome.is_err(),
+        "applying out of order fails concurrent_starts"
+    );
+    assert_failure_page(&browser, &report, "concurrent_starts-seed1.html", 3);
 }
 
 /// Loads the page of the failed trial `report` and checks it: no script error, one lane per
