@@ -712,6 +712,12 @@ pub fn from_report(report: &TrialReport) -> Timeline {
     cuts.sort_by_key(|c| (c.peer, c.from));
 
     let mut notes = Vec::new();
+    if records.len() >= super::record::MAX_RECORDS {
+        notes.push(format!(
+            "the run logged more than {} events; only the first ones are drawn",
+            super::record::MAX_RECORDS
+        ));
+    }
     if report.records.is_none() {
         notes.push(
             "this trial was run without structured records, so only its failure is shown; \

@@ -188,7 +188,12 @@ impl Visit for Collect {
     }
 }
 
-/// A `tracing` layer that keeps every event it sees as a [`Record`] in a shared list.
+/// The most records a [`RecordLayer`] keeps (the first ones): far more than any trial's
+/// debug log and RPCs, and a bound on what a stuck run that goes on logging can take.
+pub const MAX_RECORDS: usize = 1_000_000;
+
+/// A `tracing` layer that keeps every event it sees as a [`Record`] in a shared list, up to
+/// [`MAX_RECORDS`].
 pub struct RecordLayer {
     records: Arc<Mutex<Vec<Record>>>,
 }
@@ -202,6 +207,9 @@ impl RecordLayer {
 
 impl<S: Subscriber> Layer<S> for RecordLayer {
     fn on_event(&self, event: &Event<'_>, _cx: Context<'_, S>) {
+        if self.records.lock().len() >= MAX_RECORDS {
+            return;
+        }
         let mut collect = Collect {
             message: String::new(),
             fields: Vec::new(),
