@@ -90,17 +90,47 @@ pub fn format_line(
     term: Option<u64>,
     message: &str,
 ) -> String {
-    let peer = peer.map_or_else(|| "-".to_string(), |p| format!("S{p}"));
-    let term = term.map_or_else(|| "-".to_string(), |t| format!("T{t}"));
-    format!(
-        "{:>3}.{:06} {:<6} {:<3} {:<4} {}",
-        micros / 1_000_000,
-        micros % 1_000_000,
-        topic.to_ascii_uppercase(),
-        peer,
-        term,
-        message
-    )
+    let mut line = String::with_capacity(24 + message.len());
+    write_line(&mut line, micros, topic, peer, term, &[message]);
+    line
+}
+
+/// Appends one line (without its newline) to `out`, with `message` made of `parts`: what
+/// [`format_line`] returns, without its allocations (the capture writes every event this way).
+fn write_line(
+    out: &mut String,
+    micros: u64,
+    topic: &str,
+    peer: Option<u64>,
+    term: Option<u64>,
+    parts: &[&str],
+) {
+    /// Runs `write`, then pads what it wrote with spaces to `width` (the fields are ASCII).
+    fn padded(out: &mut String, width: usize, write: impl FnOnce(&mut String)) {
+        let start = out.len();
+        write(out);
+        for _ in out.len() - start..width {
+            out.push(' ');
+        }
+    }
+    let tag = |out: &mut String, letter: char, n: Option<u64>| match n {
+        Some(n) => {
+            let _ = write!(out, "{letter}{n}");
+        }
+        None => out.push('-'),
+    };
+    let _ = write!(out, "{:>3}.{:06} ", micros / 1_000_000, micros % 1_000_000);
+    padded(out, 6, |out| {
+        out.extend(topic.chars().map(|c| c.to_ascii_uppercase()));
+    });
+    out.push(' ');
+    padded(out, 3, |out| tag(out, 'S', peer));
+    out.push(' ');
+    padded(out, 4, |out| tag(out, 'T', term));
+    out.push(' ');
+    for part in parts {
+        out.push_str(part);
+    }
 }
 
 #[derive(Default)]
@@ -151,9 +181,48 @@ impl Visit for Fields {
     }
 }
 
+/// The lines of a capture, and how many of the oldest were let go to respect its limit.
+#[derive(Default)]
+struct Lines {
+    text: String,
+    /// Keep at most about this many bytes (the newest lines); `None` keeps everything.
+    limit: Option<usize>,
+    dropped: u64,
+}
+
+impl Lines {
+    /// Appends a line that `write` writes (without its newline).
+    fn push_with(&mut self, write: impl FnOnce(&mut String)) {
+        write(&mut self.text);
+        self.text.push('\n');
+        if let Some(limit) = self.limit {
+            // Trim only once the text is twice the limit, so each byte is moved about once.
+            if self.text.len() > 2 * limit.max(1) {
+                let cut = self.text.len() - limit;
+                let cut = self.text[cut..]
+                    .find('\n')
+                    .map_or(self.text.len(), |i| cut + i + 1);
+                self.dropped += self.text[..cut].matches('\n').count() as u64;
+                self.text.drain(..cut);
+            }
+        }
+    }
+
+    fn take(&mut self) -> String {
+        let text = std::mem::take(&mut self.text);
+        match std::mem::take(&mut self.dropped) {
+            0 => text,
+            n => format!(
+                "[the {n} earliest log lines were left out: the capture keeps the last {} bytes]\n{text}",
+                self.limit.unwrap_or(0)
+            ),
+        }
+    }
+}
+
 /// A `tracing` layer that formats every event as a line into a shared buffer.
 struct CaptureLayer {
-    buffer: Arc<Mutex<String>>,
+    buffer: Arc<Mutex<Lines>>,
     echo: bool,
 }
 
@@ -172,19 +241,21 @@ impl<S: Subscriber> Layer<S> for CaptureLayer {
         };
         let topic = fields
             .topic
-            .unwrap_or_else(|| match *event.metadata().level() {
-                tracing::Level::ERROR => "error".into(),
-                tracing::Level::WARN => "warn".into(),
-                _ => "info".into(),
+            .as_deref()
+            .unwrap_or(match *event.metadata().level() {
+                tracing::Level::ERROR => "error",
+                tracing::Level::WARN => "warn",
+                _ => "info",
             });
-        let message = format!("{}{}", fields.message, fields.extra);
-        let line = format_line(micros, &topic, fields.peer, fields.term, &message);
+        let parts = [fields.message.as_str(), fields.extra.as_str()];
         if self.echo {
+            let mut line = String::new();
+            write_line(&mut line, micros, topic, fields.peer, fields.term, &parts);
             eprintln!("{line}");
         }
-        let mut buf = self.buffer.lock();
-        buf.push_str(&line);
-        buf.push('\n');
+        self.buffer
+            .lock()
+            .push_with(|out| write_line(out, micros, topic, fields.peer, fields.term, &parts));
     }
 }
 
@@ -205,7 +276,7 @@ impl<S: Subscriber> Layer<S> for CaptureLayer {
 /// ```
 #[derive(Clone)]
 pub struct Capture {
-    buffer: Arc<Mutex<String>>,
+    buffer: Arc<Mutex<Lines>>,
     records: Option<Arc<Mutex<Vec<Record>>>>,
     dispatch: tracing::Dispatch,
 }
@@ -229,11 +300,34 @@ impl Capture {
         Capture::build(filter, echo, true)
     }
 
+    /// Keeps only about the last `bytes` of the log (whole lines), and says at the top of
+    /// [`take`](Self::take)'s text how many earlier lines were left out. For logs that must
+    /// never grow without bound: every trial of a long run, or a stuck run's thread that goes on
+    /// logging after the run was abandoned.
+    ///
+    /// ```
+    /// use harness::logs::Capture;
+    ///
+    /// let capture = Capture::new("info").expect("a valid filter").bounded(200);
+    /// tracing::dispatcher::with_default(&capture.dispatch(), || {
+    ///     for i in 0..100 {
+    ///         tracing::info!(target: "tester", topic = "test", "line {i}");
+    ///     }
+    /// });
+    /// let log = capture.take();
+    /// assert!(log.contains("line 99") && !log.contains("line 0\n"));
+    /// assert!(log.starts_with("[the "), "{log}");
+    /// ```
+    pub fn bounded(self, bytes: usize) -> Capture {
+        self.buffer.lock().limit = Some(bytes);
+        self
+    }
+
     fn build(filter: &str, echo: bool, records: bool) -> Result<Capture, String> {
         keep_captures_complete();
         let bad = |e| format!("bad log filter {filter:?}: {e}");
         let text_filter = EnvFilter::try_new(filter).map_err(bad)?;
-        let buffer = Arc::new(Mutex::new(String::new()));
+        let buffer = Arc::new(Mutex::new(Lines::default()));
         let kept = records.then(|| Arc::new(Mutex::new(Vec::new())));
         let record_layer = match &kept {
             Some(list) => {
@@ -270,7 +364,7 @@ impl Capture {
 
     /// Takes the lines captured so far.
     pub fn take(&self) -> String {
-        std::mem::take(&mut *self.buffer.lock())
+        self.buffer.lock().take()
     }
 
     /// Takes the records kept so far (none unless made by [`Capture::with_records`]).

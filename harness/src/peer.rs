@@ -6,7 +6,8 @@
 use labrpc::{ClientEnd, Service};
 use raft::{ApplySender, Persister};
 
-/// A Raft peer as the tester sees it (Go: `Make`, `GetState`, `Kill`, and the RPC service).
+/// A Raft peer as the tester sees it (Go: `Make`, `GetState`, `Kill`, `Start`, `Snapshot`,
+/// and the RPC service).
 pub trait Peer: Send + Sync + 'static {
     /// Creates a peer (Go `Make`): must return at once, spawning its long-running tasks with
     /// `labrpc::runtime::spawn`. The tester calls it inside `enter_node`, so the tasks belong to
@@ -21,13 +22,21 @@ pub trait Peer: Send + Sync + 'static {
     /// Tells the peer it is being crashed.
     fn kill(&self);
 
-    /// The peer's RPC service, `"Raft"` with `"RequestVote"` and `"AppendEntries"`.
+    /// The peer's RPC service, `"Raft"` with `"RequestVote"`, `"AppendEntries"` and (part D)
+    /// `"InstallSnapshot"`.
     fn service(&self) -> Service;
 
     /// Asks the peer to agree on `command` (Go `Start`): `None` unless it believes it is the
     /// leader; otherwise the `(index, term)` the command will have if it is ever committed.
     /// Must return at once, without waiting for agreement.
     fn start(&self, command: Vec<u8>) -> Option<(u64, u64)>;
+
+    /// The service has a snapshot of its state through `index` (Go `Snapshot`, part D): the
+    /// peer may discard its log through `index`, and must save `snapshot` with its state. The
+    /// tester calls it on every peer from the task that reads the peer's apply channel, after
+    /// it takes the command at `index` and before it takes the next message: it must return
+    /// without waiting for the apply channel.
+    fn snapshot(&self, index: u64, snapshot: Vec<u8>);
 }
 
 impl Peer for raft::Raft {
@@ -49,5 +58,9 @@ impl Peer for raft::Raft {
 
     fn start(&self, command: Vec<u8>) -> Option<(u64, u64)> {
         raft::Raft::start(self, command)
+    }
+
+    fn snapshot(&self, index: u64, snapshot: Vec<u8>) {
+        raft::Raft::snapshot(self, index, snapshot)
     }
 }

@@ -18,6 +18,18 @@
 //! across crashes and restarts: a value applied at an index where any peer, in any incarnation,
 //! applied a different one is an error, as is a command no one passed to `Start()`, a command
 //! that does not decode, or an index applied twice.
+//!
+//! # The snapshot service (part D)
+//!
+//! [`Tester::with_snapshots`] gives each peer the service of Go's `applierSnap`: a command must
+//! be the one after the service's last index (`apply out of order, expected index %v, got %v`);
+//! a snapshot from the peer must decode (`snapshot decode error`, `nil snapshot`) and cover the
+//! index it claims (`snapshot doesn't match m.SnapshotIndex`), and becomes the service's state;
+//! after every [`SNAPSHOT_INTERVAL`] commands the service calls the peer's `snapshot` from its
+//! applier task, before it takes the next message, and a restarted peer's service first restores
+//! the saved snapshot. The apply channel stays unbuffered, so a peer that holds its lock while it
+//! sends deadlocks with that call; the trial reports it as such (the applier runs on a node of
+//! its own, [`applier_label`]). [`Tester::log_size`] is Go's `LogSize`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -67,6 +79,37 @@ const WAIT_POLLS: usize = 30;
 /// [`TesterHandle::wait`]'s first sleep, doubled while below one second (Go: 10 ms).
 const WAIT_FIRST_SLEEP: Duration = Duration::from_millis(10);
 
+/// The tester's service snapshots after every command whose index + 1 is a multiple of this
+/// (Go `SnapShotInterval`), so at indices 9, 19, 29, ...
+pub const SNAPSHOT_INTERVAL: u64 = 10;
+
+/// The most bytes of Raft state any peer may have saved in the snapshot tests (Go
+/// `MAXLOGSIZE`): a peer that never trims its log goes past it.
+pub const MAX_LOG_SIZE: usize = 2000;
+
+/// The label of the node the tester's applier of peer `i` runs on: a stuck poll of that node
+/// is a peer's `snapshot` that never returned.
+pub fn applier_label(i: usize) -> String {
+    format!("the tester's applier of S{i}")
+}
+
+/// The peer whose tester's applier runs on a node labelled `label` (see [`applier_label`]).
+pub fn applier_peer(label: &str) -> Option<usize> {
+    label
+        .strip_prefix("the tester's applier of S")?
+        .parse()
+        .ok()
+}
+
+/// What the tester's service puts in a snapshot (Go: the index and the log through it, as
+/// `labgob` values): the last index it covers, and the command at every index from 0 (always
+/// `None`) through it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct SnapshotData {
+    last_included_index: u64,
+    log: Vec<Option<Command>>,
+}
+
 /// A failed check: the message the Go tester would print, and when it happened.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
@@ -100,7 +143,28 @@ macro_rules! fail {
     };
 }
 
-/// The figures of a finished test (the Go tester's `... Passed --` line).
+/// The figures of one cluster's test, from [`Tester::begin`] to [`Tester::stats`] (what Go's
+/// `end()` prints).
+///
+/// Displayed in the Go tester's 2025–2026 format, the one the current handout shows, with the
+/// `... Passed --` prefix and one line per cluster:
+///
+/// ```text
+///   ... Passed --  time  3.6s #peers 3 #RPCs    44 #Ops    0
+/// ```
+///
+/// `time` is the run time of the test (virtual in sim mode), `#RPCs` the RPCs sent (counted at
+/// send, including those to disconnected peers), and `#Ops` the commands committed (the highest
+/// index any peer applied, so 0 in part A). The bytes sent, which the 2021–2024 format printed
+/// as a fourth number, are kept in [`Stats::bytes`] for the reports but not printed.
+///
+/// ```
+/// use std::time::Duration;
+/// use harness::tester::Stats;
+///
+/// let stats = Stats { elapsed: Duration::from_millis(3589), peers: 3, rpcs: 44, bytes: 432, commands: 0 };
+/// assert_eq!(stats.to_string(), "  ... Passed --  time  3.6s #peers 3 #RPCs    44 #Ops    0");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Stats {
     /// Run time of the test (virtual in sim mode).
@@ -119,13 +183,61 @@ impl fmt::Display for Stats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "  ... Passed --  time {:4.1}s #peers {} #RPCs {:5} #bytes {:7} #cmds {:4}",
+            "  ... Passed --  time {:4.1}s #peers {} #RPCs {:5} #Ops {:4}",
             self.elapsed.as_secs_f64(),
             self.peers,
             self.rpcs,
-            self.bytes,
             self.commands
         )
+    }
+}
+
+/// What a passing test reports: a stats line per cluster it ran (a test that builds two clusters,
+/// as `heartbeat_stability` does, has two), and the warnings it printed on the way.
+///
+/// Displayed as the Go tester prints it: each warning on a line of its own, then the stats lines.
+///
+/// ```
+/// use std::time::Duration;
+/// use harness::tester::{Passed, Stats};
+///
+/// let stats = Stats { elapsed: Duration::from_secs(2), peers: 3, rpcs: 20, bytes: 200, commands: 0 };
+/// let mut passed = Passed::from(stats);
+/// passed.warnings.push("warning: term changed even though there were no failures".into());
+/// assert_eq!(
+///     passed.to_string(),
+///     "warning: term changed even though there were no failures\n  ... Passed --  time  2.0s #peers 3 #RPCs    20 #Ops    0"
+/// );
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Passed {
+    /// The figures of each cluster, in the order the test ran them.
+    pub clusters: Vec<Stats>,
+    /// Non-fatal findings in the Go tester's words, e.g. `warning: term changed even though
+    /// there were no failures`.
+    pub warnings: Vec<String>,
+}
+
+impl From<Stats> for Passed {
+    fn from(stats: Stats) -> Self {
+        Passed {
+            clusters: vec![stats],
+            warnings: Vec::new(),
+        }
+    }
+}
+
+impl fmt::Display for Passed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let lines = self.warnings.iter().map(|w| w as &dyn fmt::Display);
+        let lines = lines.chain(self.clusters.iter().map(|s| s as &dyn fmt::Display));
+        for (i, line) in lines.enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{line}")?;
+        }
+        Ok(())
     }
 }
 
@@ -234,6 +346,9 @@ struct Applied {
     started: BTreeSet<Command>,
     /// The highest index any peer applied.
     max_index: u64,
+    /// Per peer: the last index its current incarnation's service holds (Go `lastApplied`,
+    /// set by commands and by snapshots).
+    last_applied: Vec<u64>,
     /// The first apply error seen (Go's `apply error: ...`).
     error: Option<TestFailure>,
 }
@@ -243,7 +358,78 @@ impl Applied {
         Applied {
             logs: vec![BTreeMap::new(); n],
             incarnation: vec![0; n],
+            last_applied: vec![0; n],
             ..Applied::default()
+        }
+    }
+
+    /// Takes the snapshot `data` as peer `i`'s service state (Go `ingestSnap`): it must decode,
+    /// and cover `index` when the peer said which (`None` at a restart). Its commands must
+    /// agree with what any peer ever applied at their indices (beyond the original).
+    fn ingest(&mut self, i: usize, data: &[u8], index: Option<u64>) -> Result<(), String> {
+        if data.is_empty() {
+            return Err("nil snapshot".into());
+        }
+        let snap: SnapshotData =
+            labrpc::codec::decode(data).map_err(|_| "snapshot decode error".to_string())?;
+        if index.is_some_and(|index| index != snap.last_included_index) {
+            return Err(format!("server {i} snapshot doesn't match m.SnapshotIndex"));
+        }
+        let mut log = BTreeMap::new();
+        for (j, command) in snap.log.into_iter().enumerate() {
+            let Some(command) = command else { continue };
+            let j = j as u64;
+            if let Some((old, k, _)) = self.history.get(&j) {
+                if *old != command {
+                    return Err(format!(
+                        "commit index={j} server={i} {command} != server={k} {old} (in a \
+                         snapshot)"
+                    ));
+                }
+            }
+            log.insert(j, command);
+        }
+        self.logs[i] = log;
+        self.last_applied[i] = snap.last_included_index;
+        Ok(())
+    }
+
+    /// The snapshot of peer `i`'s service through `index` (Go: the index, then the log from 0
+    /// through it).
+    fn snapshot_of(&self, i: usize, index: u64) -> Vec<u8> {
+        let log = (0..=index).map(|j| self.logs[i].get(&j).cloned()).collect();
+        labrpc::codec::encode(&SnapshotData {
+            last_included_index: index,
+            log,
+        })
+        .expect("a snapshot of commands always encodes")
+    }
+
+    /// Peer `i`'s applier in the snapshot tests (Go `applierSnap`) took `msg`: a snapshot is
+    /// ingested; a command must be the one after the service's last, then is checked as
+    /// [`check_apply`](Applied::check_apply) does. Returns the snapshot the service takes now
+    /// (after every [`SNAPSHOT_INTERVAL`] commands), if any.
+    fn apply_snap(&mut self, i: usize, inc: u64, msg: &ApplyMsg) -> Option<(u64, Vec<u8>)> {
+        match msg {
+            ApplyMsg::Snapshot { index, data, .. } => {
+                if let Err(err) = self.ingest(i, data, Some(*index)) {
+                    self.record_error(err);
+                }
+                None
+            }
+            ApplyMsg::Command { index, command, .. } => {
+                let expected = self.last_applied[i] + 1;
+                if *index != expected {
+                    self.record_error(format!(
+                        "server {i} apply out of order, expected index {expected}, got {index}"
+                    ));
+                } else if let Some(err) = self.check_apply(i, inc, *index, command) {
+                    self.record_error(err);
+                }
+                self.last_applied[i] = *index;
+                ((index + 1) % SNAPSHOT_INTERVAL == 0)
+                    .then(|| (*index, self.snapshot_of(i, *index)))
+            }
         }
     }
 
@@ -312,12 +498,16 @@ struct World<P> {
     /// `ends[i][j]`: the name of peer i's end to peer j.
     ends: Vec<Vec<String>>,
     nodes: Vec<NodeId>,
+    /// The node of each peer's tester's applier (see [`applier_label`]).
+    appliers: Vec<NodeId>,
     generation: u64,
 }
 
 struct Shared<P> {
     net: Network,
     n: usize,
+    /// Whether the service snapshots (Go `applierSnap`, part D).
+    snapshots: bool,
     world: Mutex<World<P>>,
     applied: Arc<Mutex<Applied>>,
     /// The safety monitor of this cluster.
@@ -371,6 +561,18 @@ impl<P: Peer> Tester<P> {
     /// Builds `n` peers on a network that is reliable or not, with long delays on (as the Go
     /// tester always has), starts and connects them all.
     pub fn new(n: usize, reliable: bool) -> Self {
+        Tester::build(n, reliable, false)
+    }
+
+    /// As [`new`](Tester::new), with the service of the snapshot tests (Go
+    /// `make_config(..., snapshot = true)`): each peer's applier checks that commands come in
+    /// order after the service's last index, takes snapshots it is sent, and calls the peer's
+    /// `snapshot` after every [`SNAPSHOT_INTERVAL`] commands, before it takes the next message.
+    pub fn with_snapshots(n: usize, reliable: bool) -> Self {
+        Tester::build(n, reliable, true)
+    }
+
+    fn build(n: usize, reliable: bool, snapshots: bool) -> Self {
         probe::cluster(n);
         let net = Network::new();
         net.set_reliable(reliable);
@@ -392,6 +594,7 @@ impl<P: Peer> Tester<P> {
             saved: (0..n).map(|_| Persister::new()).collect(),
             ends: vec![Vec::new(); n],
             nodes: vec![NodeId::ROOT; n],
+            appliers: vec![NodeId::ROOT; n],
             generation: 0,
         };
         let mut t = Tester {
@@ -399,6 +602,7 @@ impl<P: Peer> Tester<P> {
                 shared: Arc::new(Shared {
                     net,
                     n,
+                    snapshots,
                     world: Mutex::new(world),
                     applied: Arc::new(Mutex::new(Applied::new(n))),
                     monitor,
@@ -515,16 +719,18 @@ impl<P: Peer> Tester<P> {
         self.shared.monitor.peer_crashed(i);
         self.disconnect(i);
         self.net().delete_server(&server_name(i));
-        let (peer, node) = {
+        let (peer, node, applier) = {
             let mut w = self.shared.world.lock();
             w.saved[i] = w.saved[i].copy();
-            (w.peers[i].take(), w.nodes[i])
+            (w.peers[i].take(), w.nodes[i], w.appliers[i])
         };
         self.shared.applied.lock().incarnation[i] += 1;
         if let Some(peer) = peer {
             peer.kill();
         }
         runtime::kill_node(node);
+        // The service of the crashed instance goes with it.
+        runtime::kill_node(applier);
     }
 
     /// Starts (or restarts) peer `i` (Go `start1`): crashes it first if it is up, then fresh
@@ -555,17 +761,30 @@ impl<P: Peer> Tester<P> {
             names.push(name);
         }
         w.ends[i] = names;
-        let incarnation = {
-            let mut a = self.shared.applied.lock();
-            a.logs[i].clear();
-            a.incarnation[i]
-        };
-
         let persister = w.saved[i].copy();
         w.saved[i] = persister.clone();
-        let node = runtime::new_node();
+        let (incarnation, restored_through) = {
+            let mut a = self.shared.applied.lock();
+            a.logs[i].clear();
+            a.last_applied[i] = 0;
+            // Imitate a service that restores its state from the saved snapshot (Go start1).
+            let snapshot = persister.read_snapshot();
+            if !snapshot.is_empty() {
+                if let Err(err) = a.ingest(i, &snapshot, None) {
+                    a.record_error(format!("server {i} at restart: {err}"));
+                }
+            }
+            (a.incarnation[i], a.last_applied[i])
+        };
+
+        // Labelled as the logs name the peer, so a panic or a stuck task of this peer says S{i}.
+        let node = runtime::new_node_named(format!("S{i}"));
         w.nodes[i] = node;
-        let life = self.shared.monitor.peer_started(i, node, &ends, 0);
+        // The monitor knows what the restored snapshot already applied.
+        let life = self
+            .shared
+            .monitor
+            .peer_started(i, node, &ends, restored_through);
         let (tx, rx) = raft::apply_channel();
         let peer = runtime::enter_node(node, || P::make(ends, i, persister, tx));
         let server = Server::on_node(node);
@@ -576,35 +795,74 @@ impl<P: Peer> Tester<P> {
                 .record_error(format!("server {i}: cannot register its service: {e}"));
         }
         net.add_server(server_name(i), server);
-        w.peers[i] = Some(Arc::new(peer));
+        let peer = Arc::new(peer);
+        w.peers[i] = Some(peer.clone());
+        let applier = runtime::new_node_named(applier_label(i));
+        w.appliers[i] = applier;
         drop(w);
-        self.spawn_applier(i, incarnation, life, rx);
+        self.spawn_applier(i, incarnation, life, rx, peer, applier);
     }
 
-    /// Reads peer `i`'s apply channel and checks what it applies (Go `applier`).
-    fn spawn_applier(&self, i: usize, incarnation: u64, life: u64, mut rx: raft::ApplyReceiver) {
+    /// Reads peer `i`'s apply channel and checks what it applies (Go `applier`, or
+    /// `applierSnap` in the snapshot tests, which also calls the peer's `snapshot`).
+    fn spawn_applier(
+        &self,
+        i: usize,
+        incarnation: u64,
+        life: u64,
+        mut rx: raft::ApplyReceiver,
+        peer: Arc<P>,
+        node: NodeId,
+    ) {
         let applied = self.shared.applied.clone();
+        let snapshots = self.shared.snapshots;
         let monitor = self.shared.monitor.clone();
-        // The applier belongs to the tester (root node): it keeps reading after an error, so a
-        // peer is never blocked on its channel, and ends when the peer's sender is dropped or
-        // the peer crashes.
-        let _detached = runtime::spawn_on(NodeId::ROOT, async move {
+        // The applier is the peer's service: it keeps reading after an error, so a peer is
+        // never blocked on its channel, and ends when the peer's sender is dropped or the peer
+        // crashes (its node is killed with the peer's). Its node is labelled, so a `snapshot`
+        // call that never returns is reported as that (see `applier_label`).
+        let _detached = runtime::spawn_on(node, async move {
             while let Some(msg) = rx.recv().await {
                 monitor.applied(i, life, &msg);
-                let ApplyMsg::Command { index, command, .. } = msg else {
-                    continue;
+                let due = {
+                    let mut a = applied.lock();
+                    if a.incarnation[i] != incarnation {
+                        // A crashed instance's last message: the service it was for is gone.
+                        return;
+                    }
+                    match &msg {
+                        ApplyMsg::Command { index, .. } | ApplyMsg::Snapshot { index, .. } => {
+                            probe::applied(i, *index)
+                        }
+                    }
+                    if snapshots {
+                        a.apply_snap(i, incarnation, &msg)
+                    } else {
+                        if let ApplyMsg::Command { index, command, .. } = &msg {
+                            if let Some(err) = a.check_apply(i, incarnation, *index, command) {
+                                a.record_error(err);
+                            }
+                        }
+                        None
+                    }
                 };
-                let mut a = applied.lock();
-                if a.incarnation[i] != incarnation {
-                    // A crashed instance's last message: the service it was for is gone.
-                    return;
-                }
-                probe::applied(i, index);
-                if let Some(err) = a.check_apply(i, incarnation, index, &command) {
-                    a.record_error(err);
+                // Synchronously, before the next message is taken, as Go's applierSnap does:
+                // a peer that holds its lock while it sends on the apply channel deadlocks here.
+                if let Some((index, data)) = due {
+                    peer.snapshot(index, data);
                 }
             }
         });
+    }
+
+    /// The largest Raft state any peer has saved, in bytes (Go `LogSize`).
+    pub fn log_size(&self) -> usize {
+        let w = self.shared.world.lock();
+        w.saved
+            .iter()
+            .map(Persister::raft_state_size)
+            .max()
+            .unwrap_or(0)
     }
 
     /// After the network heals, a stale leader must step down: within two election timeouts,
@@ -660,6 +918,7 @@ impl<P: Peer> Tester<P> {
     /// Ends the test (Go `cleanup`): kills every peer and closes the network.
     pub fn cleanup(&mut self) {
         probe::cleanup();
+        let appliers = self.shared.world.lock().appliers.clone();
         let doomed: Vec<(Option<Arc<P>>, NodeId)> = {
             let mut w = self.shared.world.lock();
             let nodes = w.nodes.clone();
@@ -676,6 +935,9 @@ impl<P: Peer> Tester<P> {
                 peer.kill();
             }
             runtime::kill_node(node);
+        }
+        for applier in appliers {
+            runtime::kill_node(applier);
         }
         self.net().cleanup();
     }
@@ -788,6 +1050,10 @@ impl<P: Peer> TesterHandle<P> {
     }
 
     /// All connected peers must agree on the term (Go `checkTerms`); returns it.
+    ///
+    /// With no peer connected there is no term to return: the original returns -1 then, which
+    /// its callers go on to fail on (`term is -1, but should be at least 1`); this fails at once
+    /// and says why.
     pub fn check_terms(&self) -> Result<u64, TestFailure> {
         let mut agreed: Option<u64> = None;
         for (_, term, _) in self.connected_states() {
@@ -797,7 +1063,10 @@ impl<P: Peer> TesterHandle<P> {
                 Some(_) => {}
             }
         }
-        Ok(agreed.unwrap_or(0))
+        match agreed {
+            Some(term) => Ok(term),
+            None => fail!("check_terms: no connected server to ask for its term"),
+        }
     }
 
     /// No connected peer may claim leadership (Go `checkNoLeader`).
@@ -957,9 +1226,14 @@ impl<P: Peer> TesterHandle<P> {
 
 impl<P: Peer> Drop for Tester<P> {
     fn drop(&mut self) {
-        // Never panics: outside a runtime (the run already ended) there is nothing to kill.
+        // Never panics. Outside a runtime (a run that failed drops the test's future after it
+        // stopped) there is nothing left to kill, but the network must still let go of its
+        // servers: they hold the peers, which hold ends of the network, and that cycle would
+        // otherwise outlive the trial.
         if runtime::in_runtime() {
             self.cleanup();
+        } else {
+            self.net().cleanup();
         }
     }
 }

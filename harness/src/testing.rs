@@ -8,11 +8,22 @@
 //! | `LAB_SEEDS` | how many seeds to run | 12 in sim (fewer for the longest graders), 1 in real |
 //! | `LAB_SEED_START` | the first seed | 1 |
 //! | `LAB_LOG` | print the log of each trial as it runs (`RUST_LOG` syntax, e.g. `debug`) | unset |
+//! | `LAB_STUCK_AFTER` | seconds of wall time without progress before a trial is failed as stuck | 10 |
 //! | `LAB_HTML` | `1`: write each failing seed's [timeline page](crate::timeline) under `lab-results/timeline/`; a folder: write them there | unset |
 //!
-//! A failing seed is run once more with a debug log (sim mode replays it exactly), and the
-//! panic message ends with the log's last lines, the timeline pages written, and the command
-//! that replays the failure.
+//! Every trial keeps the tail of its debug log as it runs, so a failing seed's panic message
+//! ends with the last lines of the very run that failed, the timeline pages written (with
+//! `LAB_HTML`, whose trials also keep the structured records the pages are drawn from), and the
+//! command that replays it. Nothing is run twice: a stuck seed costs the watchdog's wait once,
+//! not twice.
+//!
+//! A passing seed's stats line (one per cluster) is printed as the Go tester prints it, seen
+//! with `cargo test -- --nocapture`. Its warnings (`warning: term changed even though there
+//! were no failures`) are written straight to stderr, which `cargo test` does not capture, so
+//! they show whatever the flags.
+
+use std::io::Write as _;
+use std::time::Duration;
 
 use labrpc::runtime::Executor;
 
@@ -27,6 +38,12 @@ pub const DEFAULT_SIM_SEEDS: u64 = 12;
 
 /// Lines of a failing run's log shown in the panic message.
 const LOG_TAIL_LINES: usize = 60;
+
+/// The log filter of the tail shown for a failure when `LAB_LOG` is not set.
+const TAIL_LOG: &str = "debug";
+
+/// How much of each trial's log is kept for the tail: far more than [`LOG_TAIL_LINES`] lines.
+const TAIL_LOG_BYTES: usize = 256 << 10;
 
 /// Reads an environment variable, failing with a clear message when it is malformed.
 fn env_parse<T: std::str::FromStr>(name: &str) -> Option<T>
@@ -51,10 +68,13 @@ pub struct TestPlan {
     pub log: Option<String>,
     /// Where to write the timeline pages of failing seeds (`LAB_HTML`), if anywhere.
     pub html: Option<PathBuf>,
+    /// The wall-clock watchdog of each trial.
+    pub stuck_after: Duration,
 }
 
 impl TestPlan {
-    /// Reads `LAB_RUNTIME`, `LAB_SEED`, `LAB_SEEDS`, `LAB_SEED_START` and `LAB_LOG`.
+    /// Reads `LAB_RUNTIME`, `LAB_SEED`, `LAB_SEEDS`, `LAB_SEED_START`, `LAB_LOG` and
+    /// `LAB_STUCK_AFTER`.
     ///
     /// # Panics
     /// Panics with a message naming the variable when one is malformed.
@@ -82,11 +102,19 @@ impl TestPlan {
                 (start..start + count).collect()
             }
         };
+        let stuck_after = match env_parse::<f64>("LAB_STUCK_AFTER") {
+            None => TrialSettings::sim(0).stuck_after,
+            Some(secs) if secs.is_finite() && secs > 0.0 && secs < 1e9 => {
+                Duration::from_secs_f64(secs)
+            }
+            Some(secs) => panic!("LAB_STUCK_AFTER={secs} is not a positive number of seconds"),
+        };
         TestPlan {
             executor,
             seeds,
             log: std::env::var("LAB_LOG").ok(),
             html: html_dir(std::env::var("LAB_HTML").ok().as_deref()),
+            stuck_after,
         }
     }
 }
@@ -122,7 +150,7 @@ pub fn replay_command(test_binary: &str, grader: &str, seed: u64, executor: Exec
 }
 
 /// Runs the grader `name` with peer type `P` over the seeds of `plan`, and returns the failing
-/// trials (each rerun with a debug log when in sim mode).
+/// trials, each with the tail of its log. Each seed runs once.
 ///
 /// # Panics
 /// Panics when no grader has that name.
@@ -131,30 +159,29 @@ pub fn failures<P: Peer>(name: &str, plan: &TestPlan) -> Vec<TrialReport> {
     let mut failed = Vec::new();
     for &seed in &plan.seeds {
         let mut settings = TrialSettings::new(plan.executor, seed);
-        if let Some(filter) = &plan.log {
-            settings.log = Some(filter.clone());
-            settings.echo_log = true;
-        }
-        if plan.html.is_some() && plan.executor != Executor::Sim {
-            // A real trial cannot be replayed: keep its records from the start.
-            settings = settings.with_timeline();
-        }
+        settings.stuck_after = plan.stuck_after;
+        settings.log = Some(plan.log.clone().unwrap_or_else(|| TAIL_LOG.to_string()));
+        settings.echo_log = plan.log.is_some();
+        settings.log_limit = Some(TAIL_LOG_BYTES);
+        // The timeline pages are drawn from the very run that failed.
+        settings.records = plan.html.is_some();
         let report = run_trial::<P>(grader, &settings);
-        if let Ok(stats) = &report.outcome {
-            // Shown by `cargo test -- --nocapture`, as the Go tester prints its stats line.
-            println!(
-                "{} (seed {seed}, {}):\n{stats}",
-                grader.title, plan.executor
-            );
-            continue;
-        }
-        if plan.executor == Executor::Sim {
-            // Replay the seed with a debug log: same seed, same run.
-            let mut again = settings.clone().with_log("debug");
-            again.records = plan.html.is_some();
-            failed.push(run_trial::<P>(grader, &again));
-        } else {
+        let Ok(passed) = &report.outcome else {
             failed.push(report);
+            continue;
+        };
+        // Shown by `cargo test -- --nocapture`, as the Go tester prints its stats lines.
+        let lines: Vec<String> = passed.clusters.iter().map(|s| s.to_string()).collect();
+        println!(
+            "{} (seed {seed}, {}):\n{}",
+            grader.title,
+            plan.executor,
+            lines.join("\n")
+        );
+        // Warnings are shown whatever the flags: written to the process's stderr directly,
+        // which libtest's capture of `print!`/`eprint!` does not reach.
+        for warning in &passed.warnings {
+            let _ = writeln!(std::io::stderr().lock(), "{name} seed {seed}: {warning}");
         }
     }
     failed
@@ -182,7 +209,7 @@ pub fn grade_seeds<P: Peer>(test_binary: &str, name: &str, sim_seeds: u64) {
     };
     let error = match &first.outcome {
         Err(e) => e.to_string(),
-        Ok(_) => "the replay with a log passed; the run is not deterministic".to_string(),
+        Ok(_) => "failures() returned a passing trial".to_string(),
     };
     let tail = first
         .log

@@ -7,8 +7,13 @@ use labrpc::runtime::{self, Executor, RunConfig, RunError, TraceSummary};
 use crate::graders::Grader;
 use crate::logs::Capture;
 use crate::peer::Peer;
-use crate::tester::{Stats, TestFailure, TEST_TIME_LIMIT};
+use crate::tester::{applier_peer, Passed, TestFailure, TEST_TIME_LIMIT};
 use crate::timeline::record::Record;
+
+/// The most of a trial's log kept in memory (the newest lines; see [`Capture::bounded`]): far
+/// more than any test's debug log, and a bound on what a stuck run that goes on logging can
+/// take.
+pub const DEFAULT_LOG_LIMIT: usize = 8 << 20;
 
 /// How to run a trial.
 #[derive(Debug, Clone)]
@@ -24,6 +29,8 @@ pub struct TrialSettings {
     /// Keep every event of the log as a structured [`Record`] too, for the
     /// [timeline](crate::timeline) (only with a log).
     pub records: bool,
+    /// Keep at most about this many bytes of the log, the newest lines (`None`: all of it).
+    pub log_limit: Option<usize>,
     /// Keep the whole event trace (for naming the first divergence).
     pub record_trace: bool,
     /// The wall-clock watchdog for a stuck submission.
@@ -41,6 +48,7 @@ impl TrialSettings {
             log: None,
             echo_log: false,
             records: false,
+            log_limit: Some(DEFAULT_LOG_LIMIT),
             record_trace: false,
             stuck_after: Duration::from_secs(10),
             monitor: crate::monitor::enabled_by_env(),
@@ -89,6 +97,22 @@ pub enum TrialError {
     /// The run itself failed: a deadlock, a stuck or panicking task, a busy loop.
     #[error("{0}")]
     Runtime(RunError),
+    /// A peer's `snapshot()`, called by the tester's applier, never returned: the part-D
+    /// deadlock between a peer that holds its lock while it sends on the apply channel and
+    /// the service's snapshot call.
+    #[error(
+        "S{peer} never returned from snapshot(): a peer that holds its lock while it sends on \
+         the apply channel deadlocks with the service's snapshot call (the tester's applier \
+         calls snapshot() after it takes a command and before it takes the next message, so \
+         the peer's send cannot complete while snapshot() waits for the lock; release the lock \
+         before sending). {error}"
+    )]
+    SnapshotDeadlock {
+        /// The peer whose `snapshot()` did not return.
+        peer: usize,
+        /// What the runtime saw (the stuck task and the seed).
+        error: RunError,
+    },
     /// The log filter was not valid.
     #[error("{0}")]
     Setup(String),
@@ -103,8 +127,8 @@ pub struct TrialReport {
     pub seed: u64,
     /// The executor.
     pub executor: Executor,
-    /// The figures of a pass, or why it failed.
-    pub outcome: Result<Stats, TrialError>,
+    /// The figures and warnings of a pass, or why it failed.
+    pub outcome: Result<Passed, TrialError>,
     /// Run time at the end (virtual in sim mode).
     pub elapsed: Duration,
     /// Wall time the trial took.
@@ -124,8 +148,42 @@ impl TrialReport {
     }
 }
 
+/// The peer whose tester's applier a stuck run names, if it names one.
+fn stuck_applier(error: &RunError) -> Option<usize> {
+    match error {
+        RunError::Stuck {
+            node: Some(node), ..
+        } => applier_peer(node.label.as_deref()?),
+        _ => None,
+    }
+}
+
 /// Runs `grader` once with peer type `P`.
 pub fn run_trial<P: Peer>(grader: Grader, settings: &TrialSettings) -> TrialReport {
+    run_test(grader.name, settings, move || grader.body::<P>())
+}
+
+/// Runs the test that `make` builds as a trial called `name`: what [`run_trial`] does with a
+/// grader, for a test body of one's own (the runtime's 120-second limit, the log, the watchdog
+/// and the mapping of the run's errors are the same).
+///
+/// ```
+/// use std::time::Duration;
+/// use harness::trial::{run_test, TrialError, TrialSettings};
+///
+/// let report = run_test("sleeps_too_long", &TrialSettings::sim(1), || async {
+///     labrpc::runtime::sleep(Duration::from_secs(121)).await;
+///     Ok(harness::tester::Passed::default())
+/// });
+/// assert_eq!(report.outcome.unwrap_err(), TrialError::TimeLimit);
+/// ```
+pub fn run_test<M, F>(name: &'static str, settings: &TrialSettings, make: M) -> TrialReport
+where
+    M: FnOnce() -> F + Send + 'static,
+    F: std::future::Future<Output = Result<Passed, TestFailure>> + 'static,
+{
+    // The trial's wall time is a figure for the report, not an input of the run.
+    #[allow(clippy::disallowed_methods)]
     let wall_start = std::time::Instant::now();
     let capture = match settings.log.as_deref().map(|f| {
         if settings.records {
@@ -138,7 +196,7 @@ pub fn run_trial<P: Peer>(grader: Grader, settings: &TrialSettings) -> TrialRepo
     }) {
         Some(Err(e)) => {
             return TrialReport {
-                grader: grader.name,
+                grader: name,
                 seed: settings.seed,
                 executor: settings.executor,
                 outcome: Err(TrialError::Setup(e)),
@@ -149,11 +207,14 @@ pub fn run_trial<P: Peer>(grader: Grader, settings: &TrialSettings) -> TrialRepo
                 trace: TraceSummary::default(),
             }
         }
-        Some(Ok(c)) => Some(c),
+        Some(Ok(c)) => Some(match settings.log_limit {
+            Some(limit) => c.bounded(limit),
+            None => c,
+        }),
         None => None,
     };
     let mut config = RunConfig::new(settings.executor, settings.seed)
-        .named(grader.name)
+        .named(name)
         .time_limit(TEST_TIME_LIMIT)
         .stuck_after(settings.stuck_after)
         .record_trace(settings.record_trace);
@@ -162,8 +223,10 @@ pub fn run_trial<P: Peer>(grader: Grader, settings: &TrialSettings) -> TrialRepo
     }
     let monitor = settings.monitor;
     let result = runtime::run(config, move || {
-        crate::monitor::monitored(grader.body::<P>(), monitor)
+        crate::monitor::monitored(Box::pin(make()), monitor)
     });
+    // A stuck run's thread still holds the capture, and may go on logging: what it logged so far
+    // is taken now, and the capture's bound caps whatever it adds later.
     let log = capture.as_ref().map(|c| c.take());
     let records = capture
         .filter(|_| settings.records)
@@ -173,14 +236,30 @@ pub fn run_trial<P: Peer>(grader: Grader, settings: &TrialSettings) -> TrialRepo
         Err(RunError::TimeLimit { limit, .. }) => {
             (Err(TrialError::TimeLimit), limit, TraceSummary::default())
         }
-        Err(e) => (
-            Err(TrialError::Runtime(e)),
-            Duration::ZERO,
-            TraceSummary::default(),
-        ),
+        // Only a peer's `snapshot()` runs peer code on the tester's applier node.
+        Err(error @ RunError::Stuck { .. }) if stuck_applier(&error).is_some() => {
+            let peer = stuck_applier(&error).unwrap_or_default();
+            (
+                Err(TrialError::SnapshotDeadlock { peer, error }),
+                Duration::ZERO,
+                TraceSummary::default(),
+            )
+        }
+        Err(e) => {
+            // The run time the failure happened at, where the error knows it.
+            let at = match &e {
+                RunError::Deadlock { at, .. }
+                | RunError::BusyLoop { at, .. }
+                | RunError::TimeStalled { at, .. } => *at,
+                RunError::TimeLimit { .. } | RunError::Stuck { .. } | RunError::Panicked { .. } => {
+                    Duration::ZERO
+                }
+            };
+            (Err(TrialError::Runtime(e)), at, TraceSummary::default())
+        }
     };
     TrialReport {
-        grader: grader.name,
+        grader: name,
         seed: settings.seed,
         executor: settings.executor,
         outcome,
@@ -189,5 +268,53 @@ pub fn run_trial<P: Peer>(grader: Grader, settings: &TrialSettings) -> TrialRepo
         log,
         records,
         trace,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use labrpc::{ClientEnd, Service};
+    use raft::{ApplySender, Persister};
+
+    /// A peer that does nothing, except that peer 2's task panics at once.
+    struct PanicsAsPeer2;
+
+    impl Peer for PanicsAsPeer2 {
+        fn make(_: Vec<ClientEnd>, me: usize, _: Persister, _: ApplySender) -> Self {
+            drop(runtime::spawn(async move {
+                assert_ne!(me, 2, "peer {me} gives up");
+            }));
+            PanicsAsPeer2
+        }
+        fn get_state(&self) -> (u64, bool) {
+            (0, false)
+        }
+        fn kill(&self) {}
+        fn service(&self) -> Service {
+            Service::new("Raft").expect("a good name")
+        }
+        fn start(&self, _: Vec<u8>) -> Option<(u64, u64)> {
+            None
+        }
+
+        fn snapshot(&self, _index: u64, _snapshot: Vec<u8>) {
+            // This toy never runs part D.
+        }
+    }
+
+    #[test]
+    fn a_peers_panic_names_the_peer_as_the_logs_do() {
+        let grader = crate::graders::by_name("initial_election").expect("a part A grader");
+        let report = run_trial::<PanicsAsPeer2>(grader, &TrialSettings::sim(1));
+        let Err(TrialError::Runtime(RunError::Panicked { node, .. })) = &report.outcome else {
+            panic!("expected peer 2's panic, got {:?}", report.outcome);
+        };
+        assert_eq!(node.label.as_deref(), Some("S2"));
+        let message = report.outcome.unwrap_err().to_string();
+        assert!(
+            message.contains("a task of S2 panicked: assertion"),
+            "{message}"
+        );
     }
 }

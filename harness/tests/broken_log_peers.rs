@@ -41,7 +41,8 @@ fn assert_fails_with<P: Peer>(grader: &str, seeds: std::ops::Range<u64>, needle:
 fn log_toy_without_defects_passes_every_part_b_and_c_grader() {
     let mut graders = graders::select("B").expect("part B exists");
     graders.extend(graders::select("C").expect("part C exists"));
-    for g in graders {
+    // The conformance graders speak the raft crate's message types, not the toy's.
+    for g in graders.into_iter().filter(|g| !g.is_conformance()) {
         for seed in 1..3 {
             assert_eq!(
                 outcome::<LogPeer<Sound>>(g.name, seed),

@@ -18,10 +18,19 @@ use harness::cli::replay::replay_trial;
 use harness::cli::report::{gradescope_json, junit_xml};
 use harness::cli::run::{run_trials, Control, RunOptions, RunSummary};
 use harness::logview::{render, ViewOptions};
+use harness::testing::{failures, TestPlan};
+use harness::trial::TrialError;
 use harness::{graders, Peer};
-use labrpc::runtime::{self, Executor};
+use labrpc::runtime::{self, Executor, RunError};
 use labrpc::{ClientEnd, Service};
 use raft::{ApplySender, Persister};
+
+mod support;
+
+use support::{
+    ChattyHeartbeats, Correct, Counted, LoneLeader, NeverStepDown, NoTimerReset, ToyPeer,
+    LIVE_COUNTED,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Peers that fail on purpose.
@@ -63,6 +72,10 @@ impl Peer for NeverElects {
     fn start(&self, _command: Vec<u8>) -> Option<(u64, u64)> {
         None
     }
+
+    fn snapshot(&self, _index: u64, _snapshot: Vec<u8>) {
+        // This toy never runs part D.
+    }
 }
 
 /// Peer 0 claims to lead term 1 on about half the seeds (drawn from the run's generator);
@@ -86,6 +99,10 @@ impl Peer for CoinFlip {
 
     fn start(&self, _command: Vec<u8>) -> Option<(u64, u64)> {
         None
+    }
+
+    fn snapshot(&self, _index: u64, _snapshot: Vec<u8>) {
+        // This toy never runs part D.
     }
 }
 
@@ -116,16 +133,25 @@ impl Peer for Wobbly {
     fn start(&self, _command: Vec<u8>) -> Option<(u64, u64)> {
         None
     }
+
+    fn snapshot(&self, _index: u64, _snapshot: Vec<u8>) {
+        // This toy never runs part D.
+    }
 }
 
 /// Blocks its run's only thread (a blocking call in a task, the classic sim-mode mistake), so
 /// the watchdog must report the trial as stuck. The thread waits rather than spins, so the
-/// abandoned thread costs no CPU while the tests go on.
-struct Blocks;
+/// abandoned thread costs no CPU while the tests go on. `K` tells the tests that use it apart:
+/// each counts its own runs in `BLOCKS_RUNS[K]`.
+struct Blocks<const K: usize>;
 
-impl Peer for Blocks {
+/// Runs of `Blocks<K>` started (peer 0 made), per `K`.
+static BLOCKS_RUNS: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+
+impl<const K: usize> Peer for Blocks<K> {
     fn make(_peers: Vec<ClientEnd>, me: usize, _p: Persister, _tx: ApplySender) -> Self {
         if me == 0 {
+            BLOCKS_RUNS[K].fetch_add(1, Ordering::SeqCst);
             drop(runtime::spawn(async {
                 tracing::debug!(target: "raft", peer = 0u64, term = 0u64, topic = "timer", "about to block");
                 // Waits on a channel nobody sends on: blocks the run's thread without spinning.
@@ -146,6 +172,10 @@ impl Peer for Blocks {
 
     fn start(&self, _command: Vec<u8>) -> Option<(u64, u64)> {
         None
+    }
+
+    fn snapshot(&self, _index: u64, _snapshot: Vec<u8>) {
+        // This toy never runs part D.
     }
 }
 
@@ -176,6 +206,9 @@ fn options(grader: &str, runs: u64, out: Option<&Path>) -> RunOptions {
     let mut options = RunOptions::new(graders, runs);
     options.out_dir = out.map(Path::to_path_buf);
     options.jobs = 2;
+    // The toy peers speak their own message types; these tests are about the CLI, not the
+    // safety monitor (tests/monitor.rs).
+    options.monitor = false;
     options
 }
 
@@ -382,12 +415,23 @@ fn ctrl_c_prints_the_table_of_what_finished() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("the harness starts");
-    // Wait until the run has started (it announces its plan on stderr), then interrupt it.
+    // The plan line says that Ctrl-C prints what finished, and the harness prints it only once
+    // its handler is installed: from then on an interrupt, however early or late (before the
+    // first trial, or in the middle of the run), must end with the table. No guessed sleep.
     let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr is piped"));
-    let mut plan = String::new();
-    stderr
-        .read_line(&mut plan)
-        .expect("the harness announces its plan");
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        let n = stderr.read_line(&mut line).expect("stderr reads");
+        assert!(
+            n > 0,
+            "the harness ended without announcing its plan: {seen}"
+        );
+        seen.push_str(&line);
+        if line.contains(harness::cli::CTRL_C_NOTE) {
+            break;
+        }
+    }
     let killed = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -399,10 +443,14 @@ fn ctrl_c_prints_the_table_of_what_finished() {
         .expect("stderr reads to the end");
     let out = child.wait_with_output().expect("the harness ends");
     let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}\n{plan}{rest}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "ended by the signal instead of printing the table?\n{stdout}\n{seen}{rest}"
+    );
     assert!(stdout.contains("interrupted"), "{stdout}");
     assert!(stdout.contains("initial_election"), "{stdout}");
-    assert!(rest.contains("stopping"), "{plan}{rest}");
+    assert!(rest.contains("stopping"), "{seen}{rest}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -494,7 +542,6 @@ fn keep_all_keeps_passing_trials_and_no_bundles_writes_none() {
     let g = &summary.graders[0];
     assert_eq!(g.finished(), 4);
     assert_eq!(summary.bundles, 4);
-    // Each bundle (`.log`) has its timeline page (`.html`) next to it.
     let names: Vec<String> = std::fs::read_dir(&dir)
         .expect("the folder")
         .map(|e| {
@@ -503,6 +550,7 @@ fn keep_all_keeps_passing_trials_and_no_bundles_writes_none() {
                 .to_string_lossy()
                 .into_owned()
         })
+        // Each bundle (`.log`) has its timeline page (`.html`) next to it.
         .filter(|n| n.ends_with(".log"))
         .collect();
     assert_eq!(
@@ -658,20 +706,69 @@ fn a_stuck_trial_fails_with_a_clear_message_and_the_run_goes_on() {
     let dir = temp_dir("stuck");
     let mut opts = options("initial_election", 2, Some(&dir));
     opts.stuck_after = Duration::from_millis(200);
-    let summary = run::<Blocks>(&opts);
+    let summary = run::<Blocks<0>>(&opts);
     let g = &summary.graders[0];
     assert_eq!((g.passed, g.failed), (0, 2), "both seeds ran and failed");
+    // Each stuck seed ran once: its log was taken as it ran, not by running it again (which
+    // would cost a second stuck window and leave a second thread behind).
+    assert_eq!(
+        BLOCKS_RUNS[0].load(Ordering::SeqCst),
+        2,
+        "one run per stuck seed"
+    );
     for f in &g.failures {
-        assert!(f.error.contains("stuck"), "{}", f.error);
+        // The runtime's message, whole: what happened, the run and seed, what to look for.
         assert!(
-            f.error.contains("a blocking call"),
-            "says what to look for: {}",
+            f.error
+                .starts_with(&format!("initial_election (seed {}): ", f.seed)),
+            "{}",
             f.error
         );
+        assert!(f.error.contains("stuck"), "{}", f.error);
+        assert!(f.error.contains("a blocking call"), "{}", f.error);
         // The bundle keeps the log up to the point where the run stopped moving.
         let bundle = std::fs::read_to_string(f.bundle.as_ref().expect("a bundle")).expect("reads");
         assert!(bundle.contains("about to block"), "{bundle}");
+        assert!(
+            bundle.contains("begin: Test (3A): initial election"),
+            "{bundle}"
+        );
+        let header = read_header(&bundle);
+        assert!(
+            header.iter().any(|(k, v)| k == "error" && *v == f.error),
+            "{header:?}"
+        );
+        // The text after the table shows the whole message, every line of it.
+        let text = harness::cli::failures_text(&summary);
+        for line in f.error.lines() {
+            assert!(text.contains(line), "{text}");
+        }
     }
+}
+
+#[test]
+fn a_stuck_seed_under_cargo_test_runs_once_and_shows_its_log() {
+    let plan = TestPlan {
+        executor: Executor::Sim,
+        seeds: vec![4],
+        log: None,
+        html: None,
+        stuck_after: Duration::from_millis(200),
+    };
+    let failed = failures::<Blocks<1>>("initial_election", &plan);
+    assert_eq!(failed.len(), 1);
+    assert_eq!(BLOCKS_RUNS[1].load(Ordering::SeqCst), 1, "no second run");
+    let report = &failed[0];
+    assert!(
+        matches!(
+            report.outcome,
+            Err(TrialError::Runtime(RunError::Stuck { seed: 4, .. }))
+        ),
+        "{:?}",
+        report.outcome
+    );
+    let log = report.log.as_deref().expect("the tail of the run's log");
+    assert!(log.contains("about to block"), "{log}");
 }
 
 #[test]
@@ -707,6 +804,236 @@ fn check_determinism_names_the_first_differing_event() {
         "{}",
         failure.error
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The part-A broken peers through the CLI's run path, and memory.
+
+/// Runs `runs` seeds of `grader` with peer `P` through the run loop, writing bundles to a fresh
+/// folder named after `label`; checks that every seed failed with `needle`, in the table, the
+/// text after it, the bundles and Gradescope's results.
+fn assert_run_fails_with<P: Peer>(label: &str, grader: &str, runs: u64, needle: &str) {
+    let dir = temp_dir(&format!("broken-{label}"));
+    let summary = run::<P>(&options(grader, runs, Some(&dir)));
+    let g = &summary.graders[0];
+    assert_eq!(
+        (g.passed, g.failed),
+        (0, runs),
+        "{grader}: every seed fails"
+    );
+    assert_eq!(summary.bundles, runs);
+
+    // The table's row: passed, failed, total, pass rate.
+    let table = harness::cli::stats::format_table(&summary, false);
+    let row: Vec<&str> = table
+        .lines()
+        .find(|l| l.starts_with(grader))
+        .unwrap_or_else(|| panic!("no row for {grader}:\n{table}"))
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        &row[1..5],
+        ["0", &runs.to_string(), &runs.to_string(), "0.0%"],
+        "{table}"
+    );
+
+    let text = harness::cli::failures_text(&summary);
+    assert!(
+        text.contains(&format!("{grader}: {runs} failing seeds")),
+        "{text}"
+    );
+    for f in &g.failures {
+        assert!(f.error.contains(needle), "seed {}: {}", f.seed, f.error);
+        assert!(
+            text.contains(&format!("  seed {}: {}", f.seed, f.error)),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("replay {grader} --seed {}", f.seed)),
+            "{text}"
+        );
+        // The bundle: the error in its header, and the run's own log, with the tester's events
+        // up to the failed check.
+        let bundle = std::fs::read_to_string(f.bundle.as_ref().expect("a bundle")).expect("reads");
+        let header = read_header(&bundle);
+        assert!(
+            header.iter().any(|(k, v)| k == "error" && *v == f.error),
+            "{header:?}"
+        );
+        let log = log_part(&bundle);
+        let title = graders::by_name(grader).expect("a grader").title;
+        assert!(log.contains(&format!("begin: {title}")), "{log}");
+        assert!(log.contains("check_one_leader"), "{log}");
+    }
+
+    // Gradescope: failed, with each seed's message.
+    let json = gradescope_json(&summary, &Policy::default(), "visible");
+    assert_eq!(json["tests"][0]["status"], "failed");
+    let output = json["tests"][0]["output"].as_str().expect("an output");
+    for f in &g.failures {
+        assert!(
+            output.contains(&format!("seed {}: {}", f.seed, f.error)),
+            "{output}"
+        );
+    }
+}
+
+#[test]
+fn the_run_path_fails_a_leader_that_never_steps_down() {
+    assert_run_fails_with::<ToyPeer<NeverStepDown>>(
+        "never-step-down",
+        "re_election",
+        3,
+        "stale leader",
+    );
+}
+
+#[test]
+fn the_run_path_fails_a_lone_peer_that_leads_without_a_majority() {
+    assert_run_fails_with::<ToyPeer<LoneLeader>>(
+        "lone-leader",
+        "re_election",
+        3,
+        "expected no leader among connected servers, but",
+    );
+}
+
+#[test]
+fn the_run_path_fails_followers_that_ignore_heartbeats_and_chatty_leaders() {
+    assert_run_fails_with::<ToyPeer<NoTimerReset>>(
+        "no-timer-reset",
+        "heartbeat_stability",
+        2,
+        "term changed",
+    );
+    assert_run_fails_with::<ToyPeer<ChattyHeartbeats>>(
+        "chatty",
+        "heartbeat_stability",
+        2,
+        "per second",
+    );
+}
+
+#[test]
+fn the_cli_reports_a_broken_peer_with_exit_1_bundles_and_results_json() {
+    let dir = temp_dir("cli-broken-peer");
+    let json = dir.join("results.json");
+    let code = harness::cli::main_from::<ToyPeer<NeverStepDown>, _, _>([
+        "harness",
+        "run",
+        "re_election",
+        "--runs",
+        "2",
+        "--out",
+        dir.join("bundles").to_str().expect("utf-8"),
+        "--no-monitor",
+        "--json",
+        json.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code, 1);
+    let value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("results.json")).expect("JSON");
+    assert_eq!(value["tests"][0]["status"], "failed");
+    assert_eq!(value["score"], 0.0);
+    let output = value["tests"][0]["output"].as_str().expect("an output");
+    assert!(output.contains("stale leader"), "{output}");
+    let bundles: Vec<String> = std::fs::read_dir(dir.join("bundles"))
+        .expect("bundles")
+        .map(|e| {
+            e.expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    let mut bundles = bundles;
+    bundles.sort();
+    // Each bundle with its timeline page.
+    assert_eq!(
+        bundles,
+        [
+            "failed-re_election-seed1.html",
+            "failed-re_election-seed1.log",
+            "failed-re_election-seed2.html",
+            "failed-re_election-seed2.log"
+        ]
+    );
+}
+
+#[test]
+fn passing_seeds_that_warn_are_counted_and_listed_after_the_table() {
+    let summary = run::<ToyPeer<NoTimerReset>>(&options("initial_election", 3, None));
+    let g = &summary.graders[0];
+    assert_eq!(
+        (g.passed, g.warned),
+        (3, 3),
+        "each seed passes with a warning"
+    );
+    let text = harness::cli::failures_text(&summary);
+    assert!(
+        text.contains("initial_election: 3 passing seeds with a warning"),
+        "{text}"
+    );
+    for seed in 1..=3 {
+        assert!(
+            text.contains(&format!(
+                "  seed {seed}: warning: term changed even though there were no failures"
+            )),
+            "{text}"
+        );
+    }
+    // Gradescope's output for the grader lists them too.
+    let json = gradescope_json(&summary, &Policy::default(), "visible");
+    let output = json["tests"][0]["output"].as_str().expect("an output");
+    assert!(
+        output.contains("passing seeds with a warning (3):")
+            && output
+                .contains("  seed 2: warning: term changed even though there were no failures"),
+        "{output}"
+    );
+    // The correct peer has nothing to warn about.
+    let summary = run::<ToyPeer<Correct>>(&options("initial_election", 3, None));
+    assert_eq!(summary.graders[0].warned, 0);
+    assert_eq!(harness::cli::failures_text(&summary), "");
+}
+
+#[test]
+fn finished_trials_leave_no_peer_behind() {
+    // A trial's network holds its servers, whose handlers hold the peers, which hold ends of the
+    // network: unless the tester breaks that cycle, every trial stays in memory (about 10 KiB
+    // each, 200 MB for 20,000 trials). Counted peers are used by this test only.
+    for (runs, jobs) in [(1, 1), (30, 2)] {
+        let mut opts = options("initial_election", runs, None);
+        opts.jobs = jobs;
+        let summary = run::<ToyPeer<Counted>>(&opts);
+        assert!(summary.all_passed());
+        assert_eq!(
+            LIVE_COUNTED.load(Ordering::SeqCst),
+            0,
+            "peers of {runs} finished trials are still alive"
+        );
+    }
+}
+
+#[test]
+fn the_schedule_is_computed_not_listed() {
+    let graders = [
+        "initial_election",
+        "re_election",
+        "many_elections",
+        "heartbeat_stability",
+    ]
+    .map(|name| graders::by_name(name).expect("a part-A grader"))
+    .to_vec();
+    let mut opts = RunOptions::new(graders, 1_000_000_000);
+    opts.seed_start = 7;
+    assert_eq!(opts.trials(), 4_000_000_000);
+    assert_eq!(opts.nth(0), Some((0, 7)));
+    assert_eq!(opts.nth(5), Some((1, 8)));
+    assert_eq!(opts.nth(3_999_999_999), Some((3, 7 + 999_999_999)));
+    assert_eq!(opts.nth(4_000_000_000), None);
+    opts.sequential = true;
+    assert_eq!(opts.nth(1_000_000_001), Some((1, 8)));
 }
 
 // ---------------------------------------------------------------------------------------------

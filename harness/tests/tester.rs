@@ -1,9 +1,15 @@
-//! The tester's own machinery, which the part-A graders do not reach: crash and restart.
+//! The tester's own machinery, which the part-A graders do not reach: crash and restart, the
+//! 120-second limit, and the checks' edge cases.
 
+mod support;
+
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use harness::tester::{TestFailure, Tester};
+use harness::tester::{Passed, TestFailure, Tester, TEST_TIME_LIMIT};
+use harness::trial::{run_test, TrialError, TrialSettings};
 use labrpc::runtime::{self, RunConfig};
+use support::{Counted, ToyPeer, LIVE_COUNTED};
 
 fn run_sim<F>(seed: u64, body: impl FnOnce() -> F + Send + 'static)
 where
@@ -65,4 +71,54 @@ fn a_restarted_peer_keeps_its_term_and_rejoins() {
             Ok(())
         });
     }
+}
+
+#[test]
+fn check_terms_fails_when_no_peer_is_connected() {
+    run_sim(1, || async {
+        let mut t = Tester::<raft::Raft>::new(3, true);
+        t.check_one_leader().await?;
+        for i in 0..3 {
+            t.disconnect(i);
+        }
+        let failure = t
+            .check_terms()
+            .expect_err("no connected peer has a term to agree on");
+        assert!(
+            failure.message.contains("no connected server"),
+            "{}",
+            failure.message
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn a_test_past_120_seconds_fails_with_the_go_message_and_leaves_no_peer_behind() {
+    // Only this test in this binary builds counted peers, so the count is this test's own.
+    let report = run_test(
+        "sleeps_past_the_limit",
+        &TrialSettings::sim(3).without_monitor(),
+        || async {
+            let mut t = Tester::<ToyPeer<Counted>>::new(3, true);
+            t.begin("Test: sleeps past the limit");
+            t.check_one_leader().await?;
+            runtime::sleep(TEST_TIME_LIMIT).await;
+            Ok(Passed::from(t.stats()))
+        },
+    );
+    let error = report.outcome.expect_err("the limit fails the test");
+    assert_eq!(error, TrialError::TimeLimit);
+    assert_eq!(error.to_string(), "test took longer than 120 seconds");
+    assert_eq!(
+        report.elapsed, TEST_TIME_LIMIT,
+        "the run stopped at the limit"
+    );
+    // The test's future was dropped after its run stopped, outside the runtime: the peers, their
+    // servers and the network must still be freed.
+    assert_eq!(
+        LIVE_COUNTED.load(Ordering::SeqCst),
+        0,
+        "peers of a trial that hit the time limit are still alive"
+    );
 }

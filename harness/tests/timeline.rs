@@ -137,8 +137,9 @@ fn a_passing_election_has_a_lane_per_peer_a_leader_and_its_rpcs() {
     );
     // The network counted every RPC since the test began (at time 0, before any RPC), and the
     // timeline has every one of them.
-    let stats = report.outcome.as_ref().expect("passed");
-    assert_eq!(t.rpcs.len() as u64, stats.rpcs);
+    let passed = report.outcome.as_ref().expect("passed");
+    let counted: u64 = passed.clusters.iter().map(|s| s.rpcs).sum();
+    assert_eq!(t.rpcs.len() as u64, counted);
 }
 
 /// The (peer, term, role) of every candidate and leader span.
@@ -443,6 +444,7 @@ fn lab_html_writes_the_pages_of_failing_seeds() {
         seeds: vec![1, 2],
         log: None,
         html: Some(dir.clone()),
+        stuck_after: TrialSettings::sim(0).stuck_after,
     };
     let failed = failures::<ToyPeer<NoTimerReset>>("heartbeat_stability", &plan);
     assert_eq!(failed.len(), 2);

@@ -107,6 +107,17 @@ pub enum RpcError {
         /// The server.
         server: String,
     },
+    /// The end's server is still registered, but its node was killed (a crashed peer whose
+    /// server was not deleted): nothing can handle the call. As for a deleted server, the call
+    /// is not delivered (the server's count does not move) and fails after the dead-end delay.
+    #[error(
+        "server {server:?} runs on a killed node (its peer crashed); the call was not delivered \
+         and failed after a delay"
+    )]
+    ServerNodeKilled {
+        /// The server.
+        server: String,
+    },
     /// While the handler ran, its server was deleted or replaced, or the end was disabled.
     #[error("server {server:?} was deleted, replaced or cut off while it handled {name}; its reply is discarded")]
     ServerDied {

@@ -127,8 +127,16 @@ impl Network {
     }
 
     /// Shuts the network: every later call fails at once with [`RpcError::NetworkClosed`].
+    ///
+    /// It also lets go of every server. A server's handlers usually hold their peer, and the
+    /// peer holds ends of this network: without this the network, its servers and its peers
+    /// would keep each other alive after the test (Go's collector frees such cycles; `Arc` does
+    /// not), and a process that runs many tests would grow by a whole cluster per test.
     pub fn cleanup(&self) {
         self.inner.closed.store(true, Ordering::Release);
+        let servers = std::mem::take(&mut self.inner.state.lock().servers);
+        // Dropped outside the lock: a peer's drop may reach this network again.
+        drop(servers);
     }
 
     /// Turns drops and short delays off (`true`) or on (`false`).
@@ -335,12 +343,21 @@ impl ClientEnd {
             end.call_bytes(name, args, args_type)
                 .await
                 .and_then(|reply| {
-                    codec::decode::<R>(&reply.bytes).map_err(|e| RpcError::BadReply {
+                    let expected = std::any::type_name::<R>();
+                    let bad_reply = |detail: String| RpcError::BadReply {
                         name: reply.name.to_string(),
                         sent: reply.type_name.to_string(),
-                        expected: std::any::type_name::<R>().to_string(),
-                        detail: e.to_string(),
-                    })
+                        expected: expected.to_string(),
+                        detail,
+                    };
+                    match codec::decode::<R>(&reply.bytes) {
+                        Err(e) => Err(bad_reply(e.to_string())),
+                        // Bytes of another type may decode, into a wrong value.
+                        Ok(_) if !codec::same_wire_type(reply.type_name, expected) => {
+                            Err(bad_reply(codec::UNRECORDED_TYPES.to_string()))
+                        }
+                        Ok(value) => Ok(value),
+                    }
                 })
         }
     }
@@ -368,6 +385,13 @@ impl ClientEnd {
             });
         }
         match st.servers.get(server_name) {
+            // Killing a node drops its handlers for good: like a deleted server (the original
+            // tester always deletes a crashed peer's server), the call is not delivered.
+            Some(Some(server)) if runtime::is_killed(server.node()) => {
+                fail(RpcError::ServerNodeKilled {
+                    server: server_name.clone(),
+                })
+            }
             Some(Some(server)) => Route::Deliver {
                 server_name: server_name.clone(),
                 server: server.clone(),

@@ -130,12 +130,22 @@ impl Service {
         }
         let f = Arc::new(f);
         let handler: Handler = Arc::new(move |req: Request| {
-            let args = codec::decode::<A>(&req.args).map_err(|e| RpcError::BadArgs {
+            let expected = std::any::type_name::<A>();
+            let bad_args = |detail: String| RpcError::BadArgs {
                 name: req.name.to_string(),
                 sent: req.args_type.to_string(),
-                expected: std::any::type_name::<A>().to_string(),
-                detail: e.to_string(),
-            });
+                expected: expected.to_string(),
+                detail,
+            };
+            let args = match codec::decode::<A>(&req.args) {
+                Err(e) => Err(bad_args(e.to_string())),
+                // The format records no types, so bytes of another type may decode, into a
+                // wrong value: the caller's type name says what they are.
+                Ok(_) if !codec::same_wire_type(req.args_type, expected) => {
+                    Err(bad_args(codec::UNRECORDED_TYPES.to_string()))
+                }
+                Ok(args) => Ok(args),
+            };
             let f = f.clone();
             let name = req.name.clone();
             async move {
@@ -168,7 +178,8 @@ pub(crate) struct ServerInner {
 }
 
 /// A server: a set of services, reached through the network under a server name. Its handlers
-/// run as tasks of its node, so killing the node stops them.
+/// run as tasks of its node, so killing the node stops them, and later calls to a server of a
+/// killed node are not delivered (they fail as calls to a deleted server do).
 ///
 /// ```
 /// use labrpc::{Server, Service};

@@ -188,6 +188,114 @@ fn arguments_of_the_wrong_type_are_bad_args_naming_both_types() {
 }
 
 #[test]
+fn arguments_of_another_type_that_happen_to_decode_are_bad_args_naming_both_types() {
+    // postcard records no types: an i64 of 5 decodes as a u64 of 10. The caller's type name
+    // travels with the call and is compared with the handler's.
+    on_both("bad_args_that_decode", 35, || async {
+        let (_net, end, log) = junk_network("s", "e");
+        let err = end
+            .call::<_, String>("JunkServer.Handler2", &5i64)
+            .await
+            .expect_err("Handler2 takes a u64, not an i64");
+        let RpcError::BadArgs {
+            name,
+            sent,
+            expected,
+            detail,
+        } = &err
+        else {
+            panic!("expected BadArgs, got {err:?}");
+        };
+        assert_eq!(name, "JunkServer.Handler2");
+        assert_eq!((sent.as_str(), expected.as_str()), ("i64", "u64"));
+        assert!(detail.contains("records no types"), "{detail}");
+        let message = err.to_string();
+        assert!(
+            message.contains("sent as a i64 but the handler takes a u64"),
+            "{message}"
+        );
+        assert!(err.is_programming_error());
+        assert!(log.log2.lock().is_empty(), "the handler must not run");
+
+        // A struct of the same shape as the handler's is another type too.
+        #[derive(Serialize)]
+        struct LookAlike {
+            x: i64,
+        }
+        let err = end
+            .call::<_, JunkReply>("JunkServer.Handler4", &LookAlike { x: 1 })
+            .await
+            .expect_err("Handler4 takes a JunkArgs");
+        assert!(
+            matches!(&err, RpcError::BadArgs { sent, expected, .. }
+                if sent.ends_with("LookAlike") && expected.ends_with("JunkArgs")),
+            "{err:?}"
+        );
+    });
+}
+
+#[test]
+fn a_reply_of_another_type_that_happens_to_decode_is_bad_reply_naming_both_types() {
+    on_both("bad_reply_that_decodes", 36, || async {
+        let (_net, end, _log) = junk_network("s", "e");
+        // Handler6 replies with a u64; read as an i64 the length 5 would be -3.
+        let err = end
+            .call::<_, i64>("JunkServer.Handler6", &"hello".to_string())
+            .await
+            .expect_err("Handler6 replies with a u64, not an i64");
+        let RpcError::BadReply {
+            name,
+            sent,
+            expected,
+            detail,
+        } = &err
+        else {
+            panic!("expected BadReply, got {err:?}");
+        };
+        assert_eq!(name, "JunkServer.Handler6");
+        assert_eq!((sent.as_str(), expected.as_str()), ("u64", "i64"));
+        assert!(detail.contains("records no types"), "{detail}");
+        assert!(
+            err.to_string().contains(
+                "the reply of JunkServer.Handler6 is a u64 but the caller asked for a i64"
+            ),
+            "{err}"
+        );
+        assert!(err.is_programming_error());
+    });
+}
+
+#[test]
+fn types_that_are_written_alike_pass_the_type_check() {
+    on_sim("types_written_alike", 37, || async {
+        let (net, end, _log) = junk_network("s", "e");
+        // A str for a String, a reference for its target, a slice for a Vec.
+        let n: u64 = end
+            .call::<str, _>("JunkServer.Handler6", "four")
+            .await
+            .expect("a str is sent as a String is");
+        assert_eq!(n, 4);
+        let n: u64 = end
+            .call::<&String, _>("JunkServer.Handler6", &&"five!".to_string())
+            .await
+            .expect("a &String is sent as a String is");
+        assert_eq!(n, 5);
+        let mut svc = Service::new("Sum").expect("a good name");
+        svc.handle("Of", |xs: Vec<u64>| xs.iter().sum::<u64>())
+            .expect("a new method");
+        let server = Server::new();
+        server.add_service(svc).expect("a new service");
+        net.add_server("sum", server);
+        let to_sum = connected_end(&net, "to-sum", "sum");
+        let total: u64 = to_sum
+            .call::<[u64], _>("Sum.Of", &[1, 2, 3][..])
+            .await
+            .expect("a slice is sent as a Vec is");
+        assert_eq!(total, 6);
+    });
+}
+
+#[test]
 fn a_reply_of_the_wrong_type_is_bad_reply_naming_both_types() {
     on_both("bad_reply", 26, || async {
         let (net, end) = raft_network();
@@ -396,13 +504,64 @@ fn killing_the_servers_node_while_its_handler_runs_is_server_killed() {
             assert_eq!(ms_since(t0), 0, "a killed handler is reported at once");
         }
 
-        // A call to a server whose node is already dead fails the same way.
-        let err = end
-            .call::<_, String>("JunkServer.Handler2", &1u64)
-            .await
-            .expect_err("the server's node is dead");
-        assert!(matches!(err, RpcError::ServerKilled { .. }), "{err}");
         assert!(!err.is_programming_error());
+    });
+}
+
+#[test]
+fn a_call_to_a_killed_node_whose_server_is_still_registered_is_not_delivered() {
+    // The original tester always deletes a crashed peer's server, so such a call meets a
+    // missing server: not delivered (no count) and failed after the dead-end delay. A killed
+    // node whose server was left registered is treated the same way.
+    on_both("killed_node_server", 32, || async {
+        let node = runtime::new_node_named("S1");
+        let (svc, log) = junk_service();
+        let server = Server::on_node(node);
+        server.add_service(svc).expect("a new service");
+        let net = Network::new();
+        net.add_server("s", server);
+        let end = connected_end(&net, "e", "s");
+        runtime::kill_node(node);
+
+        let calls: Vec<_> = (0..10u64)
+            .map(|i| {
+                let end = end.clone();
+                runtime::spawn(async move {
+                    let t0 = runtime::now();
+                    let result = end.call::<_, String>("JunkServer.Handler2", &i).await;
+                    (result, ms_since(t0))
+                })
+            })
+            .collect();
+        let mut delays = Vec::new();
+        for c in calls {
+            let (result, ms) = c.await.expect("the callers run on the root node");
+            assert_eq!(
+                result,
+                Err(RpcError::ServerNodeKilled { server: "s".into() })
+            );
+            delays.push(ms);
+        }
+        assert_eq!(net.count("s"), 0, "a killed node's server receives nothing");
+        assert_eq!(net.total_count(), 10, "every call is counted as sent");
+        assert!(log.log2.lock().is_empty());
+        if is_sim() {
+            // The short dead-end delay (long delays are off): 0-99 ms, not all 0.
+            assert!(delays.iter().all(|&d| d < 100), "{delays:?}");
+            assert!(delays.iter().any(|&d| d > 0), "{delays:?}");
+            // With long delays on: 0-6999 ms.
+            net.set_long_delays(true);
+            let t0 = runtime::now();
+            let err = end
+                .call::<_, String>("JunkServer.Handler2", &1u64)
+                .await
+                .expect_err("the node is dead");
+            assert!(matches!(err, RpcError::ServerNodeKilled { .. }), "{err}");
+            assert!(ms_since(t0) < 7000);
+        }
+        let err = RpcError::ServerNodeKilled { server: "s".into() };
+        assert!(!err.is_programming_error());
+        assert!(err.to_string().contains("not delivered"), "{err}");
     });
 }
 

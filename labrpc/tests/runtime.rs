@@ -344,8 +344,9 @@ fn check_determinism_names_where_a_run_that_reads_outside_state_diverges() {
 fn a_deadlock_is_reported_with_its_seed() {
     let err = runtime::run(RunConfig::sim(4242).named("waits_forever"), || async {
         let (tx, rx) = futures::channel::oneshot::channel::<()>();
-        // A task that holds the sender but waits on its own forever.
-        drop(runtime::spawn(async move {
+        // A peer's task that holds the sender but waits on its own forever.
+        let s1 = runtime::new_node_named("S1");
+        drop(runtime::spawn_on(s1, async move {
             let _tx = tx;
             futures::future::pending::<()>().await;
         }));
@@ -358,6 +359,7 @@ fn a_deadlock_is_reported_with_its_seed() {
         seed,
         at,
         tasks,
+        nodes,
     } = &err
     else {
         panic!("expected a deadlock, got {err}");
@@ -366,10 +368,14 @@ fn a_deadlock_is_reported_with_its_seed() {
     assert_eq!(*seed, 4242);
     assert_eq!(*at, Duration::from_secs(3));
     assert_eq!(*tasks, 1);
+    let labels: Vec<_> = nodes.iter().map(|n| n.to_string()).collect();
+    assert_eq!(labels, ["S1"]);
     assert_eq!(err.seed(), 4242);
     let message = err.to_string();
     assert!(
-        message.contains("seed 4242") && message.contains("waits_forever"),
+        message.contains("seed 4242")
+            && message.contains("waits_forever")
+            && message.contains("1 tasks are blocked forever, all of S1"),
         "{message}"
     );
 }
@@ -418,16 +424,17 @@ fn passing_the_time_limit_is_reported_in_real_mode() {
 static SPIN_RELEASE: AtomicBool = AtomicBool::new(false);
 
 #[test]
-fn a_task_that_never_yields_is_reported_stuck() {
+fn a_task_that_never_yields_is_reported_stuck_naming_its_node() {
     let result = runtime::run(
         RunConfig::sim(218)
             .named("spinner")
             .stuck_after(Duration::from_millis(300)),
         || async {
-            runtime::spawn(async {
+            let peer = runtime::new_node_named("S1");
+            runtime::spawn_on(peer, async {
                 // Never awaits: the scheduler cannot take the thread back.
                 while !SPIN_RELEASE.load(Ordering::Acquire) {
-                    std::thread::sleep(Duration::from_millis(1));
+                    std::hint::spin_loop();
                 }
             })
             .await
@@ -437,15 +444,23 @@ fn a_task_that_never_yields_is_reported_stuck() {
     // The abandoned run thread still spins; let it finish.
     SPIN_RELEASE.store(true, Ordering::Release);
     let err = result.expect_err("the spinner never yields");
-    assert_eq!(
-        err,
-        RunError::Stuck {
-            name: "spinner".into(),
-            seed: 218,
-            wall: Duration::from_millis(300)
-        }
+    let RunError::Stuck {
+        name,
+        seed,
+        wall,
+        node,
+    } = &err
+    else {
+        panic!("expected stuck, got {err}");
+    };
+    assert_eq!((name.as_str(), *seed), ("spinner", 218));
+    assert_eq!(*wall, Duration::from_millis(300));
+    assert_eq!(node.as_ref().and_then(|n| n.label.as_deref()), Some("S1"));
+    let message = err.to_string();
+    assert!(
+        message.contains("seed 218") && message.contains("a task of S1 has not returned"),
+        "{message}"
     );
-    assert!(err.to_string().contains("seed 218"), "{err}");
 }
 
 static HELD: parking_lot::Mutex<()> = parking_lot::const_mutex(());
@@ -488,7 +503,11 @@ fn tasks_that_wake_each_other_without_time_moving_are_a_busy_loop() {
     })
     .expect_err("the yielding tasks never let time move");
     let RunError::BusyLoop {
-        seed, at, polls, ..
+        seed,
+        at,
+        polls,
+        node,
+        ..
     } = &err
     else {
         panic!("expected a busy loop, got {err}");
@@ -496,6 +515,8 @@ fn tasks_that_wake_each_other_without_time_moving_are_a_busy_loop() {
     assert_eq!(*seed, 220);
     assert_eq!(*at, Duration::ZERO);
     assert!(*polls > 10_000);
+    // The spinning tasks belong to the test (they were spawned on the root node).
+    assert_eq!(node.as_ref().map(|n| n.id), Some(NodeId::ROOT));
     assert!(err.to_string().contains("runtime::sleep"), "{err}");
 }
 
@@ -537,10 +558,72 @@ fn a_panicking_task_fails_the_run_with_its_message() {
             panic!("{executor}: expected a panic, got {err}");
         };
         assert_eq!(*seed, 222);
-        assert_ne!(*node, NodeId::ROOT, "{executor}");
+        assert_ne!(node.id, NodeId::ROOT, "{executor}");
         assert_eq!(message, "boom 42", "{executor}");
-        assert!(err.to_string().contains("boom 42"), "{err}");
+        assert!(
+            err.to_string().contains(&format!(
+                "a task of node {} panicked: boom 42",
+                node.id.as_u64()
+            )),
+            "an unlabelled node is named by its number: {err}"
+        );
     }
+}
+
+#[test]
+fn a_panicking_task_of_a_labelled_node_is_named_by_its_label() {
+    for executor in [Executor::Sim, Executor::Real] {
+        let err = runtime::run(config(executor, "peer_panics", 226), || async {
+            let _s0 = runtime::new_node_named("S0");
+            let s1 = runtime::new_node_named("S1");
+            drop(runtime::spawn_on(s1, async {
+                runtime::sleep(Duration::from_millis(5)).await;
+                panic!("index out of bounds");
+            }));
+            runtime::sleep(Duration::from_secs(10)).await;
+        })
+        .expect_err("the peer's task panicked");
+        assert!(
+            matches!(&err, RunError::Panicked { node, .. } if node.label.as_deref() == Some("S1")),
+            "{executor}: {err:?}"
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains("a task of S1 panicked: index out of bounds"),
+            "{executor}: the message names the peer as the logs do: {message}"
+        );
+    }
+}
+
+#[test]
+fn a_busy_loop_names_the_node_that_spins() {
+    let config = RunConfig {
+        max_polls_per_instant: 10_000,
+        ..RunConfig::sim(227).named("peer_spins")
+    };
+    let err = runtime::run(config, || async {
+        // S2 spins; S0 has one quiet task; the test waits.
+        let s0 = runtime::new_node_named("S0");
+        drop(runtime::spawn_on(s0, async {
+            runtime::sleep(Duration::from_secs(5)).await;
+        }));
+        let s2 = runtime::new_node_named("S2");
+        drop(runtime::spawn_on(s2, async {
+            loop {
+                runtime::yield_now().await;
+            }
+        }));
+        runtime::sleep(Duration::from_secs(1)).await;
+    })
+    .expect_err("S2 never lets time move");
+    assert!(
+        matches!(&err, RunError::BusyLoop { node: Some(n), .. } if n.label.as_deref() == Some("S2")),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("the tasks of S2 polled most"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -553,7 +636,11 @@ fn a_panicking_test_body_fails_the_run_on_the_root_node() {
         .expect_err("the body panicked");
         assert!(
             matches!(&err, RunError::Panicked { node, message, .. }
-                if *node == NodeId::ROOT && message == "assertion in the test body"),
+                if node.id == NodeId::ROOT && message == "assertion in the test body"),
+            "{executor}: {err}"
+        );
+        assert!(
+            err.to_string().contains("a task of the test panicked"),
             "{executor}: {err}"
         );
     }

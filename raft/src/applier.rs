@@ -8,9 +8,12 @@
 //! buffer, as Go's), and the service may call back into the peer meanwhile (part D's
 //! `snapshot`): holding the lock across the send would deadlock.
 //!
-//! Being the only sender, and moving `last_applied` one index at a time, it delivers every
-//! committed index exactly once, with no gap, from `last_applied + 1` on (index 1 after a
-//! restart: `last_applied` is volatile).
+//! Being the only sender, and moving `last_applied` one index at a time (or to a snapshot's
+//! index), it delivers every committed index exactly once, with no gap, from `last_applied + 1`
+//! on: after a restart, from the one after the saved snapshot, which the service restores
+//! itself. A snapshot installed from a leader (the log's base above `last_applied`) goes to
+//! the service as [`ApplyMsg::Snapshot`] before any later command, and the command after a
+//! snapshot at index `i` is `i + 1`.
 //!
 //! It stops when the peer is killed: it checks before every send and starts none after `kill()`
 //! returns (a send already waiting for the service is abandoned, though the service may still
@@ -27,15 +30,23 @@ use crate::state::State;
 
 // The pure rules of applying.
 impl State {
-    /// The next committed entry the service has not been given, as the message to send: index
-    /// `last_applied + 1`, if it is committed.
+    /// What the service needs next, as the message to send: the snapshot at the log's base
+    /// if the service's state is older than it (one installed from a leader), else the
+    /// committed entry at `last_applied + 1`, if there is one.
     pub(crate) fn next_to_apply(&self) -> Option<ApplyMsg> {
+        let base = self.log.base_index();
+        if self.last_applied < base {
+            return Some(ApplyMsg::Snapshot {
+                index: base,
+                term: self.log.base_term().0,
+                data: self.snapshot.clone(),
+            });
+        }
         if self.last_applied >= self.commit_index {
             return None;
         }
         let index = self.last_applied + 1;
-        // Committed entries are never removed from the log (part D will send the snapshot
-        // instead when the index is below the log's base).
+        // Entries above the base are in the log, and last_applied is at or above the base.
         let entry = self.log.entry(index)?;
         Some(ApplyMsg::Command {
             index,
@@ -44,11 +55,18 @@ impl State {
         })
     }
 
-    /// Records that the message for `index` was taken by the service. Only the next index
-    /// moves `last_applied`, so a repeat or a gap is impossible.
-    pub(crate) fn applied(&mut self, index: u64) {
-        if index == self.last_applied + 1 {
-            self.last_applied = index;
+    /// Records that `msg` was taken by the service. A command moves `last_applied` only if it
+    /// is the next index, so a repeat or a gap is impossible; a snapshot moves it to its index,
+    /// never back.
+    pub(crate) fn applied(&mut self, msg: &ApplyMsg) {
+        match *msg {
+            ApplyMsg::Command { index, .. } if index == self.last_applied + 1 => {
+                self.last_applied = index;
+            }
+            ApplyMsg::Command { .. } => {}
+            ApplyMsg::Snapshot { index, .. } => {
+                self.last_applied = self.last_applied.max(index);
+            }
         }
     }
 }
@@ -72,6 +90,19 @@ impl Peer {
                 continue;
             };
             let index = msg.index();
+            // What to record once it is taken: the kind and index, not the bytes.
+            let record = match &msg {
+                ApplyMsg::Command { index, term, .. } => ApplyMsg::Command {
+                    index: *index,
+                    term: *term,
+                    command: Vec::new(),
+                },
+                ApplyMsg::Snapshot { index, term, .. } => ApplyMsg::Snapshot {
+                    index: *index,
+                    term: *term,
+                    data: Vec::new(),
+                },
+            };
             // The lock is not held here: the send waits for the service.
             let send = std::pin::pin!(self.apply_tx.send(msg));
             let stopped = std::pin::pin!(self.stop.changed_since(stop_seen));
@@ -84,7 +115,7 @@ impl Peer {
                 Either::Right(((), _)) => return,
             }
             let mut st = self.state.lock();
-            st.applied(index);
+            st.applied(&record);
             raft_event!(
                 trace,
                 self.me,
@@ -128,8 +159,8 @@ mod tests {
         let mut got = Vec::new();
         while let Some(msg) = st.next_to_apply() {
             got.push(msg.clone());
-            st.applied(msg.index());
-            st.applied(msg.index()); // a repeat changes nothing
+            st.applied(&msg);
+            st.applied(&msg); // a repeat changes nothing
         }
         assert_eq!(
             got,
@@ -154,7 +185,11 @@ mod tests {
     fn applied_never_skips_an_index() {
         let mut st = with_log(&[1, 1, 1]);
         st.commit_index = 3;
-        st.applied(2);
+        st.applied(&ApplyMsg::Command {
+            index: 2,
+            term: 1,
+            command: vec![2],
+        });
         assert_eq!(st.last_applied, 0, "index 1 has not been applied yet");
         assert_eq!(st.next_to_apply().map(|m| m.index()), Some(1));
     }

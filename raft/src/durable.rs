@@ -3,8 +3,8 @@
 //! # Who owns the encoding: the peer
 //!
 //! The tester's [`Persister`](crate::Persister) stores opaque bytes, as the Go lab's does; the
-//! peer alone decides what they mean. So a student's peer may save whatever it needs (part D
-//! adds the snapshot's base), and the harness never decodes Raft's state: it only copies the
+//! peer alone decides what they mean. So a student's peer may save whatever it needs (here,
+//! the snapshot's base), and the harness never decodes Raft's state: it only copies the
 //! bytes across crashes and measures their size (`LogSize()` of part D).
 //!
 //! # When it is saved
@@ -25,8 +25,11 @@
 //! | 14..22 | the body's checksum, little-endian `u64` (see [`body_checksum`]) |
 //! | 22.. | the body: a [`Durable`] encoded with `labrpc::codec` |
 //!
-//! The body holds the term, the vote, the log's base index (0 until part D) and the log from
-//! its base on, the dummy entry first. Saving re-encodes only the entries that changed since the
+//! The body holds the term, the vote, the log's base index and the log from its base on, the
+//! dummy entry first. The base is the snapshot's: its index is the last index the snapshot
+//! covers and the dummy's term is that entry's term ((0, 0) before any snapshot); the
+//! snapshot itself is saved beside this state in the same
+//! [`Persister::save`](crate::Persister::save). Saving re-encodes only the entries that changed since the
 //! last save ([`Encoder`]): the body's bytes are the same as encoding it whole, but a long log
 //! costs a copy per save rather than an encoding of every entry. A later version bumps [`VERSION`] and adds a branch to
 //! [`restore`]; bytes of a version this code does not know are refused with a message naming
@@ -459,6 +462,31 @@ mod tests {
                 log: saved_log(),
             })
         );
+    }
+
+    #[test]
+    fn the_snapshot_base_round_trips_and_a_save_after_a_trim_starts_afresh() {
+        let mut log = saved_log();
+        let mut encoder = Encoder::default();
+        let whole = log.take_changed_from();
+        let before = encoder.encode(Term(5), None, &log, whole).expect("encodes");
+        assert!(log.compact(2));
+        let changed = log.take_changed_from();
+        assert_eq!(changed, 0, "a trim moves every position");
+        let bytes = encoder
+            .encode(Term(5), None, &log, changed)
+            .expect("encodes");
+        assert!(
+            bytes.len() < before.len(),
+            "the trimmed entries are not saved"
+        );
+        let restored = restore(&bytes, 3).expect("restores");
+        assert_eq!(restored.log, log);
+        assert_eq!(
+            (restored.log.base_index(), restored.log.base_term()),
+            (2, Term(2))
+        );
+        assert_eq!(bytes, encode(Term(5), None, &log).expect("encodes"));
     }
 
     #[test]

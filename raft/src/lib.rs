@@ -1,8 +1,8 @@
 //! `raft`: one peer of the Raft consensus protocol, for the labs.
 //!
-//! It does parts **A** (leader election and heartbeats), **B** (log replication and commitment)
-//! and **C** (persistence across crashes). Part D (snapshots) is not done yet; the log keeps its
-//! index arithmetic in one place, around a base index, so snapshots can move that base.
+//! It does parts **A** (leader election and heartbeats), **B** (log replication and commitment),
+//! **C** (persistence across crashes) and **D** (snapshots and log compaction). The log keeps
+//! its index arithmetic in one place, around a base index that snapshots move.
 //!
 //! # The API the tester uses
 //!
@@ -12,7 +12,8 @@
 //! | `GetState()` | [`Raft::get_state`] → `(term, is_leader)` |
 //! | `Start(cmd)` | [`Raft::start`] → `Some((index, term))` on a leader, at once; `None` otherwise |
 //! | `Kill()` | [`Raft::kill`]: every task of the peer ends, nothing more is sent or applied |
-//! | the `Raft` service | [`Raft::service`]: `"Raft.RequestVote"`, `"Raft.AppendEntries"` |
+//! | `Snapshot(index, snapshot)` | [`Raft::snapshot`]: trims the log, saves state and snapshot together |
+//! | the `Raft` service | [`Raft::service`]: `"Raft.RequestVote"`, `"Raft.AppendEntries"`, `"Raft.InstallSnapshot"` |
 //! | `ApplyMsg` on an unbuffered `applyCh` | [`ApplyMsg`] on [`apply_channel`] |
 //! | `Persister` | [`Persister`]: opaque bytes the peer saves; the peer owns their encoding |
 //!
@@ -37,11 +38,20 @@
 //! moves, hands committed entries to the apply channel in index order, never holding the lock
 //! while it waits for the service to take one.
 //!
+//! **Snapshots** (part D): the service's [`Raft::snapshot`] trims the log and saves the state
+//! and the snapshot together. A leader whose follower needs entries it has discarded sends its
+//! whole snapshot in one `"Raft.InstallSnapshot"` (a third per-peer sender, with the same term
+//! alignment and context checks); the follower keeps the entries after the snapshot when they
+//! match and discards its log otherwise, and its applier hands the snapshot to the service
+//! before any later command. A restarted peer reads its snapshot back and applies from the
+//! entry after it.
+//!
 //! Term, vote and log are saved through the [`Persister`] on every change, before any reply or
 //! request that depends on them leaves the peer, in a versioned format with a checksum; a
 //! saved state that is truncated or corrupt is a logged error (topic `error`), and the peer
 //! starts fresh. The commit index and the last applied index are not saved: a restarted peer
-//! applies its log again from index 1 as it learns what is committed.
+//! applies its log again from the entry after its snapshot (index 1 without one) as it learns
+//! what is committed.
 //!
 //! The rules of Raft are pure methods on the peer's state that return what the locking shell
 //! must do (save, reset the timer, wake the applier or the replication ticker), each tested
@@ -122,13 +132,15 @@ mod persister;
 mod replication;
 mod rpc;
 mod signal;
+mod snapshot;
 mod state;
 pub mod timing;
 
 pub use apply::{apply_channel, ApplyClosed, ApplyMsg, ApplyReceiver, ApplySender};
 pub use ids::{PeerId, Term};
 pub use messages::{
-    AppendEntriesArgs, AppendEntriesReply, LogEntry, RequestVoteArgs, RequestVoteReply,
+    AppendEntriesArgs, AppendEntriesReply, InstallSnapshotArgs, InstallSnapshotReply, LogEntry,
+    RequestVoteArgs, RequestVoteReply,
 };
 pub use peer::Raft;
 pub use persister::Persister;

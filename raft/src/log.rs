@@ -1,9 +1,12 @@
 //! The replicated log, with a dummy entry at its base, so "the entry before the first" always
-//! exists: until part D the base is index 0 with term 0, and the first real entry has index 1.
+//! exists: before any snapshot the base is index 0 with term 0, and the first real entry has
+//! index 1.
 //!
 //! All index arithmetic lives in [`Log::pos`]: the log stores entries from its base index on,
-//! so when part D's snapshots discard a prefix, only the base (index and term, kept in the dummy
-//! entry) moves and every caller keeps speaking in log indices.
+//! so when a snapshot discards a prefix ([`Log::compact`], [`Log::install`]), only the base
+//! (the last index the snapshot covers, and its term, kept in the dummy entry) moves and every
+//! caller keeps speaking in log indices. Discarded entries are freed: the vector is rebuilt
+//! from the entries that remain, not merely hidden behind an offset.
 
 use crate::ids::Term;
 use crate::messages::LogEntry;
@@ -158,6 +161,66 @@ impl Log {
         }
     }
 
+    /// The term of the dummy entry: the term of the last entry the snapshot covers (0 before
+    /// any snapshot).
+    pub(crate) fn base_term(&self) -> Term {
+        self.entries[0].term
+    }
+
+    /// Discards every entry through `index`, which must be in the log after the base: `index`
+    /// becomes the new base, its term the dummy's. Entries after `index` are kept. Returns
+    /// false (and changes nothing) when `index` is at or below the base, or past the end.
+    pub(crate) fn compact(&mut self, index: u64) -> bool {
+        if index <= self.base {
+            return false;
+        }
+        let Some(p) = self.pos(index) else {
+            return false;
+        };
+        let term = self.entries[p].term;
+        self.rebase(index, term, p + 1);
+        true
+    }
+
+    /// Installs a snapshot that covers the log through `index`, whose entry has `term`
+    /// (Figure 13, steps 6 and 7): if this log holds that entry, the entries after it are kept;
+    /// otherwise the whole log is discarded. Either way the base becomes (`index`, `term`).
+    /// Returns false (and changes nothing) for a snapshot at or below the base: an older one.
+    pub(crate) fn install(&mut self, index: u64, term: Term) -> bool {
+        if index <= self.base {
+            return false;
+        }
+        let keep_from = match self.pos(index) {
+            Some(p) if self.entries[p].term == term => p + 1,
+            _ => self.entries.len(),
+        };
+        self.rebase(index, term, keep_from);
+        true
+    }
+
+    /// Moves the base to (`index`, `term`), keeping `entries[keep_from..]` after it, in a new
+    /// vector sized for them, so the discarded entries (and the old vector's spare capacity)
+    /// are freed.
+    fn rebase(&mut self, index: u64, term: Term, keep_from: usize) {
+        let kept = self.entries.len().saturating_sub(keep_from);
+        let mut entries = Vec::with_capacity(kept + 1);
+        entries.push(LogEntry {
+            term,
+            command: Vec::new(),
+        });
+        entries.extend(self.entries.drain(keep_from.min(self.entries.len())..));
+        self.entries = entries;
+        self.base = index;
+        // Every position moved: the next save encodes the whole (now short) log again.
+        self.changed_from = 0;
+    }
+
+    /// How many entries the log's vector has room for (to show that compaction frees memory).
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.entries.capacity()
+    }
+
     /// Appends an entry and returns its index.
     pub(crate) fn append(&mut self, entry: LogEntry) -> u64 {
         self.changed_from = self.changed_from.min(self.entries.len());
@@ -173,7 +236,13 @@ impl Log {
     }
 
     /// Whether this log holds `prev_term` at `prev_index`; if not, the hints for the leader.
+    ///
+    /// An index below the base is inside the snapshot, so committed: every leader holds the
+    /// same entry there (Leader Completeness), and it matches.
     pub(crate) fn check_prev(&self, prev_index: u64, prev_term: Term) -> Result<(), Conflict> {
+        if prev_index < self.base {
+            return Ok(());
+        }
         match self.term_at(prev_index) {
             None => Err(Conflict {
                 term: None,
@@ -319,6 +388,79 @@ mod tests {
         assert!(log.merge(11, &[entry(5)]));
         assert_eq!(log.last_term(), Term(5));
         assert_eq!(log.last_index(), 12);
+    }
+
+    #[test]
+    fn compact_trims_through_an_index_and_frees_the_entries() {
+        let mut log = log_of_terms(&[1; 100]);
+        log.append(entry(2));
+        assert!(log.capacity() >= 102);
+        assert!(log.compact(99));
+        assert_eq!((log.base_index(), log.base_term()), (99, Term(1)));
+        assert_eq!(log.last_index(), 101);
+        assert_eq!(log.entries().len(), 3, "the dummy and entries 100, 101");
+        assert!(log.capacity() < 10, "the discarded entries are freed");
+        assert_eq!(log.entry(99).map(|e| e.command.len()), Some(0));
+        assert_eq!(log.term_at(101), Some(Term(2)));
+        assert_eq!(log.term_at(98), None);
+        assert!(!log.compact(99), "at the base: nothing to do");
+        assert!(!log.compact(50), "below the base: an older snapshot");
+        assert!(!log.compact(102), "past the end: not in the log");
+        assert!(log.compact(101));
+        assert_eq!((log.base_index(), log.last_index()), (101, 101));
+        assert_eq!(log.last_term(), Term(2));
+    }
+
+    #[test]
+    fn install_keeps_a_matching_suffix() {
+        let mut log = log_of_terms(&[1, 1, 2, 2, 3]);
+        assert!(log.install(3, Term(2)));
+        assert_eq!((log.base_index(), log.base_term()), (3, Term(2)));
+        assert_eq!(log.entries_from(4), &[entry(2), entry(3)]);
+        assert_eq!(log.last_index(), 5);
+    }
+
+    #[test]
+    fn install_discards_a_conflicting_or_short_log() {
+        let mut log = log_of_terms(&[1, 1, 2, 2, 3]);
+        assert!(log.install(4, Term(5)), "the entry at 4 has term 2, not 5");
+        assert_eq!((log.base_index(), log.last_index()), (4, 4));
+        assert_eq!(log.last_term(), Term(5));
+        let mut short = log_of_terms(&[1, 1]);
+        assert!(short.install(10, Term(3)));
+        assert_eq!((short.base_index(), short.last_index()), (10, 10));
+        assert_eq!(short.entries().len(), 1);
+    }
+
+    #[test]
+    fn install_ignores_an_older_snapshot() {
+        let mut log = log_of_terms(&[1, 1, 2, 2, 3]);
+        assert!(log.compact(4));
+        let before = log.clone();
+        assert!(!log.install(4, Term(2)));
+        assert!(!log.install(2, Term(1)));
+        assert_eq!(log, before);
+    }
+
+    #[test]
+    fn index_math_after_an_install_stays_in_log_indices() {
+        let mut log = log_of_terms(&[1, 1]);
+        assert!(log.install(20, Term(4)));
+        assert_eq!(log.check_prev(20, Term(4)), Ok(()));
+        assert_eq!(
+            log.check_prev(19, Term(1)),
+            Ok(()),
+            "inside the snapshot: committed, so it matches any leader's log"
+        );
+        assert!(
+            !log.merge(17, &[entry(1), entry(2)]),
+            "entries inside the snapshot are not stored again"
+        );
+        assert_eq!(log.append(entry(5)), 21);
+        assert!(log.merge(20, &[entry(5), entry(5)]));
+        assert_eq!(log.last_index(), 22);
+        assert!(log.candidate_is_up_to_date(Term(5), 22));
+        assert!(!log.candidate_is_up_to_date(Term(4), 30));
     }
 
     #[test]

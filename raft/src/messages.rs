@@ -126,6 +126,29 @@ pub struct AppendEntriesReply {
     pub conflict_index: u64,
 }
 
+/// The arguments of `Raft.InstallSnapshot`: a leader sends its whole snapshot (in one RPC, not
+/// in Figure 13's chunks) to a follower that needs entries the leader has discarded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstallSnapshotArgs {
+    /// The leader's term.
+    pub term: Term,
+    /// The leader, so followers can redirect clients.
+    pub leader_id: PeerId,
+    /// The snapshot replaces all entries up through and including this index.
+    pub last_included_index: u64,
+    /// The term of the entry at `last_included_index`.
+    pub last_included_term: Term,
+    /// The service's snapshot bytes.
+    pub data: Vec<u8>,
+}
+
+/// The reply of `Raft.InstallSnapshot`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstallSnapshotReply {
+    /// The follower's current term, for the leader to align with.
+    pub term: Term,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -76,8 +76,8 @@ impl Peer {
     /// applier and the replication ticker. Called with the lock held, before anything that
     /// depends on the change (a reply, a request) leaves the peer.
     pub(crate) fn carry_out(&self, st: &mut State, effects: Effects) {
-        if effects.persist {
-            self.persist(st);
+        if effects.persist || effects.snapshot {
+            self.persist_with(st, effects.snapshot);
         }
         if effects.reset_timer {
             st.timer.reset(runtime::now(), random_election_timeout());
@@ -107,9 +107,12 @@ impl Peer {
         self.tasks.load(Ordering::Acquire)
     }
 
-    /// Saves the persistent state (term, vote, log), keeping the snapshot. Called with the lock
-    /// held, so saves happen in the order of the changes.
-    pub(crate) fn persist(&self, st: &mut State) {
+    /// Saves the persistent state (term, vote, log) and, if `with_snapshot`, the state's
+    /// snapshot with it, in one step (so a crash never finds a log trimmed past a snapshot
+    /// that was not saved). Without it the persister keeps the snapshot it holds, which is
+    /// always the state's: a restarted peer reads it back in [`Raft::new`]. Called with the
+    /// lock held, so saves happen in the order of the changes.
+    fn persist_with(&self, st: &mut State, with_snapshot: bool) {
         let changed_from = st.log.take_changed_from();
         let encoded = self
             .encoder
@@ -118,16 +121,23 @@ impl Peer {
         match encoded {
             Ok(bytes) => {
                 let size = bytes.len();
-                self.persister.save(bytes, None);
+                let snapshot = with_snapshot.then(|| st.snapshot.clone());
+                self.persister.save(bytes, snapshot);
                 raft_event!(
                     trace,
                     self.me,
                     st.term,
                     Persist,
-                    "saved term {}, vote {:?}, {} log entries ({size} bytes)",
+                    "saved term {}, vote {:?}, log {}..={} ({size} bytes){}",
                     st.term,
                     st.voted_for.map(|p| p.to_string()),
-                    st.log.last_index()
+                    st.log.base_index(),
+                    st.log.last_index(),
+                    if with_snapshot {
+                        " with the snapshot"
+                    } else {
+                        ""
+                    }
                 );
             }
             Err(e) => raft_event!(
@@ -174,16 +184,20 @@ impl std::fmt::Debug for Raft {
 
 impl Raft {
     /// Creates peer `me` of a cluster that reaches its peers through `peers` (one end per
-    /// peer, indexed by peer id; `peers[me]` is not used). Restores the term, vote and log
-    /// saved in `persister`, starts as a follower with commit index 0, and returns at once. Its
+    /// peer, indexed by peer id; `peers[me]` is not used). Restores the term, vote, log and
+    /// snapshot saved in `persister`, starts as a follower with the snapshot's index (0
+    /// without one) as commit index, and returns at once. Its
     /// long-running tasks (the election ticker and the applier) are spawned with
     /// [`labrpc::runtime::spawn`], so they belong to the current node. The tester calls this
     /// inside `labrpc::runtime::enter_node(node, ...)`, so that the peer's tasks die with its
     /// node.
     ///
     /// Committed commands are sent on `apply_tx` as [`ApplyMsg::Command`](crate::ApplyMsg), in
-    /// index order from index 1, each once; a restarted peer sends them again from index 1 as
-    /// it learns that they are committed.
+    /// index order, each once, from the one after the saved snapshot (index 1 without one; the
+    /// service restores the saved snapshot itself, so it is not sent again); a restarted peer
+    /// sends them again as it learns that they are committed. A snapshot installed from a
+    /// leader is sent as [`ApplyMsg::Snapshot`](crate::ApplyMsg), and the next command is the
+    /// one after it.
     ///
     /// If the saved state cannot be restored (truncated, corrupt, or of an unknown format
     /// version), the peer logs an error (topic `error`) saying why, and starts from a fresh
@@ -217,20 +231,34 @@ impl Raft {
                 Restored::default()
             }
         };
+        let snapshot = persister.read_snapshot();
         if restored != Restored::default() {
             raft_event!(
                 info,
                 me,
                 restored.term,
                 Persist,
-                "restored term {}, vote {:?}, {} log entries",
+                "restored term {}, vote {:?}, log {}..={}, a snapshot of {} bytes",
                 restored.term,
                 restored.voted_for.map(|p| p.to_string()),
-                restored.log.last_index()
+                restored.log.base_index(),
+                restored.log.last_index(),
+                snapshot.len()
+            );
+        }
+        if restored.log.base_index() > 0 && snapshot.is_empty() {
+            raft_event!(
+                error,
+                me,
+                restored.term,
+                Error,
+                "the saved log starts after index {}, but no snapshot was saved with it: the \
+                 entries through it are lost",
+                restored.log.base_index()
             );
         }
         let timer = ElectionTimer::new(runtime::now(), random_election_timeout());
-        let state = State::new(me, peers.len(), restored, timer);
+        let state = State::new(me, peers.len(), restored, snapshot, timer);
         raft_event!(
             debug,
             me,
@@ -285,8 +313,9 @@ impl Raft {
         self.peer.committed.notify();
     }
 
-    /// The peer's RPC service: `"Raft"` with the methods `"RequestVote"` and
-    /// `"AppendEntries"`. Add it to the peer's server (a `labrpc::Server` on the peer's node).
+    /// The peer's RPC service: `"Raft"` with the methods `"RequestVote"`, `"AppendEntries"`
+    /// and `"InstallSnapshot"`. Add it to the peer's server (a `labrpc::Server` on the peer's
+    /// node).
     pub fn service(&self) -> labrpc::Service {
         rpc::service(&self.peer)
     }
@@ -305,6 +334,16 @@ impl Raft {
         let term = st.term.0;
         self.peer.carry_out(&mut st, effects);
         Some((index, term))
+    }
+
+    /// The service has a snapshot of its state through `index` (Go's `Snapshot`): the peer
+    /// discards its log through `index` and saves its state and `snapshot` together. Called
+    /// on every peer, leader or not, by the service, which may be in the middle of taking a
+    /// message from the apply channel: it only takes the peer's lock (which the applier never
+    /// holds while it sends) and returns at once. An index at or below the last snapshot's is
+    /// ignored, and so (with an error logged) is one that is not committed.
+    pub fn snapshot(&self, index: u64, snapshot: Vec<u8>) {
+        self.peer.snapshot(index, snapshot);
     }
 
     /// How many of the peer's tasks are still running (the election ticker, the applier, the

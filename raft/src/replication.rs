@@ -40,6 +40,7 @@ use crate::logging::raft_event;
 use crate::messages::{AppendEntriesArgs, AppendEntriesReply, LogEntry};
 use crate::peer::Peer;
 use crate::rpc;
+use crate::snapshot::Request;
 use crate::state::{Effects, InFlight, Role, State, TermCheck};
 use crate::timing::{APPEND_RESEND_AFTER, HEARTBEAT_INTERVAL};
 
@@ -76,8 +77,8 @@ pub(crate) struct Outgoing {
 ///   run's first index.
 ///
 /// The result is always below `prev_log_index + 1` (the refused position), so every refusal
-/// makes progress, and at least 1 (the log's base + 1) ; the caller keeps it above the
-/// follower's `match_index`.
+/// makes progress, and at least 1; the caller keeps it above the follower's `match_index`. It
+/// may fall at or below the log's base: the follower then needs the snapshot.
 pub(crate) fn backed_up_next_index(
     log: &Log,
     prev_log_index: u64,
@@ -90,7 +91,7 @@ pub(crate) fn backed_up_next_index(
             None => reply.conflict_index,
         },
     };
-    hinted.min(prev_log_index).max(log.base_index() + 1)
+    hinted.min(prev_log_index).max(1)
 }
 
 // The pure rules of replication.
@@ -415,9 +416,9 @@ impl Peer {
         let others: Vec<PeerId> = st.others().collect();
         let mut sent = 0;
         for to in others {
-            if let Some(out) = st.next_append(to, round, now) {
+            if let Some(request) = st.next_request(to, round, now) {
                 sent += 1;
-                self.spawn_task(self.clone().replicate_to(out));
+                self.spawn_task(self.clone().replicate_to(request));
             }
         }
         raft_event!(
@@ -425,7 +426,7 @@ impl Peer {
             self.me,
             term,
             Append,
-            "{} round: {sent} AppendEntries sent",
+            "{} round: {sent} requests sent",
             match round {
                 Round::Heartbeat => "heartbeat",
                 Round::Triggered => "triggered",
@@ -434,19 +435,23 @@ impl Peer {
         true
     }
 
-    /// Layer 3: sends one `AppendEntries` and acts on the reply. When the reply made progress
-    /// and the follower needs more (a retry after a refusal, entries that came meanwhile, the
-    /// new commit index), the same sender sends that next request at once.
-    async fn replicate_to(self: Arc<Self>, first: Outgoing) {
+    /// Layer 3: sends one `AppendEntries` (or, to a follower that needs discarded entries, one
+    /// `InstallSnapshot`) and acts on the reply. When the reply made progress and the follower
+    /// needs more (a retry after a refusal, entries that came meanwhile, the new commit index),
+    /// the same sender sends that next request at once.
+    async fn replicate_to(self: Arc<Self>, first: Request) {
         let mut next = Some(first);
-        while let Some(out) = next.take() {
-            next = self.send_append(out).await;
+        while let Some(request) = next.take() {
+            next = match request {
+                Request::Append(out) => self.send_append(out).await,
+                Request::Install(out) => self.send_install(out).await,
+            };
         }
     }
 
     /// Sends `out` and acts on the reply; returns the follower's next request, if it should go
     /// at once.
-    async fn send_append(self: &Arc<Self>, out: Outgoing) -> Option<Outgoing> {
+    async fn send_append(self: &Arc<Self>, out: Outgoing) -> Option<Request> {
         let Outgoing { to, seq, args } = out;
         let Some((mut st, reply)) = self
             .call_and_align::<_, AppendEntriesReply>(to, rpc::APPEND_ENTRIES, &args)
@@ -476,7 +481,7 @@ impl Peer {
         if !progressed {
             return None;
         }
-        st.next_append(to, Round::Triggered, runtime::now())
+        st.next_request(to, Round::Triggered, runtime::now())
     }
 
     /// The `AppendEntries` receiver (the handler of `"Raft.AppendEntries"`).
@@ -719,6 +724,11 @@ mod tests {
             backed_up_next_index(&leader_log, 3, &refusal(Some(2), 0)),
             1
         );
+        // With a snapshot through 4, a follower whose log ends at 2 is sent back below the
+        // base: it needs the snapshot.
+        let mut compacted = leader_log.clone();
+        assert!(compacted.compact(4));
+        assert_eq!(backed_up_next_index(&compacted, 6, &refusal(None, 3)), 3);
     }
 
     #[test]

@@ -11,7 +11,10 @@ use serde::Serialize;
 
 use crate::ids::{PeerId, Term};
 use crate::logging::raft_event;
-use crate::messages::{AppendEntriesArgs, AppendEntriesReply, RequestVoteArgs, RequestVoteReply};
+use crate::messages::{
+    AppendEntriesArgs, AppendEntriesReply, InstallSnapshotArgs, InstallSnapshotReply,
+    RequestVoteArgs, RequestVoteReply,
+};
 use crate::peer::Peer;
 use crate::state::{Effects, State, TermCheck};
 
@@ -28,6 +31,12 @@ impl Reply for RequestVoteReply {
 }
 
 impl Reply for AppendEntriesReply {
+    fn term(&self) -> Term {
+        self.term
+    }
+}
+
+impl Reply for InstallSnapshotReply {
     fn term(&self) -> Term {
         self.term
     }
@@ -82,12 +91,17 @@ pub(crate) const SERVICE: &str = "Raft";
 const REQUEST_VOTE_METHOD: &str = "RequestVote";
 /// The `AppendEntries` method, as registered.
 const APPEND_ENTRIES_METHOD: &str = "AppendEntries";
+/// The `InstallSnapshot` method, as registered.
+const INSTALL_SNAPSHOT_METHOD: &str = "InstallSnapshot";
+/// The full name a leader calls to send its snapshot; must match [`SERVICE`] and the
+/// registered method.
+pub(crate) const INSTALL_SNAPSHOT: &str = "Raft.InstallSnapshot";
 /// The full name a candidate calls; must match [`SERVICE`] and the registered method.
 pub(crate) const REQUEST_VOTE: &str = "Raft.RequestVote";
 /// The full name a leader calls; must match [`SERVICE`] and the registered method.
 pub(crate) const APPEND_ENTRIES: &str = "Raft.AppendEntries";
 
-/// The `"Raft"` service of `peer`, with its two receivers as synchronous handlers.
+/// The `"Raft"` service of `peer`, with its three receivers as synchronous handlers.
 pub(crate) fn service(peer: &Arc<Peer>) -> Service {
     // The names are constants checked by the tests below, so these cannot fail.
     let mut service = Service::new(SERVICE).expect("\"Raft\" is a valid service name");
@@ -103,6 +117,12 @@ pub(crate) fn service(peer: &Arc<Peer>) -> Service {
             follower.append_entries(args)
         })
         .expect("AppendEntries is a valid, new method name");
+    let installer = peer.clone();
+    service
+        .handle(INSTALL_SNAPSHOT_METHOD, move |args: InstallSnapshotArgs| {
+            installer.install_snapshot(args)
+        })
+        .expect("InstallSnapshot is a valid, new method name");
     service
 }
 
@@ -133,5 +153,9 @@ mod tests {
     fn full_names_match_the_registered_methods() {
         assert_eq!(REQUEST_VOTE, format!("{SERVICE}.{REQUEST_VOTE_METHOD}"));
         assert_eq!(APPEND_ENTRIES, format!("{SERVICE}.{APPEND_ENTRIES_METHOD}"));
+        assert_eq!(
+            INSTALL_SNAPSHOT,
+            format!("{SERVICE}.{INSTALL_SNAPSHOT_METHOD}")
+        );
     }
 }

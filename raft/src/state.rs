@@ -94,6 +94,8 @@ impl LeaderState {
 pub(crate) struct Effects {
     /// The persistent state (term, vote, log) changed: save it before answering anyone.
     pub(crate) persist: bool,
+    /// The snapshot changed: save it together with the state (implies `persist`).
+    pub(crate) snapshot: bool,
     /// Restart the election timer with a fresh random timeout.
     pub(crate) reset_timer: bool,
     /// `commit_index` moved: wake the applier (and, on a leader, send the new commit index).
@@ -129,19 +131,32 @@ pub(crate) struct State {
     pub(crate) log: Log,
     /// The role in `term`.
     pub(crate) role: Role,
-    /// The highest index known to be committed (volatile: 0 after a restart, until a leader
-    /// says more).
+    /// The service's latest snapshot, which covers the log through its base (persistent,
+    /// saved beside the state; empty before any snapshot).
+    pub(crate) snapshot: Vec<u8>,
+    /// The highest index known to be committed (volatile: the snapshot's index after a
+    /// restart, until a leader says more).
     pub(crate) commit_index: u64,
-    /// The highest index handed to the applier's channel (volatile: 0 after a restart, so a
-    /// restarted peer applies its committed entries again from index 1, as the tester expects).
+    /// The highest index the service has (volatile: after a restart, the snapshot's index,
+    /// since the service restores the snapshot itself; the peer then applies its committed
+    /// entries again from the one after it). Below the log's base while a snapshot installed
+    /// from a leader waits to be handed to the service.
     pub(crate) last_applied: u64,
     /// The election timer.
     pub(crate) timer: ElectionTimer,
 }
 
 impl State {
-    /// A follower with the restored persistent state.
-    pub(crate) fn new(me: PeerId, peers: usize, restored: Restored, timer: ElectionTimer) -> State {
+    /// A follower with the restored persistent state and `snapshot` (the one the persister
+    /// kept): everything the snapshot covers is committed and already with the service.
+    pub(crate) fn new(
+        me: PeerId,
+        peers: usize,
+        restored: Restored,
+        snapshot: Vec<u8>,
+        timer: ElectionTimer,
+    ) -> State {
+        let base = restored.log.base_index();
         State {
             me,
             peers,
@@ -149,8 +164,9 @@ impl State {
             voted_for: restored.voted_for,
             log: restored.log,
             role: Role::Follower,
-            commit_index: 0,
-            last_applied: 0,
+            snapshot,
+            commit_index: base,
+            last_applied: base,
             timer,
         }
     }
@@ -237,7 +253,7 @@ pub(crate) mod tests {
             ..Restored::default()
         };
         let timer = ElectionTimer::new(Instant::START, Duration::from_millis(500));
-        State::new(PeerId(me), peers, restored, timer)
+        State::new(PeerId(me), peers, restored, Vec::new(), timer)
     }
 
     #[test]

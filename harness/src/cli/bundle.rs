@@ -67,7 +67,7 @@ pub struct Bundle<'a> {
     pub replay: String,
     /// The log filter the log was captured with.
     pub log_filter: String,
-    /// Anything else worth knowing (e.g. that the replay with a log did not fail the same way).
+    /// Anything else worth knowing about the trial.
     pub notes: Vec<String>,
     /// The trial's timeline page, if one was written.
     pub timeline: Option<PathBuf>,

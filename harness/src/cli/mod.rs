@@ -27,7 +27,7 @@ pub mod stats;
 use std::ffi::OsString;
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
-use std::sync::{Arc, Once};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
@@ -89,9 +89,11 @@ Examples:
   harness run all --runs 200 --threshold 0.99 --json results.json --junit junit.xml
   harness run A --real --runs 32             real time, 16 trials at once
 
-A failing seed is rerun with a debug log (sim mode replays it exactly) and saved as a bundle
-in the output folder, with its error, settings and replay command; `harness view FILE` shows
-it one column per peer.
+Each trial keeps its debug log as it runs; a failing trial's log is saved as a bundle in the
+output folder, with its error, settings and replay command (sim mode replays a seed exactly);
+`harness view FILE` shows it one column per peer. --no-bundles keeps no log: the fastest runs.
+A passing seed that warns (as the Go tester does) is printed as a WARN line and listed after
+the table.
 
 Grading: a grader passes, and scores its max_score (default 1), when its pass rate is at least
 its threshold. --thresholds FILE sets them per grader, as lines
@@ -108,6 +110,16 @@ pub struct RunArgs {
     /// What to run: parts (`A`, `3A`, `2A`), grader names, or `all`.
     #[arg(required = true, value_name = "SELECTOR")]
     pub selectors: Vec<String>,
+    /// Run only the original lab's graders: leave out those that go beyond it (stability,
+    /// Figure 2 conformance), to grade exactly as the original does.
+    #[arg(long)]
+    pub only_original: bool,
+    /// Run without the safety monitor (it is on by default; `LAB_MONITOR=0` also turns it off).
+    #[arg(long)]
+    pub no_monitor: bool,
+    /// Write no timeline page (`.html`) next to each bundle.
+    #[arg(long)]
+    pub no_html: bool,
     /// Trials per grader [default: 100 in sim mode, 4 in real mode].
     #[arg(long, short = 'n', value_name = "N")]
     pub runs: Option<u64>,
@@ -140,12 +152,9 @@ pub struct RunArgs {
     /// Keep a bundle (with its log) for passing trials too.
     #[arg(long, conflicts_with = "no_bundles")]
     pub keep_all: bool,
-    /// Write no bundles.
+    /// Write no bundles (and capture no log while running: about 14% less work per trial).
     #[arg(long)]
     pub no_bundles: bool,
-    /// Write no timeline page (`.html`) next to each bundle.
-    #[arg(long)]
-    pub no_html: bool,
     /// The log filter of bundles (RUST_LOG syntax).
     #[arg(long, value_name = "FILTER", default_value = run::DEFAULT_BUNDLE_LOG)]
     pub bundle_log: String,
@@ -353,29 +362,36 @@ fn seconds(flag: &str, secs: f64) -> Result<Duration, CliError> {
 
 /// The Ctrl-C handler's view of the run in progress.
 static CURRENT_RUN: Mutex<Option<Arc<Control>>> = Mutex::new(None);
-static HANDLER: Once = Once::new();
+/// Whether the handler is installed (`Err` with the reason when it could not be).
+static HANDLER: OnceLock<Result<(), String>> = OnceLock::new();
 
-/// Installs the Ctrl-C handler once per process: the first Ctrl-C stops handing out trials,
-/// the second stops waiting for the running ones.
-fn watch_ctrl_c(control: &Arc<Control>) {
+/// What the plan line says once the Ctrl-C handler is in place. It is printed only after the
+/// handler is installed, so anyone who reads it (a person, or a test sending SIGINT) knows that
+/// an interrupt from then on prints the table of what finished.
+pub const CTRL_C_NOTE: &str = "Ctrl-C stops after the running trials and prints what finished";
+
+/// Makes `control` the run that Ctrl-C stops, installing the handler once per process: the
+/// first Ctrl-C stops handing out trials, the second stops waiting for the running ones.
+/// Returns why the handler could not be installed, if it could not.
+fn watch_ctrl_c(control: &Arc<Control>) -> Result<(), String> {
     *CURRENT_RUN.lock() = Some(control.clone());
-    HANDLER.call_once(|| {
-        let installed = ctrlc::set_handler(|| {
-            if let Some(control) = CURRENT_RUN.lock().as_ref() {
-                if control.stopped() {
-                    control.abandon();
-                } else {
-                    control.stop();
-                    eprintln!(
-                        "\nharness: stopping after the running trials (Ctrl-C again to stop now)"
-                    );
+    HANDLER
+        .get_or_init(|| {
+            ctrlc::set_handler(|| {
+                if let Some(control) = CURRENT_RUN.lock().as_ref() {
+                    if control.stopped() {
+                        control.abandon();
+                    } else {
+                        control.stop();
+                        eprintln!(
+                            "\nharness: stopping after the running trials (Ctrl-C again to stop now)"
+                        );
+                    }
                 }
-            }
-        });
-        if let Err(e) = installed {
-            eprintln!("harness: Ctrl-C will not print partial results: {e}");
-        }
-    });
+            })
+            .map_err(|e| e.to_string())
+        })
+        .clone()
 }
 
 /// A seed start drawn from the clock, small enough to type.
@@ -397,7 +413,30 @@ fn check_writable(path: &std::path::Path) -> Result<(), CliError> {
 }
 
 fn run_command<P: Peer>(args: &RunArgs) -> Result<i32, CliError> {
-    let graders = select_graders(&args.selectors)?;
+    // The handler goes in before anything is announced: from the first line on, Ctrl-C prints
+    // the table (until it is in place, an interrupt ends the process by the signal).
+    let control = Arc::new(Control::default());
+    let ctrl_c = watch_ctrl_c(&control);
+    let result = run_with::<P>(args, &control, ctrl_c);
+    *CURRENT_RUN.lock() = None;
+    result
+}
+
+fn run_with<P: Peer>(
+    args: &RunArgs,
+    control: &Arc<Control>,
+    ctrl_c: Result<(), String>,
+) -> Result<i32, CliError> {
+    let mut graders = select_graders(&args.selectors)?;
+    if args.only_original {
+        graders.retain(|g| g.origin == graders::Origin::Original);
+        if graders.is_empty() {
+            return Err(CliError::Usage(format!(
+                "--only-original leaves none of {} (all go beyond the original lab)",
+                args.selectors.join(" ")
+            )));
+        }
+    }
     let executor = if args.real {
         Executor::Real
     } else {
@@ -446,12 +485,13 @@ fn run_command<P: Peer>(args: &RunArgs) -> Result<i32, CliError> {
         jobs,
         executor,
         stuck_after: seconds("--stuck-after", args.stuck_after)?,
+        monitor: !args.no_monitor && crate::monitor::enabled_by_env(),
+        html: !args.no_html,
         check_determinism: args.check_determinism,
         keep_all: args.keep_all,
         out_dir,
         bundle_log: args.bundle_log.clone(),
         sequential: args.sequential,
-        html: !args.no_html,
     };
     // A bad log filter would otherwise surface only at the first failure.
     crate::logs::Capture::new(&options.bundle_log)
@@ -459,7 +499,7 @@ fn run_command<P: Peer>(args: &RunArgs) -> Result<i32, CliError> {
 
     let names: Vec<&str> = graders.iter().map(|g| g.name).collect();
     eprintln!(
-        "harness: {} × {runs} trials ({}), {executor} mode, {jobs} at once, seeds {seed_start}..={}{}",
+        "harness: {} × {runs} trials ({}), {executor} mode, {jobs} at once, seeds {seed_start}..={}{}; {}",
         graders.len(),
         names.join(", "),
         seed_start + runs - 1,
@@ -467,19 +507,20 @@ fn run_command<P: Peer>(args: &RunArgs) -> Result<i32, CliError> {
             ", each run twice to check determinism"
         } else {
             ""
+        },
+        match &ctrl_c {
+            Ok(()) => CTRL_C_NOTE.to_string(),
+            Err(e) => format!("Ctrl-C will not print partial results: {e}"),
         }
     );
     if args.check_determinism && executor == Executor::Real {
         eprintln!("harness: --check-determinism applies to sim mode only; ignored with --real");
     }
 
-    let control = Arc::new(Control::default());
-    watch_ctrl_c(&control);
     let visible = std::io::stderr().is_terminal();
     let mut progress = progress::Progress::new(&graders, runs, visible);
-    let summary = run::run_trials::<P>(&options, &control, |record| progress.trial(record));
+    let summary = run::run_trials::<P>(&options, control, |record| progress.trial(record));
     progress.finish();
-    *CURRENT_RUN.lock() = None;
 
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     print!("{}", stats::format_table(&summary, color));
@@ -521,9 +562,27 @@ fn run_command<P: Peer>(args: &RunArgs) -> Result<i32, CliError> {
 /// Failing seeds listed after the table, per grader.
 const LISTED_SEEDS: usize = 10;
 
-/// The failing seeds of a run, each with its error, replay command and bundle.
+/// The failing seeds of a run, each with its error, replay command and bundle; then the
+/// passing seeds that warned, with their warnings.
 pub fn failures_text(summary: &run::RunSummary) -> String {
     let mut out = String::new();
+    for g in summary.graders.iter().filter(|g| g.warned > 0) {
+        out.push_str(&format!(
+            "\n{}: {} passing seed{} with a warning\n",
+            g.grader.name,
+            g.warned,
+            if g.warned == 1 { "" } else { "s" }
+        ));
+        for w in &g.warnings {
+            out.push_str(&format!("  seed {}: {}\n", w.seed, w.warning));
+        }
+        if g.warned > g.warnings.len() as u64 {
+            out.push_str(&format!(
+                "  and {} more\n",
+                g.warned - g.warnings.len() as u64
+            ));
+        }
+    }
     for g in summary.graders.iter().filter(|g| !g.failures.is_empty()) {
         out.push_str(&format!(
             "\n{}: {} failing seed{}\n",
@@ -532,8 +591,12 @@ pub fn failures_text(summary: &run::RunSummary) -> String {
             if g.failures.len() == 1 { "" } else { "s" }
         ));
         for f in g.failures.iter().take(LISTED_SEEDS) {
-            let first_line = f.error.lines().next().unwrap_or("");
-            out.push_str(&format!("  seed {}: {first_line}\n", f.seed));
+            // The whole message: a runtime error may name the peer on a later line.
+            out.push_str(&format!(
+                "  seed {}: {}\n",
+                f.seed,
+                f.error.trim_end().replace('\n', "\n    ")
+            ));
             out.push_str(&format!(
                 "    replay: {}\n",
                 run::replay_command(g.grader.name, f.seed, summary.executor)

@@ -75,21 +75,31 @@ impl Progress {
         }
     }
 
-    /// Records a finished trial, printing it if it failed.
+    /// Records a finished trial, printing it if it failed or warned.
     pub fn trial(&mut self, record: &TrialRecord) {
         let i = record.index;
         if let Some(bar) = self.bars.get(i) {
             bar.inc(1);
+            if let Ok(passed) = &record.outcome {
+                for warning in &passed.warnings {
+                    self.println(&format!(
+                        "WARN {} seed {}: {warning}",
+                        record.grader.name, record.seed
+                    ));
+                }
+            }
             if let Err(error) = &record.outcome {
                 self.failed[i] += 1;
                 if self.failed[i] == 1 {
                     bar.set_style(style(GRADER_TEMPLATE_FAILING));
                 }
                 bar.set_message(format!("{} failed", self.failed[i]));
-                let first_line = error.lines().next().unwrap_or("");
+                // The whole message: a runtime error may name the peer on a later line.
                 let mut line = format!(
-                    "FAIL {} seed {}: {first_line}",
-                    record.grader.name, record.seed
+                    "FAIL {} seed {}: {}",
+                    record.grader.name,
+                    record.seed,
+                    error.trim_end().replace('\n', "\n     ")
                 );
                 if let Some(b) = &record.bundle {
                     line.push_str(&format!("\n     bundle: {}", b.display()));

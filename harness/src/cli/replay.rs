@@ -34,6 +34,8 @@ pub fn replay_trial<P: Peer>(
     super::run::keep_log_captures_complete();
     let mut settings = TrialSettings::new(executor, seed).with_log(filter);
     settings.stuck_after = stuck_after;
+    // A replay is read by a person: all of its log.
+    settings.log_limit = None;
     run_trial::<P>(grader, &settings)
 }
 

@@ -164,6 +164,15 @@ pub fn grader_text(summary: &RunSummary, g: &GraderSummary, grade: &Grade) -> St
             summary.seed_start + summary.runs.saturating_sub(1)
         );
     }
+    if g.warned > 0 {
+        let _ = writeln!(out, "passing seeds with a warning ({}):", g.warned);
+        for w in &g.warnings {
+            let _ = writeln!(out, "  seed {}: {}", w.seed, w.warning);
+        }
+        if g.warned > g.warnings.len() as u64 {
+            let _ = writeln!(out, "  ... and {} more", g.warned - g.warnings.len() as u64);
+        }
+    }
     if !g.failures.is_empty() {
         let _ = writeln!(out, "failing seeds ({}):", g.failures.len());
         for f in g.failures.iter().take(LISTED_FAILURES) {

@@ -186,6 +186,8 @@ mod tests {
             run_time: Running::default(),
             wall_total: Duration::from_millis(3),
             failures: vec![],
+            warned: 0,
+            warnings: vec![],
         };
         [3.0, 3.5, 4.0].iter().for_each(|&x| ok.run_time.push(x));
         let mut bad = GraderSummary {
@@ -201,6 +203,8 @@ mod tests {
                 bundle: None,
                 page: None,
             }],
+            warned: 0,
+            warnings: vec![],
         };
         [5.0, 7.0].iter().for_each(|&x| bad.run_time.push(x));
         RunSummary {

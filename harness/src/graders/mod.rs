@@ -1,18 +1,21 @@
 //! The graders: every lab test, by name and part, runnable over any [`Peer`] type.
 
+mod conformance;
 mod part_a;
 mod part_b;
 mod part_c;
+mod part_d;
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::LazyLock;
 
 use crate::peer::Peer;
-use crate::tester::{Stats, TestFailure};
+use crate::tester::{Passed, Stats, TestFailure};
 
-/// A grader's body, boxed so the registry can hold every grader in one list.
-pub type GraderFuture = Pin<Box<dyn Future<Output = Result<Stats, TestFailure>>>>;
+/// A grader's body, boxed so the registry can hold every grader in one list. A test that ends
+/// with `Ok(t.stats().into())` passes with one stats line and no warning.
+pub type GraderFuture = Pin<Box<dyn Future<Output = Result<Passed, TestFailure>>>>;
 
 /// Which test a grader runs: the part's module and its test. Each part's module lists its
 /// graders (`GRADERS`) and builds their bodies (`body`), so adding a part touches this file in
@@ -21,8 +24,10 @@ pub type GraderFuture = Pin<Box<dyn Future<Output = Result<Stats, TestFailure>>>
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Body {
     A(part_a::Test),
+    Conformance(conformance::Test),
     B(part_b::Test),
     C(part_c::Test),
+    D(part_d::Test),
 }
 
 /// Where a grader comes from: the original lab, or this project's additions to it. A course
@@ -51,15 +56,31 @@ pub struct Grader {
     body: Body,
 }
 
-static ALL: LazyLock<Vec<Grader>> =
-    LazyLock::new(|| [part_a::GRADERS, part_b::GRADERS, part_c::GRADERS].concat());
+static ALL: LazyLock<Vec<Grader>> = LazyLock::new(|| {
+    [
+        part_a::GRADERS,
+        part_b::GRADERS,
+        part_c::GRADERS,
+        part_d::GRADERS,
+        conformance::GRADERS_A,
+        conformance::GRADERS_B,
+    ]
+    .concat()
+});
+
+/// The body of a test that runs one cluster, as a grader's result: its one stats line.
+pub(crate) fn one_cluster(
+    test: impl Future<Output = Result<Stats, TestFailure>> + 'static,
+) -> GraderFuture {
+    Box::pin(async move { test.await.map(Passed::from) })
+}
 
 /// Every grader, in the order the lab runs them.
 pub fn all() -> &'static [Grader] {
     &ALL
 }
 
-/// The graders a selector names: a part (`A`, `3A`, `2A`; likewise `B` and `C`), a grader's
+/// The graders a selector names: a part (`A`, `3A`, `2A`; likewise `B`, `C` and `D`), a grader's
 /// name, or `all`.
 /// Returns an error listing what exists when nothing matches.
 pub fn select(selector: &str) -> Result<Vec<Grader>, String> {
@@ -97,9 +118,17 @@ impl Grader {
         let title = self.title;
         match self.body {
             Body::A(test) => part_a::body::<P>(test, title),
+            Body::Conformance(test) => conformance::body::<P>(test, title),
             Body::B(test) => part_b::body::<P>(test, title),
             Body::C(test) => part_c::body::<P>(test, title),
+            Body::D(test) => part_d::body::<P>(test, title),
         }
+    }
+
+    /// Whether this is a conformance grader (the tester plays every peer but the one under
+    /// test, and speaks the `raft` crate's message types to it; see [`crate::conformance`]).
+    pub fn is_conformance(&self) -> bool {
+        matches!(self.body, Body::Conformance(_))
     }
 }
 
@@ -117,7 +146,7 @@ mod tests {
 
     #[test]
     fn parts_are_selected_with_or_without_the_lab_number() {
-        for part in ["B", "C"] {
+        for part in ["B", "C", "D"] {
             let want: Vec<&str> = all()
                 .iter()
                 .filter(|g| g.part == part)
@@ -134,7 +163,7 @@ mod tests {
     }
 
     #[test]
-    fn every_original_test_of_parts_b_and_c_is_registered_once() {
+    fn every_original_test_of_parts_b_to_d_is_registered_once() {
         let expected = [
             ("B", "basic_agree"),
             ("B", "rpc_bytes"),
@@ -154,6 +183,13 @@ mod tests {
             ("C", "figure8_unreliable"),
             ("C", "reliable_churn"),
             ("C", "unreliable_churn"),
+            ("D", "snapshot_basic"),
+            ("D", "snapshot_install"),
+            ("D", "snapshot_install_unreliable"),
+            ("D", "snapshot_install_crash"),
+            ("D", "snapshot_install_uncrash"),
+            ("D", "snapshot_all_crash"),
+            ("D", "snapshot_init"),
         ];
         for (part, name) in expected {
             let found: Vec<&Grader> = all().iter().filter(|g| g.name == name).collect();
@@ -172,6 +208,6 @@ mod tests {
     #[test]
     fn an_unknown_selector_lists_the_parts() {
         let err = select("nope").expect_err("no such grader");
-        assert!(err.contains("parts: A, B, C"), "{err}");
+        assert!(err.contains("parts: A, B, C, D"), "{err}");
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use labrpc::runtime;
 
-use super::{Body, Grader, GraderFuture, Origin};
+use super::{one_cluster, Body, Grader, GraderFuture, Origin};
 use crate::fail;
 use crate::peer::Peer;
 use crate::tester::{Command, Stats, TestFailure, Tester, RAFT_ELECTION_TIMEOUT};
@@ -127,17 +127,17 @@ pub(crate) const GRADERS: &[Grader] = &[
 /// The body of part-B test `test` for peer type `P`.
 pub(crate) fn body<P: Peer>(test: Test, title: &'static str) -> GraderFuture {
     match test {
-        Test::BasicAgree => Box::pin(basic_agree::<P>(title)),
-        Test::RpcBytes => Box::pin(rpc_bytes::<P>(title)),
-        Test::FollowerFailure => Box::pin(follower_failure::<P>(title)),
-        Test::LeaderFailure => Box::pin(leader_failure::<P>(title)),
-        Test::FailAgree => Box::pin(fail_agree::<P>(title)),
-        Test::FailNoAgree => Box::pin(fail_no_agree::<P>(title)),
-        Test::ConcurrentStarts => Box::pin(concurrent_starts::<P>(title)),
-        Test::Rejoin => Box::pin(rejoin::<P>(title)),
-        Test::Backup => Box::pin(backup::<P>(title)),
-        Test::Count => Box::pin(count::<P>(title)),
-        Test::OldTermCommit => Box::pin(old_term_commit::<P>(title)),
+        Test::BasicAgree => one_cluster(basic_agree::<P>(title)),
+        Test::RpcBytes => one_cluster(rpc_bytes::<P>(title)),
+        Test::FollowerFailure => one_cluster(follower_failure::<P>(title)),
+        Test::LeaderFailure => one_cluster(leader_failure::<P>(title)),
+        Test::FailAgree => one_cluster(fail_agree::<P>(title)),
+        Test::FailNoAgree => one_cluster(fail_no_agree::<P>(title)),
+        Test::ConcurrentStarts => one_cluster(concurrent_starts::<P>(title)),
+        Test::Rejoin => one_cluster(rejoin::<P>(title)),
+        Test::Backup => one_cluster(backup::<P>(title)),
+        Test::Count => one_cluster(count::<P>(title)),
+        Test::OldTermCommit => one_cluster(old_term_commit::<P>(title)),
     }
 }
 

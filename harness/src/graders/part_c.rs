@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use labrpc::runtime;
 
-use super::{Body, Grader, GraderFuture, Origin};
+use super::{one_cluster, Body, Grader, GraderFuture, Origin};
 use crate::fail;
 use crate::peer::Peer;
 use crate::tester::{Command, Stats, TestFailure, Tester, TesterHandle, RAFT_ELECTION_TIMEOUT};
@@ -106,14 +106,14 @@ pub(crate) const GRADERS: &[Grader] = &[
 /// The body of part-C test `test` for peer type `P`.
 pub(crate) fn body<P: Peer>(test: Test, title: &'static str) -> GraderFuture {
     match test {
-        Test::Persist1 => Box::pin(persist1::<P>(title)),
-        Test::Persist2 => Box::pin(persist2::<P>(title)),
-        Test::Persist3 => Box::pin(persist3::<P>(title)),
-        Test::Figure8 => Box::pin(figure8::<P>(title)),
-        Test::UnreliableAgree => Box::pin(unreliable_agree::<P>(title)),
-        Test::Figure8Unreliable => Box::pin(figure8_unreliable::<P>(title)),
-        Test::ReliableChurn => Box::pin(churn::<P>(title, true)),
-        Test::UnreliableChurn => Box::pin(churn::<P>(title, false)),
+        Test::Persist1 => one_cluster(persist1::<P>(title)),
+        Test::Persist2 => one_cluster(persist2::<P>(title)),
+        Test::Persist3 => one_cluster(persist3::<P>(title)),
+        Test::Figure8 => one_cluster(figure8::<P>(title)),
+        Test::UnreliableAgree => one_cluster(unreliable_agree::<P>(title)),
+        Test::Figure8Unreliable => one_cluster(figure8_unreliable::<P>(title)),
+        Test::ReliableChurn => one_cluster(churn::<P>(title, true)),
+        Test::UnreliableChurn => one_cluster(churn::<P>(title, false)),
     }
 }
 

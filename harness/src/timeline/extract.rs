@@ -814,9 +814,9 @@ fn failure_of(report: &TrialReport, timeline: &Timeline) -> Option<Failure> {
         Err(TrialError::TimeLimit) => {
             (timeline.end, report_error(report), FailureSource::TimeLimit)
         }
-        Err(TrialError::Runtime(_) | TrialError::Setup(_)) => {
-            (timeline.end, report_error(report), FailureSource::Runtime)
-        }
+        Err(
+            TrialError::Runtime(_) | TrialError::Setup(_) | TrialError::SnapshotDeadlock { .. },
+        ) => (timeline.end, report_error(report), FailureSource::Runtime),
     };
     let evidence = evidence_in(&message);
     // The monitor's rule statement is the paper's sentence, not names: read the headline and

@@ -4,10 +4,13 @@
 
 #![allow(dead_code)]
 
+pub mod conformance_peers;
 pub mod log_peer;
 pub mod monitor_peers;
+pub mod snap_peer;
 
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,6 +34,33 @@ pub struct Defects {
     pub double_vote: bool,
     /// A leader ignores higher terms and never steps down.
     pub never_step_down: bool,
+    /// A candidate that has heard no vote reply [`LONE_LEADER_AFTER`] after asking declares
+    /// itself leader ("nobody objected"), so a peer cut off alone leads without a majority.
+    pub lone_leader: bool,
+    /// Counts the peer in [`LIVE_COUNTED`] while anything holds its state.
+    pub counted: bool,
+}
+
+/// See [`Defects::lone_leader`].
+pub const LONE_LEADER_AFTER: Duration = Duration::from_millis(300);
+
+/// The states of [`Defects::counted`] peers not yet dropped: a trial that is over must leave none.
+pub static LIVE_COUNTED: AtomicUsize = AtomicUsize::new(0);
+
+/// Held by a counted peer's state; counts it in [`LIVE_COUNTED`] until dropped.
+struct LiveToken;
+
+impl LiveToken {
+    fn new() -> Self {
+        LIVE_COUNTED.fetch_add(1, Ordering::SeqCst);
+        LiveToken
+    }
+}
+
+impl Drop for LiveToken {
+    fn drop(&mut self) {
+        LIVE_COUNTED.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// A correct peer's settings.
@@ -40,6 +70,8 @@ pub const CORRECT: Defects = Defects {
     no_timer_reset: false,
     double_vote: false,
     never_step_down: false,
+    lone_leader: false,
+    counted: false,
 };
 
 /// Names a set of defects at the type level (the tester builds peers with `P::make`).
@@ -88,6 +120,20 @@ flavour!(
         ..CORRECT
     }
 );
+flavour!(
+    LoneLeader,
+    Defects {
+        lone_leader: true,
+        ..CORRECT
+    }
+);
+flavour!(
+    Counted,
+    Defects {
+        counted: true,
+        ..CORRECT
+    }
+);
 
 #[derive(Serialize, Deserialize)]
 struct VoteArgs {
@@ -121,6 +167,9 @@ struct State {
     voted_for: Option<usize>,
     role: Role,
     votes: usize,
+    /// When this candidate asked for votes, and whether any peer has answered since.
+    asked_at: Instant,
+    answered: bool,
     last_heard: Instant,
     timeout: Duration,
     dead: bool,
@@ -131,6 +180,7 @@ struct Inner {
     peers: Vec<ClientEnd>,
     defects: Defects,
     state: Mutex<State>,
+    _live: Option<LiveToken>,
 }
 
 /// The toy peer, with the defects of `F`.
@@ -200,11 +250,23 @@ impl Inner {
                 if st.dead {
                     return;
                 }
-                if st.role != Role::Leader && st.last_heard.elapsed() >= st.timeout {
+                if self.defects.lone_leader
+                    && st.role == Role::Candidate
+                    && !st.answered
+                    && st.asked_at.elapsed() >= LONE_LEADER_AFTER
+                {
+                    st.role = Role::Leader;
+                    let term = st.term;
+                    let me = self.clone();
+                    drop(runtime::spawn(async move { me.lead(term).await }));
+                    None
+                } else if st.role != Role::Leader && st.last_heard.elapsed() >= st.timeout {
                     st.term += 1;
                     st.role = Role::Candidate;
                     st.voted_for = Some(self.me);
                     st.votes = 1;
+                    st.asked_at = runtime::now();
+                    st.answered = false;
                     self.reset_timer(&mut st);
                     Some(st.term)
                 } else {
@@ -235,6 +297,7 @@ impl Inner {
         if self.see_term(&mut st, reply.term) || st.role != Role::Candidate || st.term != term {
             return;
         }
+        st.answered = true;
         if reply.granted {
             st.votes += 1;
             if st.votes * 2 > self.peers.len() {
@@ -291,10 +354,13 @@ impl<F: Flavour> Peer for ToyPeer<F> {
                 voted_for: None,
                 role: Role::Follower,
                 votes: 0,
+                asked_at: runtime::now(),
+                answered: false,
                 last_heard: runtime::now(),
                 timeout: draw_timeout(&defects),
                 dead: false,
             }),
+            _live: defects.counted.then(LiveToken::new),
         });
         let ticker = inner.clone();
         drop(runtime::spawn(ticker.ticker()));
@@ -327,5 +393,9 @@ impl<F: Flavour> Peer for ToyPeer<F> {
     /// An election-only peer keeps no log.
     fn start(&self, _command: Vec<u8>) -> Option<(u64, u64)> {
         None
+    }
+
+    fn snapshot(&self, _index: u64, _snapshot: Vec<u8>) {
+        // This toy never runs part D.
     }
 }

@@ -55,10 +55,17 @@ pub struct RunConfig {
     pub name: String,
     /// Fails the run once this much run time (virtual in sim mode) has passed.
     pub time_limit: Option<Duration>,
-    /// Wall-clock watchdog: in sim mode, the run fails when no task makes progress for this
-    /// long (a task that never yields, or a lock taken twice). In real mode the run fails when
-    /// it has not finished this long after its time limit.
+    /// Wall-clock watchdog: the run fails when one poll of a task does not return for this
+    /// long (a loop that never awaits, a blocking call, or a lock taken twice), in real mode on
+    /// any worker. In real mode the run also fails when it has not finished this long after its
+    /// time limit.
     pub stuck_after: Duration,
+    /// Wall-clock watchdog of the virtual clock (sim mode): the run fails when virtual time has
+    /// not moved for this long while tasks keep being polled: a task that waits on the real
+    /// clock (`std::thread::sleep`) or on a blocking lock or channel, and then yields, keeps
+    /// the clock from ever moving. A correct run moves the clock many times a second of wall
+    /// time, so the default of [`DEFAULT_STALLED_AFTER`] is far from any honest run.
+    pub stalled_after: Duration,
     /// Keeps every traced event (not only the hash), so a divergence can be named.
     pub record_trace: bool,
     /// Worker threads of the real executor.
@@ -69,6 +76,11 @@ pub struct RunConfig {
     /// declared a busy loop.
     pub max_polls_per_instant: u64,
 }
+
+/// The default of [`RunConfig::stalled_after`]: 5 s of wall time without the virtual clock
+/// moving. An honest sim run does a virtual instant's work in microseconds to milliseconds,
+/// even on a loaded machine.
+pub const DEFAULT_STALLED_AFTER: Duration = Duration::from_secs(5);
 
 /// The real executor's default worker count: the machine's cores, at least two. Asked of the
 /// operating system once per process (it reads cgroup files, which costs more than a short
@@ -92,6 +104,7 @@ impl RunConfig {
             name: "run".to_string(),
             time_limit: None,
             stuck_after: Duration::from_secs(10),
+            stalled_after: DEFAULT_STALLED_AFTER,
             record_trace: false,
             workers: default_workers(),
             dispatch: None,
@@ -130,6 +143,12 @@ impl RunConfig {
     /// Sets the wall-clock watchdog.
     pub fn stuck_after(mut self, wall: Duration) -> Self {
         self.stuck_after = wall;
+        self
+    }
+
+    /// Sets the watchdog of the virtual clock (see [`RunConfig::stalled_after`]).
+    pub fn stalled_after(mut self, wall: Duration) -> Self {
+        self.stalled_after = wall;
         self
     }
 

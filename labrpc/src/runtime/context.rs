@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 
+use super::monitor::Monitor;
 use super::real::RealCore;
 use super::sim::SimCore;
 use super::NodeId;
@@ -60,6 +61,13 @@ impl Handle {
         match self {
             Handle::Sim(c) => c.now(),
             Handle::Real(c) => c.now(),
+        }
+    }
+    /// What the run shares with its watchdog (node labels among it).
+    pub(crate) fn monitor(&self) -> &Monitor {
+        match self {
+            Handle::Sim(c) => &c.monitor,
+            Handle::Real(c) => &c.monitor,
         }
     }
     pub(crate) fn trace(&self, kind: &'static str, a: u64, b: u64) {

@@ -10,7 +10,15 @@
 //! - [`Executor::Real`]: worker threads and the wall clock, as the Go lab runs.
 //!
 //! Tasks belong to a [`NodeId`]. Killing a node ([`kill_node`]) drops every task it owns, so a
-//! crashed peer really stops.
+//! crashed peer really stops. A node may carry a label ([`new_node_named`]; the tester labels
+//! each peer's node `S0`, `S1`, ...), and every [`RunError`] that blames a node names it so.
+//!
+//! [`run`] watches every run from the caller's thread, which no task can block: a task whose
+//! poll does not return ([`RunError::Stuck`]), and in sim mode a virtual clock that stands
+//! still while tasks keep running ([`RunError::TimeStalled`], the sign of a task that waits on
+//! the real clock) are reported soon, naming the node. `clippy.toml` at the workspace root
+//! makes `cargo clippy` refuse the direct clock, thread and random calls with the call to use
+//! here instead.
 //!
 //! ```
 //! use std::time::Duration;
@@ -28,6 +36,7 @@
 mod config;
 mod context;
 mod join;
+mod monitor;
 mod pool;
 mod real;
 mod runner;
@@ -35,7 +44,7 @@ mod sim;
 mod time;
 mod trace;
 
-pub use config::{Executor, RunConfig};
+pub use config::{Executor, RunConfig, DEFAULT_STALLED_AFTER};
 pub use join::{JoinError, JoinHandle};
 pub(crate) use runner::panic_message;
 pub use runner::{check_determinism, run, Divergence, RunError, RunOutcome};
@@ -68,6 +77,55 @@ impl NodeId {
 impl std::fmt::Display for NodeId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "node {}", self.0)
+    }
+}
+
+/// A node as failure messages name it: its label when it has one (the tester labels each
+/// peer's node `S0`, `S1`, ..., as the logs name peers), else its number. The root node is
+/// "the test".
+///
+/// ```
+/// use labrpc::runtime::{self, NodeId, RunConfig};
+///
+/// let outcome = runtime::run(RunConfig::sim(1), || async {
+///     let peer = runtime::new_node_named("S2");
+///     let other = runtime::new_node();
+///     (
+///         runtime::node_name(peer).to_string(),
+///         runtime::node_name(other).to_string(),
+///         runtime::node_name(NodeId::ROOT).to_string(),
+///     )
+/// })
+/// .expect("the run finishes");
+/// assert_eq!(outcome.value.0, "S2");
+/// assert_eq!(outcome.value.1, "node 2");
+/// assert_eq!(outcome.value.2, "the test");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct NodeName {
+    /// The node.
+    pub id: NodeId,
+    /// Its label, if it was given one.
+    pub label: Option<String>,
+}
+
+impl NodeName {
+    /// The root node (the test itself), which has no label.
+    pub fn root() -> Self {
+        NodeName {
+            id: NodeId::ROOT,
+            label: None,
+        }
+    }
+}
+
+impl std::fmt::Display for NodeName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.label {
+            Some(label) => f.write_str(label),
+            None if self.id == NodeId::ROOT => f.write_str("the test"),
+            None => write!(f, "{}", self.id),
+        }
     }
 }
 
@@ -156,6 +214,29 @@ pub fn current_node() -> NodeId {
 /// Panics when called outside a lab runtime.
 pub fn new_node() -> NodeId {
     with_context(|cx| cx.handle.new_node())
+}
+
+/// Creates a fresh node labelled `label` (such as `"S2"`): every failure message that blames
+/// one of its tasks (a panic, a stuck poll, a busy loop, a stalled clock) names it by the label.
+/// Labels need not be unique: a restarted peer's new node may carry its old label.
+///
+/// # Panics
+/// Panics when called outside a lab runtime.
+pub fn new_node_named(label: impl Into<String>) -> NodeId {
+    let label = label.into();
+    with_context(|cx| {
+        let node = cx.handle.new_node();
+        cx.handle.monitor().set_label(node, label);
+        node
+    })
+}
+
+/// How failure messages name `node`: its label (see [`new_node_named`]), else its number.
+///
+/// # Panics
+/// Panics when called outside a lab runtime.
+pub fn node_name(node: NodeId) -> NodeName {
+    with_context(|cx| cx.handle.monitor().name_of(node))
 }
 
 /// Runs `f` as `node`: every task that `f` spawns with [`spawn`] belongs to `node`.

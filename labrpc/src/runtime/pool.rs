@@ -45,6 +45,8 @@ fn claim_idle(pool: &Pool) -> bool {
 }
 
 /// Runs `job` on a pool thread: an idle one, or a new one when none is idle.
+// The pool is what stands behind every run: the one place that starts run threads.
+#[allow(clippy::disallowed_methods)]
 pub(crate) fn execute(job: Job) -> std::io::Result<()> {
     let pool = pool();
     if claim_idle(pool) {

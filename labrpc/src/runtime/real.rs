@@ -18,6 +18,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::context::{self, Handle};
+use super::monitor::Monitor;
 use super::runner::{panic_message, poll_main, RunError};
 use super::trace::TraceSummary;
 use super::{NodeId, RunConfig};
@@ -69,10 +70,16 @@ pub(crate) struct RealCore {
     threads: Mutex<Vec<ThreadHandle<()>>>,
     name: String,
     seed: u64,
+    /// What the wall-clock watchdog on the caller's thread sees: each worker's poll in
+    /// progress. Also keeps the nodes' labels.
+    pub(crate) monitor: Arc<Monitor>,
 }
 
 impl RealCore {
-    pub(crate) fn new(config: &RunConfig) -> Arc<Self> {
+    // The real executor is where the wall clock and threads legitimately live: it is what the
+    // runtime API stands in front of.
+    #[allow(clippy::disallowed_methods)]
+    pub(crate) fn new(config: &RunConfig, monitor: Arc<Monitor>) -> Arc<Self> {
         let (tx, rx) = crossbeam_channel::unbounded();
         let core = Arc::new(RealCore {
             start: std::time::Instant::now(),
@@ -91,6 +98,7 @@ impl RealCore {
             threads: Mutex::new(Vec::new()),
             name: config.name.clone(),
             seed: config.seed,
+            monitor,
         });
         let mut threads = Vec::new();
         for i in 0..config.workers {
@@ -102,7 +110,7 @@ impl RealCore {
                     .name(format!("lab-worker-{i}"))
                     .spawn(move || {
                         let _log = dispatch.as_ref().map(tracing::dispatcher::set_default);
-                        worker(core, rx)
+                        worker(core, rx, 1 + i)
                     })
                     .expect("the operating system refused to start a worker thread"),
             );
@@ -244,8 +252,12 @@ impl RealCore {
         let unparker = Arc::new(Unparker(std::thread::current(), AtomicBool::new(true)));
         let waker = Waker::from(unparker.clone());
         let _cx = context::enter(Handle::Real(self.clone()), NodeId::ROOT);
+        let slot = self.monitor.slot(0);
         loop {
             if let Some(err) = self.failure.lock().take() {
+                return Err(err);
+            }
+            if let Some(err) = self.monitor.aborted() {
                 return Err(err);
             }
             if let Some(limit) = config.time_limit {
@@ -258,6 +270,7 @@ impl RealCore {
                 }
             }
             if unparker.1.swap(false, Ordering::AcqRel) {
+                let _poll = slot.enter(NodeId::ROOT);
                 if let Some(done) = poll_main(main.as_mut(), &waker, config) {
                     return done;
                 }
@@ -268,9 +281,10 @@ impl RealCore {
         }
     }
 
-    /// Stops the threads and drops every remaining task.
+    /// Stops the threads and drops every remaining task, except one that a worker is polling
+    /// (that worker drops it when the poll returns, if it ever does).
     pub(crate) fn shutdown(&self) -> TraceSummary {
-        self.shutting_down.store(true, Ordering::Release);
+        self.shutting_down.store(true, Ordering::SeqCst);
         let wakers = {
             let mut t = self.timers.lock();
             t.stop = true;
@@ -285,7 +299,9 @@ impl RealCore {
             .filter_map(|(_, t)| t.upgrade())
             .collect();
         for task in &tasks {
-            let fut = task.fut.lock().take();
+            // A task being polled holds its lock; a task that never returns holds it forever,
+            // and waiting for it would hold up the test's verdict.
+            let fut = task.fut.try_lock().and_then(|mut slot| slot.take());
             drop(fut);
         }
         drop(tasks);
@@ -302,7 +318,28 @@ impl RealCore {
     }
 }
 
-fn worker(core: Weak<RealCore>, rx: Receiver<Arc<RealTask>>) {
+/// Joins the worker and timer threads of a finished run, giving up on (and leaving behind) any
+/// that has not ended within [`JOIN_WITHIN`]: a worker held by a task whose poll never returns
+/// cannot be stopped, and must not hold up the next run.
+pub(crate) fn join_or_abandon(threads: Vec<ThreadHandle<()>>) {
+    // Waiting here is the executor's own business, on a thread of its own, in wall time.
+    #[allow(clippy::disallowed_methods)]
+    let deadline = std::time::Instant::now() + JOIN_WITHIN;
+    for thread in threads {
+        #[allow(clippy::disallowed_methods)]
+        while !thread.is_finished() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        if thread.is_finished() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// How long a finished run waits for its threads to end (they notice within about 100 ms).
+const JOIN_WITHIN: Duration = Duration::from_secs(2);
+
+fn worker(core: Weak<RealCore>, rx: Receiver<Arc<RealTask>>, slot_index: usize) {
     loop {
         let task = match rx.recv_timeout(Duration::from_millis(50)) {
             Ok(task) => task,
@@ -329,11 +366,13 @@ fn worker(core: Weak<RealCore>, rx: Receiver<Arc<RealTask>>) {
         let waker = Waker::from(task.clone());
         let polled = {
             let _cx = context::enter(Handle::Real(core.clone()), task.node);
+            let _poll = core.monitor.slot(slot_index).enter(task.node);
             let mut cx = Context::from_waker(&waker);
             std::panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx)))
         };
+        let over = core.shutting_down.load(Ordering::SeqCst);
         match polled {
-            Ok(Poll::Pending) if !core.is_killed(task.node) => {}
+            Ok(Poll::Pending) if !over && !core.is_killed(task.node) => {}
             Ok(_) => {
                 let fut = slot.take();
                 drop(slot);
@@ -348,7 +387,7 @@ fn worker(core: Weak<RealCore>, rx: Receiver<Arc<RealTask>>) {
                 core.fail(RunError::Panicked {
                     name: core.name.clone(),
                     seed: core.seed,
-                    node: task.node,
+                    node: core.monitor.name_of(task.node),
                     message: panic_message(&*payload),
                 });
             }

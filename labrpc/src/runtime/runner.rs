@@ -1,17 +1,19 @@
-//! Running a test on a runtime: a thread per run, a wall-clock watchdog, and the errors a run
-//! can end with.
+//! Running a test on a runtime: a thread per run, a wall-clock watchdog (see `monitor`), and the
+//! errors a run can end with.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::monitor::{Monitor, Verdict, Watch};
 use super::real::RealCore;
 use super::sim::SimCore;
 use super::trace::{TraceEvent, TraceSummary};
-use super::{Executor, NodeId, RunConfig};
+use super::{Executor, NodeId, NodeName, RunConfig};
 
-/// How a run failed, in words that say what to fix. Every variant names the run and its seed.
+/// How a run failed, in words that say what to fix. Every variant names the run and its seed,
+/// and, where one node's tasks are to blame, that node as the logs name it (the tester labels
+/// each peer's node `S0`, `S1`, ...).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RunError {
     /// The run took longer than its time limit (virtual time in sim mode).
@@ -28,7 +30,8 @@ pub enum RunError {
     /// ever happen again.
     #[error(
         "{name} (seed {seed}): deadlock at {at:?}: the test is waiting, but no task is ready and \
-         no timer is armed ({tasks} tasks are blocked forever)"
+         no timer is armed ({tasks} tasks are blocked forever{of})",
+        of = nodes_part(nodes)
     )]
     Deadlock {
         /// The run's name.
@@ -39,13 +42,17 @@ pub enum RunError {
         at: Duration,
         /// Tasks left, all waiting.
         tasks: usize,
+        /// The nodes those tasks belong to, in the order they were made.
+        nodes: Vec<NodeName>,
     },
     /// One poll of a task did not return for the watchdog's whole period: a loop that never
-    /// awaits, a blocking call, or a lock taken twice.
+    /// awaits, a blocking call, or a lock taken twice. Reported within a moment of the period
+    /// passing; a thread held by such a task cannot be stopped and is abandoned.
     #[error(
-        "{name} (seed {seed}): stuck: no task yielded for {wall:?} of wall time (a loop that never \
+        "{name} (seed {seed}): stuck: {what} for {wall:?} of wall time (a loop that never \
          awaits, a blocking call such as std::thread::sleep, or a lock taken twice); the run was \
-         abandoned"
+         abandoned",
+        what = stuck_what(node.as_ref())
     )]
     Stuck {
         /// The run's name.
@@ -54,11 +61,14 @@ pub enum RunError {
         seed: u64,
         /// How long the watchdog waited.
         wall: Duration,
+        /// The node whose task did not return, when the watchdog saw it in a poll.
+        node: Option<NodeName>,
     },
     /// Tasks kept waking each other without the clock ever moving (sim mode).
     #[error(
-        "{name} (seed {seed}): busy loop at {at:?}: {polls} polls without time moving; a loop \
-         must sleep (labrpc::runtime::sleep) instead of spinning"
+        "{name} (seed {seed}): busy loop at {at:?}: {polls} polls without time moving{most}; a \
+         loop must sleep (labrpc::runtime::sleep) instead of spinning",
+        most = busiest_part(node.as_ref(), "polled most")
     )]
     BusyLoop {
         /// The run's name.
@@ -69,6 +79,31 @@ pub enum RunError {
         at: Duration,
         /// Polls seen without the clock moving.
         polls: u64,
+        /// The node whose tasks were polled most often in that instant.
+        node: Option<NodeName>,
+    },
+    /// The virtual clock stood still for a long stretch of wall time while tasks kept being
+    /// polled (sim mode): a task waits on the real clock or on a blocking call, then yields, so
+    /// it is neither stuck nor a loop of wake-ups, but simulated time can never move.
+    #[error(
+        "{name} (seed {seed}): virtual time stood still at {at:?} for {wall:?} of wall time while \
+         tasks kept running{most}; a task blocks its thread instead of awaiting: \
+         std::thread::sleep (use labrpc::runtime::sleep), a blocking lock or channel (a \
+         std::sync::Mutex or channel waited on across tasks; use an async one), or a spin on a \
+         flag; the run was stopped",
+        most = busiest_part(busiest.as_ref(), "took the most wall time")
+    )]
+    TimeStalled {
+        /// The run's name.
+        name: String,
+        /// The run's seed.
+        seed: u64,
+        /// The virtual time that stood still.
+        at: Duration,
+        /// How long it stood still (wall time) before the run was stopped.
+        wall: Duration,
+        /// The node whose tasks were running most of that wall time (sampled).
+        busiest: Option<NodeName>,
     },
     /// A task (or the test itself) panicked.
     #[error("{name} (seed {seed}): a task of {node} panicked: {message}")]
@@ -78,10 +113,32 @@ pub enum RunError {
         /// The run's seed.
         seed: u64,
         /// The node whose task panicked ([`NodeId::ROOT`] is the test itself).
-        node: NodeId,
+        node: NodeName,
         /// The panic message.
         message: String,
     },
+}
+
+fn stuck_what(node: Option<&NodeName>) -> String {
+    match node {
+        Some(node) => format!("a task of {node} has not returned from one poll"),
+        None => "the run made no progress".to_string(),
+    }
+}
+
+fn nodes_part(nodes: &[NodeName]) -> String {
+    match nodes {
+        [] => String::new(),
+        [only] => format!(", all of {only}"),
+        [first @ .., last] => {
+            let first: Vec<String> = first.iter().map(ToString::to_string).collect();
+            format!(", of {} and {last}", first.join(", "))
+        }
+    }
+}
+
+fn busiest_part(node: Option<&NodeName>, what: &str) -> String {
+    node.map_or_else(String::new, |node| format!(" (the tasks of {node} {what})"))
 }
 
 impl RunError {
@@ -92,6 +149,7 @@ impl RunError {
             | RunError::Deadlock { seed, .. }
             | RunError::Stuck { seed, .. }
             | RunError::BusyLoop { seed, .. }
+            | RunError::TimeStalled { seed, .. }
             | RunError::Panicked { seed, .. } => *seed,
         }
     }
@@ -135,19 +193,32 @@ pub(crate) fn poll_main<F: Future>(
         Err(payload) => Some(Err(RunError::Panicked {
             name: config.name.clone(),
             seed: config.seed,
-            node: NodeId::ROOT,
+            node: NodeName::root(),
             message: panic_message(&*payload),
         })),
     }
 }
 
+/// How long the watchdog waits, after asking a run to stop, for the run's own thread to end it
+/// (with the test's own verdict if the test finished meanwhile) before it reports the failure
+/// without it.
+const ABORT_GRACE: Duration = Duration::from_secs(2);
+
 /// Runs the future that `make` builds, on the executor `config` names, on a thread of its own
 /// (taken from a pool of finished runs' threads, since starting one costs more than a short
 /// simulated trial).
 ///
-/// The caller's thread is the watchdog: a run that stops making progress (sim) or outlives its
-/// time limit by `stuck_after` (real) is reported as [`RunError::Stuck`] and abandoned, never
-/// waited for.
+/// The caller's thread is the watchdog, which no task can block. It fails the run, within a
+/// moment of the window passing, when
+///
+/// - one poll of a task has not returned for [`RunConfig::stuck_after`] (both executors; in
+///   real mode each worker is watched on its own): [`RunError::Stuck`], naming the task's node;
+/// - in sim mode, the virtual clock stood still for [`RunConfig::stalled_after`] of wall time
+///   while tasks kept being polled: [`RunError::TimeStalled`], naming the node that ran most;
+/// - in real mode, the run is still going [`RunConfig::stuck_after`] after its time limit.
+///
+/// A result the test reached first is kept: a task that never returns cannot overwrite it or
+/// delay it, and a thread held by such a task is abandoned, never waited for.
 ///
 /// ```
 /// use std::time::Duration;
@@ -166,80 +237,88 @@ where
     F: Future<Output = T> + 'static,
     T: Send + 'static,
 {
-    let progress = Arc::new(AtomicU64::new(0));
+    let monitor = Arc::new(Monitor::new(&config));
     let (tx, rx) = crossbeam_channel::bounded(1);
     let thread_config = config.clone();
-    let thread_progress = progress.clone();
+    let thread_monitor = monitor.clone();
     let spawned = super::pool::execute(Box::new(move || {
         let config = thread_config;
         let _log = config
             .dispatch
             .as_ref()
             .map(tracing::dispatcher::set_default);
-        let out = run_here(&config, thread_progress, make);
-        let _ = tx.send(out);
+        run_here(&config, thread_monitor, make, move |out| {
+            let _ = tx.send(out);
+        });
     }));
     if let Err(e) = spawned {
         return Err(RunError::Panicked {
             name: config.name,
             seed: config.seed,
-            node: NodeId::ROOT,
+            node: NodeName::root(),
             message: format!("could not start the run's thread: {e}"),
         });
     }
-    let stuck = || RunError::Stuck {
+    let ended = || RunError::Panicked {
         name: config.name.clone(),
         seed: config.seed,
-        wall: config.stuck_after,
+        node: NodeName::root(),
+        message: "the run's thread ended without a result".into(),
     };
-    match config.executor {
-        Executor::Sim => {
-            let mut last = u64::MAX;
-            loop {
-                match rx.recv_timeout(config.stuck_after) {
-                    Ok(out) => return out,
-                    Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
-                        let now = progress.load(Ordering::Relaxed);
-                        if now == last {
-                            return Err(stuck());
-                        }
-                        last = now;
-                    }
-                    Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
-                        return Err(RunError::Panicked {
-                            name: config.name.clone(),
-                            seed: config.seed,
-                            node: NodeId::ROOT,
-                            message: "the run's thread ended without a result".into(),
-                        })
-                    }
-                }
-            }
-        }
+    // The watchdog measures wall time by design: it is what a stuck task wastes.
+    #[allow(clippy::disallowed_methods)]
+    let start = std::time::Instant::now();
+    let tick = Watch::tick(&config);
+    let mut watch = Watch::new(&config, &monitor, Duration::ZERO);
+    let overall = match config.executor {
+        Executor::Sim => None,
         Executor::Real => {
-            let wall = config.time_limit.unwrap_or(Duration::from_secs(3600)) + config.stuck_after;
-            match rx.recv_timeout(wall) {
+            Some(config.time_limit.unwrap_or(Duration::from_secs(3600)) + config.stuck_after)
+        }
+    };
+    loop {
+        match rx.recv_timeout(tick) {
+            Ok(out) => return out,
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return Err(ended()),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+        }
+        let now = start.elapsed();
+        if let Verdict::Fail { error, wait } = watch.check(&monitor, now, tick) {
+            // The test's own verdict, if it is there or comes while the run winds down, wins.
+            let grace = if wait { ABORT_GRACE } else { Duration::ZERO };
+            return match rx.recv_timeout(grace) {
                 Ok(out) => out,
-                Err(_) => Err(stuck()),
-            }
+                Err(_) => Err(error),
+            };
+        }
+        if overall.is_some_and(|limit| now >= limit) {
+            return Err(RunError::Stuck {
+                name: config.name.clone(),
+                seed: config.seed,
+                wall: config.stuck_after,
+                node: None,
+            });
         }
     }
 }
 
-/// Runs on the current thread (the run's own thread).
+/// Runs on the current thread (the run's own thread) and hands the result to `deliver` as soon
+/// as it is known, before waiting for the run's other threads.
 fn run_here<M, F, T>(
     config: &RunConfig,
-    progress: Arc<AtomicU64>,
+    monitor: Arc<Monitor>,
     make: M,
-) -> Result<RunOutcome<T>, RunError>
-where
+    deliver: impl FnOnce(Result<RunOutcome<T>, RunError>),
+) where
     M: FnOnce() -> F,
     F: Future<Output = T>,
 {
+    // Wall time is a figure of the outcome, not an input of the run.
+    #[allow(clippy::disallowed_methods)]
     let wall_start = std::time::Instant::now();
     match config.executor {
         Executor::Sim => {
-            let core = SimCore::new(config, progress);
+            let core = SimCore::new(config, monitor);
             let main = {
                 let _cx =
                     super::context::enter(super::context::Handle::Sim(core.clone()), NodeId::ROOT);
@@ -252,15 +331,15 @@ where
                     super::context::enter(super::context::Handle::Sim(core.clone()), NodeId::ROOT);
                 core.shutdown()
             };
-            result.map(|value| RunOutcome {
+            deliver(result.map(|value| RunOutcome {
                 value,
                 elapsed,
                 wall: wall_start.elapsed(),
                 trace,
-            })
+            }));
         }
         Executor::Real => {
-            let core = RealCore::new(config);
+            let core = RealCore::new(config, monitor);
             let main = {
                 let _cx =
                     super::context::enter(super::context::Handle::Real(core.clone()), NodeId::ROOT);
@@ -271,15 +350,13 @@ where
             let trace = core.shutdown();
             let threads = core.take_threads();
             drop(core);
-            for t in threads {
-                let _ = t.join();
-            }
-            result.map(|value| RunOutcome {
+            deliver(result.map(|value| RunOutcome {
                 value,
                 elapsed,
                 wall: wall_start.elapsed(),
                 trace,
-            })
+            }));
+            super::real::join_or_abandon(threads);
         }
     }
 }
@@ -358,4 +435,38 @@ where
         first: show(a.get(index)),
         second: show(b.get(index)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn named(id: u64, label: Option<&str>) -> NodeName {
+        NodeName {
+            id: NodeId(id),
+            label: label.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn a_deadlock_lists_the_nodes_of_its_blocked_tasks_as_the_logs_name_them() {
+        let deadlock = |nodes| RunError::Deadlock {
+            name: "t".into(),
+            seed: 1,
+            at: Duration::from_secs(2),
+            tasks: 4,
+            nodes,
+        };
+        assert!(deadlock(vec![])
+            .to_string()
+            .ends_with("(4 tasks are blocked forever)"));
+        let three = vec![named(0, None), named(3, Some("S1")), named(7, None)];
+        assert!(
+            deadlock(three)
+                .to_string()
+                .ends_with("(4 tasks are blocked forever, of the test, S1 and node 7)"),
+            "{}",
+            deadlock(vec![named(0, None), named(3, Some("S1")), named(7, None)])
+        );
+    }
 }

@@ -10,7 +10,6 @@ use std::future::Future;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
@@ -21,6 +20,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::context::{self, Handle};
+use super::monitor::Monitor;
 use super::runner::{panic_message, poll_main, RunError};
 use super::trace::{Trace, TraceSummary};
 use super::{NodeId, RunConfig};
@@ -74,8 +74,9 @@ struct SimState {
 /// The shared state of one simulated run.
 pub(crate) struct SimCore {
     state: Mutex<SimState>,
-    /// Polls so far; read by the wall-clock watchdog on another thread.
-    pub(crate) progress: Arc<AtomicU64>,
+    /// What the wall-clock watchdog on the caller's thread sees: the poll in progress and the
+    /// virtual clock. Also keeps the nodes' labels.
+    pub(crate) monitor: Arc<Monitor>,
 }
 
 /// The task id the top-level future uses in wakers and traces.
@@ -98,7 +99,7 @@ impl Wake for SimWaker {
 }
 
 impl SimCore {
-    pub(crate) fn new(config: &RunConfig, progress: Arc<AtomicU64>) -> Arc<Self> {
+    pub(crate) fn new(config: &RunConfig, monitor: Arc<Monitor>) -> Arc<Self> {
         Arc::new(SimCore {
             state: Mutex::new(SimState {
                 now: Duration::ZERO,
@@ -114,7 +115,7 @@ impl SimCore {
                 dead: IdSet::default(),
                 trace: Trace::new(config.record_trace),
             }),
-            progress,
+            monitor,
         })
     }
 
@@ -251,8 +252,16 @@ impl SimCore {
             core: Arc::downgrade(self),
         }));
         let handle = Handle::Sim(self.clone());
+        let slot = self.monitor.slot(0);
         let mut polls_this_instant: u64 = 0;
+        // Polls of each node (indexed by node id) in the current instant, to name the node of
+        // a busy loop: (instant number, polls).
+        let mut instant: u64 = 1;
+        let mut node_polls: Vec<(u64, u64)> = Vec::new();
         loop {
+            if let Some(error) = self.monitor.aborted() {
+                return Err(error);
+            }
             // Pick the next thing to poll: the main future or a ready task, in a seeded order.
             let pick = {
                 let mut st = self.state.lock();
@@ -285,18 +294,20 @@ impl SimCore {
             match pick {
                 Pick::Skip => {}
                 Pick::Main => {
-                    self.progress.fetch_add(1, Ordering::Relaxed);
                     polls_this_instant += 1;
+                    count_poll(&mut node_polls, NodeId::ROOT, instant);
                     let _cx = context::enter(handle.clone(), NodeId::ROOT);
+                    let _poll = slot.enter(NodeId::ROOT);
                     if let Some(done) = poll_main(main.as_mut(), &main_waker, config) {
                         return done;
                     }
                 }
                 Pick::Task(id, mut fut, node, waker) => {
-                    self.progress.fetch_add(1, Ordering::Relaxed);
                     polls_this_instant += 1;
+                    count_poll(&mut node_polls, node, instant);
                     let polled = {
                         let _cx = context::enter(handle.clone(), node);
+                        let _poll = slot.enter(node);
                         let mut cx = Context::from_waker(&waker);
                         std::panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx)))
                     };
@@ -321,7 +332,7 @@ impl SimCore {
                             return Err(RunError::Panicked {
                                 name: config.name.clone(),
                                 seed: config.seed,
-                                node,
+                                node: self.monitor.name_of(node),
                                 message: panic_message(&*payload),
                             })
                         }
@@ -330,6 +341,7 @@ impl SimCore {
                 Pick::Idle => {
                     // Nothing can run: move the clock to the next live timer.
                     polls_this_instant = 0;
+                    instant += 1;
                     let fired = {
                         let mut st = self.state.lock();
                         let next = loop {
@@ -348,6 +360,7 @@ impl SimCore {
                                 }
                             }
                             st.now = st.now.max(deadline);
+                            self.monitor.set_virtual_time(st.now);
                             let mut wakers = Vec::new();
                             while let Some(Reverse((d, id))) = st.timers.peek().copied() {
                                 if d > st.now {
@@ -366,11 +379,17 @@ impl SimCore {
                     match fired {
                         None => {
                             let st = self.state.lock();
+                            let nodes: std::collections::BTreeSet<NodeId> =
+                                st.tasks.values().map(|slot| slot.node).collect();
                             return Err(RunError::Deadlock {
                                 name: config.name.clone(),
                                 seed: config.seed,
                                 at: st.now,
                                 tasks: st.tasks.len(),
+                                nodes: nodes
+                                    .into_iter()
+                                    .map(|node| self.monitor.name_of(node))
+                                    .collect(),
                             });
                         }
                         Some(Err(limit)) => {
@@ -390,11 +409,19 @@ impl SimCore {
             }
             if polls_this_instant > config.max_polls_per_instant {
                 let at = self.now();
+                // The node polled most in this instant; the smallest id among equals.
+                let busiest = node_polls
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (at_instant, _))| *at_instant == instant)
+                    .max_by(|a, b| (a.1).1.cmp(&(b.1).1).then(b.0.cmp(&a.0)))
+                    .map(|(i, _)| self.monitor.name_of(NodeId(i as u64)));
                 return Err(RunError::BusyLoop {
                     name: config.name.clone(),
                     seed: config.seed,
                     at,
                     polls: polls_this_instant,
+                    node: busiest,
                 });
             }
         }
@@ -415,6 +442,25 @@ impl SimCore {
         summary
     }
 }
+
+/// Counts a poll of `node` in `instant` (see the busy-loop check).
+fn count_poll(node_polls: &mut Vec<(u64, u64)>, node: NodeId, instant: u64) {
+    let Ok(i) = usize::try_from(node.0) else {
+        return;
+    };
+    if i >= node_polls.len() && i < MAX_COUNTED_NODES {
+        node_polls.resize(i + 1, (0, 0));
+    }
+    if let Some(entry) = node_polls.get_mut(i) {
+        if entry.0 != instant {
+            *entry = (instant, 0);
+        }
+        entry.1 += 1;
+    }
+}
+
+/// Nodes beyond this many are not counted for naming a busy loop (a run makes a few hundred).
+const MAX_COUNTED_NODES: usize = 1 << 16;
 
 /// What the scheduler polls next.
 enum Pick {

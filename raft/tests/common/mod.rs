@@ -50,16 +50,35 @@ pub struct Applied {
     pub last: Vec<u64>,
     /// How many messages each peer's appliers received in all.
     pub received: Vec<u64>,
+    /// Per peer: how many snapshots its appliers received.
+    pub snapshots: Vec<u64>,
+    /// When not 0, each applier takes a snapshot (as the lab's tester does) after every
+    /// command whose index + 1 is a multiple of this, and accepts snapshots from its peer.
+    pub snapshot_every: u64,
     /// The first broken rule, if any.
     pub error: Option<String>,
 }
 
 impl Applied {
-    fn record(&mut self, i: usize, msg: ApplyMsg) {
+    /// Records what peer `i` applied; returns the snapshot to hand back to it, if one is due.
+    fn record(&mut self, i: usize, msg: ApplyMsg) -> Option<(u64, Vec<u8>)> {
         self.received[i] += 1;
-        let ApplyMsg::Command { index, command, .. } = msg else {
-            self.fail(format!("server {i} applied a snapshot, but none was taken"));
-            return;
+        let (index, command) = match msg {
+            ApplyMsg::Command { index, command, .. } => (index, command),
+            ApplyMsg::Snapshot { .. } if self.snapshot_every == 0 => {
+                self.fail(format!("server {i} applied a snapshot, but none was taken"));
+                return None;
+            }
+            ApplyMsg::Snapshot { index, data, .. } => {
+                self.snapshots[i] += 1;
+                if snapshot_index(&data) != Some(index) {
+                    self.fail(format!(
+                        "server {i} snapshot doesn't match m.SnapshotIndex ({index})"
+                    ));
+                }
+                self.last[i] = index;
+                return None;
+            }
         };
         if index != self.last[i] + 1 {
             self.fail(format!(
@@ -79,11 +98,18 @@ impl Applied {
         }
         self.logs[i].insert(index, command);
         self.last[i] = index;
+        let every = self.snapshot_every;
+        (every > 0 && (index + 1) % every == 0).then(|| (index, index.to_le_bytes().to_vec()))
     }
 
     fn fail(&mut self, why: String) {
         self.error.get_or_insert(why);
     }
+}
+
+/// The index a test snapshot covers (its bytes are just that index).
+pub fn snapshot_index(data: &[u8]) -> Option<u64> {
+    Some(u64::from_le_bytes(data.try_into().ok()?))
 }
 
 /// One running peer.
@@ -139,6 +165,8 @@ impl Cluster {
             logs: vec![BTreeMap::new(); n],
             last: vec![0; n],
             received: vec![0; n],
+            snapshots: vec![0; n],
+            snapshot_every: 0,
             error: None,
         };
         let mut cluster = Cluster {
@@ -177,15 +205,21 @@ impl Cluster {
         }
         let node = runtime::new_node();
         let (tx, mut rx) = apply_channel();
-        self.applied.lock().last[i] = 0;
-        let applied = self.applied.clone();
-        drop(runtime::spawn_on(node, async move {
-            while let Some(msg) = rx.recv().await {
-                applied.lock().record(i, msg);
-            }
-        }));
+        // The service restores the saved snapshot itself; the peer goes on after it.
+        self.applied.lock().last[i] = snapshot_index(&persister.read_snapshot()).unwrap_or(0);
         let p = persister.clone();
         let raft = runtime::enter_node(node, || Raft::new(ends, i, p, tx));
+        let applied = self.applied.clone();
+        let peer = raft.clone();
+        drop(runtime::spawn_on(node, async move {
+            while let Some(msg) = rx.recv().await {
+                let due = applied.lock().record(i, msg);
+                // Called before the next message is taken, as the lab's tester does.
+                if let Some((index, data)) = due {
+                    peer.snapshot(index, data);
+                }
+            }
+        }));
         if self.counting {
             self.add_counting_servers(i, node, &raft)?;
         } else {
@@ -322,6 +356,20 @@ impl Cluster {
     /// Whether peer `i` is connected.
     pub fn is_connected(&self, i: usize) -> bool {
         self.connected[i]
+    }
+
+    /// The size of peer `i`'s saved Raft state (Go's `RaftStateSize`), if it runs.
+    pub fn raft_state_size(&self, i: usize) -> Option<usize> {
+        self.members[i]
+            .as_ref()
+            .map(|m| m.persister.raft_state_size())
+    }
+
+    /// Peer `i`'s saved snapshot, if it runs.
+    pub fn saved_snapshot(&self, i: usize) -> Option<Vec<u8>> {
+        self.members[i]
+            .as_ref()
+            .map(|m| m.persister.read_snapshot())
     }
 
     pub fn raft(&self, i: usize) -> Option<&Raft> {

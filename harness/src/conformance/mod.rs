@@ -1,0 +1,224 @@
+//! Conformance: Figure 2 of the Raft paper, rule by rule, with the tester playing every peer
+//! but one.
+//!
+//! The original graders run a cluster of the student's peers and wait for a wrong outcome, and
+//! many real bugs never produce one in their scenarios: a vote that is not persisted (no
+//! candidate happens to ask twice in a term), a leader that ignores a higher term in a reply
+//! (another path tells it soon after), a follower whose timer a denied vote resets. Here the
+//! tester talks to **one peer under test** and plays the others itself ([`script::Scripted`]):
+//! it answers the peer's RPCs as a script says and sends it requests of its own making, so it
+//! can provoke exactly the situation in which a rule matters, in a few virtual seconds, and
+//! check the peer's answer, its state (`get_state`) and the messages it sends next.
+//!
+//! Each grader is named after the rule it checks; a failure names the rule in the paper's
+//! words ([`rules`]), says what the peer did, and shows the exchange ([`journal`]) with run
+//! times. Like every grader it runs in a trial, so a seed replays it.
+//!
+//! | grader | rule |
+//! |---|---|
+//! | `fig2_older_term` | RequestVote and AppendEntries receivers: reply false if term < currentTerm |
+//! | `fig2_vote_once_per_term` | one vote per term: deny a second candidate, grant the same one again, a candidate has voted for itself |
+//! | `fig2_vote_persisted` | the term and the vote survive a crash once the peer has answered |
+//! | `fig2_vote_up_to_date` | the election restriction (§5.4.1); part B, as in the lab's handout |
+//! | `fig2_term_from_request` | a request of a higher term makes a follower, candidate or leader adopt it and follow |
+//! | `fig2_term_from_reply` | so does a reply: a candidate's, a leader's |
+//! | `fig2_timer_heartbeats` | heartbeats every 150 ms keep a follower from starting elections |
+//! | `fig2_timer_expiry` | without them it starts one soon enough ([`ELECTION_START_BOUND`]), and a candidate starts another |
+//! | `fig2_timer_votes` | granting a vote resets the timer; denying one, or an older term's request, does not |
+//!
+//! Parts B–D add their rules here as those parts land (the scripted peers already send
+//! `AppendEntries` with entries and any commit index, record what the peer applies, and crash
+//! and restart it at any point).
+
+pub mod journal;
+pub mod rules;
+pub mod script;
+pub(crate) mod terms;
+pub(crate) mod timer;
+pub(crate) mod votes;
+
+use std::time::Duration;
+
+use labrpc::runtime;
+
+use crate::peer::Peer;
+use crate::tester::TestFailure;
+use rules::Rule;
+use script::Scripted;
+
+/// How often a scripted leader sends heartbeats: the rate the brief and the reference use, and
+/// under the handout's limit of ten per second.
+pub const HEARTBEAT_EVERY: Duration = Duration::from_millis(150);
+
+/// How long heartbeats (or granted votes) must keep a follower from starting an election.
+pub const QUIET_PERIOD: Duration = Duration::from_secs(5);
+
+/// The shortest time the original's `checkOneLeader` waits for a leader before it fails: ten
+/// rounds of at least 450 ms (see [`crate::tester::TesterHandle::check_one_leader`]).
+pub const LEADER_CHECK_WINDOW: Duration = Duration::from_millis(10 * 450);
+
+/// How many election rounds must fit in [`LEADER_CHECK_WINDOW`]: the handout warns that
+/// "elections (which may need several rounds)" must still finish within five seconds; a first
+/// round split, a second one split, a third one won.
+pub const ELECTION_ROUNDS: u32 = 3;
+
+/// The longest a follower may go without a heartbeat or a granted vote before it starts an
+/// election, and a candidate before it starts the next one: [`LEADER_CHECK_WINDOW`] /
+/// [`ELECTION_ROUNDS`] = 1.5 s. A peer slower than this can fail the original's "a new leader
+/// within five seconds" after two split votes. (The reference draws its timeout from
+/// 500–1000 ms.)
+pub const ELECTION_START_BOUND: Duration =
+    Duration::from_millis(LEADER_CHECK_WINDOW.as_millis() as u64 / ELECTION_ROUNDS as u64);
+
+/// Messages the peer under test sent up to this long after a change of its state are taken as
+/// already on their way, in sim mode (where they all arrive in the same virtual instant).
+pub const IN_FLIGHT_GRACE_SIM: Duration = Duration::from_millis(20);
+
+/// The same in real time, where threads on a busy machine can hold a message back for a
+/// while. (A peer that goes on leading sends again every heartbeat interval, so a longer
+/// grace only delays the verdict.)
+pub const IN_FLIGHT_GRACE_REAL: Duration = Duration::from_millis(250);
+
+/// [`IN_FLIGHT_GRACE_SIM`] or [`IN_FLIGHT_GRACE_REAL`], for the executor running now.
+pub(crate) fn in_flight_grace() -> Duration {
+    match runtime::executor() {
+        runtime::Executor::Sim => IN_FLIGHT_GRACE_SIM,
+        runtime::Executor::Real => IN_FLIGHT_GRACE_REAL,
+    }
+}
+
+/// How long the tester watches a peer that should have stopped leading for messages of its
+/// old term: several heartbeat intervals of any peer that heartbeats at most ten times a second.
+pub const STEP_DOWN_WATCH: Duration = Duration::from_secs(1);
+
+/// How long a new leader may take to send its first `AppendEntries`.
+pub const FIRST_HEARTBEAT_WITHIN: Duration = Duration::from_secs(1);
+
+/// The number of peers of a scenario, drawn from the seed: 3 or 5.
+pub(crate) fn peers() -> usize {
+    if runtime::random_range(0..2) == 0 {
+        3
+    } else {
+        5
+    }
+}
+
+/// A number in `lo..=hi` drawn from the seed.
+pub(crate) fn draw(lo: u64, hi: u64) -> u64 {
+    runtime::random_range(lo..hi + 1)
+}
+
+/// Checks `(term, is_leader)` of the peer under test; on a difference, `rule` is broken and
+/// `context` says after what.
+pub(crate) fn expect_state<P: Peer>(
+    s: &Scripted<P>,
+    term: u64,
+    leader: bool,
+    rule: &Rule,
+    context: impl std::fmt::Display,
+) -> Result<(), TestFailure> {
+    let Some((t, l)) = s.state() else {
+        return Err(TestFailure::new(format!(
+            "S{} is not running (the tester's bug)",
+            s.me()
+        )));
+    };
+    if (t, l) == (term, leader) {
+        return Ok(());
+    }
+    let role = |l: bool| if l { "leader" } else { "not leader" };
+    Err(rule.broken(
+        s.me(),
+        format!(
+            "{context}, get_state() says term {t}, {}; expected term {term}, {}",
+            role(l),
+            role(leader)
+        ),
+        s.journal(),
+    ))
+}
+
+/// Checks the term of a reply of the peer under test: a reply carries its currentTerm, which
+/// after a request of term `sent` is `max(sent, its term before)` = `expected`.
+pub(crate) fn expect_reply_term<P: Peer>(
+    s: &Scripted<P>,
+    rule: &Rule,
+    got: u64,
+    expected: u64,
+    what: impl std::fmt::Display,
+) -> Result<(), TestFailure> {
+    if got == expected {
+        return Ok(());
+    }
+    Err(rule.broken(
+        s.me(),
+        format!("{what} carries term {got}; its currentTerm then was {expected}"),
+        s.journal(),
+    ))
+}
+
+/// Makes the peer under test a follower of `leader` in `term` (higher than its own) with one
+/// heartbeat, and checks that it accepted it.
+pub(crate) async fn follow<P: Peer>(
+    s: &Scripted<P>,
+    leader: usize,
+    term: u64,
+) -> Result<(), TestFailure> {
+    let before = s.state().map_or(0, |(t, _)| t);
+    let reply = s.heartbeat(leader, term).await?;
+    if reply.term.0 != term {
+        return Err(rules::HIGHER_TERM.broken(
+            s.me(),
+            format!(
+                "in term {before}, it answered a heartbeat of term {term} from S{leader} with \
+                 term {}",
+                reply.term
+            ),
+            s.journal(),
+        ));
+    }
+    if !reply.success {
+        return Err(rules::APPEND_CONSISTENCY.broken(
+            s.me(),
+            format!(
+                "it refused a heartbeat after index 0 from S{leader}, leader of term {term} \
+                 (its own term was {before}); every log holds index 0"
+            ),
+            s.journal(),
+        ));
+    }
+    expect_state(
+        s,
+        term,
+        false,
+        &rules::HIGHER_TERM,
+        format_args!("after a heartbeat of term {term} from S{leader}"),
+    )
+}
+
+/// Asks for the vote of the peer under test as candidate `from` in `term` with an empty log
+/// (last entry index 0, term 0) and checks that the answer is `granted`, else `rule` is broken
+/// and `why` says why the answer should have been `granted`. Returns the reply.
+pub(crate) async fn expect_vote<P: Peer>(
+    s: &Scripted<P>,
+    from: usize,
+    term: u64,
+    granted: bool,
+    rule: &Rule,
+    why: impl std::fmt::Display,
+) -> Result<raft::RequestVoteReply, TestFailure> {
+    let reply = s.ask_vote(from, term, 0, 0).await?;
+    if reply.vote_granted != granted {
+        let did = if reply.vote_granted {
+            "granted"
+        } else {
+            "denied"
+        };
+        return Err(rule.broken(
+            s.me(),
+            format!("it {did} S{from}'s vote request for term {term}: {why}"),
+            s.journal(),
+        ));
+    }
+    Ok(reply)
+}

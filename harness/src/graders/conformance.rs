@@ -1,0 +1,134 @@
+//! The conformance graders: Figure 2 of the Raft paper rule by rule, with the tester playing
+//! every peer but the one under test (see [`crate::conformance`]). None is in the original lab
+//! (`Origin::Beyond`), so `harness run --only-original` leaves them out.
+
+use super::{one_cluster as passed, Body, Grader, GraderFuture, Origin};
+use crate::conformance::{terms, timer, votes};
+use crate::peer::Peer;
+
+/// The conformance tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Test {
+    OlderTerm,
+    VoteOncePerTerm,
+    VotePersisted,
+    VoteUpToDate,
+    TermFromRequest,
+    TermFromReply,
+    TimerHeartbeats,
+    TimerExpiry,
+    TimerVotes,
+}
+
+/// The conformance graders of parts A and B, each after the part's original graders.
+pub(crate) const GRADERS_A: &[Grader] = &[
+    Grader {
+        name: "fig2_older_term",
+        part: "A",
+        title: "Conformance (3A): reply false if term < currentTerm",
+        description: "Figure 2, RequestVote and AppendEntries receivers: \"Reply false if term < \
+                      currentTerm (§5.1)\", replying with its own term, its state unchanged",
+        origin: Origin::Beyond,
+        body: Body::Conformance(Test::OlderTerm),
+    },
+    Grader {
+        name: "fig2_vote_once_per_term",
+        part: "A",
+        title: "Conformance (3A): one vote per term",
+        description: "Figure 2, RequestVote receiver: \"If votedFor is null or candidateId, and \
+                      candidate's log is at least as up-to-date as receiver's log, grant vote\": \
+                      deny a second candidate, grant the same one again; a candidate has voted \
+                      for itself",
+        origin: Origin::Beyond,
+        body: Body::Conformance(Test::VoteOncePerTerm),
+    },
+    Grader {
+        name: "fig2_vote_persisted",
+        part: "A",
+        title: "Conformance (3A): the vote survives a crash",
+        description: "Figure 2, persistent state \"(Updated on stable storage before responding \
+                      to RPCs) currentTerm, votedFor\": restarted after answering, a peer still \
+                      denies a second candidate in the term it voted in",
+        origin: Origin::Beyond,
+        body: Body::Conformance(Test::VotePersisted),
+    },
+    Grader {
+        name: "fig2_term_from_request",
+        part: "A",
+        title: "Conformance (3A): a higher term in a request",
+        description: "Figure 2, all servers: \"If RPC request or response contains term T > \
+                      currentTerm: set currentTerm = T, convert to follower\": as follower, \
+                      candidate and leader; and a candidate follows the leader of its term",
+        origin: Origin::Beyond,
+        body: Body::Conformance(Test::TermFromRequest),
+    },
+    Grader {
+        name: "fig2_term_from_reply",
+        part: "A",
+        title: "Conformance (3A): a higher term in a reply",
+        description: "Figure 2, all servers: \"If RPC request or response contains term T > \
+                      currentTerm: set currentTerm = T, convert to follower\": a candidate's \
+                      vote reply, a leader's AppendEntries reply",
+        origin: Origin::Beyond,
+        body: Body::Conformance(Test::TermFromReply),
+    },
+    Grader {
+        name: "fig2_timer_heartbeats",
+        part: "A",
+        title: "Conformance (3A): heartbeats hold off elections",
+        description: "Figure 2, followers: \"If election timeout elapses without receiving \
+                      AppendEntries RPC from current leader ...: convert to candidate\": with a \
+                      heartbeat every 150 ms, no election for 5 s",
+        origin: Origin::Beyond,
+        body: Body::Conformance(Test::TimerHeartbeats),
+    },
+    Grader {
+        name: "fig2_timer_expiry",
+        part: "A",
+        title: "Conformance (3A): the election timer runs out",
+        description: "Figure 2, followers and candidates: \"If election timeout elapses ...: \
+                      convert to candidate\" / \"start new election\", within 1.5 s (three \
+                      rounds fit in the original's five seconds), asking every peer",
+        origin: Origin::Beyond,
+        body: Body::Conformance(Test::TimerExpiry),
+    },
+    Grader {
+        name: "fig2_timer_votes",
+        part: "A",
+        title: "Conformance (3A): what resets the election timer",
+        description: "Figure 2, followers: \"... without receiving AppendEntries RPC from \
+                      current leader or granting vote to candidate\": a granted vote resets the \
+                      timer; a denied vote, or an older term's request, does not",
+        origin: Origin::Beyond,
+        body: Body::Conformance(Test::TimerVotes),
+    },
+];
+
+/// The conformance graders of part B. The election restriction is part B in the lab's handout
+/// (3A heartbeats carry no entries, so a 3A peer has no log to compare).
+pub(crate) const GRADERS_B: &[Grader] = &[Grader {
+    name: "fig2_vote_up_to_date",
+    part: "B",
+    title: "Conformance (3B): the election restriction",
+    description: "§5.4.1: a vote only for a candidate whose log is at least as up-to-date: \"If \
+                  the logs have last entries with different terms, then the log with the later \
+                  term is more up-to-date. If the logs end with the same term, then whichever \
+                  log is longer is more up-to-date.\"",
+    origin: Origin::Beyond,
+    body: Body::Conformance(Test::VoteUpToDate),
+}];
+
+/// The body of conformance test `test` for peer type `P`.
+pub(crate) fn body<P: Peer>(test: Test, title: &'static str) -> GraderFuture {
+    match test {
+        Test::OlderTerm => passed(votes::older_term::<P>(title)),
+        Test::VoteOncePerTerm => passed(votes::once_per_term::<P>(title)),
+        Test::VotePersisted => passed(votes::persisted::<P>(title)),
+        Test::VoteUpToDate => passed(votes::up_to_date::<P>(title)),
+        Test::TermFromRequest => passed(terms::from_request::<P>(title)),
+        Test::TermFromReply => passed(terms::from_reply::<P>(title)),
+        Test::TimerHeartbeats => passed(timer::heartbeats::<P>(title)),
+        Test::TimerExpiry => passed(timer::expiry::<P>(title)),
+        Test::TimerVotes => passed(timer::votes::<P>(title)),
+    }
+}

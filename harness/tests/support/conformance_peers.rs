@@ -1,0 +1,455 @@
+//! A compact Raft peer for the conformance graders' own tests: election, heartbeats, a log that
+//! `AppendEntries` fills, and persistence, speaking the `raft` crate's message types (which a
+//! submission keeps) but nothing else of it. Each [`Bugs`] switch is a mistake students make;
+//! with none switched on it is a correct part-A peer, and every conformance grader passes it
+//! (the control that shows each failure comes from its bug).
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use harness::Peer;
+use labrpc::runtime::{self, Instant};
+use labrpc::{ClientEnd, Service};
+use parking_lot::Mutex;
+use raft::{
+    AppendEntriesArgs, AppendEntriesReply, ApplySender, LogEntry, PeerId, Persister,
+    RequestVoteArgs, RequestVoteReply, Term,
+};
+use serde::{Deserialize, Serialize};
+
+/// The mistakes a [`FigPeer`] makes.
+#[derive(Clone, Copy, Debug)]
+pub struct Bugs {
+    /// Election timeout range (ms).
+    pub election_ms: (u64, u64),
+    /// `RequestVote`: no check of an older term (grants if it has not voted).
+    pub grants_older_term: bool,
+    /// `AppendEntries`: no check of an older term (accepts a deposed leader).
+    pub accepts_older_append: bool,
+    /// Grants every candidate of the term, not only the first.
+    pub double_vote: bool,
+    /// Grants only when it has not voted (`votedFor == null`), not to the same candidate again.
+    pub no_regrant: bool,
+    /// Grants without comparing logs (no election restriction).
+    pub ignores_log_in_votes: bool,
+    /// Does not save the state after granting a vote.
+    pub vote_not_persisted: bool,
+    /// On a request of a higher term, adopts the term but keeps its role.
+    pub keeps_role_on_higher_term: bool,
+    /// Counts every granted vote reply, whatever its role and term now.
+    pub counts_stale_votes: bool,
+    /// A candidate ignores the term in vote replies.
+    pub candidate_ignores_reply_term: bool,
+    /// A leader ignores the term in `AppendEntries` replies.
+    pub leader_ignores_reply_term: bool,
+    /// A heartbeat does not reset the election timer.
+    pub no_reset_on_heartbeat: bool,
+    /// Granting a vote does not reset the election timer.
+    pub no_reset_on_grant: bool,
+    /// Every `RequestVote`, granted or not, resets the election timer.
+    pub reset_on_any_vote_request: bool,
+    /// An `AppendEntries` of an older term resets the election timer (before the term check).
+    pub reset_on_older_append: bool,
+    /// A candidate whose election went nowhere never starts another.
+    pub candidate_never_retries: bool,
+}
+
+/// No bugs.
+pub const NONE: Bugs = Bugs {
+    election_ms: (500, 1000),
+    grants_older_term: false,
+    accepts_older_append: false,
+    double_vote: false,
+    no_regrant: false,
+    ignores_log_in_votes: false,
+    vote_not_persisted: false,
+    keeps_role_on_higher_term: false,
+    counts_stale_votes: false,
+    candidate_ignores_reply_term: false,
+    leader_ignores_reply_term: false,
+    no_reset_on_heartbeat: false,
+    no_reset_on_grant: false,
+    reset_on_any_vote_request: false,
+    reset_on_older_append: false,
+    candidate_never_retries: false,
+};
+
+/// How often a leader sends heartbeats.
+const HEARTBEAT: Duration = Duration::from_millis(150);
+/// How often the election ticker looks at the timer.
+const TICK: Duration = Duration::from_millis(10);
+
+/// Names a set of bugs at the type level (the tester builds peers with `P::make`).
+pub trait BugSet: Send + Sync + 'static {
+    /// The bugs.
+    const BUGS: Bugs;
+}
+
+macro_rules! bug_set {
+    ($name:ident, $($field:ident: $value:expr),* $(,)?) => {
+        /// A [`Bugs`] set for [`FigPeer`].
+        pub struct $name;
+        impl BugSet for $name {
+            const BUGS: Bugs = Bugs { $($field: $value,)* ..NONE };
+        }
+    };
+}
+
+bug_set!(NoBugs,);
+bug_set!(GrantsOlderTerm, grants_older_term: true);
+bug_set!(AcceptsOlderAppend, accepts_older_append: true);
+bug_set!(DoubleVote, double_vote: true);
+bug_set!(NoRegrant, no_regrant: true);
+bug_set!(IgnoresLogInVotes, ignores_log_in_votes: true);
+bug_set!(VoteNotPersisted, vote_not_persisted: true);
+bug_set!(KeepsRoleOnHigherTerm, keeps_role_on_higher_term: true);
+bug_set!(CountsStaleVotes, counts_stale_votes: true);
+bug_set!(CandidateIgnoresReplyTerm, candidate_ignores_reply_term: true);
+bug_set!(LeaderIgnoresReplyTerm, leader_ignores_reply_term: true);
+bug_set!(NoResetOnHeartbeat, no_reset_on_heartbeat: true);
+bug_set!(NoResetOnGrant, no_reset_on_grant: true);
+bug_set!(ResetOnAnyVoteRequest, reset_on_any_vote_request: true);
+bug_set!(ResetOnOlderAppend, reset_on_older_append: true);
+bug_set!(CandidateNeverRetries, candidate_never_retries: true);
+bug_set!(SlowTimer, election_ms: (2000, 4000));
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Role {
+    Follower,
+    Candidate,
+    Leader,
+}
+
+/// What the peer saves.
+#[derive(Serialize, Deserialize, Default)]
+struct Saved {
+    term: u64,
+    voted_for: Option<usize>,
+    log: Vec<LogEntry>,
+}
+
+struct State {
+    term: u64,
+    voted_for: Option<usize>,
+    /// `log[0]` is a dummy entry of term 0.
+    log: Vec<LogEntry>,
+    role: Role,
+    votes: usize,
+    reset_at: Instant,
+    timeout: Duration,
+    dead: bool,
+}
+
+impl State {
+    fn last(&self) -> (u64, u64) {
+        let i = self.log.len() - 1;
+        (self.log[i].term.0, i as u64)
+    }
+}
+
+struct Inner {
+    me: usize,
+    peers: Vec<ClientEnd>,
+    persister: Persister,
+    bugs: Bugs,
+    state: Mutex<State>,
+}
+
+/// The peer, with the bugs of `B`.
+pub struct FigPeer<B: BugSet> {
+    inner: Arc<Inner>,
+    _bugs: PhantomData<B>,
+}
+
+impl Inner {
+    fn reset_timer(&self, st: &mut State) {
+        st.reset_at = runtime::now();
+        let (lo, hi) = self.bugs.election_ms;
+        st.timeout = Duration::from_millis(runtime::random_range(lo..hi));
+    }
+
+    fn persist(&self, st: &State) {
+        let saved = Saved {
+            term: st.term,
+            voted_for: st.voted_for,
+            log: st.log.clone(),
+        };
+        if let Ok(bytes) = labrpc::codec::encode(&saved) {
+            self.persister.save(bytes, None);
+        }
+    }
+
+    /// Moves to the higher `term` with no vote, as a follower (unless a bug keeps the role).
+    fn adopt(&self, st: &mut State, term: u64) {
+        st.term = term;
+        st.voted_for = None;
+        if !self.bugs.keeps_role_on_higher_term {
+            st.role = Role::Follower;
+        }
+        self.persist(st);
+    }
+
+    fn request_vote(&self, a: RequestVoteArgs) -> RequestVoteReply {
+        let mut st = self.state.lock();
+        if self.bugs.reset_on_any_vote_request {
+            self.reset_timer(&mut st);
+        }
+        let deny = |st: &State| RequestVoteReply {
+            term: Term(st.term),
+            vote_granted: false,
+        };
+        if a.term.0 < st.term && !self.bugs.grants_older_term {
+            return deny(&st);
+        }
+        if a.term.0 > st.term {
+            self.adopt(&mut st, a.term.0);
+        }
+        let c = a.candidate_id.0;
+        let free = match st.voted_for {
+            None => true,
+            Some(v) if v == c => !self.bugs.no_regrant,
+            Some(_) => self.bugs.double_vote,
+        };
+        let up_to_date =
+            self.bugs.ignores_log_in_votes || (a.last_log_term.0, a.last_log_index) >= st.last();
+        if !(free && up_to_date) {
+            return deny(&st);
+        }
+        st.voted_for = Some(c);
+        if !self.bugs.vote_not_persisted {
+            self.persist(&st);
+        }
+        if !self.bugs.no_reset_on_grant {
+            self.reset_timer(&mut st);
+        }
+        RequestVoteReply {
+            term: Term(st.term),
+            vote_granted: true,
+        }
+    }
+
+    fn append_entries(&self, a: AppendEntriesArgs) -> AppendEntriesReply {
+        let mut st = self.state.lock();
+        let reply = |st: &State, success: bool| AppendEntriesReply {
+            term: Term(st.term),
+            success,
+            conflict_term: None,
+            conflict_index: st.log.len() as u64,
+        };
+        if a.term.0 < st.term {
+            if self.bugs.reset_on_older_append {
+                self.reset_timer(&mut st);
+            }
+            if !self.bugs.accepts_older_append {
+                return reply(&st, false);
+            }
+        }
+        if a.term.0 > st.term {
+            self.adopt(&mut st, a.term.0);
+        }
+        if st.role == Role::Candidate && a.term.0 == st.term {
+            st.role = Role::Follower;
+        }
+        if !self.bugs.no_reset_on_heartbeat {
+            self.reset_timer(&mut st);
+        }
+        let prev = a.prev_log_index as usize;
+        if prev >= st.log.len() || st.log[prev].term != a.prev_log_term {
+            return reply(&st, false);
+        }
+        let mut changed = false;
+        for (k, e) in a.entries.iter().enumerate() {
+            let i = prev + 1 + k;
+            if i < st.log.len() && st.log[i].term == e.term {
+                continue;
+            }
+            st.log.truncate(i);
+            st.log.push(e.clone());
+            changed = true;
+        }
+        if changed {
+            self.persist(&st);
+        }
+        reply(&st, true)
+    }
+
+    async fn ticker(self: Arc<Self>) {
+        loop {
+            runtime::sleep(TICK).await;
+            let mut st = self.state.lock();
+            if st.dead {
+                return;
+            }
+            let expired = st.reset_at.elapsed() >= st.timeout;
+            let start = match st.role {
+                Role::Leader => false,
+                Role::Follower => expired,
+                Role::Candidate => expired && !self.bugs.candidate_never_retries,
+            };
+            if !start {
+                continue;
+            }
+            st.term += 1;
+            st.role = Role::Candidate;
+            st.voted_for = Some(self.me);
+            st.votes = 1;
+            self.persist(&st);
+            self.reset_timer(&mut st);
+            let (last_log_term, last_log_index) = st.last();
+            let args = RequestVoteArgs {
+                term: Term(st.term),
+                candidate_id: PeerId(self.me),
+                last_log_index,
+                last_log_term: Term(last_log_term),
+            };
+            drop(st);
+            for (i, end) in self.peers.iter().enumerate() {
+                if i != self.me {
+                    let (me, end, args) = (self.clone(), end.clone(), args.clone());
+                    drop(runtime::spawn(async move { me.ask_vote(end, args).await }));
+                }
+            }
+        }
+    }
+
+    async fn ask_vote(self: Arc<Self>, end: ClientEnd, args: RequestVoteArgs) {
+        let Ok(reply) = end
+            .call::<_, RequestVoteReply>("Raft.RequestVote", &args)
+            .await
+        else {
+            return;
+        };
+        let mut st = self.state.lock();
+        if st.dead {
+            return;
+        }
+        if reply.term.0 > st.term && !self.bugs.candidate_ignores_reply_term {
+            self.adopt(&mut st, reply.term.0);
+            return;
+        }
+        let in_context = st.role == Role::Candidate && st.term == args.term.0;
+        if !reply.vote_granted || !(in_context || self.bugs.counts_stale_votes) {
+            return;
+        }
+        st.votes += 1;
+        if st.votes * 2 > self.peers.len() && st.role != Role::Leader {
+            st.role = Role::Leader;
+            let term = st.term;
+            drop(st);
+            let me = self.clone();
+            drop(runtime::spawn(async move { me.lead(term).await }));
+        }
+    }
+
+    async fn lead(self: Arc<Self>, term: u64) {
+        loop {
+            let args = {
+                let st = self.state.lock();
+                if st.dead || st.role != Role::Leader || st.term != term {
+                    return;
+                }
+                let (last_term, last_index) = st.last();
+                AppendEntriesArgs {
+                    term: Term(term),
+                    leader_id: PeerId(self.me),
+                    prev_log_index: last_index,
+                    prev_log_term: Term(last_term),
+                    entries: Vec::new(),
+                    leader_commit: 0,
+                }
+            };
+            for (i, end) in self.peers.iter().enumerate() {
+                if i == self.me {
+                    continue;
+                }
+                let (me, end, args) = (self.clone(), end.clone(), args.clone());
+                drop(runtime::spawn(async move {
+                    if let Ok(reply) = end
+                        .call::<_, AppendEntriesReply>("Raft.AppendEntries", &args)
+                        .await
+                    {
+                        let mut st = me.state.lock();
+                        if reply.term.0 > st.term && !me.bugs.leader_ignores_reply_term {
+                            me.adopt(&mut st, reply.term.0);
+                        }
+                    }
+                }));
+            }
+            runtime::sleep(HEARTBEAT).await;
+        }
+    }
+}
+
+impl<B: BugSet> Peer for FigPeer<B> {
+    fn make(peers: Vec<ClientEnd>, me: usize, persister: Persister, _apply: ApplySender) -> Self {
+        let bugs = B::BUGS;
+        let saved: Saved = labrpc::codec::decode(&persister.read_raft_state()).unwrap_or_default();
+        let log = if saved.log.is_empty() {
+            vec![LogEntry {
+                term: Term(0),
+                command: Vec::new(),
+            }]
+        } else {
+            saved.log
+        };
+        let inner = Arc::new(Inner {
+            me,
+            peers,
+            persister,
+            bugs,
+            state: Mutex::new(State {
+                term: saved.term,
+                voted_for: saved.voted_for,
+                log,
+                role: Role::Follower,
+                votes: 0,
+                reset_at: runtime::now(),
+                timeout: Duration::ZERO,
+                dead: false,
+            }),
+        });
+        {
+            let mut st = inner.state.lock();
+            inner.reset_timer(&mut st);
+        }
+        drop(runtime::spawn(inner.clone().ticker()));
+        FigPeer {
+            inner,
+            _bugs: PhantomData,
+        }
+    }
+
+    fn get_state(&self) -> (u64, bool) {
+        let st = self.inner.state.lock();
+        (st.term, st.role == Role::Leader)
+    }
+
+    fn kill(&self) {
+        self.inner.state.lock().dead = true;
+    }
+
+    fn service(&self) -> Service {
+        let mut svc = Service::new("Raft").expect("\"Raft\" is a valid service name");
+        let inner = self.inner.clone();
+        svc.handle("RequestVote", move |a: RequestVoteArgs| {
+            inner.request_vote(a)
+        })
+        .expect("a new method");
+        let inner = self.inner.clone();
+        svc.handle("AppendEntries", move |a: AppendEntriesArgs| {
+            inner.append_entries(a)
+        })
+        .expect("a new method");
+        svc
+    }
+
+    /// Part A: a leader keeps no commands.
+    fn start(&self, _command: Vec<u8>) -> Option<(u64, u64)> {
+        None
+    }
+
+    fn snapshot(&self, _index: u64, _snapshot: Vec<u8>) {
+        // This toy keeps no log, so it has nothing to trim.
+    }
+}
