@@ -24,6 +24,7 @@ use harness::trial::{run_trial, TrialError, TrialReport, TrialSettings};
 use labrpc::runtime::{self, Executor, RunConfig, TraceSummary};
 use serde_json::Value;
 use support::log_peer::{AppliesOutOfOrder, ForgetsLog, LogPeer};
+use support::snap_peer::{ForgetsSnapshotOnRestart, SnapPeer};
 use support::{ChattyHeartbeats, DoubleVote, NoTimerReset, ToyPeer};
 
 /// The seed of the README's screenshot (double votes elect two leaders on it, after a few
@@ -259,6 +260,18 @@ fn the_page_of_a_failing_seed_shows_its_peers_and_the_failure_at_its_time() {
         "applying out of order fails concurrent_starts"
     );
     assert_failure_page(&browser, &report, "concurrent_starts-seed1.html", 3);
+    // Part D: a peer that forgets its snapshot when it restarts.
+    let grader = graders::by_name("snapshot_init").expect("a part-D grader");
+    let report = run_trial::<SnapPeer<raft::Raft, ForgetsSnapshotOnRestart>>(
+        grader,
+        &TrialSettings::sim(1).with_timeline(),
+    );
+    assert!(
+        report.outcome.is_err(),
+        "forgetting the snapshot fails snapshot_init"
+    );
+    let peers = timeline::timeline(&report).peers;
+    assert_failure_page(&browser, &report, "snapshot_init-seed1.html", peers);
 }
 
 /// Loads the page of the failed trial `report` and checks it: no script error, one lane per
