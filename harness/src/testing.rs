@@ -9,6 +9,7 @@
 //! | `LAB_SEED_START` | the first seed | 1 |
 //! | `LAB_LOG` | print the log of each trial as it runs (`RUST_LOG` syntax, e.g. `debug`) | unset |
 //! | `LAB_STUCK_AFTER` | seconds of wall time without progress before a trial is failed as stuck | 10 |
+//! | `LAB_MONITOR` | `0` turns the safety monitor off ([`crate::monitor`]) | on |
 //! | `LAB_HTML` | `1`: write each failing seed's [timeline page](crate::timeline) under `lab-results/timeline/`; a folder: write them there | unset |
 //!
 //! Every trial keeps the tail of its debug log as it runs, so a failing seed's panic message

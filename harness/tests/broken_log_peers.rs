@@ -15,6 +15,7 @@ use labrpc::runtime::RunError;
 use support::log_peer::{
     AppliesOutOfOrder, AppliesUnderLock, BacksUpSlowly, CommitsOldTerms, ForgetsLog, LogPeer, Sound,
 };
+use support::{ChattyHeartbeats, Correct, ToyPeer};
 
 /// Runs `grader` on `seed` and returns its error text (`None` for a pass).
 fn outcome<P: Peer>(grader: &str, seed: u64) -> Option<String> {
@@ -52,6 +53,21 @@ fn log_toy_without_defects_passes_every_part_b_and_c_grader() {
             );
         }
     }
+}
+
+#[test]
+fn basic_agree_rejects_a_peer_without_a_log() {
+    // The part-A toy elects leaders but accepts no command.
+    assert_fails_with::<ToyPeer<Correct>>(
+        "basic_agree",
+        1..3,
+        "one(100) failed to reach agreement",
+    );
+}
+
+#[test]
+fn count_rejects_heartbeats_far_too_often() {
+    assert_fails_with::<ToyPeer<ChattyHeartbeats>>("count", 1..3, "to elect initial leader");
 }
 
 #[test]

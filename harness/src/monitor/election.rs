@@ -1,7 +1,8 @@
 //! Rule 1, Election Safety: at most one leader per term, over the whole run.
 //!
-//! Observed from every `AppendEntries` a peer sends (only a leader sends them, so the sender
-//! leads the term the message carries) and from the tester's own `get_state()` samples.
+//! Observed from every `AppendEntries` and `InstallSnapshot` a peer sends (only a leader sends
+//! them, so the sender leads the term the message carries) and from the tester's own
+//! `get_state()` samples.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -12,8 +13,11 @@ use super::violation::{Rule, Violation};
 /// How the monitor learned that a peer led a term.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Evidence {
-    /// The peer sent an `AppendEntries` of the term to `to`.
-    AppendEntries {
+    /// The peer sent a leader's message (`AppendEntries` or `InstallSnapshot`) of the term to
+    /// `to`.
+    Sent {
+        /// The method.
+        method: &'static str,
         /// The receiver.
         to: usize,
     },
@@ -32,8 +36,8 @@ struct Claim {
 impl fmt::Display for Claim {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.how {
-            Evidence::AppendEntries { to } => {
-                write!(f, "S{} sent AppendEntries to S{to} as leader", self.peer)
+            Evidence::Sent { method, to } => {
+                write!(f, "S{} sent {method} to S{to} as leader", self.peer)
             }
             Evidence::Sample => write!(
                 f,
@@ -86,8 +90,16 @@ mod tests {
     fn one_leader_may_send_many_times_and_each_term_may_have_its_own() {
         let mut rule = ElectionSafety::default();
         for i in 0..5 {
-            rule.leads(ms(i), 1, 3, Evidence::AppendEntries { to: 2 })
-                .expect("the same leader again");
+            rule.leads(
+                ms(i),
+                1,
+                3,
+                Evidence::Sent {
+                    method: "AppendEntries",
+                    to: 2,
+                },
+            )
+            .expect("the same leader again");
         }
         rule.leads(ms(10), 2, 4, Evidence::Sample)
             .expect("a new term, a new leader");
@@ -98,10 +110,26 @@ mod tests {
     #[test]
     fn two_senders_of_append_entries_in_one_term_fail_at_once() {
         let mut rule = ElectionSafety::default();
-        rule.leads(ms(1200), 1, 4, Evidence::AppendEntries { to: 0 })
-            .expect("the first leader");
+        rule.leads(
+            ms(1200),
+            1,
+            4,
+            Evidence::Sent {
+                method: "AppendEntries",
+                to: 0,
+            },
+        )
+        .expect("the first leader");
         let v = rule
-            .leads(ms(2500), 2, 4, Evidence::AppendEntries { to: 0 })
+            .leads(
+                ms(2500),
+                2,
+                4,
+                Evidence::Sent {
+                    method: "AppendEntries",
+                    to: 0,
+                },
+            )
             .expect_err("a second leader of term 4");
         assert_eq!(v.rule, Rule::ElectionSafety);
         assert_eq!(v.summary, "S1 and S2 both led term 4");
@@ -121,7 +149,15 @@ mod tests {
         rule.leads(ms(500), 0, 2, Evidence::Sample)
             .expect("the first leader");
         let v = rule
-            .leads(ms(900), 3, 2, Evidence::AppendEntries { to: 1 })
+            .leads(
+                ms(900),
+                3,
+                2,
+                Evidence::Sent {
+                    method: "AppendEntries",
+                    to: 1,
+                },
+            )
             .expect_err("a second leader of term 2");
         assert!(v.evidence[0].contains("get_state() on S0 said it is leader of term 2"));
     }

@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use raft::{AppendEntriesArgs, AppendEntriesReply, RequestVoteArgs, RequestVoteReply};
+use raft::{
+    AppendEntriesArgs, AppendEntriesReply, InstallSnapshotArgs, InstallSnapshotReply,
+    RequestVoteArgs, RequestVoteReply,
+};
 
 use super::applies::StateMachineSafety;
 use super::election::{ElectionSafety, Evidence};
@@ -15,6 +18,7 @@ use super::votes::OneVotePerTerm;
 /// The short names of the two methods, as failures print them.
 const REQUEST_VOTE: &str = "RequestVote";
 const APPEND_ENTRIES: &str = "AppendEntries";
+const INSTALL_SNAPSHOT: &str = "InstallSnapshot";
 
 /// A Raft request, decoded.
 #[derive(Debug, Clone, Copy)]
@@ -23,6 +27,8 @@ pub enum Request<'a> {
     Vote(&'a RequestVoteArgs),
     /// `Raft.AppendEntries`.
     Append(&'a AppendEntriesArgs),
+    /// `Raft.InstallSnapshot`.
+    Snapshot(&'a InstallSnapshotArgs),
 }
 
 impl Request<'_> {
@@ -31,6 +37,7 @@ impl Request<'_> {
         match self {
             Request::Vote(a) => a.term.into(),
             Request::Append(a) => a.term.into(),
+            Request::Snapshot(a) => a.term.into(),
         }
     }
 }
@@ -42,6 +49,8 @@ pub enum Response<'a> {
     Vote(&'a RequestVoteReply),
     /// The reply of `Raft.AppendEntries`.
     Append(&'a AppendEntriesReply),
+    /// The reply of `Raft.InstallSnapshot`.
+    Snapshot(&'a InstallSnapshotReply),
 }
 
 impl Response<'_> {
@@ -50,6 +59,7 @@ impl Response<'_> {
         match self {
             Response::Vote(r) => r.term.into(),
             Response::Append(r) => r.term.into(),
+            Response::Snapshot(r) => r.term.into(),
         }
     }
 
@@ -57,6 +67,7 @@ impl Response<'_> {
         match self {
             Response::Vote(_) => REQUEST_VOTE,
             Response::Append(_) => APPEND_ENTRIES,
+            Response::Snapshot(_) => INSTALL_SNAPSHOT,
         }
     }
 }
@@ -127,8 +138,11 @@ impl Rules {
                 self.terms.sent(at, from, term, how, None)
             }
             Request::Append(args) => {
-                self.election
-                    .leads(at, from, term, Evidence::AppendEntries { to })?;
+                let how = Evidence::Sent {
+                    method: APPEND_ENTRIES,
+                    to,
+                };
+                self.election.leads(at, from, term, how)?;
                 let how = Source::Sent {
                     method: APPEND_ENTRIES,
                     peer: to,
@@ -136,6 +150,18 @@ impl Rules {
                 self.terms.sent(at, from, term, how, None)?;
                 self.log
                     .append_sent(at, from, to, args, &self.applies, repeat)
+            }
+            Request::Snapshot(_) => {
+                let how = Evidence::Sent {
+                    method: INSTALL_SNAPSHOT,
+                    to,
+                };
+                self.election.leads(at, from, term, how)?;
+                let how = Source::Sent {
+                    method: INSTALL_SNAPSHOT,
+                    peer: to,
+                };
+                self.terms.sent(at, from, term, how, None)
             }
         }
     }
@@ -341,6 +367,38 @@ mod tests {
             .leader_seen(ms(200), 2, 3)
             .expect_err("S2 claims 3 as well");
         assert_eq!(v.rule, Rule::ElectionSafety);
+    }
+
+    #[test]
+    fn install_snapshot_counts_as_leading_and_as_sending_its_term() {
+        let snapshot = |term: u64, leader: usize| InstallSnapshotArgs {
+            term: Term(term),
+            leader_id: PeerId(leader),
+            last_included_index: 5,
+            last_included_term: Term(term),
+            data: vec![1, 2, 3],
+        };
+        let mut r = three();
+        r.request_sent(ms(100), 0, 1, Request::Append(&heartbeat(3, 0)), false)
+            .expect("leader of 3");
+        let v = r
+            .request_sent(ms(200), 2, 1, Request::Snapshot(&snapshot(3, 2)), false)
+            .expect_err("S2 sends a snapshot as leader of term 3 too");
+        assert_eq!(v.rule, Rule::ElectionSafety);
+        assert!(v.evidence[1].contains("S2 sent InstallSnapshot to S1 as leader"));
+
+        let mut r = three();
+        r.reply_delivered(
+            ms(100),
+            0,
+            1,
+            Response::Snapshot(&InstallSnapshotReply { term: Term(4) }),
+        );
+        let v = r
+            .request_sent(ms(500), 0, 2, Request::Snapshot(&snapshot(3, 0)), false)
+            .expect_err("term 4 was seen 400 ms before");
+        assert_eq!(v.rule, Rule::TermsMoveForward);
+        assert!(v.evidence[0].contains("S0 got S1's reply to its InstallSnapshot, with term 4"));
     }
 
     #[test]

@@ -82,8 +82,9 @@ impl Rule {
             }
             Rule::UnreadableMessage => {
                 "the tester reads Raft's RPCs with the raft crate's message types \
-                 (RequestVoteArgs, RequestVoteReply, AppendEntriesArgs, AppendEntriesReply): \
-                 send exactly those types, keeping their names and fields"
+                 (RequestVoteArgs, RequestVoteReply, AppendEntriesArgs, AppendEntriesReply, \
+                 InstallSnapshotArgs, InstallSnapshotReply): send exactly those types, keeping \
+                 their names and fields"
             }
         }
     }

@@ -1,9 +1,13 @@
-//! Election-only toy peers with the bugs the safety monitor exists to catch: each passes every
-//! part-A grader with the monitor off, and breaks one of Raft's rules in a way only the monitor
-//! sees. With no bug switched on, the peer is a correct part-A peer.
+//! Toy peers with the bugs the safety monitor exists to catch. The election bugs (rules 1–3)
+//! pass every part-A grader with the monitor off and break one of Raft's rules in a way only the
+//! monitor sees. The log bugs (rules 4 and 6) break a rule the part-B graders only notice later,
+//! when a peer applies a wrong command; the monitor fails the trial at the message that broke
+//! it. With no bug switched on, the peer is a correct Raft for parts A and B (it saves nothing,
+//! so it is no part-C peer).
 //!
 //! They speak the `raft` crate's message types (`RequestVoteArgs`, `AppendEntriesArgs`, ...),
-//! as every submission must, since the monitor reads them; nothing else of `raft` is used.
+//! as every submission must, since the monitor reads them; nothing else of `raft` is used but
+//! the apply channel the tester hands every peer.
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -14,8 +18,8 @@ use labrpc::runtime::{self, Instant};
 use labrpc::{ClientEnd, Service};
 use parking_lot::Mutex;
 use raft::{
-    AppendEntriesArgs, AppendEntriesReply, ApplySender, PeerId, Persister, RequestVoteArgs,
-    RequestVoteReply, Term,
+    AppendEntriesArgs, AppendEntriesReply, ApplyMsg, ApplySender, LogEntry, PeerId, Persister,
+    RequestVoteArgs, RequestVoteReply, Term,
 };
 
 /// Which bugs a [`MonitorToy`] has.
@@ -36,6 +40,12 @@ pub struct Bugs {
     /// Rule 3 as well: a reply is built before the request's newer term is adopted, so it
     /// carries the old term.
     pub reply_before_adopting: bool,
+    /// Rule 4 (Log Matching): a leader puts a new command right after its commit index, over
+    /// any entries of its own term not yet committed, so one (index, term) names two commands.
+    pub start_after_commit: bool,
+    /// Rule 6 (Leader Completeness): a voter grants its vote without the election restriction
+    /// (whatever the candidate's log), so a peer missing committed entries can lead.
+    pub no_election_restriction: bool,
 }
 
 /// A correct peer's settings.
@@ -45,6 +55,8 @@ pub const NO_BUGS: Bugs = Bugs {
     forgets_own_vote: false,
     endless_heartbeats: false,
     reply_before_adopting: false,
+    start_after_commit: false,
+    no_election_restriction: false,
 };
 
 /// How often a leader sends heartbeats.
@@ -110,6 +122,22 @@ flavour!(
     }
 );
 flavour!(
+    /// Rule 4's bug.
+    StartsAfterCommit,
+    Bugs {
+        start_after_commit: true,
+        ..NO_BUGS
+    }
+);
+flavour!(
+    /// Rule 6's bug.
+    NoElectionRestriction,
+    Bugs {
+        no_election_restriction: true,
+        ..NO_BUGS
+    }
+);
+flavour!(
     /// A correct peer with the narrow timeouts of the collision bugs (their control).
     SoundNarrow,
     Bugs {
@@ -133,6 +161,26 @@ struct State {
     last_heard: Instant,
     timeout: Duration,
     dead: bool,
+    /// The log: entry `i` (from 1) is `log[i - 1]`.
+    log: Vec<LogEntry>,
+    commit: u64,
+    applied: u64,
+    /// A leader's next index and match index per peer.
+    next: Vec<u64>,
+    matched: Vec<u64>,
+}
+
+impl State {
+    fn last_index(&self) -> u64 {
+        self.log.len() as u64
+    }
+
+    fn term_at(&self, index: u64) -> u64 {
+        match index {
+            0 => 0,
+            i => self.log.get(i as usize - 1).map_or(0, |e| e.term.into()),
+        }
+    }
 }
 
 struct Inner {
@@ -176,7 +224,10 @@ impl Inner {
         let candidate = args.candidate_id.index();
         Inner::see_term(&mut st, term);
         let free = st.voted_for.is_none() || st.voted_for == Some(candidate);
-        let granted = term == st.term && free;
+        let (their_term, our_term) = (u64::from(args.last_log_term), st.term_at(st.last_index()));
+        let up_to_date = their_term > our_term
+            || (their_term == our_term && args.last_log_index >= st.last_index());
+        let granted = term == st.term && free && (up_to_date || self.bugs.no_election_restriction);
         if granted {
             st.voted_for = Some(candidate);
             self.reset_timer(&mut st);
@@ -196,13 +247,32 @@ impl Inner {
         let mut st = self.state.lock();
         let term_before = st.term;
         let term = u64::from(args.term);
-        let success = term >= st.term;
-        if success {
+        let current = term >= st.term;
+        if current {
             Inner::see_term(&mut st, term);
             // The usual line: whoever sends a valid AppendEntries leads, so follow it (a leader
             // of the same term too, which only a broken election can produce).
             st.role = Role::Follower;
             self.reset_timer(&mut st);
+        }
+        let prev = args.prev_log_index;
+        let success =
+            current && prev <= st.last_index() && st.term_at(prev) == u64::from(args.prev_log_term);
+        if success {
+            for (k, entry) in args.entries.iter().enumerate() {
+                let index = prev + 1 + k as u64;
+                if index <= st.last_index() {
+                    if st.term_at(index) == u64::from(entry.term) {
+                        continue;
+                    }
+                    st.log.truncate(index as usize - 1);
+                }
+                st.log.push(entry.clone());
+            }
+            let last_new = prev + args.entries.len() as u64;
+            if args.leader_commit > st.commit {
+                st.commit = args.leader_commit.min(last_new);
+            }
         }
         let reply_term = if self.bugs.reply_before_adopting {
             term_before
@@ -253,11 +323,14 @@ impl Inner {
     }
 
     async fn ask_vote(self: Arc<Self>, end: ClientEnd, term: u64) {
-        let args = RequestVoteArgs {
-            term: Term(term),
-            candidate_id: PeerId(self.me),
-            last_log_index: 0,
-            last_log_term: Term(0),
+        let args = {
+            let st = self.state.lock();
+            RequestVoteArgs {
+                term: Term(term),
+                candidate_id: PeerId(self.me),
+                last_log_index: st.last_index(),
+                last_log_term: Term(st.term_at(st.last_index())),
+            }
         };
         let Ok(reply) = end
             .call::<_, RequestVoteReply>("Raft.RequestVote", &args)
@@ -276,6 +349,9 @@ impl Inner {
             st.votes += 1;
             if st.votes * 2 > self.peers.len() {
                 st.role = Role::Leader;
+                let next = st.last_index() + 1;
+                st.next = vec![next; self.peers.len()];
+                st.matched = vec![0; self.peers.len()];
                 drop(st);
                 let me = self.clone();
                 drop(runtime::spawn(async move { me.lead(term).await }));
@@ -296,23 +372,33 @@ impl Inner {
                 if i == self.me {
                     continue;
                 }
+                let args = {
+                    let st = self.state.lock();
+                    let next = st.next.get(i).copied().unwrap_or(1).max(1);
+                    AppendEntriesArgs {
+                        term: Term(term),
+                        leader_id: PeerId(self.me),
+                        prev_log_index: next - 1,
+                        prev_log_term: Term(st.term_at(next - 1)),
+                        entries: st.log.get(next as usize - 1..).unwrap_or(&[]).to_vec(),
+                        leader_commit: st.commit,
+                    }
+                };
                 let me = self.clone();
                 let end = end.clone();
                 drop(runtime::spawn(async move {
-                    let args = AppendEntriesArgs {
-                        term: Term(term),
-                        leader_id: PeerId(me.me),
-                        prev_log_index: 0,
-                        prev_log_term: Term(0),
-                        entries: Vec::new(),
-                        leader_commit: 0,
-                    };
                     if let Ok(reply) = end
                         .call::<_, AppendEntriesReply>("Raft.AppendEntries", &args)
                         .await
                     {
                         let mut st = me.state.lock();
-                        Inner::see_term(&mut st, reply.term.into());
+                        if Inner::see_term(&mut st, reply.term.into())
+                            || st.role != Role::Leader
+                            || st.term != term
+                        {
+                            return;
+                        }
+                        me.replied(&mut st, i, &args, reply.success);
                     }
                 }));
             }
@@ -321,8 +407,60 @@ impl Inner {
     }
 }
 
+impl Inner {
+    /// A leader of `args.term` heard `to`'s answer to `args`.
+    fn replied(&self, st: &mut State, to: usize, args: &AppendEntriesArgs, success: bool) {
+        if !success {
+            st.next[to] = st.next[to].saturating_sub(1).max(1);
+            return;
+        }
+        let matched = args.prev_log_index + args.entries.len() as u64;
+        st.matched[to] = st.matched[to].max(matched);
+        st.next[to] = st.matched[to] + 1;
+        // Commit the highest entry of this term stored on a majority (the leader included).
+        for index in (st.commit + 1..=st.last_index()).rev() {
+            let stored = 1
+                + (0..self.peers.len())
+                    .filter(|&j| j != self.me && st.matched[j] >= index)
+                    .count();
+            if st.term_at(index) == st.term && stored * 2 > self.peers.len() {
+                st.commit = index;
+                break;
+            }
+        }
+    }
+
+    /// Hands committed entries to the service, in order, never holding the lock while it waits.
+    async fn applier(self: Arc<Self>, apply: ApplySender) {
+        loop {
+            runtime::sleep(TICK).await;
+            let batch: Vec<(u64, LogEntry)> = {
+                let mut st = self.state.lock();
+                if st.dead {
+                    return;
+                }
+                let from = st.applied + 1;
+                st.applied = st.commit;
+                (from..=st.commit)
+                    .map(|i| (i, st.log[i as usize - 1].clone()))
+                    .collect()
+            };
+            for (index, entry) in batch {
+                let msg = ApplyMsg::Command {
+                    index,
+                    term: entry.term.into(),
+                    command: entry.command,
+                };
+                if apply.send(msg).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
 impl<F: Flavour> Peer for MonitorToy<F> {
-    fn make(peers: Vec<ClientEnd>, me: usize, _persister: Persister, _apply: ApplySender) -> Self {
+    fn make(peers: Vec<ClientEnd>, me: usize, _persister: Persister, apply: ApplySender) -> Self {
         let bugs = F::BUGS;
         let inner = Arc::new(Inner {
             me,
@@ -336,9 +474,15 @@ impl<F: Flavour> Peer for MonitorToy<F> {
                 last_heard: runtime::now(),
                 timeout: draw_timeout(&bugs),
                 dead: false,
+                log: Vec::new(),
+                commit: 0,
+                applied: 0,
+                next: Vec::new(),
+                matched: Vec::new(),
             }),
         });
         drop(runtime::spawn(inner.clone().ticker()));
+        drop(runtime::spawn(inner.clone().applier(apply)));
         MonitorToy {
             inner,
             _flavour: PhantomData,
@@ -369,9 +513,21 @@ impl<F: Flavour> Peer for MonitorToy<F> {
         svc
     }
 
-    /// An election-only peer keeps no log.
-    fn start(&self, _command: Vec<u8>) -> Option<(u64, u64)> {
-        None
+    fn start(&self, command: Vec<u8>) -> Option<(u64, u64)> {
+        let mut st = self.inner.state.lock();
+        if st.role != Role::Leader {
+            return None;
+        }
+        if self.inner.bugs.start_after_commit {
+            let commit = st.commit as usize;
+            st.log.truncate(commit);
+        }
+        let term = st.term;
+        st.log.push(LogEntry {
+            term: Term(term),
+            command,
+        });
+        Some((st.last_index(), term))
     }
 
     fn snapshot(&self, _index: u64, _snapshot: Vec<u8>) {
