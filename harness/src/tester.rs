@@ -48,6 +48,9 @@ use crate::monitor::{Monitor, MonitorSettings};
 use crate::peer::Peer;
 use crate::timeline::probe::{self, Fact};
 
+/// How the tester's log line for a new cluster begins (`new cluster: 3 peers`).
+pub const CLUSTER_LINE: &str = "new cluster: ";
+
 /// The tester's allowance for one election (Go `RaftElectionTimeout`): one second, far more
 /// than the paper's range.
 pub const RAFT_ELECTION_TIMEOUT: Duration = Duration::from_secs(1);
@@ -614,6 +617,8 @@ impl<P: Peer> Tester<P> {
             bytes0: 0,
             max_index0: 0,
         };
+        // Said in the log too, so a page drawn from the text log alone knows its clusters.
+        t.log(format_args!("{CLUSTER_LINE}{n} peers"));
         for i in 0..n {
             t.start1(i);
         }

@@ -118,6 +118,36 @@ pub enum TrialError {
     Setup(String),
 }
 
+impl TrialError {
+    /// Whether the trial did not end by itself but was stopped from outside: stuck (in a
+    /// `snapshot()` call too), deadlocked, in a busy loop, with its clock stalled, or past its
+    /// time limit. Such a trial is never run again (not for a timeline page, not for the
+    /// determinism check): a second run costs the watchdog's wait again, and in the stuck
+    /// cases leaves a second thread behind. A trial that failed a check or panicked ended by
+    /// itself, at a cost no greater than a passing trial's.
+    ///
+    /// ```
+    /// use harness::trial::TrialError;
+    ///
+    /// assert!(TrialError::TimeLimit.ran_away());
+    /// assert!(!TrialError::Setup("bad log filter".into()).ran_away());
+    /// ```
+    pub fn ran_away(&self) -> bool {
+        match self {
+            TrialError::TimeLimit | TrialError::SnapshotDeadlock { .. } => true,
+            TrialError::Runtime(e) => match e {
+                RunError::TimeLimit { .. }
+                | RunError::Deadlock { .. }
+                | RunError::Stuck { .. }
+                | RunError::BusyLoop { .. }
+                | RunError::TimeStalled { .. } => true,
+                RunError::Panicked { .. } => false,
+            },
+            TrialError::Check(_) | TrialError::Setup(_) => false,
+        }
+    }
+}
+
 /// The result of one trial.
 #[derive(Debug, Clone)]
 pub struct TrialReport {
@@ -316,5 +346,71 @@ mod tests {
             message.contains("a task of S2 panicked: assertion"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn only_trials_stopped_from_outside_ran_away() {
+        let (name, seed, at) = ("g".to_string(), 1, Duration::from_secs(3));
+        let node = Some(labrpc::runtime::NodeName::root());
+        let runaway = [
+            TrialError::TimeLimit,
+            TrialError::Runtime(RunError::TimeLimit {
+                name: name.clone(),
+                seed,
+                limit: at,
+            }),
+            TrialError::Runtime(RunError::Deadlock {
+                name: name.clone(),
+                seed,
+                at,
+                tasks: 2,
+                nodes: Vec::new(),
+            }),
+            TrialError::Runtime(RunError::Stuck {
+                name: name.clone(),
+                seed,
+                wall: at,
+                node: node.clone(),
+            }),
+            TrialError::SnapshotDeadlock {
+                peer: 1,
+                error: RunError::Stuck {
+                    name: name.clone(),
+                    seed,
+                    wall: at,
+                    node: node.clone(),
+                },
+            },
+            TrialError::Runtime(RunError::BusyLoop {
+                name: name.clone(),
+                seed,
+                at,
+                polls: 5,
+                node: node.clone(),
+            }),
+            TrialError::Runtime(RunError::TimeStalled {
+                name: name.clone(),
+                seed,
+                at,
+                wall: at,
+                busiest: node.clone(),
+            }),
+        ];
+        for e in &runaway {
+            assert!(e.ran_away(), "{e:?}");
+        }
+        let ended = [
+            TrialError::Check(TestFailure::new("expected one leader, got none")),
+            TrialError::Runtime(RunError::Panicked {
+                name,
+                seed,
+                node: labrpc::runtime::NodeName::root(),
+                message: "oops".into(),
+            }),
+            TrialError::Setup("bad log filter".into()),
+        ];
+        for e in &ended {
+            assert!(!e.ran_away(), "{e:?}");
+        }
     }
 }

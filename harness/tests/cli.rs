@@ -146,7 +146,7 @@ impl Peer for Wobbly {
 struct Blocks<const K: usize>;
 
 /// Runs of `Blocks<K>` started (peer 0 made), per `K`.
-static BLOCKS_RUNS: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+static BLOCKS_RUNS: [AtomicU64; 3] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
 
 impl<const K: usize> Peer for Blocks<K> {
     fn make(_peers: Vec<ClientEnd>, me: usize, _p: Persister, _tx: ApplySender) -> Self {
@@ -706,16 +706,27 @@ fn a_stuck_trial_fails_with_a_clear_message_and_the_run_goes_on() {
     let dir = temp_dir("stuck");
     let mut opts = options("initial_election", 2, Some(&dir));
     opts.stuck_after = Duration::from_millis(200);
+    assert!(opts.html, "timeline pages are on by default");
     let summary = run::<Blocks<0>>(&opts);
     let g = &summary.graders[0];
     assert_eq!((g.passed, g.failed), (0, 2), "both seeds ran and failed");
     // Each stuck seed ran once: its log was taken as it ran, not by running it again (which
-    // would cost a second stuck window and leave a second thread behind).
+    // would cost a second stuck window and leave a second thread behind), and its timeline
+    // page was drawn from that log, not from a replay.
     assert_eq!(
         BLOCKS_RUNS[0].load(Ordering::SeqCst),
         2,
         "one run per stuck seed"
     );
+    for f in &g.failures {
+        let page = std::fs::read_to_string(f.page.as_ref().expect("a page")).expect("reads");
+        assert!(
+            page.contains(
+                "drawn from the trial&#39;s text log, as it ran (it was stopped by a watchdog"
+            ),
+            "{page}"
+        );
+    }
     for f in &g.failures {
         // The runtime's message, whole: what happened, the run and seed, what to look for.
         assert!(
@@ -744,6 +755,30 @@ fn a_stuck_trial_fails_with_a_clear_message_and_the_run_goes_on() {
             assert!(text.contains(line), "{text}");
         }
     }
+}
+
+// The one-run rule holds with every option that could run a trial again: a timeline page, the
+// determinism check, and a page for passing seeds too.
+#[test]
+fn a_stuck_seed_runs_once_with_pages_and_the_determinism_check_on() {
+    let dir = temp_dir("stuck-determinism");
+    let mut opts = options("initial_election", 1, Some(&dir));
+    opts.stuck_after = Duration::from_millis(200);
+    opts.check_determinism = true;
+    opts.keep_all = true;
+    opts.html = true;
+    let summary = run::<Blocks<2>>(&opts);
+    let g = &summary.graders[0];
+    assert_eq!(g.failed, 1);
+    assert_eq!(BLOCKS_RUNS[2].load(Ordering::SeqCst), 1, "no second run");
+    let f = &g.failures[0];
+    assert!(f.error.contains("stuck"), "{}", f.error);
+    assert!(f.page.as_ref().is_some_and(|p| p.is_file()), "{f:?}");
+    let bundle = std::fs::read_to_string(f.bundle.as_ref().expect("a bundle")).expect("reads");
+    assert!(
+        bundle.contains("not run a second time for --check-determinism"),
+        "{bundle}"
+    );
 }
 
 #[test]

@@ -347,14 +347,85 @@ fn a_page_is_one_file_that_needs_no_network() {
 fn a_trial_without_records_still_gets_a_page_with_its_failure() {
     let g = graders::by_name("heartbeat_stability").expect("a grader");
     let report = run_trial::<ToyPeer<NoTimerReset>>(g, &TrialSettings::sim(1).without_monitor());
-    assert!(report.records.is_none());
+    assert!(report.records.is_none() && report.log.is_none());
     let t = timeline::timeline(&report);
     assert!(t.failure.is_some());
     assert!(t
         .notes
         .iter()
-        .any(|n| n.contains("without structured records")));
+        .any(|n| n.contains("without a log or structured records")
+            && n.contains("harness replay heartbeat_stability --seed 1 --html FILE")));
     assert!(timeline::page(&report).contains("FAILED"));
+}
+
+/// A lane's pieces: (peer, from, to, state) of each span, (peer, from, to) of each cut.
+type Lanes = (
+    usize,
+    Vec<(usize, u64, u64, PeerState)>,
+    Vec<(usize, u64, u64)>,
+);
+
+/// What the page draws on a peer's lane, without the RPCs and samples a text log lacks.
+fn lanes(t: &Timeline) -> Lanes {
+    let spans = t
+        .spans
+        .iter()
+        .map(|s| (s.peer, s.from, s.to, s.state))
+        .collect();
+    let cuts = t.cuts.iter().map(|c| (c.peer, c.from, c.to)).collect();
+    (t.peers, spans, cuts)
+}
+
+// A trial that ran away is not run again for its page (cli.rs: a stuck seed runs once with
+// pages on): its page comes from the text log it kept. For our raft, whose log names its
+// roles, those lanes are the ones its structured records draw.
+#[test]
+fn a_trial_with_only_its_text_log_gets_the_lanes_its_records_would_draw() {
+    for (grader, seed) in [("re_election", 2), ("persist2", 1), ("rejoin", 3)] {
+        let g = graders::by_name(grader).expect("a grader");
+        let recorded = timeline::timeline(&run_trial::<raft::Raft>(
+            g,
+            &TrialSettings::sim(seed).with_timeline(),
+        ));
+        let logged = run_trial::<raft::Raft>(g, &TrialSettings::sim(seed).with_log("debug"));
+        assert!(logged.records.is_none());
+        let from_text = timeline::timeline(&logged);
+        assert_eq!(from_text.roles, RoleSource::Log);
+        assert_eq!(
+            lanes(&from_text),
+            lanes(&recorded),
+            "{grader} seed {seed}: the lanes from the text log vs from the records"
+        );
+        assert!(
+            !from_text.cuts.is_empty(),
+            "{grader} seed {seed} disconnects a peer"
+        );
+        if grader == "persist2" {
+            assert!(
+                from_text.spans.iter().any(|s| s.state == PeerState::Down),
+                "persist2 crashes peers"
+            );
+        }
+        // The tester's lane has the same events, and the page says what it lacks and why.
+        let kinds = |t: &Timeline| -> Vec<(u64, String)> {
+            t.events
+                .iter()
+                .filter(|e| e.peer.is_none())
+                .map(|e| (e.at, e.line.clone()))
+                .collect()
+        };
+        assert_eq!(kinds(&from_text), kinds(&recorded), "{grader} seed {seed}");
+        assert!(from_text.rpcs.is_empty() && from_text.applies.is_empty());
+        assert!(
+            from_text.notes.iter().any(|n| {
+                n.starts_with(
+                "drawn from the trial's text log, as it ran (it was run without structured records)"
+            )
+            }),
+            "{:?}",
+            from_text.notes
+        );
+    }
 }
 
 /// A fresh folder under the test's scratch space.

@@ -15,7 +15,7 @@ use tracing::Level;
 
 use super::model::*;
 use super::probe::{self, Fact};
-use super::record::Record;
+use super::record::{FieldValue, Record};
 use crate::trial::{TrialError, TrialReport};
 
 /// How a safety monitor's violation starts (see [`crate::monitor::Violation::headline`]).
@@ -521,6 +521,114 @@ impl Calls {
     }
 }
 
+/// The records a text log holds, for a trial that kept no structured records: what
+/// [`records_from_log`] returns.
+#[derive(Debug, Clone, Default)]
+pub struct LogRecords {
+    /// One record per log line, and the tester's facts its lines state (a new cluster, start,
+    /// crash, connect, disconnect), in the log's order.
+    pub records: Vec<Record>,
+    /// How many of the earliest lines the capture left out (its size bound), if it did.
+    pub left_out: Option<u64>,
+}
+
+/// The target given to a text log's lines that are not the tester's (the text keeps no target).
+pub const TEXT_LOG_TARGET: &str = "log";
+
+/// Reads a trial's text log (the [`crate::logs`] format) back into records: each line's time,
+/// topic, peer, term and message, and, for the tester's own lines that change the cluster
+/// (`new cluster: 3 peers`, `start(1)`, `crash(1)`, `connect(1)`, `disconnect(1)`), the fact
+/// the tester would have recorded with it. What a text log does not hold (the RPCs, the
+/// applies, the tester's `get_state` samples) is missing. Lines that are not log lines (a
+/// panic's message) are skipped.
+///
+/// ```
+/// use harness::timeline::extract::records_from_log;
+///
+/// let log = "  0.000000 TEST   -   -    new cluster: 3 peers\n\
+///            0.000000 TEST   -   -    start(0)\n\
+///            0.512000 LEADER S0  T1   became leader of term 1 with 2 of 3 votes\n";
+/// let read = records_from_log(log);
+/// // Three lines, and the two facts they state.
+/// assert_eq!(read.records.len(), 5);
+/// assert_eq!(read.left_out, None);
+/// assert_eq!(read.records[4].term(), Some(1));
+/// ```
+pub fn records_from_log(log: &str) -> LogRecords {
+    let mut out = LogRecords::default();
+    for text in log.lines() {
+        if let Some(n) = text
+            .strip_prefix("[the ")
+            .and_then(|rest| rest.split_once(' '))
+            .filter(|(_, rest)| rest.starts_with("earliest log lines were left out"))
+            .and_then(|(n, _)| n.parse().ok())
+        {
+            out.left_out = Some(n);
+            continue;
+        }
+        let Some(line) = crate::logs::LogLine::parse(text) else {
+            continue;
+        };
+        let tester = line.topic == "TEST";
+        if tester {
+            if let Some(fact) = tester_fact(line.micros, &line.message) {
+                out.records.push(fact);
+            }
+        }
+        let mut fields = vec![("topic", FieldValue::Str(line.topic.to_ascii_lowercase()))];
+        if let Some(p) = line.peer {
+            fields.push(("peer", FieldValue::U64(p)));
+        }
+        if let Some(t) = line.term {
+            fields.push(("term", FieldValue::U64(t)));
+        }
+        out.records.push(Record {
+            micros: line.micros,
+            target: if tester { "tester" } else { TEXT_LOG_TARGET },
+            level: match line.topic.as_str() {
+                "ERROR" => Level::ERROR,
+                "WARN" => Level::WARN,
+                _ => Level::DEBUG,
+            },
+            message: line.message,
+            fields,
+        });
+    }
+    out
+}
+
+/// The fact a tester's log line states, if it states one.
+fn tester_fact(micros: u64, message: &str) -> Option<Record> {
+    let fact = |fields: Vec<(&'static str, FieldValue)>| Record {
+        micros,
+        target: probe::TARGET,
+        level: Level::DEBUG,
+        message: String::new(),
+        fields,
+    };
+    let m = message.trim();
+    if let Some(rest) = m.strip_prefix(crate::tester::CLUSTER_LINE) {
+        let n: u64 = rest.strip_suffix(" peers")?.parse().ok()?;
+        return Some(fact(vec![
+            ("fact", FieldValue::Str(Fact::Cluster.as_str().to_string())),
+            ("peers", FieldValue::U64(n)),
+        ]));
+    }
+    let (name, rest) = m.split_once('(')?;
+    let peer: u64 = rest.strip_suffix(')')?.parse().ok()?;
+    let kind = match name {
+        "start" => Fact::Start,
+        "crash" => Fact::Crash,
+        "connect" => Fact::Connect,
+        "disconnect" => Fact::Disconnect,
+        _ => return None,
+    };
+    Some(fact(vec![
+        ("fact", FieldValue::Str(kind.as_str().to_string())),
+        ("peer", FieldValue::U64(peer)),
+    ]))
+}
+
 fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
@@ -534,7 +642,16 @@ fn is_peer_event(r: &Record) -> bool {
 /// [`TrialSettings::with_timeline`](crate::trial::TrialSettings::with_timeline)) it has only
 /// the failure, and a note saying so.
 pub fn from_report(report: &TrialReport) -> Timeline {
-    let records = report.records.as_deref().unwrap_or(&[]);
+    // A trial without records is drawn from its text log, if it kept one.
+    let from_text = match (&report.records, &report.log) {
+        (None, Some(log)) => Some(records_from_log(log)),
+        _ => None,
+    };
+    let records = match (&report.records, &from_text) {
+        (Some(records), _) => records.as_slice(),
+        (None, Some(read)) => read.records.as_slice(),
+        (None, None) => &[],
+    };
     // Real mode appends from several threads: put the records in time order (stable, so
     // events of one instant keep their order).
     let mut order: Vec<&Record> = records.iter().collect();
@@ -718,12 +835,43 @@ pub fn from_report(report: &TrialReport) -> Timeline {
             super::record::MAX_RECORDS
         ));
     }
-    if report.records.is_none() {
-        notes.push(
-            "this trial was run without structured records, so only its failure is shown; \
-             replay it with --html to see everything"
-                .to_string(),
-        );
+    let replay_html = format!(
+        "harness replay {} --seed {}{} --html FILE",
+        report.grader,
+        report.seed,
+        if report.executor == labrpc::runtime::Executor::Real {
+            " --real"
+        } else {
+            ""
+        }
+    );
+    match (&report.records, &from_text) {
+        (Some(_), _) => {}
+        (None, Some(read)) => {
+            let why = if report.outcome.as_ref().is_err_and(TrialError::ran_away) {
+                "it was stopped by a watchdog or its time limit, and such a trial is not run \
+                 a second time to record more"
+            } else {
+                "it was run without structured records"
+            };
+            let mut note = format!(
+                "drawn from the trial's text log, as it ran ({why}): lanes, terms, roles, \
+                 crashes, restarts and disconnections come from its log lines; its RPCs, \
+                 applies and the tester's get_state() samples are not shown ({replay_html} \
+                 draws them, by running the trial again)"
+            );
+            if let Some(n) = read.left_out {
+                note.push_str(&format!(
+                    "; the log's {n} earliest lines were left out by its size bound, so the \
+                     lanes start where it does"
+                ));
+            }
+            notes.push(note);
+        }
+        (None, None) => notes.push(format!(
+            "this trial was run without a log or structured records, so only its failure is \
+             shown; {replay_html} draws everything"
+        )),
     }
     if roles == RoleSource::Sampled && !samples.is_empty() {
         notes.push(
@@ -1080,7 +1228,6 @@ mod tests {
 #[cfg(test)]
 mod inference_tests {
     use super::*;
-    use crate::timeline::record::FieldValue;
     use labrpc::runtime::Executor;
 
     fn fact(micros: u64, fields: &[(&'static str, FieldValue)]) -> Record {

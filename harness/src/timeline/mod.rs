@@ -1,5 +1,8 @@
-//! The failure timeline: one self-contained HTML page per trial, drawn from the replayed trial
-//! itself, so every event is there.
+//! The failure timeline: one self-contained HTML page per trial, drawn from structured records
+//! of the trial itself (kept as it ran, or by its exact sim replay), so every event is there.
+//! A trial that [ran away](crate::trial::TrialError::ran_away) is not run again for its page:
+//! its page is drawn from the text log it kept as it ran (lanes, terms, roles, crashes and the
+//! tester's events, without RPCs), and says so.
 //!
 //! The page shows one lane per peer (its term and role over time as coloured bands, crashes,
 //! disconnections, the apply index), the RPCs as arrows between lanes from send to delivery
@@ -65,8 +68,8 @@ pub fn write_page(report: &TrialReport, path: &Path) -> Result<(), PageError> {
 }
 
 /// Writes the page of a trial that ended with `error` (`None`: it passed), drawn from
-/// `report`, its replay with records. When the replay ended otherwise (a trial that is not
-/// deterministic, or a real-time trial), the page says so.
+/// `report`: the trial itself, or its replay with records. When the replay ended otherwise (a
+/// trial that is not deterministic), the page says so.
 pub fn write_trial_page(
     report: &TrialReport,
     error: Option<&str>,
