@@ -629,3 +629,155 @@ fn a_persistence_failure_shows_crashes_restarts_and_the_apply_index() {
     // The failure names the index's servers; their lanes are named.
     assert!(!f.peers.is_empty(), "{f:?}");
 }
+
+// The network has one observer slot, which the monitor and the timeline's probe share
+// (probe::install). Part D's InstallSnapshot reaches both: the monitor counts its sender as the
+// leader of its term, and the probe records it with its summary.
+#[test]
+fn the_monitor_and_the_probe_both_see_install_snapshot_through_the_shared_observer() {
+    use harness::monitor::{Monitor, MonitorSettings, Rule, TERM_WINDOW_SIM};
+    use harness::timeline::probe;
+    use labrpc::{Network, Server, Service};
+    use raft::{
+        AppendEntriesArgs, AppendEntriesReply, InstallSnapshotArgs, InstallSnapshotReply, PeerId,
+        Term,
+    };
+    use std::sync::Arc;
+
+    let capture = Capture::with_records("debug", false).expect("a valid filter");
+    let config = RunConfig::sim(1).dispatch(capture.dispatch());
+    let out = runtime::run(config, || async {
+        let net = Network::new();
+        net.set_reliable(true);
+        net.set_long_delays(false);
+        let settings = MonitorSettings {
+            enabled: true,
+            term_window: TERM_WINDOW_SIM,
+        };
+        let monitor = Monitor::new(2, settings);
+        probe::cluster(2);
+        probe::install(&net, vec![monitor.clone(), Arc::new(probe::RpcProbe)]);
+        let mut nodes = Vec::new();
+        for i in 0..2 {
+            let node = runtime::new_node_named(format!("S{i}"));
+            let mut service = Service::new("Raft").expect("a good name");
+            service
+                .handle("AppendEntries", |a: AppendEntriesArgs| AppendEntriesReply {
+                    term: a.term,
+                    success: true,
+                    conflict_term: None,
+                    conflict_index: 0,
+                })
+                .expect("a new method")
+                .handle("InstallSnapshot", |a: InstallSnapshotArgs| {
+                    InstallSnapshotReply { term: a.term }
+                })
+                .expect("a new method");
+            let server = Server::on_node(node);
+            server.add_service(service).expect("one service");
+            net.add_server(format!("S{i}"), server);
+            nodes.push(node);
+        }
+        let mut ends = vec![Vec::new(), Vec::new()];
+        for (i, node) in nodes.iter().enumerate() {
+            for j in 0..2 {
+                let name = format!("{i}->{j}");
+                let end = net.make_end(name.clone()).expect("a new end");
+                net.connect(&name, format!("S{j}")).expect("the end exists");
+                net.enable(&name, true).expect("the end exists");
+                probe::end(end.id(), i, j);
+                ends[i].push(end);
+            }
+            monitor.peer_started(i, *node, &ends[i], 0);
+        }
+        // S0 leads term 4 ...
+        let heartbeat = AppendEntriesArgs {
+            term: Term(4),
+            leader_id: PeerId(0),
+            prev_log_index: 0,
+            prev_log_term: Term(0),
+            entries: Vec::new(),
+            leader_commit: 0,
+        };
+        let reply: Result<AppendEntriesReply, _> =
+            ends[0][1].call("Raft.AppendEntries", &heartbeat).await;
+        assert!(reply.is_ok(), "{reply:?}");
+        assert_eq!(monitor.violation(), None);
+        // ... so S1, sending a snapshot in term 4, is a second leader of it.
+        let snapshot = InstallSnapshotArgs {
+            term: Term(4),
+            leader_id: PeerId(1),
+            last_included_index: 7,
+            last_included_term: Term(3),
+            data: vec![0; 16],
+        };
+        let reply: Result<InstallSnapshotReply, _> =
+            ends[1][0].call("Raft.InstallSnapshot", &snapshot).await;
+        assert!(reply.is_ok(), "{reply:?}");
+        monitor.violation()
+    })
+    .expect("the run ends");
+    let violation = out.value.expect("the monitor saw the snapshot's sender");
+    assert_eq!(violation.rule, Rule::ElectionSafety);
+    assert_eq!(violation.summary, "S0 and S1 both led term 4");
+
+    let report = TrialReport {
+        grader: "custom",
+        seed: 1,
+        executor: Executor::Sim,
+        outcome: Err(TrialError::Setup("not a grader".into())),
+        elapsed: out.elapsed,
+        wall: Duration::ZERO,
+        log: Some(capture.take()),
+        records: Some(capture.take_records()),
+        trace: TraceSummary::default(),
+    };
+    let t = timeline::timeline(&report);
+    let snap = t
+        .rpcs
+        .iter()
+        .find(|r| r.method == "Raft.InstallSnapshot")
+        .expect("the probe recorded the snapshot");
+    assert_eq!(
+        (snap.from, snap.to, snap.outcome),
+        (1, 0, RpcOutcome::Replied)
+    );
+    assert!(
+        snap.detail
+            .contains("request: term 4, leader S1, snapshot through 7 (T3), 16 bytes")
+            && snap.detail.contains("reply: term 4"),
+        "{}",
+        snap.detail
+    );
+}
+
+// Our raft through a part-D grader that crashes peers and brings them back from their
+// snapshots, recorded for the timeline with the monitor on: the monitor knows what a restored
+// snapshot applied (no false alarm), and the page shows the snapshots sent and the restarts.
+#[test]
+fn a_part_d_trial_with_restarts_from_snapshots_is_recorded_with_the_monitor_on() {
+    let g = graders::by_name("snapshot_install_crash").expect("a part-D grader");
+    let mut settings = TrialSettings::sim(1).with_timeline();
+    settings.monitor = true;
+    let report = run_trial::<raft::Raft>(g, &settings);
+    assert!(report.passed(), "{:?}", report.outcome);
+    let t = timeline::timeline(&report);
+    let snapshots: Vec<_> = t
+        .rpcs
+        .iter()
+        .filter(|r| r.method == "Raft.InstallSnapshot")
+        .collect();
+    assert!(!snapshots.is_empty(), "no InstallSnapshot drawn");
+    assert!(
+        snapshots
+            .iter()
+            .all(|r| r.detail.contains("snapshot through")),
+        "{snapshots:?}"
+    );
+    let restarts = t
+        .events
+        .iter()
+        .filter(|e| e.peer.is_none() && e.line.contains("start("))
+        .count();
+    assert!(restarts > t.peers, "peers were restarted: {restarts}");
+}

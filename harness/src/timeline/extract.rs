@@ -449,7 +449,10 @@ impl Calls {
                 let (from, _) = peers?;
                 match call.method.rsplit('.').next() {
                     Some("RequestVote") => return Some((from, Clue::AskedVote(term))),
-                    Some("AppendEntries") => return Some((from, Clue::Appended(term))),
+                    // Only a leader sends a snapshot, as it sends entries.
+                    Some("AppendEntries" | "InstallSnapshot") => {
+                        return Some((from, Clue::Appended(term)))
+                    }
                     _ => {}
                 }
             }
@@ -884,7 +887,7 @@ pub fn from_report(report: &TrialReport) -> Timeline {
     if roles == RoleSource::Inferred {
         let mut note = "the peers' log names no roles (no line says a peer became leader), so \
                         roles come from their RPCs (sending RequestVote makes a candidate, \
-                        sending AppendEntries a leader) and from get_state() at the tester's \
+                        sending AppendEntries or InstallSnapshot a leader) and from get_state() at the tester's \
                         checks"
             .to_string();
         if spans.iter().any(|s| s.guessed) {

@@ -161,7 +161,10 @@ pub fn summary(method: &str, bytes: &[u8], reply: bool) -> Option<String> {
 /// `method`.
 fn read_message(method: &str, bytes: &[u8], reply: bool) -> Option<(String, u64)> {
     use labrpc::codec::decode;
-    use raft::{AppendEntriesArgs, AppendEntriesReply, RequestVoteArgs, RequestVoteReply};
+    use raft::{
+        AppendEntriesArgs, AppendEntriesReply, InstallSnapshotArgs, InstallSnapshotReply,
+        RequestVoteArgs, RequestVoteReply,
+    };
     let method = method.rsplit('.').next().unwrap_or(method);
     Some(match (method, reply) {
         ("RequestVote", false) => {
@@ -208,6 +211,22 @@ fn read_message(method: &str, bytes: &[u8], reply: bool) -> Option<(String, u64)
                 )
             };
             (text, r.term.0)
+        }
+        ("InstallSnapshot", false) => {
+            let a: InstallSnapshotArgs = decode(bytes).ok()?;
+            let text = format!(
+                "term {}, leader S{}, snapshot through {} (T{}), {} bytes",
+                a.term.0,
+                a.leader_id.0,
+                a.last_included_index,
+                a.last_included_term.0,
+                a.data.len()
+            );
+            (text, a.term.0)
+        }
+        ("InstallSnapshot", true) => {
+            let r: InstallSnapshotReply = decode(bytes).ok()?;
+            (format!("term {}", r.term.0), r.term.0)
         }
         _ => return None,
     })
