@@ -678,7 +678,7 @@ fn the_monitor_and_the_probe_both_see_install_snapshot_through_the_shared_observ
             net.add_server(format!("S{i}"), server);
             nodes.push(node);
         }
-        let mut ends = vec![Vec::new(), Vec::new()];
+        let mut ends = [Vec::new(), Vec::new()];
         for (i, node) in nodes.iter().enumerate() {
             for j in 0..2 {
                 let name = format!("{i}->{j}");
