@@ -274,6 +274,25 @@ fn the_page_of_a_failing_seed_shows_its_peers_and_the_failure_at_its_time() {
     assert_failure_page(&browser, &report, "snapshot_init-seed1.html", peers);
 }
 
+// A trial that ran away (stuck, deadlocked, ...) is not run again for its page: the page is
+// drawn from the text log it kept, with no RPCs. Such a page loads as well: here, the part-C
+// failure above with only its text log.
+#[test]
+fn a_page_drawn_from_the_text_log_alone_shows_its_peers_and_the_failure() {
+    let Some(browser) = chromium_or_skip("timeline_browser") else {
+        return;
+    };
+    let grader = graders::by_name("persist1").expect("a part-C grader");
+    let report = run_trial::<LogPeer<ForgetsLog>>(
+        grader,
+        &TrialSettings::sim(1).without_monitor().with_log("debug"),
+    );
+    assert!(report.records.is_none() && report.outcome.is_err());
+    let t = timeline::timeline(&report);
+    assert!(t.rpcs.is_empty() && !t.spans.is_empty());
+    assert_failure_page(&browser, &report, "persist1-seed1-text.html", 3);
+}
+
 /// Loads the page of the failed trial `report` and checks it: no script error, one lane per
 /// peer (`peers`), the failure marker at the failure's time, the peers it names marked.
 fn assert_failure_page(browser: &Path, report: &TrialReport, name: &str, peers: usize) {
