@@ -181,7 +181,10 @@ mod tests {
         assert_eq!(show(&Command::Int(103).encode()), "103");
         assert_eq!(show(&Command::Text("x".into()).encode()), "\"x\"");
         assert_eq!(show(b"x"), "[120]");
-        assert_eq!(show(&[0xff; 20]), format!("{:?}... (20 bytes)", [0xffu8; 16]));
+        assert_eq!(
+            show(&[0xff; 20]),
+            format!("{:?}... (20 bytes)", [0xffu8; 16])
+        );
     }
 
     #[test]
