@@ -201,6 +201,7 @@ mod tests {
                 seed: 2,
                 error: "boom".into(),
                 bundle: None,
+                page: None,
             }],
             warned: 0,
             warnings: vec![],
