@@ -6,6 +6,7 @@
 //! - [`trial`]: one grader, one seed, one executor, with its figures and log.
 //! - [`testing`]: running graders from `cargo test` (`LAB_SEED`, `LAB_RUNTIME`, ...).
 //! - [`logs`]: logs a person can read, one line per event with time, topic, peer and term.
+//! - [`timeline`]: the failure timeline, one self-contained HTML page per trial.
 //! - [`monitor`]: the safety monitor, which checks Raft's rules at every message and apply.
 //!
 //! ```
@@ -32,6 +33,7 @@ pub mod monitor;
 pub mod peer;
 pub mod tester;
 pub mod testing;
+pub mod timeline;
 pub mod trial;
 
 pub use peer::Peer;

@@ -20,6 +20,9 @@ use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::{EnvFilter, Layer};
 
+use crate::timeline::probe;
+use crate::timeline::record::{Record, RecordLayer};
+
 /// One parsed log line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogLine {
@@ -225,6 +228,10 @@ struct CaptureLayer {
 
 impl<S: Subscriber> Layer<S> for CaptureLayer {
     fn on_event(&self, event: &Event<'_>, _cx: Context<'_, S>) {
+        // The timeline's facts are for the page, not for people reading the log.
+        if event.metadata().target() == probe::TARGET {
+            return;
+        }
         let mut fields = Fields::default();
         event.record(&mut fields);
         let micros = if labrpc::runtime::in_runtime() {
@@ -270,6 +277,7 @@ impl<S: Subscriber> Layer<S> for CaptureLayer {
 #[derive(Clone)]
 pub struct Capture {
     buffer: Arc<Mutex<Lines>>,
+    records: Option<Arc<Mutex<Vec<Record>>>>,
     dispatch: tracing::Dispatch,
 }
 
@@ -277,12 +285,19 @@ impl Capture {
     /// A capture keeping events that pass `filter` (`RUST_LOG` syntax: `debug`,
     /// `raft=trace,tester=info`, ...).
     pub fn new(filter: &str) -> Result<Capture, String> {
-        Capture::build(filter, false)
+        Capture::build(filter, false, false)
     }
 
     /// Like [`Capture::new`], and also prints each line to stderr as it happens.
     pub fn echoing(filter: &str) -> Result<Capture, String> {
-        Capture::build(filter, true)
+        Capture::build(filter, true, false)
+    }
+
+    /// Like [`Capture::new`] (echoing when `echo`), and also keeps every event as a structured
+    /// [`Record`] for the [timeline](crate::timeline), with the timeline's own facts (target
+    /// [`probe::TARGET`]) whatever the filter; read them with [`Capture::take_records`].
+    pub fn with_records(filter: &str, echo: bool) -> Result<Capture, String> {
+        Capture::build(filter, echo, true)
     }
 
     /// Keeps only about the last `bytes` of the log (whole lines), and says at the top of
@@ -308,19 +323,36 @@ impl Capture {
         self
     }
 
-    fn build(filter: &str, echo: bool) -> Result<Capture, String> {
+    fn build(filter: &str, echo: bool, records: bool) -> Result<Capture, String> {
         keep_captures_complete();
-        let filter =
-            EnvFilter::try_new(filter).map_err(|e| format!("bad log filter {filter:?}: {e}"))?;
+        let bad = |e| format!("bad log filter {filter:?}: {e}");
+        let text_filter = EnvFilter::try_new(filter).map_err(bad)?;
         let buffer = Arc::new(Mutex::new(Lines::default()));
+        let kept = records.then(|| Arc::new(Mutex::new(Vec::new())));
+        let record_layer = match &kept {
+            Some(list) => {
+                let with_facts = if filter.trim().is_empty() {
+                    format!("{}=trace", probe::TARGET)
+                } else {
+                    format!("{filter},{}=trace", probe::TARGET)
+                };
+                let record_filter = EnvFilter::try_new(&with_facts).map_err(bad)?;
+                Some(RecordLayer::new(list.clone()).with_filter(record_filter))
+            }
+            None => None,
+        };
         let subscriber = tracing_subscriber::registry()
-            .with(filter)
-            .with(CaptureLayer {
-                buffer: buffer.clone(),
-                echo,
-            });
+            .with(
+                CaptureLayer {
+                    buffer: buffer.clone(),
+                    echo,
+                }
+                .with_filter(text_filter),
+            )
+            .with(record_layer);
         Ok(Capture {
             buffer,
+            records: kept,
             dispatch: tracing::Dispatch::new(subscriber),
         })
     }
@@ -333,6 +365,14 @@ impl Capture {
     /// Takes the lines captured so far.
     pub fn take(&self) -> String {
         self.buffer.lock().take()
+    }
+
+    /// Takes the records kept so far (none unless made by [`Capture::with_records`]).
+    pub fn take_records(&self) -> Vec<Record> {
+        self.records
+            .as_ref()
+            .map(|r| std::mem::take(&mut *r.lock()))
+            .unwrap_or_default()
     }
 }
 

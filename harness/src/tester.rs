@@ -37,14 +37,19 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
+use labrpc::observe::Observer;
 use labrpc::runtime::{self, Instant, NodeId};
 use labrpc::{ClientEnd, Network, Server};
 use parking_lot::Mutex;
 use raft::{ApplyMsg, Persister};
 use serde::{Deserialize, Serialize};
 
-use crate::monitor::Monitor;
+use crate::monitor::{Monitor, MonitorSettings};
 use crate::peer::Peer;
+use crate::timeline::probe::{self, Fact};
+
+/// How the tester's log line for a new cluster begins (`new cluster: 3 peers`).
+pub const CLUSTER_LINE: &str = "new cluster: ";
 
 /// The tester's allowance for one election (Go `RaftElectionTimeout`): one second, far more
 /// than the paper's range.
@@ -571,10 +576,21 @@ impl<P: Peer> Tester<P> {
     }
 
     fn build(n: usize, reliable: bool, snapshots: bool) -> Self {
+        probe::cluster(n);
         let net = Network::new();
         net.set_reliable(reliable);
         net.set_long_delays(true);
-        let monitor = Monitor::observe(&net, n);
+        // A network has one observer: the safety monitor and, while the run is recorded for
+        // the timeline, the timeline's probe share it.
+        let monitor = Monitor::new(n, MonitorSettings::for_this_run());
+        let mut observers: Vec<Arc<dyn Observer>> = Vec::new();
+        if monitor.enabled() {
+            observers.push(monitor.clone());
+        }
+        if probe::recording() {
+            observers.push(Arc::new(probe::RpcProbe));
+        }
+        probe::install(&net, observers);
         let world = World {
             peers: (0..n).map(|_| None).collect(),
             connected: vec![false; n],
@@ -601,6 +617,8 @@ impl<P: Peer> Tester<P> {
             bytes0: 0,
             max_index0: 0,
         };
+        // Said in the log too, so a page drawn from the text log alone knows its clusters.
+        t.log(format_args!("{CLUSTER_LINE}{n} peers"));
         for i in 0..n {
             t.start1(i);
         }
@@ -653,6 +671,7 @@ impl<P: Peer> Tester<P> {
     /// Connects peer `i`: enables its ends to every connected peer and theirs to it.
     pub fn connect(&mut self, i: usize) {
         self.log(format_args!("connect({i})"));
+        probe::peer_event(Fact::Connect, i);
         let mut w = self.shared.world.lock();
         w.connected[i] = true;
         for j in 0..self.n() {
@@ -666,6 +685,7 @@ impl<P: Peer> Tester<P> {
     /// Disconnects peer `i`: disables its ends and every end pointing at it.
     pub fn disconnect(&mut self, i: usize) {
         self.log(format_args!("disconnect({i})"));
+        probe::peer_event(Fact::Disconnect, i);
         let mut w = self.shared.world.lock();
         w.connected[i] = false;
         for j in 0..self.n() {
@@ -700,6 +720,7 @@ impl<P: Peer> Tester<P> {
     /// the tester's history of applied values keeps it for good.
     pub fn crash1(&mut self, i: usize) {
         self.log(format_args!("crash({i})"));
+        probe::peer_event(Fact::Crash, i);
         self.shared.monitor.peer_crashed(i);
         self.disconnect(i);
         self.net().delete_server(&server_name(i));
@@ -725,6 +746,7 @@ impl<P: Peer> Tester<P> {
             self.crash1(i);
         }
         self.log(format_args!("start({i})"));
+        probe::peer_event(Fact::Start, i);
         let n = self.n();
         let net = self.net().clone();
         let mut w = self.shared.world.lock();
@@ -739,6 +761,7 @@ impl<P: Peer> Tester<P> {
                 .expect("the tester makes each end name once");
             net.connect(&name, server_name(j))
                 .expect("the end was just made");
+            probe::end(end.id(), i, j);
             ends.push(end);
             names.push(name);
         }
@@ -811,6 +834,11 @@ impl<P: Peer> Tester<P> {
                     if a.incarnation[i] != incarnation {
                         // A crashed instance's last message: the service it was for is gone.
                         return;
+                    }
+                    match &msg {
+                        ApplyMsg::Command { index, .. } | ApplyMsg::Snapshot { index, .. } => {
+                            probe::applied(i, *index)
+                        }
                     }
                     if snapshots {
                         a.apply_snap(i, incarnation, &msg)
@@ -894,6 +922,7 @@ impl<P: Peer> Tester<P> {
 
     /// Ends the test (Go `cleanup`): kills every peer and closes the network.
     pub fn cleanup(&mut self) {
+        probe::cleanup();
         let appliers = self.shared.world.lock().appliers.clone();
         let doomed: Vec<(Option<Arc<P>>, NodeId)> = {
             let mut w = self.shared.world.lock();
@@ -956,7 +985,9 @@ impl<P: Peer> TesterHandle<P> {
 
     /// `(term, is_leader)` of peer `i`, or `None` if it is crashed.
     pub fn state_of(&self, i: usize) -> Option<(u64, bool)> {
-        self.peer(i).map(|p| p.get_state())
+        let (term, leader) = self.peer(i)?.get_state();
+        probe::state(i, term, leader);
+        Some((term, leader))
     }
 
     /// `(peer, term, is_leader)` of each live, connected peer.
@@ -971,6 +1002,7 @@ impl<P: Peer> TesterHandle<P> {
         live.into_iter()
             .map(|(i, p)| {
                 let (term, leader) = p.get_state();
+                probe::state(i, term, leader);
                 if leader {
                     self.shared.monitor.leader_seen(i, term);
                 }

@@ -10,10 +10,13 @@
 //! | `LAB_LOG` | print the log of each trial as it runs (`RUST_LOG` syntax, e.g. `debug`) | unset |
 //! | `LAB_STUCK_AFTER` | seconds of wall time without progress before a trial is failed as stuck | 10 |
 //! | `LAB_MONITOR` | `0` turns the safety monitor off ([`crate::monitor`]) | on |
+//! | `LAB_HTML` | `1`: write each failing seed's [timeline page](crate::timeline) under `lab-results/timeline/`; a folder: write them there | unset |
 //!
 //! Every trial keeps the tail of its debug log as it runs, so a failing seed's panic message
-//! ends with the last lines of the very run that failed, and the command that replays it.
-//! Nothing is run twice: a stuck seed costs the watchdog's wait once, not twice.
+//! ends with the last lines of the very run that failed, the timeline pages written (with
+//! `LAB_HTML`, whose trials also keep the structured records the pages are drawn from), and the
+//! command that replays it. Nothing is run twice: a stuck seed costs the watchdog's wait once,
+//! not twice.
 //!
 //! A passing seed's stats line (one per cluster) is printed as the Go tester prints it, seen
 //! with `cargo test -- --nocapture`. Its warnings (`warning: term changed even though there
@@ -24,6 +27,8 @@ use std::io::Write as _;
 use std::time::Duration;
 
 use labrpc::runtime::Executor;
+
+use std::path::PathBuf;
 
 use crate::graders;
 use crate::peer::Peer;
@@ -62,6 +67,8 @@ pub struct TestPlan {
     pub seeds: Vec<u64>,
     /// A log filter to echo while running.
     pub log: Option<String>,
+    /// Where to write the timeline pages of failing seeds (`LAB_HTML`), if anywhere.
+    pub html: Option<PathBuf>,
     /// The wall-clock watchdog of each trial.
     pub stuck_after: Duration,
 }
@@ -107,8 +114,30 @@ impl TestPlan {
             executor,
             seeds,
             log: std::env::var("LAB_LOG").ok(),
+            html: html_dir(std::env::var("LAB_HTML").ok().as_deref()),
             stuck_after,
         }
+    }
+}
+
+/// The folder `LAB_HTML` names: `1`, `true` or `yes` for `lab-results/timeline`, another
+/// value for that folder, nothing (or `0`, `false`, `no`) for none.
+///
+/// ```
+/// use std::path::PathBuf;
+/// use harness::testing::html_dir;
+///
+/// assert_eq!(html_dir(Some("1")), Some(PathBuf::from("lab-results/timeline")));
+/// assert_eq!(html_dir(Some("/tmp/pages")), Some(PathBuf::from("/tmp/pages")));
+/// assert_eq!(html_dir(Some("0")), None);
+/// assert_eq!(html_dir(None), None);
+/// ```
+pub fn html_dir(value: Option<&str>) -> Option<PathBuf> {
+    let value = value?.trim();
+    match value.to_ascii_lowercase().as_str() {
+        "" | "0" | "false" | "no" | "off" => None,
+        "1" | "true" | "yes" | "on" => Some(PathBuf::from("lab-results").join("timeline")),
+        _ => Some(PathBuf::from(value)),
     }
 }
 
@@ -135,6 +164,8 @@ pub fn failures<P: Peer>(name: &str, plan: &TestPlan) -> Vec<TrialReport> {
         settings.log = Some(plan.log.clone().unwrap_or_else(|| TAIL_LOG.to_string()));
         settings.echo_log = plan.log.is_some();
         settings.log_limit = Some(TAIL_LOG_BYTES);
+        // The timeline pages are drawn from the very run that failed.
+        settings.records = plan.html.is_some();
         let report = run_trial::<P>(grader, &settings);
         let Ok(passed) = &report.outcome else {
             failed.push(report);
@@ -196,11 +227,31 @@ pub fn grade_seeds<P: Peer>(test_binary: &str, name: &str, sim_seeds: u64) {
         })
         .unwrap_or_default();
     let seeds: Vec<String> = failed.iter().map(|r| r.seed.to_string()).collect();
+    let pages = plan
+        .html
+        .as_deref()
+        .map(|dir| write_pages(dir, &failed))
+        .unwrap_or_default();
     panic!(
-        "{name} failed on {} of {} seeds ({}): {error}{tail}\nreplay: {}",
+        "{name} failed on {} of {} seeds ({}): {error}{tail}{pages}\nreplay: {}",
         failed.len(),
         plan.seeds.len(),
         seeds.join(", "),
         replay_command(test_binary, name, first.seed, first.executor)
     );
+}
+
+/// Writes the timeline page of each failing trial into `dir` (as `LAB_HTML` asks); returns
+/// lines naming them (or saying why one could not be written), for the panic message.
+pub fn write_pages(dir: &std::path::Path, failed: &[TrialReport]) -> String {
+    let mut out = String::new();
+    for report in failed {
+        let path = dir.join(format!("{}-seed{}.html", report.grader, report.seed));
+        let shown = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
+        match crate::timeline::write_page(report, &path) {
+            Ok(()) => out.push_str(&format!("\ntimeline: {}", shown.display())),
+            Err(e) => out.push_str(&format!("\n{e}")),
+        }
+    }
+    out
 }

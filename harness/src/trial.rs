@@ -8,6 +8,7 @@ use crate::graders::Grader;
 use crate::logs::Capture;
 use crate::peer::Peer;
 use crate::tester::{applier_peer, Passed, TestFailure, TEST_TIME_LIMIT};
+use crate::timeline::record::Record;
 
 /// The most of a trial's log kept in memory (the newest lines; see [`Capture::bounded`]): far
 /// more than any test's debug log, and a bound on what a stuck run that goes on logging can
@@ -25,6 +26,9 @@ pub struct TrialSettings {
     pub log: Option<String>,
     /// Also print the log to stderr as it happens.
     pub echo_log: bool,
+    /// Keep every event of the log as a structured [`Record`] too, for the
+    /// [timeline](crate::timeline) (only with a log).
+    pub records: bool,
     /// Keep at most about this many bytes of the log, the newest lines (`None`: all of it).
     pub log_limit: Option<usize>,
     /// Keep the whole event trace (for naming the first divergence).
@@ -43,6 +47,7 @@ impl TrialSettings {
             seed,
             log: None,
             echo_log: false,
+            records: false,
             log_limit: Some(DEFAULT_LOG_LIMIT),
             record_trace: false,
             stuck_after: Duration::from_secs(10),
@@ -68,6 +73,14 @@ impl TrialSettings {
     /// Captures the log with `filter`.
     pub fn with_log(mut self, filter: impl Into<String>) -> Self {
         self.log = Some(filter.into());
+        self
+    }
+
+    /// Keeps the structured records the [timeline](crate::timeline) is drawn from, with a
+    /// `debug` log unless a log filter was already set.
+    pub fn with_timeline(mut self) -> Self {
+        self.log.get_or_insert_with(|| "debug".to_string());
+        self.records = true;
         self
     }
 }
@@ -105,6 +118,36 @@ pub enum TrialError {
     Setup(String),
 }
 
+impl TrialError {
+    /// Whether the trial did not end by itself but was stopped from outside: stuck (in a
+    /// `snapshot()` call too), deadlocked, in a busy loop, with its clock stalled, or past its
+    /// time limit. Such a trial is never run again (not for a timeline page, not for the
+    /// determinism check): a second run costs the watchdog's wait again, and in the stuck
+    /// cases leaves a second thread behind. A trial that failed a check or panicked ended by
+    /// itself, at a cost no greater than a passing trial's.
+    ///
+    /// ```
+    /// use harness::trial::TrialError;
+    ///
+    /// assert!(TrialError::TimeLimit.ran_away());
+    /// assert!(!TrialError::Setup("bad log filter".into()).ran_away());
+    /// ```
+    pub fn ran_away(&self) -> bool {
+        match self {
+            TrialError::TimeLimit | TrialError::SnapshotDeadlock { .. } => true,
+            TrialError::Runtime(e) => match e {
+                RunError::TimeLimit { .. }
+                | RunError::Deadlock { .. }
+                | RunError::Stuck { .. }
+                | RunError::BusyLoop { .. }
+                | RunError::TimeStalled { .. } => true,
+                RunError::Panicked { .. } => false,
+            },
+            TrialError::Check(_) | TrialError::Setup(_) => false,
+        }
+    }
+}
+
 /// The result of one trial.
 #[derive(Debug, Clone)]
 pub struct TrialReport {
@@ -122,6 +165,8 @@ pub struct TrialReport {
     pub wall: Duration,
     /// The captured log, if one was asked for.
     pub log: Option<String>,
+    /// The log's events as structured records, if [`TrialSettings::records`] asked for them.
+    pub records: Option<Vec<Record>>,
     /// The event trace.
     pub trace: TraceSummary,
 }
@@ -171,7 +216,9 @@ where
     #[allow(clippy::disallowed_methods)]
     let wall_start = std::time::Instant::now();
     let capture = match settings.log.as_deref().map(|f| {
-        if settings.echo_log {
+        if settings.records {
+            Capture::with_records(f, settings.echo_log)
+        } else if settings.echo_log {
             Capture::echoing(f)
         } else {
             Capture::new(f)
@@ -186,6 +233,7 @@ where
                 elapsed: Duration::ZERO,
                 wall: Duration::ZERO,
                 log: None,
+                records: None,
                 trace: TraceSummary::default(),
             }
         }
@@ -209,7 +257,10 @@ where
     });
     // A stuck run's thread still holds the capture, and may go on logging: what it logged so far
     // is taken now, and the capture's bound caps whatever it adds later.
-    let log = capture.map(|c| c.take());
+    let log = capture.as_ref().map(|c| c.take());
+    let records = capture
+        .filter(|_| settings.records)
+        .map(|c| c.take_records());
     let (outcome, elapsed, trace) = match result {
         Ok(out) => (out.value.map_err(TrialError::Check), out.elapsed, out.trace),
         Err(RunError::TimeLimit { limit, .. }) => {
@@ -245,6 +296,7 @@ where
         elapsed,
         wall: wall_start.elapsed(),
         log,
+        records,
         trace,
     }
 }
@@ -294,5 +346,71 @@ mod tests {
             message.contains("a task of S2 panicked: assertion"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn only_trials_stopped_from_outside_ran_away() {
+        let (name, seed, at) = ("g".to_string(), 1, Duration::from_secs(3));
+        let node = Some(labrpc::runtime::NodeName::root());
+        let runaway = [
+            TrialError::TimeLimit,
+            TrialError::Runtime(RunError::TimeLimit {
+                name: name.clone(),
+                seed,
+                limit: at,
+            }),
+            TrialError::Runtime(RunError::Deadlock {
+                name: name.clone(),
+                seed,
+                at,
+                tasks: 2,
+                nodes: Vec::new(),
+            }),
+            TrialError::Runtime(RunError::Stuck {
+                name: name.clone(),
+                seed,
+                wall: at,
+                node: node.clone(),
+            }),
+            TrialError::SnapshotDeadlock {
+                peer: 1,
+                error: RunError::Stuck {
+                    name: name.clone(),
+                    seed,
+                    wall: at,
+                    node: node.clone(),
+                },
+            },
+            TrialError::Runtime(RunError::BusyLoop {
+                name: name.clone(),
+                seed,
+                at,
+                polls: 5,
+                node: node.clone(),
+            }),
+            TrialError::Runtime(RunError::TimeStalled {
+                name: name.clone(),
+                seed,
+                at,
+                wall: at,
+                busiest: node.clone(),
+            }),
+        ];
+        for e in &runaway {
+            assert!(e.ran_away(), "{e:?}");
+        }
+        let ended = [
+            TrialError::Check(TestFailure::new("expected one leader, got none")),
+            TrialError::Runtime(RunError::Panicked {
+                name,
+                seed,
+                node: labrpc::runtime::NodeName::root(),
+                message: "oops".into(),
+            }),
+            TrialError::Setup("bad log filter".into()),
+        ];
+        for e in &ended {
+            assert!(!e.ran_away(), "{e:?}");
+        }
     }
 }

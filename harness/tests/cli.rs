@@ -146,7 +146,7 @@ impl Peer for Wobbly {
 struct Blocks<const K: usize>;
 
 /// Runs of `Blocks<K>` started (peer 0 made), per `K`.
-static BLOCKS_RUNS: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+static BLOCKS_RUNS: [AtomicU64; 3] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
 
 impl<const K: usize> Peer for Blocks<K> {
     fn make(_peers: Vec<ClientEnd>, me: usize, _p: Persister, _tx: ApplySender) -> Self {
@@ -550,6 +550,8 @@ fn keep_all_keeps_passing_trials_and_no_bundles_writes_none() {
                 .to_string_lossy()
                 .into_owned()
         })
+        // Each bundle (`.log`) has its timeline page (`.html`) next to it.
+        .filter(|n| n.ends_with(".log"))
         .collect();
     assert_eq!(
         names.iter().filter(|n| n.starts_with("passed-")).count() as u64,
@@ -674,9 +676,13 @@ fn the_cli_exits_1_on_failures_and_writes_its_reports() {
     let elements = xml_elements(&xml);
     assert_eq!(elements.iter().filter(|e| *e == "failure").count(), 1);
     assert!(xml.contains("failing seeds: 1, 2") || xml.contains("failing seeds: 2, 1"));
+    // Two bundles, each with its timeline page.
     assert_eq!(
         std::fs::read_dir(dir.join("bundles"))
             .expect("bundles")
+            .filter(|e| e
+                .as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "log")))
             .count(),
         2
     );
@@ -700,16 +706,27 @@ fn a_stuck_trial_fails_with_a_clear_message_and_the_run_goes_on() {
     let dir = temp_dir("stuck");
     let mut opts = options("initial_election", 2, Some(&dir));
     opts.stuck_after = Duration::from_millis(200);
+    assert!(opts.html, "timeline pages are on by default");
     let summary = run::<Blocks<0>>(&opts);
     let g = &summary.graders[0];
     assert_eq!((g.passed, g.failed), (0, 2), "both seeds ran and failed");
     // Each stuck seed ran once: its log was taken as it ran, not by running it again (which
-    // would cost a second stuck window and leave a second thread behind).
+    // would cost a second stuck window and leave a second thread behind), and its timeline
+    // page was drawn from that log, not from a replay.
     assert_eq!(
         BLOCKS_RUNS[0].load(Ordering::SeqCst),
         2,
         "one run per stuck seed"
     );
+    for f in &g.failures {
+        let page = std::fs::read_to_string(f.page.as_ref().expect("a page")).expect("reads");
+        assert!(
+            page.contains(
+                "drawn from the trial&#39;s text log, as it ran (it was stopped by a watchdog"
+            ),
+            "{page}"
+        );
+    }
     for f in &g.failures {
         // The runtime's message, whole: what happened, the run and seed, what to look for.
         assert!(
@@ -740,12 +757,37 @@ fn a_stuck_trial_fails_with_a_clear_message_and_the_run_goes_on() {
     }
 }
 
+// The one-run rule holds with every option that could run a trial again: a timeline page, the
+// determinism check, and a page for passing seeds too.
+#[test]
+fn a_stuck_seed_runs_once_with_pages_and_the_determinism_check_on() {
+    let dir = temp_dir("stuck-determinism");
+    let mut opts = options("initial_election", 1, Some(&dir));
+    opts.stuck_after = Duration::from_millis(200);
+    opts.check_determinism = true;
+    opts.keep_all = true;
+    opts.html = true;
+    let summary = run::<Blocks<2>>(&opts);
+    let g = &summary.graders[0];
+    assert_eq!(g.failed, 1);
+    assert_eq!(BLOCKS_RUNS[2].load(Ordering::SeqCst), 1, "no second run");
+    let f = &g.failures[0];
+    assert!(f.error.contains("stuck"), "{}", f.error);
+    assert!(f.page.as_ref().is_some_and(|p| p.is_file()), "{f:?}");
+    let bundle = std::fs::read_to_string(f.bundle.as_ref().expect("a bundle")).expect("reads");
+    assert!(
+        bundle.contains("not run a second time for --check-determinism"),
+        "{bundle}"
+    );
+}
+
 #[test]
 fn a_stuck_seed_under_cargo_test_runs_once_and_shows_its_log() {
     let plan = TestPlan {
         executor: Executor::Sim,
         seeds: vec![4],
         log: None,
+        html: None,
         stuck_after: Duration::from_millis(200),
     };
     let failed = failures::<Blocks<1>>("initial_election", &plan);
@@ -941,10 +983,13 @@ fn the_cli_reports_a_broken_peer_with_exit_1_bundles_and_results_json() {
         .collect();
     let mut bundles = bundles;
     bundles.sort();
+    // Each bundle with its timeline page.
     assert_eq!(
         bundles,
         [
+            "failed-re_election-seed1.html",
             "failed-re_election-seed1.log",
+            "failed-re_election-seed2.html",
             "failed-re_election-seed2.log"
         ]
     );

@@ -262,6 +262,9 @@ fn the_skeleton_lays_out_the_lectures_shape_with_empty_bodies() {
         "replay re_election --seed 7",
         "LAB_SEED=7 cargo test -p harness --test part_a re_election",
         "harness -- grade . all",
+        // The timeline: a page per failing seed, and for any seed.
+        "replay re_election --seed 7 --html",
+        "LAB_HTML=1",
     ] {
         assert!(
             readme.contains(command),

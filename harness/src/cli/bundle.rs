@@ -69,6 +69,8 @@ pub struct Bundle<'a> {
     pub log_filter: String,
     /// Anything else worth knowing about the trial.
     pub notes: Vec<String>,
+    /// The trial's timeline page, if one was written.
+    pub timeline: Option<PathBuf>,
     /// The run's log.
     pub log: &'a str,
 }
@@ -122,6 +124,9 @@ impl Bundle<'_> {
                 "view",
                 format!("cargo run --release -p harness -- view {}", path.display()),
             ));
+        }
+        if let Some(page) = &self.timeline {
+            header.push(("timeline", page.display().to_string()));
         }
         if self.executor == Executor::Real {
             header.push((
@@ -285,6 +290,7 @@ mod tests {
             replay: "replay me".into(),
             log_filter: "debug".into(),
             notes: vec![],
+            timeline: None,
             log: "  0.000000 TEST   -   -    hello\n",
         };
         let text = bundle.render(Some(Path::new("out/b.log")));

@@ -320,6 +320,7 @@ fn child_flags(args: &RunArgs, bundles: Option<&Path>) -> Vec<OsString> {
         shard: _,
         only_original: _,
         no_monitor,
+        no_html,
     } = args;
     let mut flags: Vec<OsString> = Vec::new();
     if *real {
@@ -341,6 +342,9 @@ fn child_flags(args: &RunArgs, bundles: Option<&Path>) -> Vec<OsString> {
             flags.push(bundle_log.into());
             if *keep_all {
                 flags.push("--keep-all".into());
+            }
+            if *no_html {
+                flags.push("--no-html".into());
             }
         }
         None => flags.push("--no-bundles".into()),
@@ -807,6 +811,7 @@ fn died(summary: &mut RunSummary, plan: &Plan, batch: &Batch, seed: u64, death: 
             log_filter: "none: the process died, so there is no log; replay the seed".into(),
             notes: vec!["the process running this trial died; the log is its last output".into()],
             log: &log,
+            timeline: None,
         }
         .write(dir)
         .ok()
@@ -818,6 +823,7 @@ fn died(summary: &mut RunSummary, plan: &Plan, batch: &Batch, seed: u64, death: 
         seed,
         error: death.message.clone(),
         bundle,
+        page: None,
     });
 }
 
@@ -844,6 +850,7 @@ mod tests {
             "0.5",
             "--shard",
             "2/3",
+            "--no-html",
         ])
         .expect("valid");
         let super::super::Command::Grade(args) = cli.command else {
@@ -864,7 +871,8 @@ mod tests {
                 "/b",
                 "--bundle-log",
                 "debug",
-                "--keep-all"
+                "--keep-all",
+                "--no-html"
             ]
         );
         let none: Vec<OsString> = child_flags(&args.run, None);

@@ -421,10 +421,18 @@ impl ShardReport {
                 .as_array()
                 .ok_or_else(|| not(format!("{name}: `failing_seeds` is not a list")))?
             {
+                let bundle = f.get("bundle").and_then(Value::as_str).map(PathBuf::from);
+                // A trial's timeline page is written next to its bundle, under the same name;
+                // the report does not name it, so it is found when this machine has it.
+                let page = bundle
+                    .as_ref()
+                    .map(|b| b.with_extension("html"))
+                    .filter(|p| p.is_file());
                 failures.push(FailedSeed {
                     seed: u64_field(f, "seed", path)?,
                     error: str_field(f, "error", path)?.to_string(),
-                    bundle: f.get("bundle").and_then(Value::as_str).map(PathBuf::from),
+                    bundle,
+                    page,
                 });
             }
             let mut warnings = Vec::new();

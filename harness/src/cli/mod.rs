@@ -132,6 +132,9 @@ pub struct RunArgs {
     /// Run without the safety monitor (it is on by default; `LAB_MONITOR=0` also turns it off).
     #[arg(long)]
     pub no_monitor: bool,
+    /// Write no timeline page (`.html`) next to each bundle.
+    #[arg(long)]
+    pub no_html: bool,
     /// Trials per grader [default: 100 in sim mode, 4 in real mode].
     #[arg(long, short = 'n', value_name = "N")]
     pub runs: Option<u64>,
@@ -250,6 +253,9 @@ pub struct ReplayArgs {
     /// Fail when no task makes progress for this many seconds of wall time.
     #[arg(long, value_name = "SECS", default_value_t = 10.0)]
     pub stuck_after: f64,
+    /// Also write the trial's timeline, one self-contained HTML page, to this file.
+    #[arg(long, value_name = "FILE", conflicts_with = "file")]
+    pub html: Option<PathBuf>,
     /// How to show the log.
     #[command(flatten)]
     pub view: ViewFlags,
@@ -290,6 +296,9 @@ pub enum CliError {
     /// The handout cannot be written.
     #[error(transparent)]
     Handout(#[from] handout::HandoutError),
+    /// A timeline page cannot be written.
+    #[error(transparent)]
+    Page(#[from] crate::timeline::PageError),
 }
 
 /// Runs the CLI with the process's arguments and peer type `P`; returns the exit code.
@@ -515,6 +524,7 @@ fn run_with<P: Peer>(
         executor,
         stuck_after: seconds("--stuck-after", args.stuck_after)?,
         monitor: !args.no_monitor && crate::monitor::enabled_by_env(),
+        html: !args.no_html,
         check_determinism: args.check_determinism,
         keep_all: args.keep_all,
         out_dir,
@@ -567,10 +577,15 @@ fn run_with<P: Peer>(
     if summary.bundles > 0 {
         if let Some(dir) = &summary.out_dir {
             println!(
-                "{} bundle{} in {} (show one with: cargo run --release -p harness -- view FILE)",
+                "{} bundle{} in {} (show one with: cargo run --release -p harness -- view FILE{})",
                 summary.bundles,
                 if summary.bundles == 1 { "" } else { "s" },
-                dir.display()
+                dir.display(),
+                if options.html {
+                    "; open its .html timeline in a browser"
+                } else {
+                    ""
+                }
             );
         }
     }
@@ -637,6 +652,9 @@ pub fn failures_text(summary: &run::RunSummary) -> String {
             ));
             if let Some(b) = &f.bundle {
                 out.push_str(&format!("    bundle: {}\n", b.display()));
+            }
+            if let Some(page) = &f.page {
+                out.push_str(&format!("    timeline: {}\n", page.display()));
             }
         }
         if g.failures.len() > LISTED_SEEDS {
@@ -736,18 +754,21 @@ fn replay_command<P: Peer>(args: &ReplayArgs) -> Result<i32, CliError> {
     } else {
         Executor::Sim
     };
-    let report = replay::replay_trial::<P>(
-        grader,
-        seed,
-        executor,
-        &args.log,
-        seconds("--stuck-after", args.stuck_after)?,
-    );
+    let stuck_after = seconds("--stuck-after", args.stuck_after)?;
+    let report = if args.html.is_some() {
+        replay::replay_trial_for_timeline::<P>(grader, seed, executor, &args.log, stuck_after)
+    } else {
+        replay::replay_trial::<P>(grader, seed, executor, &args.log, stuck_after)
+    };
     print!(
         "{}",
         show_log(report.log.as_deref().unwrap_or(""), &args.view)
     );
     println!("{}", replay::outcome_line(&report));
+    if let Some(path) = &args.html {
+        crate::timeline::write_page(&report, path)?;
+        println!("timeline: {}", path.display());
+    }
     Ok(if report.passed() {
         EXIT_PASSED
     } else {

@@ -39,6 +39,23 @@ pub fn replay_trial<P: Peer>(
     run_trial::<P>(grader, &settings)
 }
 
+/// Like [`replay_trial`], and also keeps the structured records that the
+/// [timeline page](crate::timeline) is drawn from.
+pub fn replay_trial_for_timeline<P: Peer>(
+    grader: Grader,
+    seed: u64,
+    executor: Executor,
+    filter: &str,
+    stuck_after: Duration,
+) -> TrialReport {
+    super::run::keep_log_captures_complete();
+    let mut settings = TrialSettings::new(executor, seed)
+        .with_log(filter)
+        .with_timeline();
+    settings.stuck_after = stuck_after;
+    run_trial::<P>(grader, &settings)
+}
+
 /// One line saying how a trial ended: `initial_election seed 17 (sim): FAILED at 5.1s: ...` or
 /// the Go tester's `... Passed --` figures.
 pub fn outcome_line(report: &TrialReport) -> String {

@@ -6,11 +6,19 @@
 //! Each worker takes the next (grader, seed) pair and calls [`run_trial`] once. When bundles
 //! are written, every trial captures its log as it runs (bounded, see
 //! [`DEFAULT_LOG_LIMIT`](crate::trial::DEFAULT_LOG_LIMIT)), so a failing trial's
-//! [bundle](super::bundle) holds the log of the very run that failed, and nothing is run twice:
-//! a stuck trial costs the watchdog's wait and one abandoned thread, not a second of each for
-//! a replay. The log costs about 14% more work per trial (`valgrind --tool=callgrind` of
+//! [bundle](super::bundle) holds the log of the very run that failed, never a replay's: a
+//! stuck trial costs the watchdog's wait and one abandoned thread, not a second of each. The log costs about 14% more work per trial (`valgrind --tool=callgrind` of
 //! `run A --runs 50 --jobs 1`: 714 M instructions with `--no-bundles`, 815 M with bundles and
 //! the default `debug` log); `--no-bundles` is the fast path when no bundle is wanted.
+//!
+//! A failing sim trial's [timeline page](crate::timeline) is drawn from one replay of it with
+//! structured records, since keeping them in every trial costs about a third more work
+//! (`valgrind --tool=callgrind`, release build, bundles on: `run A --runs 50 --jobs 1` 1.81 G
+//! instructions without them and 2.52 G with them, `run B --runs 10` 0.89 G and 1.11 G), and
+//! only failing trials get a page. A trial that failed a check or panicked ended by itself, so
+//! its replay costs at most what it did. A trial that [ran away](TrialError::ran_away) (stuck,
+//! deadlocked, looping, stalled, or past its time limit) is never run again: its page is drawn
+//! from the text log it kept, and `--check-determinism` does not run it twice either.
 //!
 //! Memory stays flat in the number of trials: a finished trial leaves nothing behind but its
 //! grader's counters, and the record of a failure or warning (the first few of each).
@@ -26,6 +34,7 @@
 //! assert!(summary.all_passed());
 //! ```
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -74,6 +83,8 @@ pub struct RunOptions {
     /// The part of the (grader × seed) space to run (see [`Shard`]); [`Shard::WHOLE`] runs it
     /// all.
     pub shard: Shard,
+    /// Write each bundle's [timeline page](crate::timeline) next to it (`.html`).
+    pub html: bool,
 }
 
 impl RunOptions {
@@ -94,6 +105,7 @@ impl RunOptions {
             bundle_log: DEFAULT_BUNDLE_LOG.to_string(),
             sequential: false,
             shard: Shard::WHOLE,
+            html: true,
         }
     }
 
@@ -223,6 +235,8 @@ pub struct TrialRecord {
     pub wall: Duration,
     /// The bundle written for it, if any.
     pub bundle: Option<PathBuf>,
+    /// The timeline page written next to the bundle, if any.
+    pub page: Option<PathBuf>,
     /// Anything that went wrong around the trial, e.g. its bundle could not be written.
     pub notes: Vec<String>,
 }
@@ -243,6 +257,8 @@ pub struct FailedSeed {
     pub error: String,
     /// Its bundle, if one was written.
     pub bundle: Option<PathBuf>,
+    /// Its timeline page, if one was written.
+    pub page: Option<PathBuf>,
 }
 
 /// A passing seed of a grader that warned.
@@ -340,6 +356,7 @@ impl GraderSummary {
                     seed: record.seed,
                     error: error.clone(),
                     bundle: record.bundle.clone(),
+                    page: record.page.clone(),
                 });
             }
         }
@@ -483,6 +500,11 @@ pub fn run_one<P: Peer>(
     // replayed at all.
     if options.out_dir.is_some() {
         settings.log = Some(options.bundle_log.clone());
+        // The structured records of a timeline page cost about a third more work per trial,
+        // so a sim trial keeps them only when it will surely get a page (`--keep-all`); a
+        // failing one is replayed with them (see `timeline_run`). A real-time trial cannot be
+        // replayed: it keeps them as it runs.
+        settings.records = options.html && (options.keep_all || options.executor == Executor::Real);
     }
     let determinism = options.check_determinism && options.executor == Executor::Sim;
     settings.record_trace = determinism;
@@ -490,7 +512,16 @@ pub fn run_one<P: Peer>(
     let first = run_trial::<P>(grader, &settings);
     let mut outcome: Result<Passed, String> = first.outcome.clone().map_err(|e| e.to_string());
     let mut notes = Vec::new();
-    if determinism {
+    let ran_away = first.outcome.as_ref().is_err_and(TrialError::ran_away);
+    if determinism && ran_away {
+        // Its trace depends on when the watchdog stopped it, and a second run would cost the
+        // wait again.
+        notes.push(
+            "not run a second time for --check-determinism: the trial was stopped by a \
+             watchdog or its time limit, and runs only once"
+                .to_string(),
+        );
+    } else if determinism {
         let mut again = settings.clone();
         again.log = None;
         let second = run_trial::<P>(grader, &again);
@@ -500,12 +531,22 @@ pub fn run_one<P: Peer>(
     }
 
     let mut bundle = None;
+    let mut page = None;
     let want_bundle = outcome.is_err() || options.keep_all;
     if let (true, Some(dir)) = (want_bundle, &options.out_dir) {
         let failed_at = match &first.outcome {
             Err(TrialError::Check(f)) => Some(f.at),
             _ => None,
         };
+        let page_path = dir.join(page_file_name(grader, seed, outcome.is_err()));
+        if options.html {
+            let error = outcome.as_ref().err().map(String::as_str);
+            let drawn = timeline_run::<P>(grader, &settings, &first);
+            match crate::timeline::write_trial_page(&drawn, error, &page_path) {
+                Ok(()) => page = Some(page_path),
+                Err(e) => notes.push(e.to_string()),
+            }
+        }
         let b = Bundle {
             grader,
             seed,
@@ -518,6 +559,7 @@ pub fn run_one<P: Peer>(
             replay: replay_command(grader.name, seed, options.executor),
             log_filter: options.bundle_log.clone(),
             notes: notes.clone(),
+            timeline: page.clone(),
             log: first.log.as_deref().unwrap_or(""),
         };
         match b.write(dir) {
@@ -534,8 +576,34 @@ pub fn run_one<P: Peer>(
         run_time: first.elapsed,
         wall: first.wall,
         bundle,
+        page,
         notes,
     }
+}
+
+/// The run a trial's timeline page is drawn from: the trial itself when it kept its records (a
+/// real-time trial, or any with `--keep-all`), else its replay with records (a sim trial
+/// replays exactly; a failure at a check or a panic ends the replay there, so it costs no more
+/// than the trial did). A trial that [ran away](TrialError::ran_away) is never run again: its
+/// page is drawn from the text log it kept as it ran.
+fn timeline_run<'a, P: Peer>(
+    grader: Grader,
+    settings: &TrialSettings,
+    first: &'a TrialReport,
+) -> Cow<'a, TrialReport> {
+    let ran_away = first.outcome.as_ref().is_err_and(TrialError::ran_away);
+    if first.records.is_some() || ran_away || settings.executor != Executor::Sim {
+        return Cow::Borrowed(first);
+    }
+    let mut again = settings.clone().with_timeline();
+    again.record_trace = false;
+    Cow::Owned(run_trial::<P>(grader, &again))
+}
+
+/// The file name of a trial's timeline page: its bundle's name with `.html`.
+fn page_file_name(grader: Grader, seed: u64, failed: bool) -> String {
+    let status = if failed { "failed" } else { "passed" };
+    format!("{status}-{}-seed{seed}.html", grader.name)
 }
 
 /// Runs every (grader, seed) of `options` on `options.jobs` worker threads and returns the

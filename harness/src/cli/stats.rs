@@ -203,6 +203,7 @@ mod tests {
                 seed: 2,
                 error: "boom".into(),
                 bundle: None,
+                page: None,
             }],
             warned: 0,
             warnings: vec![],

@@ -22,10 +22,13 @@ pub(crate) struct Applied {
     pub(crate) committed_by: u64,
 }
 
-/// A command as failures print it: its bytes, cut short when long.
+/// A command as failures print it: the tester's [`Command`](crate::tester::Command) when the
+/// bytes are one (`103`, `"x"`), else its bytes, cut short when long.
 pub(crate) fn show(command: &[u8]) -> String {
     const MOST: usize = 16;
-    if command.len() <= MOST {
+    if let Ok(decoded) = crate::tester::Command::decode(command) {
+        decoded.to_string()
+    } else if command.len() <= MOST {
         format!("{command:?}")
     } else {
         format!("{:?}... ({} bytes)", &command[..MOST], command.len())
@@ -169,6 +172,18 @@ mod tests {
                 "0.010000s: S0 applied [120] at index 1",
                 "0.020000s: S1 applied [121] at index 1"
             ]
+        );
+    }
+
+    #[test]
+    fn the_testers_commands_are_shown_as_commands_and_other_bytes_as_bytes() {
+        use crate::tester::Command;
+        assert_eq!(show(&Command::Int(103).encode()), "103");
+        assert_eq!(show(&Command::Text("x".into()).encode()), "\"x\"");
+        assert_eq!(show(b"x"), "[120]");
+        assert_eq!(
+            show(&[0xff; 20]),
+            format!("{:?}... (20 bytes)", [0xffu8; 16])
         );
     }
 

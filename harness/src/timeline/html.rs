@@ -1,0 +1,367 @@
+//! The page: one HTML file with the timeline's data as JSON, its style and its script inline.
+//! Nothing is fetched: it opens from a file on a machine with no network.
+//!
+//! The data is compact (arrays rather than objects, strings listed once), so a trial with tens
+//! of thousands of RPCs stays a few megabytes. The script (`page.js`) draws on a canvas; a
+//! first small script (`guard.js`) catches every script error into the page's `#errors`
+//! element, and after drawing the page writes what it drew into `#selfcheck` (the browser test
+//! reads both).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::model::*;
+
+const CSS: &str = include_str!("page.css");
+const GUARD_JS: &str = include_str!("guard.js");
+const PAGE_JS: &str = include_str!("page.js");
+
+/// The version of the page's data format.
+pub const FORMAT: u32 = 1;
+
+/// Escapes text for HTML.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// JSON safe inside a `<script>` element: no `<`, `>` or `&` can end it early.
+fn script_json(json: &str) -> String {
+    json.replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
+
+/// Strings listed once, referred to by position.
+#[derive(Default)]
+struct Table {
+    names: Vec<String>,
+    index: BTreeMap<String, usize>,
+}
+
+impl Table {
+    fn id(&mut self, name: &str) -> usize {
+        if let Some(&i) = self.index.get(name) {
+            return i;
+        }
+        self.names.push(name.to_string());
+        self.index.insert(name.to_string(), self.names.len() - 1);
+        self.names.len() - 1
+    }
+}
+
+#[derive(Serialize)]
+struct Meta<'a> {
+    format: u32,
+    grader: &'a str,
+    title: &'a str,
+    seed: u64,
+    executor: &'a str,
+    replay: &'a str,
+    end: u64,
+    peers: usize,
+    roles: &'a str,
+    harness: &'a str,
+}
+
+#[derive(Serialize)]
+struct ClusterJson {
+    at: u64,
+    peers: usize,
+}
+
+#[derive(Serialize)]
+struct FailureJson<'a> {
+    at: u64,
+    message: &'a str,
+    source: &'a str,
+    peers: Vec<usize>,
+    terms: Vec<u64>,
+    spans: &'a [usize],
+    events: &'a [usize],
+    /// `[at, [peers], text]`.
+    evidence: Vec<(u64, Vec<usize>, &'a str)>,
+    /// Positions in the page's `rpcs`.
+    rpcs: Vec<usize>,
+}
+
+#[derive(Serialize)]
+struct PageData<'a> {
+    meta: Meta<'a>,
+    clusters: Vec<ClusterJson>,
+    /// `[peer, from, to, term, role, guessed (0/1)]`; role 0 follower, 1 candidate, 2 leader,
+    /// 3 down.
+    spans: Vec<(usize, u64, u64, u64, u8, u8)>,
+    /// `[peer, from, to]`.
+    cuts: Vec<(usize, u64, u64)>,
+    /// `[at, peer, term, leader (0/1)]`.
+    samples: Vec<(u64, usize, u64, u8)>,
+    /// `[at, peer, index]`.
+    applies: Vec<(u64, usize, u64)>,
+    topics: Vec<String>,
+    kinds: Vec<String>,
+    /// `[at, peer (-1 for the tester), topic, kind]`, with `lines` alongside.
+    events: Vec<(u64, i64, usize, usize)>,
+    lines: Vec<&'a str>,
+    methods: Vec<String>,
+    outcomes: Vec<String>,
+    /// Per outcome: whether the RPC was lost (its arrow ends in a cross).
+    #[serde(rename = "outcomeLost")]
+    outcome_lost: Vec<bool>,
+    /// `[from, to, method, sent, delivered (-1: never), done, outcome]`, by send time.
+    rpcs: Vec<(usize, usize, usize, u64, i64, u64, usize)>,
+    /// A summary per RPC, alongside `rpcs`; empty when no RPC has one.
+    #[serde(rename = "rpcDetails")]
+    rpc_details: Vec<&'a str>,
+    failure: Option<FailureJson<'a>>,
+    notes: &'a [String],
+}
+
+fn role_code(state: PeerState) -> (u64, u8) {
+    match state {
+        PeerState::Up { term, role } => (
+            term,
+            match role {
+                Role::Follower => 0,
+                Role::Candidate => 1,
+                Role::Leader => 2,
+            },
+        ),
+        PeerState::Down => (0, 3),
+    }
+}
+
+/// The page's data as JSON (the `#timeline-data` element's text, before escaping).
+pub fn data_json(t: &Timeline) -> String {
+    let mut topics = Table::default();
+    let mut kinds = Table::default();
+    let mut methods = Table::default();
+    let mut outcomes = Table::default();
+    let mut outcome_lost = Vec::new();
+    let events = t
+        .events
+        .iter()
+        .map(|e| {
+            (
+                e.at,
+                e.peer.map_or(-1, |p| p as i64),
+                topics.id(&e.topic),
+                kinds.id(e.kind.as_str()),
+            )
+        })
+        .collect();
+    let mut positions: Vec<usize> = (0..t.rpcs.len()).collect();
+    positions.sort_by_key(|&i| t.rpcs[i].sent);
+    let order: Vec<&RpcRecord> = positions.iter().map(|&i| &t.rpcs[i]).collect();
+    // Where each RPC of the timeline lands in the page's list.
+    let mut page_position = vec![0; t.rpcs.len()];
+    for (new, &old) in positions.iter().enumerate() {
+        page_position[old] = new;
+    }
+    let rpcs = order
+        .iter()
+        .map(|r| {
+            (
+                r.from,
+                r.to,
+                methods.id(&r.method),
+                r.sent,
+                r.delivered.map_or(-1, |d| d as i64),
+                r.done,
+                {
+                    let id = outcomes.id(r.outcome.as_str());
+                    if id == outcome_lost.len() {
+                        outcome_lost.push(r.outcome.is_lost());
+                    }
+                    id
+                },
+            )
+        })
+        .collect();
+    let rpc_details = if order.iter().any(|r| !r.detail.is_empty()) {
+        order.iter().map(|r| r.detail.as_str()).collect()
+    } else {
+        Vec::new()
+    };
+    let data = PageData {
+        meta: Meta {
+            format: FORMAT,
+            grader: &t.grader,
+            title: &t.title,
+            seed: t.seed,
+            executor: &t.executor,
+            replay: &t.replay,
+            end: t.end,
+            peers: t.peers,
+            roles: match t.roles {
+                RoleSource::Log => "log",
+                RoleSource::Inferred => "inferred",
+                RoleSource::Sampled => "sampled",
+            },
+            harness: env!("CARGO_PKG_VERSION"),
+        },
+        clusters: t
+            .clusters
+            .iter()
+            .map(|c| ClusterJson {
+                at: c.at,
+                peers: c.peers,
+            })
+            .collect(),
+        spans: t
+            .spans
+            .iter()
+            .map(|s| {
+                let (term, role) = role_code(s.state);
+                (s.peer, s.from, s.to, term, role, u8::from(s.guessed))
+            })
+            .collect(),
+        cuts: t.cuts.iter().map(|c| (c.peer, c.from, c.to)).collect(),
+        samples: t
+            .samples
+            .iter()
+            .map(|s| (s.at, s.peer, s.term, u8::from(s.leader)))
+            .collect(),
+        applies: t.applies.iter().map(|a| (a.at, a.peer, a.index)).collect(),
+        events,
+        lines: t.events.iter().map(|e| e.line.as_str()).collect(),
+        topics: topics.names,
+        kinds: kinds.names,
+        methods: methods.names,
+        outcomes: outcomes.names,
+        outcome_lost,
+        rpcs,
+        rpc_details,
+        failure: t.failure.as_ref().map(|f| FailureJson {
+            at: f.at,
+            message: &f.message,
+            source: f.source.as_str(),
+            peers: f.peers.iter().copied().collect(),
+            terms: f.terms.iter().copied().collect(),
+            spans: &f.spans,
+            events: &f.events,
+            evidence: f
+                .evidence
+                .iter()
+                .map(|e| (e.at, e.peers.clone(), e.text.as_str()))
+                .collect(),
+            rpcs: f.rpcs.iter().map(|&i| page_position[i]).collect(),
+        }),
+        notes: &t.notes,
+    };
+    serde_json::to_string(&data).unwrap_or_else(|e| {
+        // Only a non-string map key can fail, and the data has none; say so on the page.
+        format!(
+            "{{\"error\": {}}}",
+            serde_json::Value::String(e.to_string())
+        )
+    })
+}
+
+/// The whole page.
+pub fn render(t: &Timeline) -> String {
+    let json = script_json(&data_json(t));
+    let result = match &t.failure {
+        Some(f) => format!(
+            "<div class=\"result failed\">FAILED at {:.6}s ({}): <span class=\"message\">{}</span></div>",
+            f.at as f64 / 1e6,
+            escape(f.source.as_str()),
+            escape(&f.message)
+        ),
+        None => "<div class=\"result passed\">PASSED</div>".to_string(),
+    };
+    let notes = if t.notes.is_empty() {
+        String::new()
+    } else {
+        let items: Vec<String> = t
+            .notes
+            .iter()
+            .map(|n| format!("<li>{}</li>", escape(n)))
+            .collect();
+        format!("<ul class=\"notes\">{}</ul>", items.join(""))
+    };
+    let rpc_count = t.rpcs.len();
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="harness {version}">
+<title>{grader} seed {seed}: {status}</title>
+<style>
+{CSS}</style>
+</head>
+<body>
+<pre id="errors" data-count="0" hidden></pre>
+<script>
+{GUARD_JS}</script>
+<header>
+<h1>{title}</h1>
+<div class="meta">grader <code>{grader}</code> · seed <code>{seed}</code> · {executor} mode · {peers} peers · {events} log lines · {rpc_count} RPCs · run time {end:.3}s · replay: <code>{replay}</code></div>
+{result}
+{notes}
+</header>
+<div id="controls">
+<div class="group"><button id="fit" title="the whole run (0)">whole run</button><button id="to-failure" title="zoom to the failure (f)">failure</button><button id="zoom-in" title="zoom in (+)">+</button><button id="zoom-out" title="zoom out (-)">−</button></div>
+<div class="group" id="methods"><span class="label">RPCs:</span></div>
+<div class="legend"><span><span class="swatch" style="background:#c9dcf2"></span> follower</span><span><span class="swatch" style="background:#f6c35f"></span> candidate</span><span><span class="swatch" style="background:#4fae5a"></span> leader</span><span><span class="swatch" style="background:#3a3f4b"></span> down</span><span><span class="swatch" style="background:repeating-linear-gradient(45deg,#d1242f 0 2px,transparent 2px 4px)"></span> disconnected</span><span>◇ get_state (◆ leader)</span><span style="color:#0b8f8f">▁▂ apply index</span><span style="color:#d1242f">— slow (&gt;100 ms)</span><span>✕ lost</span></div>
+<div id="hidden-peers"></div>
+</div>
+<div id="status">drawing…</div>
+<div id="view"><canvas id="canvas"></canvas><div id="failure-marker" hidden><span>failure</span></div></div>
+<div id="tooltip" hidden></div>
+<pre id="selfcheck"></pre>
+<pre id="selftest"></pre>
+<script type="application/json" id="timeline-data">{json}</script>
+<script>
+{PAGE_JS}</script>
+</body>
+</html>
+"#,
+        version = env!("CARGO_PKG_VERSION"),
+        grader = escape(&t.grader),
+        seed = t.seed,
+        status = if t.failure.is_some() {
+            "failed"
+        } else {
+            "passed"
+        },
+        title = escape(&t.title),
+        executor = escape(&t.executor),
+        peers = t.peers,
+        events = t.events.len(),
+        end = t.end as f64 / 1e6,
+        replay = escape(&t.replay),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_cannot_close_its_script_element() {
+        let json = script_json(r#"{"line":"</script><script>alert(1)</script> & <!--"}"#);
+        assert!(!json.contains('<'));
+        assert!(!json.contains('>'));
+        let back: serde_json::Value = serde_json::from_str(&json).expect("still JSON");
+        assert_eq!(back["line"], "</script><script>alert(1)</script> & <!--");
+    }
+
+    #[test]
+    fn html_escapes_markup() {
+        assert_eq!(escape("a<b & \"c\""), "a&lt;b &amp; &quot;c&quot;");
+    }
+}
