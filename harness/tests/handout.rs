@@ -166,7 +166,10 @@ fn the_skeleton_lays_out_the_lectures_shape_with_empty_bodies() {
         ),
         ("raft/src/applier.rs", &["applier"]),
         ("raft/src/persist.rs", &["persist", "restore"]),
-        ("raft/src/snapshot.rs", &["send_snapshot", "install_snapshot"]),
+        (
+            "raft/src/snapshot.rs",
+            &["send_snapshot", "install_snapshot"],
+        ),
         (
             "raft/src/peer.rs",
             &["new", "get_state", "kill", "service", "start", "snapshot"],
