@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use harness::cli::handout::overlap::{function_bodies, tokens, WINDOW};
+use harness::cli::handout::overlap::{function_bodies, overlaps, tokens, WINDOW};
 use harness::cli::handout::{build, known_parts, write, Handout, HandoutError, HANDOUT_DIR};
 use harness::graders::{self, Origin};
 
@@ -334,6 +334,51 @@ fn parts_choose_the_graders_and_the_skeletons_blocks() {
         }
         assert!(!text(&only_first, "raft/src/rpc.rs").contains("\"InstallSnapshot\""));
     }
+}
+
+#[test]
+fn the_written_raft_crate_holds_no_solution() {
+    // What students get, file by file, against every file of the reference raft that is not
+    // given: no run of a reference function body, and no file equal to the reference's.
+    let h = build(&kit(), &[]).expect("the handout builds");
+    const GIVEN: &[&str] = &[
+        "apply.rs",
+        "ids.rs",
+        "logging.rs",
+        "messages.rs",
+        "persister.rs",
+    ];
+    let mut reference = Vec::new();
+    for entry in std::fs::read_dir(kit().join("raft/src")).expect("the reference") {
+        let path = entry.expect("an entry").path();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name.ends_with(".rs") && !GIVEN.contains(&name.as_str()) {
+            let source = std::fs::read_to_string(&path).expect("readable");
+            reference.push((format!("raft/src/{name}"), source));
+        }
+    }
+    assert!(reference.len() >= 4, "the reference has its code files");
+    let skeleton: Vec<(String, String)> = paths(&h)
+        .into_iter()
+        .filter(|p| {
+            p.starts_with("raft/src/") && !GIVEN.iter().any(|g| p.ends_with(&format!("/{g}")))
+        })
+        .map(|p| {
+            let t = text(&h, &p);
+            (p, t)
+        })
+        .collect();
+    assert!(skeleton.len() >= 8, "{skeleton:?}");
+    for (path, source) in &skeleton {
+        if let Some((_, same)) = reference.iter().find(|(r, _)| r == path) {
+            assert_ne!(same, source, "{path} is the reference's file");
+        }
+    }
+    let found = overlaps(&reference, &skeleton);
+    assert!(found.is_empty(), "solution code in the handout: {found:?}");
 }
 
 /// A copy of the kit's files the handout reads, to change one of them.
