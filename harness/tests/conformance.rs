@@ -61,6 +61,41 @@ fn fig2_timer_votes() {
     grade::<raft::Raft>(BINARY, "fig2_timer_votes");
 }
 
+#[test]
+fn fig2_append_conflict() {
+    grade::<raft::Raft>(BINARY, "fig2_append_conflict");
+}
+
+#[test]
+fn fig2_append_commit() {
+    grade::<raft::Raft>(BINARY, "fig2_append_commit");
+}
+
+#[test]
+fn fig2_old_term_commit() {
+    grade::<raft::Raft>(BINARY, "fig2_old_term_commit");
+}
+
+#[test]
+fn fig2_stale_reply() {
+    grade::<raft::Raft>(BINARY, "fig2_stale_reply");
+}
+
+#[test]
+fn fig2_fast_backup() {
+    grade::<raft::Raft>(BINARY, "fig2_fast_backup");
+}
+
+#[test]
+fn fig2_log_persisted() {
+    grade::<raft::Raft>(BINARY, "fig2_log_persisted");
+}
+
+#[test]
+fn fig2_install_snapshot() {
+    grade::<raft::Raft>(BINARY, "fig2_install_snapshot");
+}
+
 /// The seeds each broken peer is tried on: the scenarios are deterministic, so every seed must
 /// catch it (the seed only moves ids, terms and the peer's own timeouts).
 const SEEDS: std::ops::RangeInclusive<u64> = 1..=4;

@@ -64,6 +64,8 @@ static ALL: LazyLock<Vec<Grader>> = LazyLock::new(|| {
         part_d::GRADERS,
         conformance::GRADERS_A,
         conformance::GRADERS_B,
+        conformance::GRADERS_C,
+        conformance::GRADERS_D,
     ]
     .concat()
 });
