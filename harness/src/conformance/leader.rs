@@ -396,7 +396,8 @@ impl Diverging {
 }
 
 /// Fast back-up: every follower's log diverges from the new leader's after a common prefix,
-/// over many entries of one to three terms the leader does not have; with the conflict hints
+/// over 15-40 entries of one to three terms the leader does not have (and the leader's, over
+/// 15-40 entries of one term the follower does not have); with the conflict hints
 /// the leader must match each in about one refused `AppendEntries` per conflicting term,
 /// not one per entry (at most the follower's conflicting terms + [`BACKUP_SLACK`]).
 pub(crate) async fn fast_backup<P: Peer>(title: &'static str) -> Result<Stats, TestFailure> {
@@ -408,7 +409,9 @@ pub(crate) async fn fast_backup<P: Peer>(title: &'static str) -> Result<Stats, T
     let lt = t1 + 4 + draw(0, 2);
     let mut book = Book::default();
     book.extend(p, t1, "c");
-    book.extend(draw(1, 8), lt, "l");
+    // The leader's own conflicting entries are many too: it probes from its end, so a leader
+    // that backs up one entry at a time needs one round trip for each.
+    book.extend(draw(15, 40), lt, "l");
     let l0 = s.pick_other(&[]);
     give_log(&s, l0, lt, &book).await?;
 
