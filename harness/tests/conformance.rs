@@ -537,3 +537,104 @@ fn only_original_leaves_the_conformance_graders_out() {
     assert!(json.contains("initial_election"), "{json}");
     assert!(!json.contains("fig2_"), "{json}");
 }
+
+/// One row of the report below: whether `grader` rejects `P` on [`SEEDS`], and which original
+/// graders of `part` fail it on `seeds` (those the safety monitor failed marked `(monitor)`).
+fn report_row<P: Peer>(name: &str, grader: &str, part: &str, seeds: &[u64]) {
+    let rejected = SEEDS
+        .filter(|&seed| outcome::<P>(grader, seed).is_some())
+        .count();
+    let mut failing = Vec::new();
+    for g in graders::select(part).expect("a part") {
+        if g.is_conformance() {
+            continue;
+        }
+        let mut failed = 0;
+        let mut by_monitor = 0;
+        for &seed in seeds {
+            if let Some(msg) = outcome::<P>(g.name, seed) {
+                failed += 1;
+                if msg.starts_with("safety violation") {
+                    by_monitor += 1;
+                }
+            }
+        }
+        if failed > 0 {
+            let monitor = if by_monitor > 0 {
+                format!(", {by_monitor} by the monitor")
+            } else {
+                String::new()
+            };
+            failing.push(format!("{} {failed}/{}{monitor}", g.name, seeds.len()));
+        }
+    }
+    let failing = if failing.is_empty() {
+        "none".to_string()
+    } else {
+        failing.join("; ")
+    };
+    println!(
+        "| {name} | {grader} | {rejected}/{} | {part}: {failing} |",
+        SEEDS.count()
+    );
+}
+
+/// Not a check but a report: each broken peer of parts B-D against its conformance grader
+/// and the original graders of its part, with the safety monitor on
+/// (`cargo test --release -p harness --test conformance b_to_d_report -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn b_to_d_report() {
+    let seeds: Vec<u64> = std::env::var("REPORT_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(1..=3, |n: u64| 1..=n)
+        .collect();
+    println!(
+        "| broken peer | conformance grader | rejects (seeds) | original graders failing it |"
+    );
+    println!("|---|---|---|---|");
+    report_row::<FigPeer<NoBugs>>(
+        "FigPeer<NoBugs> (control)",
+        "fig2_append_conflict",
+        "B",
+        &seeds,
+    );
+    report_row::<FigPeer<TruncatesAlways>>("TruncatesAlways", "fig2_append_conflict", "B", &seeds);
+    report_row::<FigPeer<CommitsToLogEnd>>("CommitsToLogEnd", "fig2_append_commit", "B", &seeds);
+    report_row::<FigPeer<CommitsOldTerms>>("CommitsOldTerms", "fig2_old_term_commit", "B", &seeds);
+    report_row::<FigPeer<CommitsOldTerms>>("CommitsOldTerms", "fig2_old_term_commit", "C", &seeds);
+    report_row::<FigPeer<ActsOnStaleReplies>>(
+        "ActsOnStaleReplies",
+        "fig2_stale_reply",
+        "B",
+        &seeds,
+    );
+    report_row::<FigPeer<BacksUpSlowly>>("BacksUpSlowly", "fig2_fast_backup", "B", &seeds);
+    report_row::<FigPeer<NoBugs>>(
+        "FigPeer<NoBugs> (control)",
+        "fig2_log_persisted",
+        "C",
+        &seeds,
+    );
+    report_row::<FigPeer<ForgetsLog>>("ForgetsLog", "fig2_log_persisted", "C", &seeds);
+    report_row::<FigPeer<PersistsOnlyGrowth>>(
+        "PersistsOnlyGrowth",
+        "fig2_log_persisted",
+        "C",
+        &seeds,
+    );
+    report_row::<FigPeer<VoteNotPersisted>>("VoteNotPersisted", "fig2_log_persisted", "C", &seeds);
+    report_row::<SnapPeer<raft::Raft, Faithful>>(
+        "SnapPeer<Raft, Faithful> (control)",
+        "fig2_install_snapshot",
+        "D",
+        &seeds,
+    );
+    report_row::<SnapPeer<raft::Raft, ReappliesCoveredCommand>>(
+        "SnapPeer<Raft, ReappliesCoveredCommand>",
+        "fig2_install_snapshot",
+        "D",
+        &seeds,
+    );
+}

@@ -207,20 +207,25 @@ pub(crate) async fn old_term_commit<P: Peer>(title: &'static str) -> Result<Stat
     let mark = s.mark();
     let term = make_leader(&s).await?;
     expect_sent_through(&s, mark, holders, term, k, "after its last entry").await?;
+    // The requests are recorded as they arrive, their answers (the models') right after.
     let acked = |m: &Arc<Mutex<ModelFollower>>| {
         m.lock()
             .probes()
             .iter()
             .any(|p| p.term == term && p.success && p.prev_log_index + p.entries >= k)
     };
-    if let Some(j) = holders
-        .iter()
-        .zip(&models)
-        .find(|(_, m)| !acked(m))
-        .map(|(j, _)| *j)
-    {
+    let all_acked = s
+        .journal()
+        .wait_for(mark, FIRST_HEARTBEAT_WITHIN, |_| {
+            models.iter().all(acked).then_some(())
+        })
+        .await;
+    if all_acked.is_none() {
         return Err(TestFailure::new(format!(
-            "S{j} did not acknowledge index {k} in term {term} (the tester's bug)"
+            "the scripted followers {} did not all acknowledge index {k} in term {term} (the \
+             tester's bug)\nthe exchange:\n{}",
+            names(holders),
+            s.journal().transcript()
         )));
     }
     let mark = s.mark();

@@ -25,10 +25,17 @@
 //! | `fig2_timer_heartbeats` | heartbeats every 150 ms keep a follower from starting elections |
 //! | `fig2_timer_expiry` | without them it starts one soon enough ([`ELECTION_START_BOUND`]), and a candidate starts another |
 //! | `fig2_timer_votes` | granting a vote resets the timer; denying one, or an older term's request, does not |
+//! | `fig2_append_conflict` | B: the consistency check; truncation only at a real conflict (a delayed, older `AppendEntries` truncates nothing) |
+//! | `fig2_append_commit` | B: the follower's commitIndex = min(leaderCommit, index of last new entry), seen in what it applies |
+//! | `fig2_old_term_commit` | B: Figure 8, no commit of an older term's entry by counting replicas; commit with one of its own |
+//! | `fig2_stale_reply` | B: replies to requests of an earlier term do not move the leader's matchIndex or commit index |
+//! | `fig2_fast_backup` | B: a diverging follower is matched in about one refusal per conflicting term ([`leader::BACKUP_SLACK`]) |
+//! | `fig2_log_persisted` | C: log, term and vote survive a crash right after every answer |
+//! | `fig2_install_snapshot` | D: InstallSnapshot keeps matching entries, discards a conflicting log, ignores an older snapshot; the apply order around it |
 //!
-//! Parts B–D add their rules here as those parts land (the scripted peers already send
-//! `AppendEntries` with entries and any commit index, record what the peer applies, and crash
-//! and restart it at any point).
+//! For the leader's side the scripted peers keep [`model::ModelFollower`] logs: they answer
+//! as a correct follower does, with the conflict hints of the `raft` crate's reply type, and
+//! can hold a reply until the tester lets it go ([`script::Gate`]).
 
 pub(crate) mod follower;
 pub mod journal;
