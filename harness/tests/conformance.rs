@@ -339,7 +339,6 @@ fn timer_votes_rejects_a_timer_older_heartbeats_reset() {
     );
 }
 
-const CONSISTENCY: &str = "Reply false if log doesn't contain an entry at prevLogIndex";
 const CONFLICT: &str = "If an existing entry conflicts with a new one";
 const FOLLOWER_COMMIT: &str = "set commitIndex = min(leaderCommit, index of last new entry)";
 const OLD_TERM_COMMIT: &str = "Raft never commits log entries from previous terms";
@@ -538,8 +537,9 @@ fn only_original_leaves_the_conformance_graders_out() {
     assert!(!json.contains("fig2_"), "{json}");
 }
 
-/// One row of the report below: whether `grader` rejects `P` on [`SEEDS`], and which original
-/// graders of `part` fail it on `seeds` (those the safety monitor failed marked `(monitor)`).
+/// One row of the report below: whether `grader` rejects `P` on [`SEEDS`], and which other
+/// graders of `part` (cluster graders: the original's, and those beyond it marked `*`) fail it
+/// on `seeds`, and how often the safety monitor was what failed it.
 fn report_row<P: Peer>(name: &str, grader: &str, part: &str, seeds: &[u64]) {
     let rejected = SEEDS
         .filter(|&seed| outcome::<P>(grader, seed).is_some())
@@ -565,7 +565,17 @@ fn report_row<P: Peer>(name: &str, grader: &str, part: &str, seeds: &[u64]) {
             } else {
                 String::new()
             };
-            failing.push(format!("{} {failed}/{}{monitor}", g.name, seeds.len()));
+            // A cluster grader beyond the original is marked with a star.
+            let star = if g.origin == graders::Origin::Beyond {
+                "*"
+            } else {
+                ""
+            };
+            failing.push(format!(
+                "{}{star} {failed}/{}{monitor}",
+                g.name,
+                seeds.len()
+            ));
         }
     }
     let failing = if failing.is_empty() {
