@@ -14,6 +14,7 @@ use harness::trial::{run_trial, TrialError, TrialSettings};
 use harness::Peer;
 use support::conformance_peers::*;
 use support::snap_peer::{Faithful, ReappliesCoveredCommand, SnapPeer};
+use support::snapshot_proxy::AppliesEverySnapshot;
 
 const BINARY: &str = "conformance";
 
@@ -435,6 +436,15 @@ fn install_snapshot_rejects_a_covered_command_applied_after_the_snapshot() {
 }
 
 #[test]
+fn install_snapshot_rejects_applying_an_older_snapshot() {
+    assert_rejects::<AppliesEverySnapshot<raft::Raft>>(
+        "fig2_install_snapshot",
+        APPLY,
+        "lastApplied only moves forward",
+    );
+}
+
+#[test]
 fn a_conformance_failure_replays_from_its_seed() {
     let g = graders::by_name("fig2_vote_persisted").expect("a known grader");
     let first = run_trial::<FigPeer<VoteNotPersisted>>(g, &TrialSettings::sim(11));
@@ -643,6 +653,12 @@ fn b_to_d_report() {
     );
     report_row::<SnapPeer<raft::Raft, ReappliesCoveredCommand>>(
         "SnapPeer<Raft, ReappliesCoveredCommand>",
+        "fig2_install_snapshot",
+        "D",
+        &seeds,
+    );
+    report_row::<AppliesEverySnapshot<raft::Raft>>(
+        "AppliesEverySnapshot<Raft>",
         "fig2_install_snapshot",
         "D",
         &seeds,
