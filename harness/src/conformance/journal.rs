@@ -11,7 +11,8 @@ use futures::channel::oneshot;
 use labrpc::runtime;
 use parking_lot::Mutex;
 use raft::{
-    AppendEntriesArgs, AppendEntriesReply, ApplyMsg, LogEntry, RequestVoteArgs, RequestVoteReply,
+    AppendEntriesArgs, AppendEntriesReply, ApplyMsg, InstallSnapshotArgs, InstallSnapshotReply,
+    LogEntry, RequestVoteArgs, RequestVoteReply,
 };
 
 /// Lines of the exchange shown in a failure (after runs of repeated lines are folded).
@@ -30,6 +31,10 @@ pub enum Message {
     AppendEntries(AppendEntriesArgs),
     /// A follower answers.
     AppendEntriesReply(AppendEntriesReply),
+    /// A leader sends its snapshot.
+    InstallSnapshot(InstallSnapshotArgs),
+    /// A follower answers it.
+    InstallSnapshotReply(InstallSnapshotReply),
 }
 
 impl Message {
@@ -40,12 +45,17 @@ impl Message {
             Message::RequestVoteReply(r) => r.term.0,
             Message::AppendEntries(a) => a.term.0,
             Message::AppendEntriesReply(r) => r.term.0,
+            Message::InstallSnapshot(a) => a.term.0,
+            Message::InstallSnapshotReply(r) => r.term.0,
         }
     }
 
     /// Whether it is a request (not a reply).
     pub fn is_request(&self) -> bool {
-        matches!(self, Message::RequestVote(_) | Message::AppendEntries(_))
+        matches!(
+            self,
+            Message::RequestVote(_) | Message::AppendEntries(_) | Message::InstallSnapshot(_)
+        )
     }
 }
 
@@ -99,6 +109,17 @@ impl fmt::Display for Message {
                 }
                 Ok(())
             }
+            Message::InstallSnapshot(a) => write!(
+                f,
+                "InstallSnapshot term={} leader_id={} last_included_index={} \
+                 last_included_term={} data={} bytes",
+                a.term,
+                a.leader_id,
+                a.last_included_index,
+                a.last_included_term,
+                a.data.len()
+            ),
+            Message::InstallSnapshotReply(r) => write!(f, "InstallSnapshot reply term={}", r.term),
         }
     }
 }

@@ -25,14 +25,26 @@
 //! | `fig2_timer_heartbeats` | heartbeats every 150 ms keep a follower from starting elections |
 //! | `fig2_timer_expiry` | without them it starts one soon enough ([`ELECTION_START_BOUND`]), and a candidate starts another |
 //! | `fig2_timer_votes` | granting a vote resets the timer; denying one, or an older term's request, does not |
+//! | `fig2_append_conflict` | B: the consistency check; truncation only at a real conflict (a delayed, older `AppendEntries` truncates nothing) |
+//! | `fig2_append_commit` | B: the follower's commitIndex = min(leaderCommit, index of last new entry), seen in what it applies |
+//! | `fig2_old_term_commit` | B: Figure 8, no commit of an older term's entry by counting replicas; commit with one of its own |
+//! | `fig2_stale_reply` | B: replies to requests of an earlier term do not move the leader's matchIndex or commit index |
+//! | `fig2_fast_backup` | B: a diverging follower is matched in about one refusal per conflicting term ([`leader::BACKUP_SLACK`]) |
+//! | `fig2_log_persisted` | C: log, term and vote survive a crash right after every answer |
+//! | `fig2_install_snapshot` | D: InstallSnapshot keeps matching entries, discards a conflicting log, ignores an older snapshot; the apply order around it |
 //!
-//! Parts B–D add their rules here as those parts land (the scripted peers already send
-//! `AppendEntries` with entries and any commit index, record what the peer applies, and crash
-//! and restart it at any point).
+//! For the leader's side the scripted peers keep [`model::ModelFollower`] logs: they answer
+//! as a correct follower does, with the conflict hints of the `raft` crate's reply type, and
+//! can hold a reply until the tester lets it go ([`script::Gate`]).
 
+pub(crate) mod follower;
 pub mod journal;
+pub(crate) mod leader;
+pub mod model;
+pub(crate) mod persist;
 pub mod rules;
 pub mod script;
+pub(crate) mod snapshots;
 pub(crate) mod terms;
 pub(crate) mod timer;
 pub(crate) mod votes;
@@ -40,6 +52,7 @@ pub(crate) mod votes;
 use std::time::Duration;
 
 use labrpc::runtime;
+use raft::{ApplyMsg, LogEntry, Term};
 
 use crate::peer::Peer;
 use crate::tester::TestFailure;
@@ -221,4 +234,156 @@ pub(crate) async fn expect_vote<P: Peer>(
         ));
     }
     Ok(reply)
+}
+
+/// How long a peer may take to apply what it has learnt is committed: a peer whose applier
+/// polls (every 10 ms, as the handout suggests) is well within it.
+pub const APPLY_WITHIN: Duration = Duration::from_secs(1);
+
+/// How long the tester waits, once what should be applied is applied, for anything applied
+/// that should not be, in sim mode.
+pub const APPLY_GRACE_SIM: Duration = Duration::from_millis(100);
+
+/// The same in real time.
+pub const APPLY_GRACE_REAL: Duration = Duration::from_millis(300);
+
+/// [`APPLY_GRACE_SIM`] or [`APPLY_GRACE_REAL`], for the executor running now.
+pub(crate) fn apply_grace() -> Duration {
+    match runtime::executor() {
+        runtime::Executor::Sim => APPLY_GRACE_SIM,
+        runtime::Executor::Real => APPLY_GRACE_REAL,
+    }
+}
+
+/// The log of a leader the tester plays: entries with distinct commands, index 1 first.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Book {
+    entries: Vec<LogEntry>,
+}
+
+impl Book {
+    /// Appends an entry of `term` with command `{tag}{index}`.
+    pub(crate) fn push(&mut self, term: u64, tag: &str) {
+        let index = self.entries.len() + 1;
+        self.entries.push(LogEntry {
+            term: Term(term),
+            command: format!("{tag}{index}").into_bytes(),
+        });
+    }
+
+    /// Appends `count` entries of `term`.
+    pub(crate) fn extend(&mut self, count: u64, term: u64, tag: &str) {
+        for _ in 0..count {
+            self.push(term, tag);
+        }
+    }
+
+    /// The index of the last entry.
+    pub(crate) fn last(&self) -> u64 {
+        self.entries.len() as u64
+    }
+
+    /// The term at `index` (0 at index 0).
+    pub(crate) fn term(&self, index: u64) -> u64 {
+        match index {
+            0 => 0,
+            i => self.entries[i as usize - 1].term.0,
+        }
+    }
+
+    /// The entries at indices `from..=to`.
+    pub(crate) fn slice(&self, from: u64, to: u64) -> Vec<LogEntry> {
+        self.entries[from as usize - 1..to as usize].to_vec()
+    }
+
+    /// The command at `index` (1 or more).
+    pub(crate) fn command(&self, index: u64) -> Vec<u8> {
+        self.entries[index as usize - 1].command.clone()
+    }
+
+    /// Keeps the entries through `index`.
+    pub(crate) fn truncate(&mut self, index: u64) {
+        self.entries.truncate(index as usize);
+    }
+
+    /// What a peer applies for indices `from..=to` of this log.
+    pub(crate) fn applies(&self, from: u64, to: u64) -> Vec<ApplyMsg> {
+        (from..=to)
+            .map(|i| ApplyMsg::Command {
+                index: i,
+                term: self.term(i),
+                command: self.entries[i as usize - 1].command.clone(),
+            })
+            .collect()
+    }
+}
+
+/// `[1:T2 "a1", snapshot through 5 (T2)]`: what was applied, briefly.
+pub(crate) fn applies_text(msgs: &[ApplyMsg]) -> String {
+    let shown: Vec<String> = msgs
+        .iter()
+        .map(|m| match m {
+            ApplyMsg::Command {
+                index,
+                term,
+                command,
+            } => format!("{index}:T{term} {:?}", String::from_utf8_lossy(command)),
+            ApplyMsg::Snapshot { index, term, .. } => {
+                format!("snapshot through {index} (T{term})")
+            }
+        })
+        .collect();
+    format!("[{}]", shown.join(", "))
+}
+
+/// Checks that the peer under test applies, after journal mark `mark`, exactly `want` (an
+/// empty `want`: nothing): it waits up to [`APPLY_WITHIN`] for the last of them, then
+/// [`apply_grace`] for anything more. `rule` and `why` say why `want` is right.
+pub(crate) async fn expect_applies<P: Peer>(
+    s: &Scripted<P>,
+    mark: usize,
+    want: &[ApplyMsg],
+    rule: &Rule,
+    why: impl std::fmt::Display,
+) -> Result<(), TestFailure> {
+    if let Some(last) = want.last() {
+        let count = want.len();
+        let mut seen = 0;
+        let _ = s
+            .next_applied(mark, APPLY_WITHIN, |m| {
+                seen += 1;
+                (seen >= count || m == last).then_some(())
+            })
+            .await;
+    }
+    runtime::sleep(apply_grace()).await;
+    let got = s.applied_since(mark);
+    if got == want {
+        return Ok(());
+    }
+    Err(rule.broken(
+        s.me(),
+        format!(
+            "{why}, it applied {} (expected {})",
+            applies_text(&got),
+            applies_text(want)
+        ),
+        s.journal(),
+    ))
+}
+
+/// Sends the peer under test a heartbeat from leader `from` of `term` after `prev` (of
+/// `prev_term`) with commit index `commit`; returns whether it accepted it.
+pub(crate) async fn probe<P: Peer>(
+    s: &Scripted<P>,
+    from: usize,
+    term: u64,
+    prev: u64,
+    prev_term: u64,
+    commit: u64,
+) -> Result<bool, TestFailure> {
+    let reply = s
+        .send_entries(from, term, prev, prev_term, Vec::new(), commit)
+        .await?;
+    Ok(reply.success)
 }

@@ -120,6 +120,75 @@ pub const FOLLOWER_TIMEOUT: Rule = Rule {
            or granting vote to candidate: convert to candidate",
 };
 
+/// AppendEntries receiver, 3.
+pub const APPEND_CONFLICT: Rule = Rule {
+    place: "Figure 2, AppendEntries RPC, receiver implementation 3",
+    text: "If an existing entry conflicts with a new one (same index but different terms), \
+           delete the existing entry and all that follow it (§5.3)",
+};
+
+/// AppendEntries receiver, 5.
+pub const APPEND_COMMIT: Rule = Rule {
+    place: "Figure 2, AppendEntries RPC, receiver implementation 5",
+    text: "If leaderCommit > commitIndex, set commitIndex = min(leaderCommit, index of last new \
+           entry)",
+};
+
+/// Applying committed entries.
+pub const APPLY: Rule = Rule {
+    place: "Figure 2, Rules for Servers, all servers",
+    text: "If commitIndex > lastApplied: increment lastApplied, apply log[lastApplied] to state \
+           machine (§5.3)",
+};
+
+/// Figure 8: no commit of an older term's entry by counting replicas.
+pub const OLD_TERM_COMMIT: Rule = Rule {
+    place: "§5.4.2, committing entries from previous terms (Figure 8)",
+    text: "Raft never commits log entries from previous terms by counting replicas. Only log \
+           entries from the leader's current term are committed by counting replicas",
+};
+
+/// The leader's commit rule.
+pub const LEADER_COMMIT: Rule = Rule {
+    place: "Figure 2, Rules for Servers, leaders",
+    text: "If there exists an N such that N > commitIndex, a majority of matchIndex[i] ≥ N, and \
+           log[N].term == currentTerm: set commitIndex = N (§5.3, §5.4)",
+};
+
+/// The leader's volatile state belongs to one term.
+pub const LEADER_STATE_OF_TERM: Rule = Rule {
+    place: "Figure 2, State: volatile state on leaders (Reinitialized after election)",
+    text: "matchIndex[]: for each server, index of the highest log entry known to be replicated \
+           on server",
+};
+
+/// Fast back-up with the conflict hints.
+pub const FAST_BACKUP: Rule = Rule {
+    place: "§5.3, the optimization of rejected AppendEntries (the lab's fast back-up)",
+    text: "the leader can decrement nextIndex to bypass all of the conflicting entries in that \
+           term; one AppendEntries RPC will be required for each term with conflicting \
+           entries, rather than one RPC per entry",
+};
+
+/// InstallSnapshot receiver, 6.
+pub const SNAPSHOT_RETAIN: Rule = Rule {
+    place: "Figure 13, InstallSnapshot RPC, receiver implementation 6",
+    text: "If existing log entry has same index and term as snapshot's last included entry, \
+           retain log entries following it and reply",
+};
+
+/// InstallSnapshot receiver, 7.
+pub const SNAPSHOT_DISCARD: Rule = Rule {
+    place: "Figure 13, InstallSnapshot RPC, receiver implementation 7",
+    text: "Discard the entire log",
+};
+
+/// InstallSnapshot receiver, 8.
+pub const SNAPSHOT_RESET: Rule = Rule {
+    place: "Figure 13, InstallSnapshot RPC, receiver implementation 8",
+    text: "Reset state machine using snapshot contents",
+};
+
 impl Rule {
     /// The failure of peer `peer` breaking this rule: the first line names the peer, the rule
     /// and `what` it did; then the exchange from `journal`.

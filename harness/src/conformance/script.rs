@@ -40,8 +40,8 @@ use labrpc::runtime::{self, Instant, NodeId};
 use labrpc::{ClientEnd, Network, RpcError, Server, Service};
 use parking_lot::Mutex;
 use raft::{
-    AppendEntriesArgs, AppendEntriesReply, LogEntry, PeerId, Persister, RequestVoteArgs,
-    RequestVoteReply, Term,
+    AppendEntriesArgs, AppendEntriesReply, ApplyMsg, InstallSnapshotArgs, InstallSnapshotReply,
+    LogEntry, PeerId, Persister, RequestVoteArgs, RequestVoteReply, Term,
 };
 
 use super::journal::{Event, Journal, Message};
@@ -602,6 +602,56 @@ impl<P: Peer> Scripted<P> {
         self.append_entries(from, args).await
     }
 
+    /// Sends `args` to the peer under test as `InstallSnapshot` from scripted peer `from`, and
+    /// returns the reply.
+    ///
+    /// # Errors
+    /// As [`request_vote`](Self::request_vote).
+    pub async fn install_snapshot(
+        &self,
+        from: usize,
+        args: InstallSnapshotArgs,
+    ) -> Result<InstallSnapshotReply, TestFailure> {
+        self.call(
+            from,
+            "InstallSnapshot",
+            args,
+            Message::InstallSnapshot,
+            Message::InstallSnapshotReply,
+        )
+        .await
+    }
+
+    /// What the peer under test applied after journal mark `from`, in order.
+    pub fn applied_since(&self, from: usize) -> Vec<ApplyMsg> {
+        let me = self.me;
+        self.journal
+            .records_since(from)
+            .into_iter()
+            .filter_map(|r| match r.event {
+                Event::Applied { peer, msg } if peer == me => Some(msg),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Waits up to `limit` until the peer under test has applied, after journal mark `from`, a
+    /// message that `f` picks; returns its journal index and what `f` returned.
+    pub async fn next_applied<T>(
+        &self,
+        from: usize,
+        limit: Duration,
+        mut f: impl FnMut(&ApplyMsg) -> Option<T>,
+    ) -> Option<(usize, T)> {
+        let me = self.me;
+        self.journal
+            .wait_for(from, limit, |r| match &r.event {
+                Event::Applied { peer, msg } if *peer == me => f(msg),
+                _ => None,
+            })
+            .await
+    }
+
     /// Waits up to `limit` for the next message the peer under test sends (after journal mark
     /// `from`) that `f` picks; returns the journal index, the run time and what `f` returned.
     pub async fn next_sent<T>(
@@ -773,6 +823,24 @@ fn scripted_service(
         )
     })
     .expect("AppendEntries is a new method");
+    let jr = journal.clone();
+    svc.handle_async("InstallSnapshot", move |args: InstallSnapshotArgs| {
+        jr.record(Event::Message {
+            from: me,
+            to: j,
+            message: Message::InstallSnapshot(args.clone()),
+        });
+        // A scripted peer takes any snapshot and answers in the leader's term.
+        let reply = InstallSnapshotReply { term: args.term };
+        answer(
+            jr.clone(),
+            me,
+            j,
+            Answer::Now(reply),
+            Message::InstallSnapshotReply,
+        )
+    })
+    .expect("InstallSnapshot is a new method");
     svc
 }
 

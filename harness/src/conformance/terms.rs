@@ -170,7 +170,7 @@ async fn expect_no_leading<P: Peer>(
 
 /// Makes the peer under test a leader: every scripted peer grants its votes until it sends its
 /// first `AppendEntries`; then they deny votes again. Returns the term it leads.
-async fn make_leader<P: Peer>(s: &Scripted<P>) -> Result<u64, TestFailure> {
+pub(crate) async fn make_leader<P: Peer>(s: &Scripted<P>) -> Result<u64, TestFailure> {
     s.set_all_votes(grant_votes());
     s.note("scripts: every peer grants its vote");
     let mark = s.mark();

@@ -181,7 +181,7 @@ pub(crate) async fn once_per_term<P: Peer>(title: &'static str) -> Result<Stats,
 }
 
 /// Checks, right after a restart, that the peer under test came back in `term`.
-fn expect_term_restored<P: Peer>(
+pub(crate) fn expect_term_restored<P: Peer>(
     s: &Scripted<P>,
     term: u64,
     before: &str,

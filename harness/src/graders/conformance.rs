@@ -1,9 +1,9 @@
-//! The conformance graders: Figure 2 of the Raft paper rule by rule, with the tester playing
+//! The conformance graders: Figure 2 (and 13) of the Raft paper rule by rule, with the tester playing
 //! every peer but the one under test (see [`crate::conformance`]). None is in the original lab
 //! (`Origin::Beyond`), so `harness run --only-original` leaves them out.
 
 use super::{one_cluster as passed, Body, Grader, GraderFuture, Origin};
-use crate::conformance::{terms, timer, votes};
+use crate::conformance::{follower, leader, persist, snapshots, terms, timer, votes};
 use crate::peer::Peer;
 
 /// The conformance tests.
@@ -18,6 +18,13 @@ pub(crate) enum Test {
     TimerHeartbeats,
     TimerExpiry,
     TimerVotes,
+    AppendConflict,
+    AppendCommit,
+    OldTermCommit,
+    StaleReply,
+    FastBackup,
+    LogPersisted,
+    InstallSnapshot,
 }
 
 /// The conformance graders of parts A and B, each after the part's original graders.
@@ -105,17 +112,98 @@ pub(crate) const GRADERS_A: &[Grader] = &[
 ];
 
 /// The conformance graders of part B. The election restriction is part B in the lab's handout
-/// (3A heartbeats carry no entries, so a 3A peer has no log to compare).
-pub(crate) const GRADERS_B: &[Grader] = &[Grader {
-    name: "fig2_vote_up_to_date",
-    part: "B",
-    title: "Conformance (3B): the election restriction",
-    description: "§5.4.1: a vote only for a candidate whose log is at least as up-to-date: \"If \
-                  the logs have last entries with different terms, then the log with the later \
-                  term is more up-to-date. If the logs end with the same term, then whichever \
-                  log is longer is more up-to-date.\"",
+/// (3A heartbeats carry no entries, so a 3A peer has no log to compare), and so is fast
+/// back-up (the original's `backup` is a 3B test).
+pub(crate) const GRADERS_B: &[Grader] = &[
+    Grader {
+        name: "fig2_vote_up_to_date",
+        part: "B",
+        title: "Conformance (3B): the election restriction",
+        description: "§5.4.1: a vote only for a candidate whose log is at least as up-to-date: \
+                      \"If the logs have last entries with different terms, then the log with \
+                      the later term is more up-to-date. If the logs end with the same term, \
+                      then whichever log is longer is more up-to-date.\"",
+        origin: Origin::Beyond,
+        body: Body::Conformance(Test::VoteUpToDate),
+    },
+    Grader {
+        name: "fig2_append_conflict",
+        part: "B",
+        title: "Conformance (3B): truncate only at a real conflict",
+        description: "Figure 2, AppendEntries receiver: the consistency check, and \"If an \
+                      existing entry conflicts with a new one (same index but different terms), \
+                      delete the existing entry and all that follow it\": a delayed, older \
+                      AppendEntries whose entries the follower holds truncates nothing",
+        origin: Origin::Beyond,
+        body: Body::Conformance(Test::AppendConflict),
+    },
+    Grader {
+        name: "fig2_append_commit",
+        part: "B",
+        title: "Conformance (3B): the follower's commit index",
+        description: "Figure 2, AppendEntries receiver: \"If leaderCommit > commitIndex, set \
+                      commitIndex = min(leaderCommit, index of last new entry)\", seen in what \
+                      the follower applies",
+        origin: Origin::Beyond,
+        body: Body::Conformance(Test::AppendCommit),
+    },
+    Grader {
+        name: "fig2_old_term_commit",
+        part: "B",
+        title: "Conformance (3B): no commit of an older term by counting replicas",
+        description: "§5.4.2 (Figure 8): \"Raft never commits log entries from previous terms by \
+                      counting replicas\": a new leader holding older entries on a majority \
+                      commits them only with an entry of its own term",
+        origin: Origin::Beyond,
+        body: Body::Conformance(Test::OldTermCommit),
+    },
+    Grader {
+        name: "fig2_stale_reply",
+        part: "B",
+        title: "Conformance (3B): replies of an earlier term are stale",
+        description: "Figure 2, volatile state on leaders \"(Reinitialized after election)\": \
+                      successes to AppendEntries sent in an earlier term, arriving once the \
+                      peer leads again with another log, must not move its commit index",
+        origin: Origin::Beyond,
+        body: Body::Conformance(Test::StaleReply),
+    },
+    Grader {
+        name: "fig2_fast_backup",
+        part: "B",
+        title: "Conformance (3B): fast back-up, one round trip per conflicting term",
+        description: "§5.3: \"one AppendEntries RPC will be required for each term with \
+                      conflicting entries, rather than one RPC per entry\": followers diverging \
+                      over 15-40 entries of 1-3 terms are matched within their terms + 3 \
+                      refusals",
+        origin: Origin::Beyond,
+        body: Body::Conformance(Test::FastBackup),
+    },
+];
+
+/// The conformance graders of part C.
+pub(crate) const GRADERS_C: &[Grader] = &[Grader {
+    name: "fig2_log_persisted",
+    part: "C",
+    title: "Conformance (3C): the log, term and vote survive a crash after every answer",
+    description: "Figure 2, persistent state \"(Updated on stable storage before responding to \
+                  RPCs) currentTerm, votedFor, log[]\": crashed right after each answer \
+                  (entries appended, a vote, entries replaced, a term adopted), a peer still \
+                  holds what it answered",
     origin: Origin::Beyond,
-    body: Body::Conformance(Test::VoteUpToDate),
+    body: Body::Conformance(Test::LogPersisted),
+}];
+
+/// The conformance graders of part D.
+pub(crate) const GRADERS_D: &[Grader] = &[Grader {
+    name: "fig2_install_snapshot",
+    part: "D",
+    title: "Conformance (3D): InstallSnapshot and the apply order",
+    description: "Figure 13, InstallSnapshot receiver: \"If existing log entry has same index \
+                  and term as snapshot's last included entry, retain log entries following \
+                  it\", else \"Discard the entire log\"; an older snapshot changes nothing, and \
+                  the snapshot is applied before the commands after it, none it covers",
+    origin: Origin::Beyond,
+    body: Body::Conformance(Test::InstallSnapshot),
 }];
 
 /// The body of conformance test `test` for peer type `P`.
@@ -130,5 +218,12 @@ pub(crate) fn body<P: Peer>(test: Test, title: &'static str) -> GraderFuture {
         Test::TimerHeartbeats => passed(timer::heartbeats::<P>(title)),
         Test::TimerExpiry => passed(timer::expiry::<P>(title)),
         Test::TimerVotes => passed(timer::votes::<P>(title)),
+        Test::AppendConflict => passed(follower::conflict::<P>(title)),
+        Test::AppendCommit => passed(follower::commit::<P>(title)),
+        Test::OldTermCommit => passed(leader::old_term_commit::<P>(title)),
+        Test::StaleReply => passed(leader::stale_reply::<P>(title)),
+        Test::FastBackup => passed(leader::fast_backup::<P>(title)),
+        Test::LogPersisted => passed(persist::log_persisted::<P>(title)),
+        Test::InstallSnapshot => passed(snapshots::install::<P>(title)),
     }
 }

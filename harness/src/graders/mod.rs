@@ -64,6 +64,8 @@ static ALL: LazyLock<Vec<Grader>> = LazyLock::new(|| {
         part_d::GRADERS,
         conformance::GRADERS_A,
         conformance::GRADERS_B,
+        conformance::GRADERS_C,
+        conformance::GRADERS_D,
     ]
     .concat()
 });
@@ -96,6 +98,8 @@ pub fn select(selector: &str) -> Result<Vec<Grader>, String> {
     if found.is_empty() {
         let names: Vec<&str> = ALL.iter().map(|g| g.name).collect();
         let mut parts: Vec<&str> = ALL.iter().map(|g| g.part).collect();
+        // The conformance graders come after every part's own: sort before removing repeats.
+        parts.sort_unstable();
         parts.dedup();
         Err(format!(
             "no grader or part called {selector:?}; parts: {} (or 3A, ...); graders: {}",
@@ -208,6 +212,6 @@ mod tests {
     #[test]
     fn an_unknown_selector_lists_the_parts() {
         let err = select("nope").expect_err("no such grader");
-        assert!(err.contains("parts: A, B, C, D"), "{err}");
+        assert!(err.contains("parts: A, B, C, D (or"), "{err}");
     }
 }

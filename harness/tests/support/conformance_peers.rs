@@ -1,19 +1,22 @@
-//! A compact Raft peer for the conformance graders' own tests: election, heartbeats, a log that
-//! `AppendEntries` fills, and persistence, speaking the `raft` crate's message types (which a
-//! submission keeps) but nothing else of it. Each [`Bugs`] switch is a mistake students make;
-//! with none switched on it is a correct part-A peer, and every conformance grader passes it
-//! (the control that shows each failure comes from its bug).
+//! A compact Raft peer for the conformance graders' own tests: election, heartbeats, log
+//! replication with fast back-up, commitment, an applier, and persistence (parts A-C),
+//! speaking the `raft` crate's message types (which a submission keeps) but nothing else of
+//! it. Each [`Bugs`] switch is a mistake students make; with none switched on it is a correct
+//! peer, and every conformance grader of parts A-C passes it (the control that shows each
+//! failure comes from its bug).
 
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
+use futures::StreamExt;
 use harness::Peer;
 use labrpc::runtime::{self, Instant};
 use labrpc::{ClientEnd, Service};
 use parking_lot::Mutex;
 use raft::{
-    AppendEntriesArgs, AppendEntriesReply, ApplySender, LogEntry, PeerId, Persister,
+    AppendEntriesArgs, AppendEntriesReply, ApplyMsg, ApplySender, LogEntry, PeerId, Persister,
     RequestVoteArgs, RequestVoteReply, Term,
 };
 use serde::{Deserialize, Serialize};
@@ -53,6 +56,24 @@ pub struct Bugs {
     pub reset_on_older_append: bool,
     /// A candidate whose election went nowhere never starts another.
     pub candidate_never_retries: bool,
+    /// `AppendEntries` replaces everything after `prev_log_index` with the request's entries
+    /// (`log = log[..=prev] + entries`), conflict or not.
+    pub truncate_always: bool,
+    /// A follower sets `commitIndex = min(leaderCommit, its last log index)`, not the index
+    /// of the last entry the request vouches for.
+    pub commit_to_log_end: bool,
+    /// A leader commits any entry stored on a majority, whatever its term (Figure 8).
+    pub commit_old_terms: bool,
+    /// A leader acts on an `AppendEntries` reply whenever it leads, whatever term it sent the
+    /// request in.
+    pub stale_replies: bool,
+    /// On a refusal, a leader steps `nextIndex` back by one and waits for the next heartbeat.
+    pub slow_backup: bool,
+    /// Saves its term and vote but not its log.
+    pub forget_log: bool,
+    /// A follower saves its state only when `AppendEntries` made its log longer (not when it
+    /// replaced entries).
+    pub persist_only_growth: bool,
 }
 
 /// No bugs.
@@ -73,6 +94,13 @@ pub const NONE: Bugs = Bugs {
     reset_on_any_vote_request: false,
     reset_on_older_append: false,
     candidate_never_retries: false,
+    truncate_always: false,
+    commit_to_log_end: false,
+    commit_old_terms: false,
+    stale_replies: false,
+    slow_backup: false,
+    forget_log: false,
+    persist_only_growth: false,
 };
 
 /// How often a leader sends heartbeats.
@@ -113,6 +141,13 @@ bug_set!(ResetOnAnyVoteRequest, reset_on_any_vote_request: true);
 bug_set!(ResetOnOlderAppend, reset_on_older_append: true);
 bug_set!(CandidateNeverRetries, candidate_never_retries: true);
 bug_set!(SlowTimer, election_ms: (2000, 4000));
+bug_set!(TruncatesAlways, truncate_always: true);
+bug_set!(CommitsToLogEnd, commit_to_log_end: true);
+bug_set!(CommitsOldTerms, commit_old_terms: true);
+bug_set!(ActsOnStaleReplies, stale_replies: true);
+bug_set!(BacksUpSlowly, slow_backup: true);
+bug_set!(ForgetsLog, forget_log: true);
+bug_set!(PersistsOnlyGrowth, persist_only_growth: true);
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Role {
@@ -138,6 +173,11 @@ struct State {
     votes: usize,
     reset_at: Instant,
     timeout: Duration,
+    commit: u64,
+    applied: u64,
+    /// A leader's `nextIndex[]` and `matchIndex[]`.
+    next: Vec<u64>,
+    matched: Vec<u64>,
     dead: bool,
 }
 
@@ -153,6 +193,8 @@ struct Inner {
     peers: Vec<ClientEnd>,
     persister: Persister,
     bugs: Bugs,
+    apply_tx: ApplySender,
+    apply_wake: UnboundedSender<()>,
     state: Mutex<State>,
 }
 
@@ -173,7 +215,11 @@ impl Inner {
         let saved = Saved {
             term: st.term,
             voted_for: st.voted_for,
-            log: st.log.clone(),
+            log: if self.bugs.forget_log {
+                Vec::new()
+            } else {
+                st.log.clone()
+            },
         };
         if let Ok(bytes) = labrpc::codec::encode(&saved) {
             self.persister.save(bytes, None);
@@ -231,18 +277,20 @@ impl Inner {
 
     fn append_entries(&self, a: AppendEntriesArgs) -> AppendEntriesReply {
         let mut st = self.state.lock();
-        let reply = |st: &State, success: bool| AppendEntriesReply {
-            term: Term(st.term),
-            success,
-            conflict_term: None,
-            conflict_index: st.log.len() as u64,
+        let reply = |st: &State, success: bool, conflict_term: Option<u64>, conflict_index| {
+            AppendEntriesReply {
+                term: Term(st.term),
+                success,
+                conflict_term: conflict_term.map(Term),
+                conflict_index,
+            }
         };
         if a.term.0 < st.term {
             if self.bugs.reset_on_older_append {
                 self.reset_timer(&mut st);
             }
             if !self.bugs.accepts_older_append {
-                return reply(&st, false);
+                return reply(&st, false, None, 0);
             }
         }
         if a.term.0 > st.term {
@@ -255,23 +303,47 @@ impl Inner {
             self.reset_timer(&mut st);
         }
         let prev = a.prev_log_index as usize;
-        if prev >= st.log.len() || st.log[prev].term != a.prev_log_term {
-            return reply(&st, false);
+        if prev >= st.log.len() {
+            let len = st.log.len() as u64;
+            return reply(&st, false, None, len);
         }
+        if st.log[prev].term != a.prev_log_term {
+            let here = st.log[prev].term;
+            let first = st.log.iter().position(|e| e.term == here).unwrap_or(prev) as u64;
+            return reply(&st, false, Some(here.0), first.max(1));
+        }
+        let before = st.log.len();
         let mut changed = false;
-        for (k, e) in a.entries.iter().enumerate() {
-            let i = prev + 1 + k;
-            if i < st.log.len() && st.log[i].term == e.term {
-                continue;
-            }
-            st.log.truncate(i);
-            st.log.push(e.clone());
+        if self.bugs.truncate_always {
+            st.log.truncate(prev + 1);
+            st.log.extend(a.entries.iter().cloned());
             changed = true;
+        } else {
+            for (k, e) in a.entries.iter().enumerate() {
+                let i = prev + 1 + k;
+                if i < st.log.len() && st.log[i].term == e.term {
+                    continue;
+                }
+                st.log.truncate(i);
+                st.log.push(e.clone());
+                changed = true;
+            }
         }
-        if changed {
+        let grew = st.log.len() > before;
+        if changed && (grew || !self.bugs.persist_only_growth) {
             self.persist(&st);
         }
-        reply(&st, true)
+        let last_new = if self.bugs.commit_to_log_end {
+            st.log.len() as u64 - 1
+        } else {
+            a.prev_log_index + a.entries.len() as u64
+        };
+        let commit = a.leader_commit.min(last_new);
+        if commit > st.commit {
+            st.commit = commit;
+            let _ = self.apply_wake.unbounded_send(());
+        }
+        reply(&st, true, None, 0)
     }
 
     async fn ticker(self: Arc<Self>) {
@@ -335,6 +407,9 @@ impl Inner {
         st.votes += 1;
         if st.votes * 2 > self.peers.len() && st.role != Role::Leader {
             st.role = Role::Leader;
+            let len = st.log.len() as u64;
+            st.next = vec![len; self.peers.len()];
+            st.matched = vec![0; self.peers.len()];
             let term = st.term;
             drop(st);
             let me = self.clone();
@@ -343,46 +418,151 @@ impl Inner {
     }
 
     async fn lead(self: Arc<Self>, term: u64) {
+        while self.clone().round(term) {
+            runtime::sleep(HEARTBEAT).await;
+        }
+    }
+
+    /// Sends every follower what it lacks from its `nextIndex` on; false once no longer leader
+    /// of `term`.
+    fn round(self: Arc<Self>, term: u64) -> bool {
+        let st = self.state.lock();
+        if st.dead || st.role != Role::Leader || st.term != term {
+            return false;
+        }
+        for (j, end) in self.peers.iter().enumerate() {
+            if j == self.me {
+                continue;
+            }
+            let next = st.next[j].clamp(1, st.log.len() as u64) as usize;
+            let args = AppendEntriesArgs {
+                term: Term(term),
+                leader_id: PeerId(self.me),
+                prev_log_index: next as u64 - 1,
+                prev_log_term: st.log[next - 1].term,
+                entries: st.log[next..].to_vec(),
+                leader_commit: st.commit,
+            };
+            let (me, end) = (self.clone(), end.clone());
+            drop(runtime::spawn(async move {
+                if let Ok(reply) = end
+                    .call::<_, AppendEntriesReply>("Raft.AppendEntries", &args)
+                    .await
+                {
+                    me.on_append_reply(j, &args, reply);
+                }
+            }));
+        }
+        true
+    }
+
+    fn on_append_reply(
+        self: Arc<Self>,
+        j: usize,
+        args: &AppendEntriesArgs,
+        reply: AppendEntriesReply,
+    ) {
+        let mut st = self.state.lock();
+        if st.dead {
+            return;
+        }
+        if reply.term.0 > st.term {
+            if !self.bugs.leader_ignores_reply_term {
+                self.adopt(&mut st, reply.term.0);
+            }
+            return;
+        }
+        let in_context =
+            st.role == Role::Leader && (st.term == args.term.0 || self.bugs.stale_replies);
+        if !in_context {
+            return;
+        }
+        let prev = args.prev_log_index;
+        if reply.success {
+            let through = prev + args.entries.len() as u64;
+            st.matched[j] = st.matched[j].max(through);
+            st.next[j] = st.next[j].max(st.matched[j] + 1);
+            self.advance_commit(&mut st);
+            return;
+        }
+        if st.next[j] != prev + 1 {
+            // A reply to an older request: the leader already moved on.
+            return;
+        }
+        let next = if self.bugs.slow_backup {
+            prev
+        } else {
+            match reply.conflict_term {
+                None => reply.conflict_index,
+                Some(ct) => match st.log.iter().rposition(|e| e.term == ct) {
+                    Some(last) => last as u64 + 1,
+                    None => reply.conflict_index,
+                },
+            }
+        };
+        st.next[j] = next.clamp(1, prev.max(1));
+        if !self.bugs.slow_backup {
+            let term = st.term;
+            drop(st);
+            // Retry at once (the slow one waits for the next heartbeat).
+            self.round(term);
+        }
+    }
+
+    fn advance_commit(&self, st: &mut State) {
+        let majority = self.peers.len() / 2 + 1;
+        for n in (st.commit + 1..st.log.len() as u64).rev() {
+            if st.log[n as usize].term.0 != st.term && !self.bugs.commit_old_terms {
+                // Only the leader's own entries are committed by counting replicas (§5.4.2).
+                break;
+            }
+            let replicas = 1
+                + (0..self.peers.len())
+                    .filter(|&j| j != self.me && st.matched[j] >= n)
+                    .count();
+            if replicas >= majority {
+                st.commit = n;
+                let _ = self.apply_wake.unbounded_send(());
+                return;
+            }
+        }
+    }
+
+    async fn applier(self: Arc<Self>, mut wake: UnboundedReceiver<()>) {
         loop {
-            let args = {
-                let st = self.state.lock();
-                if st.dead || st.role != Role::Leader || st.term != term {
+            let batch: Vec<ApplyMsg> = {
+                let mut st = self.state.lock();
+                if st.dead {
                     return;
                 }
-                let (last_term, last_index) = st.last();
-                AppendEntriesArgs {
-                    term: Term(term),
-                    leader_id: PeerId(self.me),
-                    prev_log_index: last_index,
-                    prev_log_term: Term(last_term),
-                    entries: Vec::new(),
-                    leader_commit: 0,
-                }
+                let from = st.applied + 1;
+                let to = st.commit.min(st.log.len() as u64 - 1);
+                st.applied = st.applied.max(to);
+                (from..=to)
+                    .map(|index| ApplyMsg::Command {
+                        index,
+                        term: st.log[index as usize].term.0,
+                        command: st.log[index as usize].command.clone(),
+                    })
+                    .collect()
             };
-            for (i, end) in self.peers.iter().enumerate() {
-                if i == self.me {
-                    continue;
+            if batch.is_empty() {
+                if wake.next().await.is_none() {
+                    return;
                 }
-                let (me, end, args) = (self.clone(), end.clone(), args.clone());
-                drop(runtime::spawn(async move {
-                    if let Ok(reply) = end
-                        .call::<_, AppendEntriesReply>("Raft.AppendEntries", &args)
-                        .await
-                    {
-                        let mut st = me.state.lock();
-                        if reply.term.0 > st.term && !me.bugs.leader_ignores_reply_term {
-                            me.adopt(&mut st, reply.term.0);
-                        }
-                    }
-                }));
+                continue;
             }
-            runtime::sleep(HEARTBEAT).await;
+            for msg in batch {
+                if self.apply_tx.send(msg).await.is_err() {
+                    return;
+                }
+            }
         }
     }
 }
 
 impl<B: BugSet> Peer for FigPeer<B> {
-    fn make(peers: Vec<ClientEnd>, me: usize, persister: Persister, _apply: ApplySender) -> Self {
+    fn make(peers: Vec<ClientEnd>, me: usize, persister: Persister, apply_tx: ApplySender) -> Self {
         let bugs = B::BUGS;
         let saved: Saved = labrpc::codec::decode(&persister.read_raft_state()).unwrap_or_default();
         let log = if saved.log.is_empty() {
@@ -393,11 +573,15 @@ impl<B: BugSet> Peer for FigPeer<B> {
         } else {
             saved.log
         };
+        let (apply_wake, woken) = unbounded();
+        let n = peers.len();
         let inner = Arc::new(Inner {
             me,
             peers,
             persister,
             bugs,
+            apply_tx,
+            apply_wake,
             state: Mutex::new(State {
                 term: saved.term,
                 voted_for: saved.voted_for,
@@ -406,6 +590,10 @@ impl<B: BugSet> Peer for FigPeer<B> {
                 votes: 0,
                 reset_at: runtime::now(),
                 timeout: Duration::ZERO,
+                commit: 0,
+                applied: 0,
+                next: vec![1; n],
+                matched: vec![0; n],
                 dead: false,
             }),
         });
@@ -414,6 +602,7 @@ impl<B: BugSet> Peer for FigPeer<B> {
             inner.reset_timer(&mut st);
         }
         drop(runtime::spawn(inner.clone().ticker()));
+        drop(runtime::spawn(inner.clone().applier(woken)));
         FigPeer {
             inner,
             _bugs: PhantomData,
@@ -444,9 +633,22 @@ impl<B: BugSet> Peer for FigPeer<B> {
         svc
     }
 
-    /// Part A: a leader keeps no commands.
-    fn start(&self, _command: Vec<u8>) -> Option<(u64, u64)> {
-        None
+    fn start(&self, command: Vec<u8>) -> Option<(u64, u64)> {
+        let (index, term) = {
+            let mut st = self.inner.state.lock();
+            if st.dead || st.role != Role::Leader {
+                return None;
+            }
+            let term = st.term;
+            st.log.push(LogEntry {
+                term: Term(term),
+                command,
+            });
+            self.inner.persist(&st);
+            (st.log.len() as u64 - 1, term)
+        };
+        self.inner.clone().round(term);
+        Some((index, term))
     }
 
     fn snapshot(&self, _index: u64, _snapshot: Vec<u8>) {

@@ -8,6 +8,7 @@ pub mod conformance_peers;
 pub mod log_peer;
 pub mod monitor_peers;
 pub mod snap_peer;
+pub mod snapshot_proxy;
 
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,0 +1,171 @@
+//! A correct follower's log, kept by the tester for a scripted peer: it answers the
+//! `AppendEntries` of the peer under test as Figure 2's receiver does, with the conflict hints
+//! the `raft` crate's reply type documents, and remembers every probe it answered (for the
+//! fast back-up grader).
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use raft::{AppendEntriesArgs, AppendEntriesReply, Term};
+
+use super::script::{Answer, AppendScript};
+
+/// One `AppendEntries` a model follower answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Probe {
+    /// The request's term.
+    pub term: u64,
+    /// Its `prev_log_index`.
+    pub prev_log_index: u64,
+    /// How many entries it carried.
+    pub entries: u64,
+    /// Whether the model accepted it.
+    pub success: bool,
+}
+
+/// A follower's term and log (the terms of its entries; index 0 is the dummy entry of term 0).
+#[derive(Clone, Debug)]
+pub struct ModelFollower {
+    term: u64,
+    log: Vec<u64>,
+    probes: Vec<Probe>,
+}
+
+impl ModelFollower {
+    /// A follower in term 0 whose log holds entries of `terms` at indices 1, 2, ...
+    pub fn new(terms: &[u64]) -> ModelFollower {
+        let mut log = vec![0];
+        log.extend_from_slice(terms);
+        ModelFollower {
+            term: 0,
+            log,
+            probes: Vec::new(),
+        }
+    }
+
+    /// The terms of its entries, from index 1 on.
+    pub fn terms(&self) -> &[u64] {
+        &self.log[1..]
+    }
+
+    /// The index of its last entry.
+    pub fn last_index(&self) -> u64 {
+        self.log.len() as u64 - 1
+    }
+
+    /// Every `AppendEntries` it answered, in order.
+    pub fn probes(&self) -> &[Probe] {
+        &self.probes
+    }
+
+    /// Answers `args` as Figure 2's receiver: an older term is refused; otherwise the term is
+    /// adopted, the consistency check decides, entries are stored (truncating only at a real
+    /// conflict); a refusal carries the hints of [`raft::AppendEntriesReply`].
+    pub fn answer(&mut self, args: &AppendEntriesArgs) -> AppendEntriesReply {
+        let refuse =
+            |term: u64, conflict_term: Option<u64>, conflict_index: u64| AppendEntriesReply {
+                term: Term(term),
+                success: false,
+                conflict_term: conflict_term.map(Term),
+                conflict_index,
+            };
+        if args.term.0 < self.term {
+            return refuse(self.term, None, 0);
+        }
+        self.term = args.term.0;
+        let prev = args.prev_log_index;
+        let mut probe = Probe {
+            term: args.term.0,
+            prev_log_index: prev,
+            entries: args.entries.len() as u64,
+            success: false,
+        };
+        let reply = if prev > self.last_index() {
+            refuse(self.term, None, self.log.len() as u64)
+        } else if self.log[prev as usize] != args.prev_log_term.0 {
+            let here = self.log[prev as usize];
+            let first = self.log.iter().position(|&t| t == here).unwrap_or(0) as u64;
+            refuse(self.term, Some(here), first.max(1))
+        } else {
+            for (k, e) in args.entries.iter().enumerate() {
+                let i = prev as usize + 1 + k;
+                match self.log.get(i) {
+                    Some(&t) if t == e.term.0 => {}
+                    Some(_) => {
+                        self.log.truncate(i);
+                        self.log.push(e.term.0);
+                    }
+                    None => self.log.push(e.term.0),
+                }
+            }
+            probe.success = true;
+            AppendEntriesReply {
+                term: Term(self.term),
+                success: true,
+                conflict_term: None,
+                conflict_index: 0,
+            }
+        };
+        self.probes.push(probe);
+        reply
+    }
+}
+
+/// A script that answers every `AppendEntries` at once as `model` does.
+pub fn model_appends(model: &Arc<Mutex<ModelFollower>>) -> AppendScript {
+    let model = model.clone();
+    Arc::new(move |args| Answer::Now(model.lock().answer(args)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use raft::{LogEntry, PeerId};
+
+    fn append(term: u64, prev: u64, prev_term: u64, terms: &[u64]) -> AppendEntriesArgs {
+        AppendEntriesArgs {
+            term: Term(term),
+            leader_id: PeerId(0),
+            prev_log_index: prev,
+            prev_log_term: Term(prev_term),
+            entries: terms
+                .iter()
+                .map(|&t| LogEntry {
+                    term: Term(t),
+                    command: Vec::new(),
+                })
+                .collect(),
+            leader_commit: 0,
+        }
+    }
+
+    #[test]
+    fn refusals_carry_the_hints_and_a_match_stores_the_entries() {
+        let mut f = ModelFollower::new(&[1, 2, 2, 2]);
+        let short = f.answer(&append(5, 9, 4, &[]));
+        assert_eq!(
+            (short.success, short.conflict_term, short.conflict_index),
+            (false, None, 5)
+        );
+        let mismatch = f.answer(&append(5, 4, 4, &[]));
+        assert_eq!(
+            (
+                mismatch.success,
+                mismatch.conflict_term,
+                mismatch.conflict_index
+            ),
+            (false, Some(Term(2)), 2)
+        );
+        assert!(f.answer(&append(5, 1, 1, &[4, 4])).success);
+        assert_eq!(f.terms(), &[1, 4, 4]);
+        // An older request with entries it holds truncates nothing.
+        assert!(f.answer(&append(5, 1, 1, &[4])).success);
+        assert_eq!(f.terms(), &[1, 4, 4]);
+        assert!(!f.answer(&append(3, 0, 0, &[])).success);
+        assert_eq!(
+            f.probes().len(),
+            4,
+            "a request of an older term is not counted"
+        );
+    }
+}

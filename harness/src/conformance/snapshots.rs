@@ -1,0 +1,262 @@
+//! The `InstallSnapshot` receiver (Figure 13, as the lab sends it: the whole snapshot in one
+//! RPC) and the apply order around a snapshot.
+
+use raft::{ApplyMsg, InstallSnapshotArgs, PeerId, Term};
+
+use super::follower::{expect_holds, store};
+use super::rules::{self, Rule};
+use super::script::Scripted;
+use super::{applies_text, apply_grace, draw, expect_applies, peers, probe, Book, APPLY_WITHIN};
+use crate::peer::Peer;
+use crate::tester::{Stats, TestFailure};
+
+/// Sends the peer under test a snapshot through `index` (of `term`) from leader `from` of
+/// `leader_term`; returns the `ApplyMsg` a peer that installs it applies.
+async fn send_snapshot<P: Peer>(
+    s: &Scripted<P>,
+    from: usize,
+    leader_term: u64,
+    index: u64,
+    term: u64,
+) -> Result<ApplyMsg, TestFailure> {
+    let data = format!("snapshot through {index}").into_bytes();
+    let args = InstallSnapshotArgs {
+        term: Term(leader_term),
+        leader_id: PeerId(from),
+        last_included_index: index,
+        last_included_term: Term(term),
+        data: data.clone(),
+    };
+    s.install_snapshot(from, args).await?;
+    Ok(ApplyMsg::Snapshot { index, term, data })
+}
+
+/// Checks that the peer applies exactly the snapshot `snapshot` after journal mark `mark`:
+/// without it, "Reset state machine using snapshot contents" is broken; with anything else,
+/// the apply order.
+async fn expect_snapshot_applied<P: Peer>(
+    s: &Scripted<P>,
+    mark: usize,
+    snapshot: &ApplyMsg,
+    why: impl std::fmt::Display,
+) -> Result<(), TestFailure> {
+    let _ = s
+        .next_applied(mark, APPLY_WITHIN, |m| (m == snapshot).then_some(()))
+        .await;
+    labrpc::runtime::sleep(apply_grace()).await;
+    let got = s.applied_since(mark);
+    if got.as_slice() == std::slice::from_ref(snapshot) {
+        return Ok(());
+    }
+    let rule: &Rule = if got.contains(snapshot) {
+        &rules::APPLY
+    } else {
+        &rules::SNAPSHOT_RESET
+    };
+    Err(rule.broken(
+        s.me(),
+        format!(
+            "{why}, it applied {} (expected {}: the snapshot, and no command it covers)",
+            applies_text(&got),
+            applies_text(std::slice::from_ref(snapshot))
+        ),
+        s.journal(),
+    ))
+}
+
+/// `InstallSnapshot`: a snapshot of a prefix it holds keeps the entries after it, is applied
+/// before them and nothing it covers after it; an older snapshot changes nothing; a snapshot
+/// whose last entry conflicts discards the whole log; applying goes on after the snapshot.
+pub(crate) async fn install<P: Peer>(title: &'static str) -> Result<Stats, TestFailure> {
+    let mut s = Scripted::<P>::new(peers())?;
+    s.begin(title);
+    let l = s.pick_other(&[]);
+    let t = draw(2, 4);
+    let k = draw(6, 10);
+    let mut terms: Vec<u64> = (1..k).map(|_| draw(1, t)).collect();
+    terms.sort_unstable();
+    terms.push(t);
+    let mut book = Book::default();
+    for term in &terms {
+        book.push(*term, "s");
+    }
+    let c = draw(1, 2);
+    let mark = s.mark();
+    store(&s, l, t, &book, (1, k), c, &rules::APPEND_NEW_ENTRIES).await?;
+    expect_applies(
+        &s,
+        mark,
+        &book.applies(1, c),
+        &rules::APPEND_COMMIT,
+        format_args!("after S{l} sent entries 1..={k} with leaderCommit {c}"),
+    )
+    .await?;
+
+    // A snapshot of a prefix of its log, beyond its commit index.
+    let at = draw(c + 2, k - 1);
+    let at_term = book.term(at);
+    let mark = s.mark();
+    s.note(format!(
+        "S{l} sends a snapshot through index {at} (term {at_term}); S{} has applied through \
+         {c} and holds entries through {k}",
+        s.me()
+    ));
+    let snap = send_snapshot(&s, l, t, at, at_term).await?;
+    expect_snapshot_applied(
+        &s,
+        mark,
+        &snap,
+        format_args!(
+            "after S{l}'s snapshot through index {at}, beyond what it had applied (through {c})"
+        ),
+    )
+    .await?;
+    expect_holds(
+        &s,
+        l,
+        t,
+        k,
+        book.term(k),
+        true,
+        &rules::SNAPSHOT_RETAIN,
+        format_args!(
+            "its log held entry {at} of term {at_term}, the snapshot's last included entry, so \
+             entries {}..={k} had to stay; yet",
+            at + 1
+        ),
+    )
+    .await?;
+    let mark = s.mark();
+    if !probe(&s, l, t, k, book.term(k), k).await? {
+        return Err(rules::SNAPSHOT_RETAIN.broken(
+            s.me(),
+            format!("it refused a heartbeat after index {k}, an entry it had kept"),
+            s.journal(),
+        ));
+    }
+    expect_applies(
+        &s,
+        mark,
+        &book.applies(at + 1, k),
+        &rules::APPLY,
+        format_args!(
+            "once S{l} committed through {k}, after the snapshot through {at}: the next \
+             command to apply is {}",
+            at + 1
+        ),
+    )
+    .await?;
+
+    // An older snapshot: it has applied everything it covers.
+    let old = draw(1, k);
+    let mark = s.mark();
+    s.note(format!(
+        "S{l} sends a snapshot through index {old}, older than what S{} has applied",
+        s.me()
+    ));
+    send_snapshot(&s, l, t, old, book.term(old)).await?;
+    book.extend(2, t, "s");
+    store(
+        &s,
+        l,
+        t,
+        &book,
+        (k + 1, k + 2),
+        k + 2,
+        &rules::APPEND_CONSISTENCY,
+    )
+    .await?;
+    expect_applies(
+        &s,
+        mark,
+        &book.applies(k + 1, k + 2),
+        &rules::APPLY,
+        format_args!(
+            "after a snapshot through index {old}, which it had applied long before (through \
+             {k}), and then entries {}..={} committed: lastApplied only moves forward",
+            k + 1,
+            k + 2
+        ),
+    )
+    .await?;
+
+    // Entries beyond the commit index, then a snapshot from a new leader whose last entry
+    // conflicts with them: the whole log goes.
+    let committed = k + 2;
+    let u = draw(2, 4);
+    book.extend(u, t, "s");
+    let last = book.last();
+    store(
+        &s,
+        l,
+        t,
+        &book,
+        (committed + 1, last),
+        committed,
+        &rules::APPEND_NEW_ENTRIES,
+    )
+    .await?;
+    let l2 = s.pick_other(&[l]);
+    let t2 = t + draw(1, 2);
+    let at2 = committed + draw(1, u - 1);
+    let mark = s.mark();
+    s.note(format!(
+        "S{l2}, leader of term {t2}, sends a snapshot through index {at2} of term {t2}; S{} \
+         holds that index with term {t}",
+        s.me()
+    ));
+    let snap = send_snapshot(&s, l2, t2, at2, t2).await?;
+    expect_snapshot_applied(
+        &s,
+        mark,
+        &snap,
+        format_args!(
+            "after S{l2}'s snapshot through index {at2}, beyond its commit index {committed}"
+        ),
+    )
+    .await?;
+    expect_holds(
+        &s,
+        l2,
+        t2,
+        last,
+        t,
+        false,
+        &rules::SNAPSHOT_DISCARD,
+        format_args!(
+            "its entry {at2} was of term {t}, not the snapshot's last included term {t2}, so \
+             no entry of its log could stay (entries {}..={last} included)",
+            at2 + 1
+        ),
+    )
+    .await?;
+
+    // Applying goes on from the entry after the snapshot.
+    let mut after = Book::default();
+    after.extend(at2 - 1, 0, "unused");
+    after.push(t2, "snapshot");
+    after.extend(2, t2, "n");
+    let mark = s.mark();
+    store(
+        &s,
+        l2,
+        t2,
+        &after,
+        (at2 + 1, at2 + 2),
+        at2 + 2,
+        &rules::APPEND_CONSISTENCY,
+    )
+    .await?;
+    expect_applies(
+        &s,
+        mark,
+        &after.applies(at2 + 1, at2 + 2),
+        &rules::APPLY,
+        format_args!(
+            "after the snapshot through {at2}, once S{l2} committed through {}",
+            at2 + 2
+        ),
+    )
+    .await?;
+    Ok(s.stats())
+}
