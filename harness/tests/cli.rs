@@ -722,7 +722,7 @@ fn a_stuck_trial_fails_with_a_clear_message_and_the_run_goes_on() {
         let page = std::fs::read_to_string(f.page.as_ref().expect("a page")).expect("reads");
         assert!(
             page.contains(
-                "drawn from the trial&#39;s text log, as it ran (it was stopped by a watchdog"
+                "drawn from the trial&apos;s text log, as it ran (it was stopped by a watchdog"
             ),
             "{page}"
         );

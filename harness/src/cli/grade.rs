@@ -30,7 +30,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::bundle::{self, Bundle};
-use super::merge::ExactTimes;
 use super::policy::Policy;
 use super::report::{self, xml_escape};
 use super::run::{self, FailedSeed, GraderSummary, RunSummary};
@@ -570,17 +569,7 @@ pub fn grade_command(args: &GradeArgs) -> Result<i32, CliError> {
                     .shard
                     .planned(plan.graders.len(), plan.seed_start, plan.runs),
             )
-            .map(|(&grader, planned)| GraderSummary {
-                grader,
-                planned,
-                passed: 0,
-                failed: 0,
-                run_time: ExactTimes::default(),
-                wall_total: Duration::ZERO,
-                failures: Vec::new(),
-                warned: 0,
-                warnings: Vec::new(),
-            })
+            .map(|(&grader, planned)| GraderSummary::new(grader, planned))
             .collect(),
         executor: plan.executor,
         seed_start: plan.seed_start,

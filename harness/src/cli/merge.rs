@@ -687,17 +687,7 @@ pub fn merge_reports(reports: &[ShardReport]) -> Result<Merged, MergeError> {
                 max_score: Some(g.max_score),
             },
         );
-        graders.push(GraderSummary {
-            planned: 0,
-            passed: 0,
-            failed: 0,
-            run_time: ExactTimes::default(),
-            wall_total: Duration::ZERO,
-            failures: Vec::new(),
-            warned: 0,
-            warnings: Vec::new(),
-            ..g.summary.clone()
-        });
+        graders.push(GraderSummary::new(g.summary.grader, 0));
     }
     let (mut jobs, mut wall, mut bundles) = (0, Duration::ZERO, 0);
     for r in reports {

@@ -300,7 +300,8 @@ pub struct GraderSummary {
 }
 
 impl GraderSummary {
-    fn new(grader: Grader, planned: u64) -> Self {
+    /// A grader with `planned` trials and nothing counted yet.
+    pub(crate) fn new(grader: Grader, planned: u64) -> Self {
         GraderSummary {
             grader,
             planned,

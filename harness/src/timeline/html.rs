@@ -20,20 +20,11 @@ const PAGE_JS: &str = include_str!("page.js");
 /// The version of the page's data format.
 pub const FORMAT: u32 = 1;
 
-/// Escapes text for HTML.
+/// Escapes text for HTML: the same escaping as the JUnit report's
+/// ([`xml_escape`](crate::cli::report::xml_escape)), which HTML5 reads as well, control
+/// characters such as ANSI colour codes dropped.
 pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::cli::report::xml_escape(text)
 }
 
 /// JSON safe inside a `<script>` element: no `<`, `>` or `&` can end it early.
