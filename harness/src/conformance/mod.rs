@@ -29,7 +29,7 @@
 //! | `fig2_append_commit` | B: the follower's commitIndex = min(leaderCommit, index of last new entry), seen in what it applies |
 //! | `fig2_old_term_commit` | B: Figure 8, no commit of an older term's entry by counting replicas; commit with one of its own |
 //! | `fig2_stale_reply` | B: replies to requests of an earlier term do not move the leader's matchIndex or commit index |
-//! | `fig2_fast_backup` | B: a diverging follower is matched in about one refusal per conflicting term ([`leader::BACKUP_SLACK`]) |
+//! | `fig2_fast_backup` | B: a diverging follower is matched in about one refusal per conflicting term (`BACKUP_SLACK` in `leader.rs`) |
 //! | `fig2_log_persisted` | C: log, term and vote survive a crash right after every answer |
 //! | `fig2_install_snapshot` | D: InstallSnapshot keeps matching entries, discards a conflicting log, ignores an older snapshot; the apply order around it |
 //!
