@@ -57,4 +57,43 @@ fn fig2_timer_votes() {
 fn fig2_vote_up_to_date() {
     grade::<raft::Raft>(BINARY, "fig2_vote_up_to_date");
 }
+
+#[test]
+fn fig2_append_conflict() {
+    grade::<raft::Raft>(BINARY, "fig2_append_conflict");
+}
+
+#[test]
+fn fig2_append_commit() {
+    grade::<raft::Raft>(BINARY, "fig2_append_commit");
+}
+
+#[test]
+fn fig2_old_term_commit() {
+    grade::<raft::Raft>(BINARY, "fig2_old_term_commit");
+}
+
+#[test]
+fn fig2_stale_reply() {
+    grade::<raft::Raft>(BINARY, "fig2_stale_reply");
+}
+
+#[test]
+fn fig2_fast_backup() {
+    grade::<raft::Raft>(BINARY, "fig2_fast_backup");
+}
+// @end
+// @part C
+
+#[test]
+fn fig2_log_persisted() {
+    grade::<raft::Raft>(BINARY, "fig2_log_persisted");
+}
+// @end
+// @part D
+
+#[test]
+fn fig2_install_snapshot() {
+    grade::<raft::Raft>(BINARY, "fig2_install_snapshot");
+}
 // @end
