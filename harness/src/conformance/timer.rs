@@ -251,6 +251,26 @@ where
     }
 }
 
+/// Asks for a vote of term `own + 1` (the first of that term, from a candidate as up-to-date),
+/// which the peer must grant; returns that term, the candidate and when its timer restarted.
+async fn grant_fresh_vote<P: Peer>(
+    s: &Scripted<P>,
+    own: u64,
+) -> Result<(u64, usize, Duration), TestFailure> {
+    let fresh = own + 1;
+    let c = s.pick_other(&[]);
+    expect_vote(
+        s,
+        c,
+        fresh,
+        true,
+        &rules::VOTE_GRANT,
+        format_args!("it was the first request of term {fresh}, from a candidate as up-to-date"),
+    )
+    .await?;
+    Ok((fresh, c, runtime::now().since_start()))
+}
+
 /// A granted vote resets the election timer; a denied vote, and a request of an older term,
 /// do not.
 pub(crate) async fn votes<P: Peer>(title: &'static str) -> Result<Stats, TestFailure> {
@@ -340,18 +360,7 @@ pub(crate) async fn votes<P: Peer>(title: &'static str) -> Result<Stats, TestFai
     .await?;
 
     // A granted vote, then vote requests of an older term.
-    let fresh = own + 1;
-    let c = s.pick_other(&[]);
-    expect_vote(
-        s,
-        c,
-        fresh,
-        true,
-        &rules::VOTE_GRANT,
-        format_args!("it was the first request of term {fresh}, from a candidate as up-to-date"),
-    )
-    .await?;
-    let reset = runtime::now().since_start();
+    let (fresh, c, reset) = grant_fresh_vote(s, own).await?;
     let stale_from = s.pick_other(&[c]);
     s.note(format!(
         "vote requests of older term {} every {HEARTBEAT_EVERY:?}: its timer must run out",
@@ -381,18 +390,7 @@ pub(crate) async fn votes<P: Peer>(title: &'static str) -> Result<Stats, TestFai
     .await?;
 
     // A granted vote, then AppendEntries of an older term.
-    let fresh = own + 1;
-    let c = s.pick_other(&[]);
-    expect_vote(
-        s,
-        c,
-        fresh,
-        true,
-        &rules::VOTE_GRANT,
-        format_args!("it was the first request of term {fresh}, from a candidate as up-to-date"),
-    )
-    .await?;
-    let reset = runtime::now().since_start();
+    let (fresh, c, reset) = grant_fresh_vote(s, own).await?;
     let old_leader = s.pick_other(&[c]);
     s.note(format!(
         "AppendEntries of older term {} every {HEARTBEAT_EVERY:?}: its timer must run out",
