@@ -292,7 +292,7 @@ fn unreliable_three_hundred_calls_neither_all_succeed_nor_all_fail() {
 
 /// How long the real-mode ports of TestRegression1 and TestKilled allow for what the original
 /// requires within 30 ms and 100 ms. On a loaded 2-core machine each hand-over between the
-/// test body, a worker and the timer thread can wait for a time slice (tens of ms at worst);
+/// test body and a worker can wait for a time slice (tens of ms at worst);
 /// the call after `enable` takes a few such hand-overs, and the call to a deleted server one
 /// 100 ms dead-server poll plus a few. A second covers that many times over, and is still far
 /// below what a broken network takes: a call queued behind the 20 calls to a disabled end waits

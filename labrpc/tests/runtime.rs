@@ -717,6 +717,80 @@ fn a_real_run_ends_while_tasks_still_sleep() {
     assert_eq!(outcome.value, "done");
 }
 
+#[test]
+fn a_real_run_fires_every_timer_of_many_sleepers_never_early() {
+    // Tasks on every worker and the test body sleep at once, many times: each timer fires (a
+    // lost one would hold the run to its time limit), none before its deadline.
+    let config = RunConfig::real(226)
+        .named("sleepers")
+        .workers(2)
+        .time_limit(Duration::from_secs(60));
+    let outcome = runtime::run(config, || async {
+        let mut handles = Vec::new();
+        for _ in 0..40 {
+            handles.push(runtime::spawn(async {
+                let mut early = 0;
+                for _ in 0..10 {
+                    let wait = Duration::from_millis(runtime::random_range(0..15));
+                    let deadline = runtime::now() + wait;
+                    runtime::sleep(wait).await;
+                    early += u32::from(runtime::now() < deadline);
+                }
+                early
+            }));
+        }
+        let mut early = 0;
+        for _ in 0..10 {
+            let deadline = runtime::now() + Duration::from_millis(7);
+            runtime::sleep(Duration::from_millis(7)).await;
+            early += u32::from(runtime::now() < deadline);
+        }
+        for handle in handles {
+            early += handle.await.expect("a sleeper finishes");
+        }
+        early
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        outcome.value, 0,
+        "sleeps that returned before their deadline"
+    );
+}
+
+#[test]
+// The blocked worker measures its own way out in wall time: that is what it blocks.
+#[allow(clippy::disallowed_methods)]
+fn a_task_woken_by_a_poll_that_never_returns_still_runs() {
+    // A task woken during a poll waits to run next on that poll's worker. If the poll does not
+    // return (here: until the woken task has run), an idle worker takes the task instead.
+    static RAN: AtomicBool = AtomicBool::new(false);
+    let config = RunConfig::real(227)
+        .named("stranded")
+        .workers(2)
+        .time_limit(Duration::from_secs(60))
+        .stuck_after(Duration::from_secs(60));
+    let outcome = runtime::run(config, || async {
+        let node = runtime::new_node();
+        runtime::spawn_on(node, async {
+            drop(runtime::spawn(async { RAN.store(true, Ordering::Release) }));
+            // Blocks this worker on purpose, with a way out so a broken scheduler fails the
+            // assertion below instead of hanging the test.
+            let since = std::time::Instant::now();
+            while !RAN.load(Ordering::Acquire) && since.elapsed() < Duration::from_secs(30) {
+                std::hint::spin_loop();
+            }
+            RAN.load(Ordering::Acquire)
+        })
+        .await
+        .expect("the blocking task finishes")
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        outcome.value,
+        "the woken task never ran while its worker was blocked"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Outside a runtime
 

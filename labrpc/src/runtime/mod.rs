@@ -40,6 +40,7 @@ mod monitor;
 mod pool;
 mod real;
 mod runner;
+mod sched;
 mod sim;
 mod time;
 mod trace;

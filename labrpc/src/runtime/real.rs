@@ -1,7 +1,7 @@
-//! The real executor: worker threads, a timer thread and the wall clock.
+//! The real executor: worker threads and the wall clock. How the workers pick tasks and fire
+//! timers is [`sched`](super::sched)'s business.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::ops::Range;
 use std::panic::AssertUnwindSafe;
@@ -11,60 +11,28 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::thread::JoinHandle as ThreadHandle;
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender};
 use futures::future::BoxFuture;
-use parking_lot::{Condvar, Mutex, RwLock};
+use parking_lot::{Mutex, RwLock};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::context::{self, Handle};
 use super::monitor::Monitor;
 use super::runner::{panic_message, poll_main, RunError};
+use super::sched::{self, RealTask, Shared};
 use super::trace::TraceSummary;
 use super::{NodeId, RunConfig};
-
-struct RealTask {
-    id: u64,
-    fut: Mutex<Option<BoxFuture<'static, ()>>>,
-    node: NodeId,
-    scheduled: AtomicBool,
-    queue: Sender<Arc<RealTask>>,
-}
-
-impl Wake for RealTask {
-    fn wake(self: Arc<Self>) {
-        if !self.scheduled.swap(true, Ordering::AcqRel) {
-            let _ = self.queue.send(self.clone());
-        }
-    }
-    fn wake_by_ref(self: &Arc<Self>) {
-        if !self.scheduled.swap(true, Ordering::AcqRel) {
-            let _ = self.queue.send(self.clone());
-        }
-    }
-}
-
-#[derive(Default)]
-struct Timers {
-    heap: BinaryHeap<Reverse<(Duration, u64)>>,
-    wakers: HashMap<u64, Waker>,
-    next: u64,
-    stop: bool,
-}
 
 /// The shared state of one real-time run.
 pub(crate) struct RealCore {
     start: std::time::Instant,
-    queue: Sender<Arc<RealTask>>,
+    sched: Arc<Shared>,
     tasks: Mutex<HashMap<u64, Weak<RealTask>>>,
     next_task: AtomicU64,
     next_node: AtomicU64,
     dead: RwLock<HashSet<NodeId>>,
-    timers: Mutex<Timers>,
-    timer_cv: Condvar,
     rng: Mutex<StdRng>,
     failure: Mutex<Option<RunError>>,
-    main_thread: std::thread::Thread,
     shutting_down: AtomicBool,
     events: AtomicU64,
     threads: Mutex<Vec<ThreadHandle<()>>>,
@@ -80,19 +48,17 @@ impl RealCore {
     // runtime API stands in front of.
     #[allow(clippy::disallowed_methods)]
     pub(crate) fn new(config: &RunConfig, monitor: Arc<Monitor>) -> Arc<Self> {
-        let (tx, rx) = crossbeam_channel::unbounded();
+        let start = std::time::Instant::now();
+        let shared = Shared::new(start, config.workers);
         let core = Arc::new(RealCore {
-            start: std::time::Instant::now(),
-            queue: tx,
+            start,
+            sched: shared.clone(),
             tasks: Mutex::new(HashMap::new()),
             next_task: AtomicU64::new(1),
             next_node: AtomicU64::new(NodeId::ROOT.0 + 1),
             dead: RwLock::new(HashSet::new()),
-            timers: Mutex::new(Timers::default()),
-            timer_cv: Condvar::new(),
             rng: Mutex::new(StdRng::seed_from_u64(config.seed)),
             failure: Mutex::new(None),
-            main_thread: std::thread::current(),
             shutting_down: AtomicBool::new(false),
             events: AtomicU64::new(0),
             threads: Mutex::new(Vec::new()),
@@ -103,25 +69,18 @@ impl RealCore {
         let mut threads = Vec::new();
         for i in 0..config.workers {
             let core = Arc::downgrade(&core);
-            let rx = rx.clone();
+            let shared = shared.clone();
             let dispatch = config.dispatch.clone();
             threads.push(
                 std::thread::Builder::new()
                     .name(format!("lab-worker-{i}"))
                     .spawn(move || {
                         let _log = dispatch.as_ref().map(tracing::dispatcher::set_default);
-                        worker(core, rx, 1 + i)
+                        sched::work(shared, i, |task| run_task(&core, task, 1 + i))
                     })
                     .expect("the operating system refused to start a worker thread"),
             );
         }
-        let weak = Arc::downgrade(&core);
-        threads.push(
-            std::thread::Builder::new()
-                .name("lab-timers".into())
-                .spawn(move || timer_thread(weak))
-                .expect("the operating system refused to start the timer thread"),
-        );
         *core.threads.lock() = threads;
         core
     }
@@ -131,16 +90,10 @@ impl RealCore {
             return;
         }
         let id = self.next_task.fetch_add(1, Ordering::Relaxed);
-        let task = Arc::new(RealTask {
-            id,
-            fut: Mutex::new(Some(fut)),
-            node,
-            scheduled: AtomicBool::new(true),
-            queue: self.queue.clone(),
-        });
+        let task = RealTask::new(id, node, fut, &self.sched);
         self.tasks.lock().insert(id, Arc::downgrade(&task));
         self.events.fetch_add(1, Ordering::Relaxed);
-        let _ = self.queue.send(task);
+        self.sched.schedule(task);
     }
 
     pub(crate) fn new_node(&self) -> NodeId {
@@ -196,35 +149,15 @@ impl RealCore {
     }
 
     pub(crate) fn register_timer(&self, deadline: Duration, waker: Waker) -> u64 {
-        let mut t = self.timers.lock();
-        let id = t.next;
-        t.next += 1;
-        let earliest = t.heap.peek().is_none_or(|Reverse((d, _))| deadline < *d);
-        t.heap.push(Reverse((deadline, id)));
-        t.wakers.insert(id, waker);
-        if earliest {
-            self.timer_cv.notify_one();
-        }
-        id
+        self.sched.register_timer(deadline, waker)
     }
 
-    // A waker may hold the last reference to a task, and dropping the task drops its
-    // `Sleep`s, which take the timer lock: so replaced or removed wakers are dropped only
-    // after the lock is released.
-
     pub(crate) fn update_timer(&self, id: u64, waker: &Waker) {
-        let mut t = self.timers.lock();
-        let old = match t.wakers.get_mut(&id) {
-            Some(w) if !w.will_wake(waker) => Some(std::mem::replace(w, waker.clone())),
-            _ => None,
-        };
-        drop(t);
-        drop(old);
+        self.sched.update_timer(id, waker);
     }
 
     pub(crate) fn cancel_timer(&self, id: u64) {
-        let removed = self.timers.lock().wakers.remove(&id);
-        drop(removed);
+        self.sched.cancel_timer(id);
     }
 
     fn fail(&self, error: RunError) {
@@ -232,7 +165,7 @@ impl RealCore {
         if slot.is_none() {
             *slot = Some(error);
         }
-        self.main_thread.unpark();
+        self.sched.wake_main();
     }
 
     /// Drives `main` on the calling thread until it finishes, a task panics or time runs out.
@@ -241,16 +174,18 @@ impl RealCore {
         config: &RunConfig,
         main: F,
     ) -> Result<F::Output, RunError> {
-        struct Unparker(std::thread::Thread, AtomicBool);
-        impl Wake for Unparker {
+        /// Wakes the test body: marks it ready and wakes the run's thread.
+        struct MainWaker(Arc<Shared>);
+        impl Wake for MainWaker {
             fn wake(self: Arc<Self>) {
-                self.1.store(true, Ordering::Release);
-                self.0.unpark();
+                self.0.wake_main();
+            }
+            fn wake_by_ref(self: &Arc<Self>) {
+                self.0.wake_main();
             }
         }
         let mut main = std::pin::pin!(main);
-        let unparker = Arc::new(Unparker(std::thread::current(), AtomicBool::new(true)));
-        let waker = Waker::from(unparker.clone());
+        let waker = Waker::from(Arc::new(MainWaker(self.sched.clone())));
         let _cx = context::enter(Handle::Real(self.clone()), NodeId::ROOT);
         let slot = self.monitor.slot(0);
         loop {
@@ -269,15 +204,15 @@ impl RealCore {
                     });
                 }
             }
-            if unparker.1.swap(false, Ordering::AcqRel) {
+            if self.sched.take_main_ready() {
                 let _poll = slot.enter(NodeId::ROOT);
                 if let Some(done) = poll_main(main.as_mut(), &waker, config) {
                     return done;
                 }
             }
-            if !unparker.1.load(Ordering::Acquire) {
-                std::thread::park_timeout(Duration::from_millis(50));
-            }
+            // Fires the body's timers or waits; at least every MAIN_TICK it looks at the
+            // failure, the watchdog and the time limit again.
+            self.sched.main_idle(MAIN_TICK);
         }
     }
 
@@ -285,13 +220,9 @@ impl RealCore {
     /// (that worker drops it when the poll returns, if it ever does).
     pub(crate) fn shutdown(&self) -> TraceSummary {
         self.shutting_down.store(true, Ordering::SeqCst);
-        let wakers = {
-            let mut t = self.timers.lock();
-            t.stop = true;
-            self.timer_cv.notify_all();
-            std::mem::take(&mut t.wakers)
-        };
+        let (queued, wakers) = self.sched.stop();
         drop(wakers);
+        drop(queued);
         let tasks: Vec<Arc<RealTask>> = self
             .tasks
             .lock()
@@ -312,13 +243,13 @@ impl RealCore {
         }
     }
 
-    /// Joins the worker and timer threads (after `shutdown` and after the last handle is gone).
+    /// Joins the worker threads (after `shutdown` and after the last handle is gone).
     pub(crate) fn take_threads(&self) -> Vec<ThreadHandle<()>> {
         std::mem::take(&mut *self.threads.lock())
     }
 }
 
-/// Joins the worker and timer threads of a finished run, giving up on (and leaving behind) any
+/// Joins the worker threads of a finished run, giving up on (and leaving behind) any
 /// that has not ended within [`JOIN_WITHIN`]: a worker held by a task whose poll never returns
 /// cannot be stopped, and must not hold up the next run.
 pub(crate) fn join_or_abandon(threads: Vec<ThreadHandle<()>>) {
@@ -336,97 +267,61 @@ pub(crate) fn join_or_abandon(threads: Vec<ThreadHandle<()>>) {
     }
 }
 
+/// The longest the run's thread waits before it looks at a failure, the watchdog's abort and the
+/// time limit again.
+const MAIN_TICK: Duration = Duration::from_millis(250);
+
 /// How long a finished run waits for its threads to end (they notice within about 100 ms).
 const JOIN_WITHIN: Duration = Duration::from_secs(2);
 
-fn worker(core: Weak<RealCore>, rx: Receiver<Arc<RealTask>>, slot_index: usize) {
-    loop {
-        let task = match rx.recv_timeout(Duration::from_millis(50)) {
-            Ok(task) => task,
-            Err(crossbeam_channel::RecvTimeoutError::Timeout) => match core.upgrade() {
-                Some(c) if !c.shutting_down.load(Ordering::Acquire) => continue,
-                _ => return,
-            },
-            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
-        };
-        let Some(core) = core.upgrade() else { return };
-        if core.shutting_down.load(Ordering::Acquire) {
-            return;
-        }
-        task.scheduled.store(false, Ordering::Release);
-        let mut slot = task.fut.lock();
-        let Some(fut) = slot.as_mut() else { continue };
-        if core.is_killed(task.node) {
+/// Polls `task` once on worker `slot_index` (its watchdog slot); false once the run is over.
+fn run_task(core: &Weak<RealCore>, task: Arc<RealTask>, slot_index: usize) -> bool {
+    let Some(core) = core.upgrade() else {
+        return false;
+    };
+    if core.shutting_down.load(Ordering::Acquire) {
+        return false;
+    }
+    task.scheduled.store(false, Ordering::Release);
+    let mut slot = task.fut.lock();
+    let Some(fut) = slot.as_mut() else {
+        return true;
+    };
+    if core.is_killed(task.node) {
+        let fut = slot.take();
+        drop(slot);
+        drop(fut);
+        core.tasks.lock().remove(&task.id);
+        return true;
+    }
+    let waker = Waker::from(task.clone());
+    let polled = {
+        let _cx = context::enter(Handle::Real(core.clone()), task.node);
+        let _poll = core.monitor.slot(slot_index).enter(task.node);
+        let mut cx = Context::from_waker(&waker);
+        std::panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx)))
+    };
+    let over = core.shutting_down.load(Ordering::SeqCst);
+    match polled {
+        Ok(Poll::Pending) if !over && !core.is_killed(task.node) => {}
+        Ok(_) => {
             let fut = slot.take();
             drop(slot);
             drop(fut);
             core.tasks.lock().remove(&task.id);
-            continue;
         }
-        let waker = Waker::from(task.clone());
-        let polled = {
-            let _cx = context::enter(Handle::Real(core.clone()), task.node);
-            let _poll = core.monitor.slot(slot_index).enter(task.node);
-            let mut cx = Context::from_waker(&waker);
-            std::panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx)))
-        };
-        let over = core.shutting_down.load(Ordering::SeqCst);
-        match polled {
-            Ok(Poll::Pending) if !over && !core.is_killed(task.node) => {}
-            Ok(_) => {
-                let fut = slot.take();
-                drop(slot);
-                drop(fut);
-                core.tasks.lock().remove(&task.id);
-            }
-            Err(payload) => {
-                let fut = slot.take();
-                drop(slot);
-                drop(fut);
-                core.tasks.lock().remove(&task.id);
-                core.fail(RunError::Panicked {
-                    name: core.name.clone(),
-                    seed: core.seed,
-                    node: core.monitor.name_of(task.node),
-                    message: panic_message(&*payload),
-                });
-            }
+        Err(payload) => {
+            let fut = slot.take();
+            drop(slot);
+            drop(fut);
+            core.tasks.lock().remove(&task.id);
+            core.fail(RunError::Panicked {
+                name: core.name.clone(),
+                seed: core.seed,
+                node: core.monitor.name_of(task.node),
+                message: panic_message(&*payload),
+            });
         }
     }
-}
-
-fn timer_thread(core: Weak<RealCore>) {
-    loop {
-        let Some(c) = core.upgrade() else { return };
-        let mut due = Vec::new();
-        {
-            let mut t = c.timers.lock();
-            if t.stop {
-                return;
-            }
-            let now = c.now();
-            while let Some(Reverse((deadline, id))) = t.heap.peek().copied() {
-                if deadline > now {
-                    break;
-                }
-                t.heap.pop();
-                if let Some(w) = t.wakers.remove(&id) {
-                    due.push(w);
-                }
-            }
-            if due.is_empty() {
-                let wait = t
-                    .heap
-                    .peek()
-                    .map(|Reverse((d, _))| d.saturating_sub(now))
-                    .unwrap_or(Duration::from_millis(100))
-                    .min(Duration::from_millis(100));
-                c.timer_cv.wait_for(&mut t, wait);
-            }
-        }
-        drop(c);
-        for w in due {
-            w.wake();
-        }
-    }
+    true
 }
