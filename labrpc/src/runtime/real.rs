@@ -1,5 +1,5 @@
 //! The real executor: worker threads and the wall clock. How the workers pick tasks and fire
-//! timers is [`sched`](super::sched)'s business.
+//! timers is [`sched`]'s business.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -271,7 +271,8 @@ pub(crate) fn join_or_abandon(threads: Vec<ThreadHandle<()>>) {
 /// time limit again.
 const MAIN_TICK: Duration = Duration::from_millis(250);
 
-/// How long a finished run waits for its threads to end (they notice within about 100 ms).
+/// How long a finished run waits for its threads to end (shutdown wakes them, so they end at once
+/// unless a poll holds one).
 const JOIN_WITHIN: Duration = Duration::from_secs(2);
 
 /// Polls `task` once on worker `slot_index` (its watchdog slot); false once the run is over.

@@ -4,22 +4,25 @@
 //! sleep again. What such a run costs is thread wake-ups, not polls, so the scheduler is built
 //! to need as few as it can:
 //!
-//! - **A task woken by a worker runs next on that worker** (its *slot*), with no other thread
-//!   woken: an RPC's handler spawned by the sender, and the sender woken by the handler's reply,
-//!   run back to back on one thread. A second task woken in the same poll moves the first to
-//!   the shared queue, where an idle worker picks it up, so work still spreads. A worker runs
-//!   at most [`SLOT_STREAK`] slot tasks in a row before it looks at the queue and the timers.
+//! - **A task woken by a worker runs next on that worker**, from the worker's own queue, with no
+//!   other thread woken: an RPC's handler spawned by the sender, and the sender woken by the
+//!   handler's reply, run back to back on one thread. A worker keeps at most [`LOCAL_MAX`] such
+//!   tasks; more go to the shared queue and wake an idle worker, so work still spreads. It runs
+//!   at most [`LOCAL_STREAK`] of its own tasks in a row before it looks at the shared queue and
+//!   the timers.
 //! - **Idle workers fire the timers** (there is no timer thread): an idle worker waits on its
-//!   own condition variable until the earliest timer or [`IDLE_TICK`], whichever is sooner, and
-//!   a timer that expires wakes its task into that worker's slot. A new timer wakes a worker
-//!   only when no worker would otherwise look at the timers by its deadline.
+//!   own condition variable until the earliest task timer (plus [`TIMER_SLACK`]) or
+//!   [`IDLE_TICK`], whichever is sooner, and a timer that expires wakes its task into that
+//!   worker's queue. A new timer wakes a worker only when no worker would otherwise look at the
+//!   timers by its deadline.
 //! - **The test body's own timers are fired by the run's thread**, which waits for the
-//!   earliest of them: a test that sleeps wakes one thread, once.
+//!   earliest of them: a test that sleeps wakes one thread, once. The run's thread polls only
+//!   the test body, so a peer's task that never yields cannot hold the test up.
 //! - **No spinning**: a worker with nothing to do parks at once. Wake-ups are rare, so
 //!   spinning would only burn the CPU that a busy machine's other trials need.
 //!
-//! A task left in the slot of a worker whose poll runs long is taken by another worker when it
-//! next looks for work (at the latest after [`IDLE_TICK`]); a poll that never returns is the
+//! Tasks left in the queue of a worker whose poll runs long are taken by another worker when
+//! it next looks for work (at the latest after [`IDLE_TICK`]); a poll that never returns is the
 //! watchdog's to report.
 
 use std::cell::RefCell;
@@ -43,8 +46,8 @@ pub(crate) const LOCAL_STREAK: u32 = 32;
 /// idle worker.
 pub(crate) const LOCAL_MAX: usize = 8;
 
-/// The longest an idle worker waits before it looks again (for a slot task a long poll left
-/// behind, or a run that ended without telling it).
+/// The longest an idle worker waits before it looks again (for tasks a long poll holds up in
+/// another worker's queue).
 pub(crate) const IDLE_TICK: Duration = Duration::from_millis(250);
 
 /// How late an idle worker may fire a task's timer, so that timers due close together are fired
@@ -57,7 +60,7 @@ pub(crate) struct RealTask {
     pub(crate) id: u64,
     pub(crate) fut: Mutex<Option<BoxFuture<'static, ()>>>,
     pub(crate) node: NodeId,
-    /// Whether the task is in a queue or a slot (or about to be): a wake then adds nothing.
+    /// Whether the task is in a queue (or about to be): a wake then adds nothing.
     pub(crate) scheduled: AtomicBool,
     shared: Arc<Shared>,
 }
@@ -182,7 +185,7 @@ pub(crate) struct Shared {
     /// The run's thread's.
     main_wakeup: Condvar,
     /// Per worker: the tasks its polls woke, which it runs next (at most [`LOCAL_MAX`]).
-    slots: Vec<Mutex<VecDeque<Arc<RealTask>>>>,
+    locals: Vec<Mutex<VecDeque<Arc<RealTask>>>>,
 }
 
 thread_local! {
@@ -205,7 +208,7 @@ impl Shared {
             }),
             wakeup: (0..workers).map(|_| Condvar::new()).collect(),
             main_wakeup: Condvar::new(),
-            slots: (0..workers).map(|_| Mutex::new(VecDeque::new())).collect(),
+            locals: (0..workers).map(|_| Mutex::new(VecDeque::new())).collect(),
         })
     }
 
@@ -218,7 +221,7 @@ impl Shared {
     pub(crate) fn schedule(self: &Arc<Self>, task: Arc<RealTask>) {
         let bumped = CURRENT.with(|current| match current.borrow().as_ref() {
             Some((shared, index)) if Arc::ptr_eq(shared, self) => {
-                let mut local = self.slots[*index].lock();
+                let mut local = self.locals[*index].lock();
                 if local.len() < LOCAL_MAX {
                     local.push_back(task);
                     None
@@ -346,7 +349,7 @@ impl Shared {
         st.main_waiting = None;
     }
 
-    /// Stops the workers and hands back everything they held: the queued tasks, the slot
+    /// Stops the workers and hands back everything they held: the queued tasks, the local
     /// tasks and the timers' wakers, for the caller to drop outside every lock.
     pub(crate) fn stop(&self) -> (Vec<Arc<RealTask>>, Vec<Waker>) {
         let (mut tasks, wakers) = {
@@ -363,15 +366,15 @@ impl Shared {
             wakers.extend(std::mem::take(&mut st.main_timers.wakers).into_values());
             (tasks, wakers)
         };
-        for slot in &self.slots {
-            let local: Vec<_> = slot.lock().drain(..).collect();
-            tasks.extend(local);
+        for local in &self.locals {
+            let left: Vec<_> = local.lock().drain(..).collect();
+            tasks.extend(left);
         }
         (tasks, wakers)
     }
 
     /// The next task for worker `index`: a due timer's task, the shared queue's oldest, or one
-    /// left in another worker's slot; waits when there is none. `None` once the run stops.
+    /// left in another worker's queue; waits when there is none. `None` once the run stops.
     fn find_work(&self, index: usize) -> Option<Arc<RealTask>> {
         let mut st = self.state.lock();
         loop {
@@ -383,11 +386,11 @@ impl Shared {
                 if earliest <= now {
                     let due = st.timers.take_due(now);
                     drop(st);
-                    // A woken task lands in this worker's slot (the rest in the queue).
+                    // A woken task lands in this worker's own queue.
                     for w in due {
                         w.wake();
                     }
-                    if let Some(task) = self.slots[index].lock().pop_front() {
+                    if let Some(task) = self.locals[index].lock().pop_front() {
                         return Some(task);
                     }
                     st = self.state.lock();
@@ -399,14 +402,14 @@ impl Shared {
             }
             drop(st);
             // Its own tasks first, then those another worker's long poll holds up.
-            if let Some(task) = self.slots[index].lock().pop_front() {
+            if let Some(task) = self.locals[index].lock().pop_front() {
                 return Some(task);
             }
-            for (i, slot) in self.slots.iter().enumerate() {
+            for (i, local) in self.locals.iter().enumerate() {
                 if i == index {
                     continue;
                 }
-                if let Some(task) = slot.try_lock().and_then(|mut s| s.pop_front()) {
+                if let Some(task) = local.try_lock().and_then(|mut l| l.pop_front()) {
                     return Some(task);
                 }
             }
@@ -444,7 +447,7 @@ pub(crate) fn work(shared: Arc<Shared>, index: usize, mut run: impl FnMut(Arc<Re
     let mut streak = 0;
     loop {
         let local = if streak < LOCAL_STREAK {
-            shared.slots[index].lock().pop_front()
+            shared.locals[index].lock().pop_front()
         } else {
             None
         };
@@ -466,7 +469,7 @@ pub(crate) fn work(shared: Arc<Shared>, index: usize, mut run: impl FnMut(Arc<Re
         }
     }
     // What is left goes back to the queue, for another worker or for `stop`.
-    let left: Vec<_> = shared.slots[index].lock().drain(..).collect();
+    let left: Vec<_> = shared.locals[index].lock().drain(..).collect();
     for task in left {
         shared.push(task);
     }
