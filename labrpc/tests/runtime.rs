@@ -360,6 +360,7 @@ fn a_deadlock_is_reported_with_its_seed() {
         at,
         tasks,
         nodes,
+        waits,
     } = &err
     else {
         panic!("expected a deadlock, got {err}");
@@ -370,6 +371,7 @@ fn a_deadlock_is_reported_with_its_seed() {
     assert_eq!(*tasks, 1);
     let labels: Vec<_> = nodes.iter().map(|n| n.to_string()).collect();
     assert_eq!(labels, ["S1"]);
+    assert!(waits.is_empty(), "a plain future records no wait: {waits:?}");
     assert_eq!(err.seed(), 4242);
     let message = err.to_string();
     assert!(
@@ -449,6 +451,7 @@ fn a_task_that_never_yields_is_reported_stuck_naming_its_node() {
         seed,
         wall,
         node,
+        ..
     } = &err
     else {
         panic!("expected stuck, got {err}");

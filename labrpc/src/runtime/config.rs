@@ -55,11 +55,19 @@ pub struct RunConfig {
     pub name: String,
     /// Fails the run once this much run time (virtual in sim mode) has passed.
     pub time_limit: Option<Duration>,
-    /// Wall-clock watchdog: the run fails when one poll of a task does not return for this
-    /// long (a loop that never awaits, a blocking call, or a lock taken twice), in real mode on
-    /// any worker. In real mode the run also fails when it has not finished this long after its
-    /// time limit.
+    /// Wall-clock watchdog, the outer bound: the run fails when one poll of a task does not
+    /// return for this long (a loop that never awaits, a blocking call, or a lock taken twice),
+    /// in real mode on any worker. Polls that must be prompt are reported sooner, after
+    /// [`RunConfig::deadlock_after`]. In real mode the run also fails when it has not finished
+    /// this long after its time limit.
     pub stuck_after: Duration,
+    /// Wall-clock watchdog of the polls that must be prompt (default [`DEADLOCK_AFTER`]; never
+    /// more than [`RunConfig::stuck_after`]): in sim mode every task's poll, since virtual
+    /// time cannot move until it returns; in both modes a poll inside a synchronous call into
+    /// another node's code ([`call_into`](super::call_into)) or blocked in a wait it began
+    /// itself ([`waiting`](super::waiting)). Such a poll that has not returned is a deadlock
+    /// or a spin, and is reported then.
+    pub deadlock_after: Duration,
     /// Wall-clock watchdog of the virtual clock (sim mode): the run fails when virtual time has
     /// not moved for this long while tasks keep being polled: a task that waits on the real
     /// clock (`std::thread::sleep`) or on a blocking lock or channel, and then yields, keeps
@@ -76,6 +84,14 @@ pub struct RunConfig {
     /// declared a busy loop.
     pub max_polls_per_instant: u64,
 }
+
+/// The default of [`RunConfig::deadlock_after`]: 2 s of wall time. A poll that must be prompt
+/// (see there) and has not returned in that long is a deadlock or a spin, not a slow machine: an
+/// honest poll takes microseconds, a few milliseconds on a badly loaded one. The test body's own
+/// polls (in sim mode) and real-mode tasks outside such a call keep the outer bound,
+/// [`RunConfig::stuck_after`] (10 s by default; `--stuck-after` and `LAB_STUCK_AFTER` in the
+/// harness), which also caps this one.
+pub const DEADLOCK_AFTER: Duration = Duration::from_secs(2);
 
 /// The default of [`RunConfig::stalled_after`]: 5 s of wall time without the virtual clock
 /// moving. An honest sim run does a virtual instant's work in microseconds to milliseconds,
@@ -104,6 +120,7 @@ impl RunConfig {
             name: "run".to_string(),
             time_limit: None,
             stuck_after: Duration::from_secs(10),
+            deadlock_after: DEADLOCK_AFTER,
             stalled_after: DEFAULT_STALLED_AFTER,
             record_trace: false,
             workers: default_workers(),
@@ -144,6 +161,18 @@ impl RunConfig {
     pub fn stuck_after(mut self, wall: Duration) -> Self {
         self.stuck_after = wall;
         self
+    }
+
+    /// Sets the watchdog of the polls that must be prompt (see [`RunConfig::deadlock_after`]).
+    pub fn deadlock_after(mut self, wall: Duration) -> Self {
+        self.deadlock_after = wall;
+        self
+    }
+
+    /// The deadlock window in effect: [`RunConfig::deadlock_after`], capped by
+    /// [`RunConfig::stuck_after`].
+    pub fn deadlock_window(&self) -> Duration {
+        self.deadlock_after.min(self.stuck_after)
     }
 
     /// Sets the watchdog of the virtual clock (see [`RunConfig::stalled_after`]).

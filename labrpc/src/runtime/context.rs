@@ -70,6 +70,13 @@ impl Handle {
             Handle::Real(c) => &c.monitor,
         }
     }
+    /// The same, shared (for a guard that outlives the call).
+    pub(crate) fn monitor_arc(&self) -> Arc<Monitor> {
+        match self {
+            Handle::Sim(c) => c.monitor.clone(),
+            Handle::Real(c) => c.monitor.clone(),
+        }
+    }
     pub(crate) fn trace(&self, kind: &'static str, a: u64, b: u64) {
         match self {
             Handle::Sim(c) => c.trace(kind, a, b),
@@ -83,6 +90,9 @@ impl Handle {
 pub(crate) struct Context {
     pub(crate) handle: Handle,
     pub(crate) node: NodeId,
+    /// The watchdog slot of the thread, while it polls a task (see `monitor`): `None` outside
+    /// a poll (while a run builds its test, or shuts down).
+    pub(crate) slot: Option<usize>,
 }
 
 thread_local! {
@@ -114,14 +124,15 @@ impl Drop for ContextGuard {
     }
 }
 
-/// Makes `handle` and `node` the current context until the guard drops.
-pub(crate) fn enter(handle: Handle, node: NodeId) -> ContextGuard {
-    let previous = CONTEXT.with(|c| c.borrow_mut().replace(Context { handle, node }));
+/// Makes `handle` and `node` the current context until the guard drops; `slot` is the
+/// watchdog slot of the polling thread, when this is a poll.
+pub(crate) fn enter(handle: Handle, node: NodeId, slot: Option<usize>) -> ContextGuard {
+    let previous = CONTEXT.with(|c| c.borrow_mut().replace(Context { handle, node, slot }));
     ContextGuard { previous }
 }
 
-/// Switches the current node, keeping the runtime.
+/// Switches the current node, keeping the runtime (and the poll).
 pub(crate) fn enter_node(node: NodeId) -> ContextGuard {
-    let handle = with_context(|cx| cx.handle.clone());
-    enter(handle, node)
+    let (handle, slot) = with_context(|cx| (cx.handle.clone(), cx.slot));
+    enter(handle, node, slot)
 }

@@ -37,6 +37,7 @@ mod config;
 mod context;
 mod join;
 mod monitor;
+mod notify;
 mod pool;
 mod real;
 mod runner;
@@ -44,16 +45,20 @@ mod sched;
 mod sim;
 mod time;
 mod trace;
+mod wait;
 
-pub use config::{Executor, RunConfig, DEFAULT_STALLED_AFTER};
+pub use config::{Executor, RunConfig, DEADLOCK_AFTER, DEFAULT_STALLED_AFTER};
 pub use join::{JoinError, JoinHandle};
+pub use notify::{Notified, Notify};
 pub(crate) use runner::panic_message;
-pub use runner::{check_determinism, run, Divergence, RunError, RunOutcome};
+pub use runner::{check_determinism, run, Call, Divergence, HeldPoll, RunError, RunOutcome};
 pub use time::{now, sleep, timeout, yield_now, Elapsed, Instant, Sleep, Timeout};
 pub use trace::{hash_str, TraceEvent, TraceSummary};
+pub use wait::{waiting, Wait, WaitOn, Waiting};
 
 use std::future::Future;
 use std::ops::Range;
+use std::time::Duration;
 
 use context::{with_context, Handle};
 
@@ -282,6 +287,77 @@ pub fn random_range(range: Range<u64>) -> u64 {
         "random_range: empty range {range:?}"
     );
     with_context(|cx| cx.handle.random_range(range))
+}
+
+/// A uniformly random duration in `range` from the runtime's generator (seeded in sim mode), at
+/// nanosecond resolution: the lab's timing constants are [`Duration`]s, so an election timeout
+/// is `random_duration(ELECTION_TIMEOUT_MIN..ELECTION_TIMEOUT_MAX)`.
+///
+/// It draws once from the generator, as [`random_range`] does (over the range's nanoseconds,
+/// so it is not the same draw as `random_range` over its milliseconds: code that switches
+/// from one to the other replays its seeds differently).
+///
+/// ```
+/// use std::time::Duration;
+/// use labrpc::runtime::{self, RunConfig};
+///
+/// const MIN: Duration = Duration::from_millis(500);
+/// const MAX: Duration = Duration::from_millis(1000);
+/// let outcome = runtime::run(RunConfig::sim(3), || async {
+///     (0..100).map(|_| runtime::random_duration(MIN..MAX)).collect::<Vec<_>>()
+/// })
+/// .expect("the run finishes");
+/// assert!(outcome.value.iter().all(|d| (MIN..MAX).contains(d)));
+/// ```
+///
+/// # Panics
+/// Panics when called outside a lab runtime, or when `range` is empty or ends past 584 years.
+pub fn random_duration(range: Range<Duration>) -> Duration {
+    assert!(
+        range.start < range.end,
+        "random_duration: empty range {range:?}"
+    );
+    let nanos = |d: Duration| {
+        u64::try_from(d.as_nanos())
+            .unwrap_or_else(|_| panic!("random_duration: {d:?} is too long (at most 584 years)"))
+    };
+    let (start, end) = (nanos(range.start), nanos(range.end));
+    Duration::from_nanos(with_context(|cx| cx.handle.random_range(start..end)))
+}
+
+/// Runs `f`, a synchronous call from the current task into `callee`'s code (the tester calls a
+/// peer's `snapshot()` this way), marked as such for the watchdog. `what` names the call, such
+/// as `"snapshot()"`.
+///
+/// A call into another node's code must return promptly: one that has not returned after
+/// [`RunConfig::deadlock_after`] ([`DEADLOCK_AFTER`], 2 s) is a deadlock or a spin, and the
+/// run is reported [stuck](RunError::Stuck) then, in either executor (other polls of a
+/// real-mode run have until [`RunConfig::stuck_after`]). The error says which call it was
+/// inside ([`HeldPoll::call`]), and lists the recorded waits of the callee's tasks, so a caller
+/// can tell, say, a peer that holds its lock while it waits for the caller.
+///
+/// The code runs as the current task's node; outside a poll this just runs `f`.
+///
+/// ```
+/// use labrpc::runtime::{self, RunConfig};
+///
+/// let outcome = runtime::run(RunConfig::sim(1), || async {
+///     let peer = runtime::new_node_named("S1");
+///     runtime::call_into(peer, "snapshot()", || 6 * 7)
+/// })
+/// .expect("the run finishes");
+/// assert_eq!(outcome.value, 42);
+/// ```
+pub fn call_into<R>(callee: NodeId, what: &'static str, f: impl FnOnce() -> R) -> R {
+    let marked = context::try_with_context(|cx| cx.slot.map(|slot| (cx.handle.monitor_arc(), slot)))
+        .flatten();
+    match marked {
+        Some((monitor, slot)) => {
+            let _call = monitor.slot(slot).call(callee, what);
+            f()
+        }
+        None => f(),
+    }
 }
 
 /// A random 64-bit number from the runtime's generator.

@@ -186,7 +186,7 @@ impl RealCore {
         }
         let mut main = std::pin::pin!(main);
         let waker = Waker::from(Arc::new(MainWaker(self.sched.clone())));
-        let _cx = context::enter(Handle::Real(self.clone()), NodeId::ROOT);
+        let _cx = context::enter(Handle::Real(self.clone()), NodeId::ROOT, Some(0));
         let slot = self.monitor.slot(0);
         loop {
             if let Some(err) = self.failure.lock().take() {
@@ -297,7 +297,7 @@ fn run_task(core: &Weak<RealCore>, task: Arc<RealTask>, slot_index: usize) -> bo
     }
     let waker = Waker::from(task.clone());
     let polled = {
-        let _cx = context::enter(Handle::Real(core.clone()), task.node);
+        let _cx = context::enter(Handle::Real(core.clone()), task.node, Some(slot_index));
         let _poll = core.monitor.slot(slot_index).enter(task.node);
         let mut cx = Context::from_waker(&waker);
         std::panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx)))

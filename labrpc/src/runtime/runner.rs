@@ -9,7 +9,35 @@ use super::monitor::{Monitor, Verdict, Watch};
 use super::real::RealCore;
 use super::sim::SimCore;
 use super::trace::{TraceEvent, TraceSummary};
+use super::wait::Wait;
 use super::{Executor, NodeId, NodeName, RunConfig};
+
+/// A synchronous call into another node's code that a poll was inside (see
+/// [`call_into`](super::call_into)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    /// The node whose code was called.
+    pub callee: NodeName,
+    /// What was called, such as `"snapshot()"`.
+    pub what: &'static str,
+}
+
+impl std::fmt::Display for Call {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}'s {}", self.callee, self.what)
+    }
+}
+
+/// A poll that had not returned when a run was reported stuck.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldPoll {
+    /// The node of the task being polled.
+    pub node: NodeName,
+    /// How long the poll had been running, at least (wall time).
+    pub held: Duration,
+    /// The synchronous call it was inside, if any.
+    pub call: Option<Call>,
+}
 
 /// How a run failed, in words that say what to fix. Every variant names the run and its seed,
 /// and, where one node's tasks are to blame, that node as the logs name it (the tester labels
@@ -30,8 +58,9 @@ pub enum RunError {
     /// ever happen again.
     #[error(
         "{name} (seed {seed}): deadlock at {at:?}: the test is waiting, but no task is ready and \
-         no timer is armed ({tasks} tasks are blocked forever{of})",
-        of = nodes_part(nodes)
+         no timer is armed ({tasks} tasks are blocked forever{of}){waiting}",
+        of = nodes_part(nodes),
+        waiting = waits_part(waits, "; nothing is left to end these waits: ")
     )]
     Deadlock {
         /// The run's name.
@@ -44,15 +73,23 @@ pub enum RunError {
         tasks: usize,
         /// The nodes those tasks belong to, in the order they were made.
         nodes: Vec<NodeName>,
+        /// The recorded waits among them ([`Notify`](super::Notify), [`waiting`](super::waiting)).
+        waits: Vec<Wait>,
     },
-    /// One poll of a task did not return for the watchdog's whole period: a loop that never
-    /// awaits, a blocking call, or a lock taken twice. Reported within a moment of the period
-    /// passing; a thread held by such a task cannot be stopped and is abandoned.
+    /// One poll of a task did not return for the watchdog's window: a loop that never awaits,
+    /// a blocking call, or a lock taken twice; in sim mode (where every task shares one thread)
+    /// a task that blocks the thread on something only another task can do. Reported within a
+    /// moment of the window passing ([`RunConfig::deadlock_after`] for a poll that must be
+    /// prompt, else [`RunConfig::stuck_after`]); a thread held by such a task cannot be stopped
+    /// and is abandoned.
     #[error(
-        "{name} (seed {seed}): stuck: {what} for {wall:?} of wall time (a loop that never \
-         awaits, a blocking call such as std::thread::sleep, or a lock taken twice); the run was \
-         abandoned",
-        what = stuck_what(node.as_ref())
+        "{name} (seed {seed}): stuck: {what} for {wall:?} of wall time{inside}{why}{waiting}; \
+         the run was abandoned",
+        what = stuck_what(node.as_ref()),
+        inside = polls.first().filter(|_| node.is_some()).and_then(|p| p.call.as_ref())
+            .map_or_else(String::new, |call| format!(", inside its call to {call}")),
+        why = stuck_why(*executor, node.as_ref()),
+        waiting = waits_part(waits, "; still waiting: ")
     )]
     Stuck {
         /// The run's name.
@@ -63,11 +100,23 @@ pub enum RunError {
         wall: Duration,
         /// The node whose task did not return, when the watchdog saw it in a poll.
         node: Option<NodeName>,
+        /// The executor of the run.
+        executor: Executor,
+        /// Every poll that was running, the stuck one first (in real mode, other workers may
+        /// be held too). (Boxed slices here keep `RunError` small.)
+        polls: Box<[HeldPoll]>,
+        /// The recorded waits still pending ([`Notify`](super::Notify),
+        /// [`waiting`](super::waiting)), those a stuck poll is blocked in first.
+        waits: Box<[Wait]>,
     },
-    /// Tasks kept waking each other without the clock ever moving (sim mode).
+    /// Tasks kept running without the clock ever moving (sim mode): a loop that awaits
+    /// something always ready, so every poll is quick, but virtual time never gets to move.
     #[error(
-        "{name} (seed {seed}): busy loop at {at:?}: {polls} polls without time moving{most}; a \
-         loop must sleep (labrpc::runtime::sleep) instead of spinning",
+        "{name} (seed {seed}): busy loop at {at:?}: {polls} polls without time moving{most}: a \
+         task keeps running without ever waiting for time or for a real change, in a loop that \
+         awaits something always ready (yield_now, a channel or Notify that always has \
+         something, or the same work done again: the same message handed over again and \
+         again); a loop must sleep (labrpc::runtime::sleep) or wait for what it needs",
         most = busiest_part(node.as_ref(), "polled most")
     )]
     BusyLoop {
@@ -83,14 +132,15 @@ pub enum RunError {
         node: Option<NodeName>,
     },
     /// The virtual clock stood still for a long stretch of wall time while tasks kept being
-    /// polled (sim mode): a task waits on the real clock or on a blocking call, then yields, so
-    /// it is neither stuck nor a loop of wake-ups, but simulated time can never move.
+    /// polled, each poll taking a while (sim mode): a task blocks its thread a while in every
+    /// poll (on the real clock, or on a blocking call), then yields, so it is neither stuck in
+    /// one poll nor a loop of quick polls, but simulated time can never move.
     #[error(
         "{name} (seed {seed}): virtual time stood still at {at:?} for {wall:?} of wall time while \
-         tasks kept running{most}; a task blocks its thread instead of awaiting: \
-         std::thread::sleep (use labrpc::runtime::sleep), a blocking lock or channel (a \
-         std::sync::Mutex or channel waited on across tasks; use an async one), or a spin on a \
-         flag; the run was stopped",
+         tasks kept running, each poll slow{most}; a task blocks its thread a while in every \
+         poll instead of awaiting: std::thread::sleep (use labrpc::runtime::sleep), a blocking \
+         lock or channel (a std::sync::Mutex or channel waited on across tasks; use an async \
+         one), or a spin on a flag, then a yield; the run was stopped",
         most = busiest_part(busiest.as_ref(), "took the most wall time")
     )]
     TimeStalled {
@@ -104,6 +154,31 @@ pub enum RunError {
         wall: Duration,
         /// The node whose tasks were running most of that wall time (sampled).
         busiest: Option<NodeName>,
+    },
+    /// Real mode: a task held a worker thread in one poll for [`RunConfig::deadlock_after`] or
+    /// more, or was still inside a poll when the test ended (a loop that never awaits, or a
+    /// blocking call). The run itself finished: this comes beside its value, in
+    /// [`RunOutcome::held_thread`], for the caller to decide (the harness fails the trial).
+    #[error(
+        "{name} (seed {seed}): a task of {node} held its thread in one poll for at least \
+         {held:?} of wall time{end}: a loop that never awaits (a spin, such as a ticker that \
+         watches the clock without sleeping) or a blocking call; in real mode tasks share a few \
+         worker threads, so such a task keeps a core busy and starves the others; await inside \
+         every loop (labrpc::runtime::sleep, a Notify){abandoned}",
+        end = if *at_end { ", and was still in it when the test ended" } else { "" },
+        abandoned = if *at_end { "; its thread was abandoned" } else { "" }
+    )]
+    HeldThread {
+        /// The run's name.
+        name: String,
+        /// The run's seed.
+        seed: u64,
+        /// The node of the task.
+        node: NodeName,
+        /// How long the poll ran, at least.
+        held: Duration,
+        /// Whether it was still running when the test ended.
+        at_end: bool,
     },
     /// A task (or the test itself) panicked.
     #[error("{name} (seed {seed}): a task of {node} panicked: {message}")]
@@ -124,6 +199,40 @@ fn stuck_what(node: Option<&NodeName>) -> String {
         Some(node) => format!("a task of {node} has not returned from one poll"),
         None => "the run made no progress".to_string(),
     }
+}
+
+fn stuck_why(executor: Executor, node: Option<&NodeName>) -> &'static str {
+    match (executor, node) {
+        (Executor::Sim, Some(node)) if node.id != NodeId::ROOT => {
+            ": in sim mode every task runs on this one thread and virtual time cannot move while \
+             a poll holds it, so this is a deadlock or a spin: the task blocks the thread on \
+             something only another task can do (a lock that task holds, or \
+             futures::executor::block_on of a send or a receive), takes a lock it already \
+             holds, sleeps (std::thread::sleep), or loops without awaiting"
+        }
+        _ => {
+            " (a loop that never awaits, a blocking call such as std::thread::sleep, or a lock \
+             taken twice)"
+        }
+    }
+}
+
+/// The most waits a message lists (the error keeps them all).
+const WAITS_SHOWN: usize = 6;
+
+fn waits_part(waits: &[Wait], lead: &str) -> String {
+    if waits.is_empty() {
+        return String::new();
+    }
+    let mut shown: Vec<String> = waits
+        .iter()
+        .take(WAITS_SHOWN)
+        .map(ToString::to_string)
+        .collect();
+    if waits.len() > WAITS_SHOWN {
+        shown.push(format!("{} more", waits.len() - WAITS_SHOWN));
+    }
+    format!("{lead}{}", shown.join(", "))
 }
 
 fn nodes_part(nodes: &[NodeName]) -> String {
@@ -150,6 +259,7 @@ impl RunError {
             | RunError::Stuck { seed, .. }
             | RunError::BusyLoop { seed, .. }
             | RunError::TimeStalled { seed, .. }
+            | RunError::HeldThread { seed, .. }
             | RunError::Panicked { seed, .. } => *seed,
         }
     }
@@ -166,6 +276,12 @@ pub struct RunOutcome<T> {
     pub wall: Duration,
     /// The event trace.
     pub trace: TraceSummary,
+    /// Real mode: a task that held a worker thread in one poll for
+    /// [`RunConfig::deadlock_after`] or more, or was still in a poll when the test ended
+    /// (always a [`RunError::HeldThread`]). The run's value stands; the caller decides what
+    /// such a task means for it (the harness fails the trial). Always `None` in sim mode, where
+    /// such a task is reported as [`RunError::Stuck`].
+    pub held_thread: Option<RunError>,
 }
 
 /// Extracts a panic's message.
@@ -270,6 +386,9 @@ where
     let start = std::time::Instant::now();
     let tick = Watch::tick(&config);
     let mut watch = Watch::new(&config, &monitor, Duration::ZERO);
+    // The watchdog waits in wall time by design, on its own thread.
+    #[allow(clippy::disallowed_methods)]
+    let pause = || std::thread::sleep(Duration::from_millis(1));
     let overall = match config.executor {
         Executor::Sim => None,
         Executor::Real => {
@@ -278,7 +397,12 @@ where
     };
     loop {
         match rx.recv_timeout(tick) {
-            Ok(out) => return out,
+            Ok(Ok(mut out)) => {
+                // A worker still held by a task's poll, or one held long during the run.
+                out.held_thread = watch.finish(&monitor, || start.elapsed(), pause);
+                return Ok(out);
+            }
+            Ok(Err(e)) => return Err(e),
             Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return Err(ended()),
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
         }
@@ -292,12 +416,7 @@ where
             };
         }
         if overall.is_some_and(|limit| now >= limit) {
-            return Err(RunError::Stuck {
-                name: config.name.clone(),
-                seed: config.seed,
-                wall: config.stuck_after,
-                node: None,
-            });
+            return Err(watch.overdue(&monitor, now));
         }
     }
 }
@@ -321,14 +440,22 @@ fn run_here<M, F, T>(
             let core = SimCore::new(config, monitor);
             let main = {
                 let _cx =
-                    super::context::enter(super::context::Handle::Sim(core.clone()), NodeId::ROOT);
+                    super::context::enter(
+                    super::context::Handle::Sim(core.clone()),
+                    NodeId::ROOT,
+                    None,
+                );
                 make()
             };
             let result = core.block_on(config, main);
             let elapsed = core.now();
             let trace = {
                 let _cx =
-                    super::context::enter(super::context::Handle::Sim(core.clone()), NodeId::ROOT);
+                    super::context::enter(
+                    super::context::Handle::Sim(core.clone()),
+                    NodeId::ROOT,
+                    None,
+                );
                 core.shutdown()
             };
             deliver(result.map(|value| RunOutcome {
@@ -336,13 +463,18 @@ fn run_here<M, F, T>(
                 elapsed,
                 wall: wall_start.elapsed(),
                 trace,
+                held_thread: None,
             }));
         }
         Executor::Real => {
             let core = RealCore::new(config, monitor);
             let main = {
                 let _cx =
-                    super::context::enter(super::context::Handle::Real(core.clone()), NodeId::ROOT);
+                    super::context::enter(
+                    super::context::Handle::Real(core.clone()),
+                    NodeId::ROOT,
+                    None,
+                );
                 make()
             };
             let result = core.block_on(config, main);
@@ -355,6 +487,7 @@ fn run_here<M, F, T>(
                 elapsed,
                 wall: wall_start.elapsed(),
                 trace,
+                held_thread: None,
             }));
             super::real::join_or_abandon(threads);
         }
@@ -456,6 +589,7 @@ mod tests {
             at: Duration::from_secs(2),
             tasks: 4,
             nodes,
+            waits: Vec::new(),
         };
         assert!(deadlock(vec![])
             .to_string()

@@ -296,7 +296,7 @@ impl SimCore {
                 Pick::Main => {
                     polls_this_instant += 1;
                     count_poll(&mut node_polls, NodeId::ROOT, instant);
-                    let _cx = context::enter(handle.clone(), NodeId::ROOT);
+                    let _cx = context::enter(handle.clone(), NodeId::ROOT, Some(0));
                     let _poll = slot.enter(NodeId::ROOT);
                     if let Some(done) = poll_main(main.as_mut(), &main_waker, config) {
                         return done;
@@ -306,7 +306,7 @@ impl SimCore {
                     polls_this_instant += 1;
                     count_poll(&mut node_polls, node, instant);
                     let polled = {
-                        let _cx = context::enter(handle.clone(), node);
+                        let _cx = context::enter(handle.clone(), node, Some(0));
                         let _poll = slot.enter(node);
                         let mut cx = Context::from_waker(&waker);
                         std::panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx)))
@@ -390,6 +390,7 @@ impl SimCore {
                                     .into_iter()
                                     .map(|node| self.monitor.name_of(node))
                                     .collect(),
+                                waits: self.monitor.pending_waits(),
                             });
                         }
                         Some(Err(limit)) => {
