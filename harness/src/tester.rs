@@ -28,8 +28,11 @@
 //! after every [`SNAPSHOT_INTERVAL`] commands the service calls the peer's `snapshot` from its
 //! applier task, before it takes the next message, and a restarted peer's service first restores
 //! the saved snapshot. The apply channel stays unbuffered, so a peer that holds its lock while it
-//! sends deadlocks with that call; the trial reports it as such (the applier runs on a node of
-//! its own, [`applier_label`]). [`Tester::log_size`] is Go's `LogSize`.
+//! sends deadlocks with that call; the trial reports it as such: the applier runs on a node of
+//! its own ([`applier_label`]) and makes the call through [`runtime::call_into`] (named
+//! [`SNAPSHOT_CALL`]), so the watchdog reports a call that has not returned within
+//! [`runtime::DEADLOCK_AFTER`] and says which peer's sends on the apply channel were waiting
+//! (the channel records them, [`raft::APPLY_SEND_WAIT`]). [`Tester::log_size`] is Go's `LogSize`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -90,8 +93,13 @@ pub const SNAPSHOT_INTERVAL: u64 = 10;
 /// `MAXLOGSIZE`): a peer that never trims its log goes past it.
 pub const MAX_LOG_SIZE: usize = 2000;
 
-/// The label of the node the tester's applier of peer `i` runs on: a stuck poll of that node
-/// is a peer's `snapshot` that never returned.
+/// How the tester's applier names its call of a peer's `snapshot` to the runtime
+/// ([`runtime::call_into`]): a stuck run's report shows it in the stuck poll's
+/// [`call`](labrpc::runtime::HeldPoll::call).
+pub const SNAPSHOT_CALL: &str = "snapshot()";
+
+/// The label of the node the tester's applier of peer `i` runs on: its stuck poll is a peer's
+/// `snapshot` that never returned.
 pub fn applier_label(i: usize) -> String {
     format!("the tester's applier of S{i}")
 }
@@ -805,7 +813,7 @@ impl<P: Peer> Tester<P> {
         let applier = runtime::new_node_named(applier_label(i));
         w.appliers[i] = applier;
         drop(w);
-        self.spawn_applier(i, incarnation, life, rx, peer, applier);
+        self.spawn_applier(i, incarnation, life, rx, (peer, node), applier);
     }
 
     /// Reads peer `i`'s apply channel and checks what it applies (Go `applier`, or
@@ -816,7 +824,7 @@ impl<P: Peer> Tester<P> {
         incarnation: u64,
         life: u64,
         mut rx: raft::ApplyReceiver,
-        peer: Arc<P>,
+        (peer, peer_node): (Arc<P>, NodeId),
         node: NodeId,
     ) {
         let applied = self.shared.applied.clone();
@@ -853,8 +861,9 @@ impl<P: Peer> Tester<P> {
                 };
                 // Synchronously, before the next message is taken, as Go's applierSnap does:
                 // a peer that holds its lock while it sends on the apply channel deadlocks here.
+                // Marked as a call into the peer, so the watchdog names it if it never returns.
                 if let Some((index, data)) = due {
-                    peer.snapshot(index, data);
+                    runtime::call_into(peer_node, SNAPSHOT_CALL, || peer.snapshot(index, data));
                 }
             }
         });

@@ -2,12 +2,12 @@
 
 use std::time::Duration;
 
-use labrpc::runtime::{self, Executor, RunConfig, RunError, TraceSummary};
+use labrpc::runtime::{self, Executor, NodeName, RunConfig, RunError, TraceSummary, WaitOn};
 
 use crate::graders::Grader;
 use crate::logs::Capture;
 use crate::peer::Peer;
-use crate::tester::{applier_peer, Passed, TestFailure, TEST_TIME_LIMIT};
+use crate::tester::{applier_peer, Passed, TestFailure, SNAPSHOT_CALL, TEST_TIME_LIMIT};
 use crate::timeline::record::Record;
 
 /// The most of a trial's log kept in memory (the newest lines; see [`Capture::bounded`]): far
@@ -33,8 +33,12 @@ pub struct TrialSettings {
     pub log_limit: Option<usize>,
     /// Keep the whole event trace (for naming the first divergence).
     pub record_trace: bool,
-    /// The wall-clock watchdog for a stuck submission.
+    /// The wall-clock watchdog for a stuck submission: the outer bound. A deadlock (a peer's
+    /// poll that holds the sim thread, or a `snapshot()` call that does not return) is reported
+    /// after [`runtime::DEADLOCK_AFTER`], or this if it is shorter.
     pub stuck_after: Duration,
+    /// Worker threads of the real executor (`None`: the machine's cores, at least two).
+    pub workers: Option<usize>,
     /// Run the safety monitor (on unless `LAB_MONITOR=0`; see [`crate::monitor`]).
     pub monitor: bool,
 }
@@ -51,6 +55,7 @@ impl TrialSettings {
             log_limit: Some(DEFAULT_LOG_LIMIT),
             record_trace: false,
             stuck_after: Duration::from_secs(10),
+            workers: None,
             monitor: crate::monitor::enabled_by_env(),
         }
     }
@@ -97,21 +102,79 @@ pub enum TrialError {
     /// The run itself failed: a deadlock, a stuck or panicking task, a busy loop.
     #[error("{0}")]
     Runtime(RunError),
-    /// A peer's `snapshot()`, called by the tester's applier, never returned: the part-D
-    /// deadlock between a peer that holds its lock while it sends on the apply channel and
-    /// the service's snapshot call.
+    /// A peer's `snapshot()`, called by the tester's applier, never returned while a send of
+    /// that peer on the apply channel waited for the service: the part-D deadlock between a
+    /// peer that holds its lock while it sends on the apply channel and the service's snapshot
+    /// call.
     #[error(
-        "S{peer} never returned from snapshot(): a peer that holds its lock while it sends on \
-         the apply channel deadlocks with the service's snapshot call (the tester's applier \
-         calls snapshot() after it takes a command and before it takes the next message, so \
-         the peer's send cannot complete while snapshot() waits for the lock; release the lock \
-         before sending). {error}"
+        "S{peer} never returned from snapshot() while its own send on the apply channel waited \
+         for the service: a peer that holds its lock while it sends on the apply channel \
+         deadlocks with the service's snapshot call (the tester's applier calls snapshot() \
+         after it takes a command and before it takes the next message, so the peer's send \
+         cannot complete while snapshot() waits for the lock; under the lock take what to send, \
+         release the lock, then send). {error}"
     )]
     SnapshotDeadlock {
         /// The peer whose `snapshot()` did not return.
         peer: usize,
         /// What the runtime saw (the stuck task and the seed).
         error: RunError,
+    },
+    /// A peer's `snapshot()`, called by the tester's applier, never returned, and no send of
+    /// that peer on the apply channel was waiting: `snapshot()` blocks on its own.
+    #[error(
+        "S{peer} never returned from snapshot(), and no send of S{peer} on the apply channel was \
+         waiting for the service: snapshot() blocks by itself (a lock it already holds, as when \
+         it calls a helper that locks again; a lock held by another task that is itself stuck; \
+         or a loop that never ends); snapshot() should take the lock, trim the log, save, and \
+         return. {error}"
+    )]
+    SnapshotStuck {
+        /// The peer whose `snapshot()` did not return.
+        peer: usize,
+        /// What the runtime saw (the stuck task and the seed).
+        error: RunError,
+    },
+    /// A peer's task blocks its thread in a send on the apply channel (`block_on` of the send
+    /// inside a task), which only the service, a task too, can complete.
+    #[error(
+        "S{peer} blocks its thread while it sends on the apply channel \
+         (futures::executor::block_on(apply_tx.send(..)) inside a task, usually with its lock \
+         held): the send completes only when the service takes the message, and the service is \
+         a task too, which cannot run on that thread (in sim mode every task shares it, so the \
+         first send deadlocks; in real mode a peer that holds its lock while it sends deadlocks \
+         with the service's snapshot() call); send with apply_tx.send(msg).await in an async \
+         task, with the lock released. {error}"
+    )]
+    ApplyBlocked {
+        /// The peer whose task blocks.
+        peer: usize,
+        /// What the runtime saw (the stuck task and the seed).
+        error: RunError,
+    },
+    /// The tester's applier of a peer was polled most in a loop without time moving: the peer
+    /// keeps handing its service messages, each taken at once (the same one again and again).
+    #[error(
+        "S{peer} keeps handing its service messages while virtual time stands still (the \
+         tester's applier of S{peer} took one after another): an applier that sends the same \
+         ApplyMsg again and again, such as a snapshot it never records as delivered (move \
+         last_applied to the snapshot's index once it is sent), or one that sends without \
+         waiting for anything new to apply. {error}"
+    )]
+    ApplyLoop {
+        /// The peer whose applier loops.
+        peer: usize,
+        /// What the runtime saw (the busy loop and the seed).
+        error: RunError,
+    },
+    /// Real mode: a peer's task held a worker thread in one poll (a spin or a blocking call),
+    /// though the test itself ended; `test` is the test's own failure, if it failed.
+    #[error("{error}{}", test.as_ref().map_or_else(String::new, |f| format!("; the test itself failed: {f}")))]
+    HeldThread {
+        /// What the runtime saw ([`RunError::HeldThread`]).
+        error: RunError,
+        /// The test's own verdict, when it failed.
+        test: Option<TestFailure>,
     },
     /// The log filter was not valid.
     #[error("{0}")]
@@ -134,13 +197,19 @@ impl TrialError {
     /// ```
     pub fn ran_away(&self) -> bool {
         match self {
-            TrialError::TimeLimit | TrialError::SnapshotDeadlock { .. } => true,
+            TrialError::TimeLimit
+            | TrialError::SnapshotDeadlock { .. }
+            | TrialError::SnapshotStuck { .. }
+            | TrialError::ApplyBlocked { .. }
+            | TrialError::ApplyLoop { .. }
+            | TrialError::HeldThread { .. } => true,
             TrialError::Runtime(e) => match e {
                 RunError::TimeLimit { .. }
                 | RunError::Deadlock { .. }
                 | RunError::Stuck { .. }
                 | RunError::BusyLoop { .. }
-                | RunError::TimeStalled { .. } => true,
+                | RunError::TimeStalled { .. }
+                | RunError::HeldThread { .. } => true,
                 RunError::Panicked { .. } => false,
             },
             TrialError::Check(_) | TrialError::Setup(_) => false,
@@ -178,13 +247,55 @@ impl TrialReport {
     }
 }
 
-/// The peer whose tester's applier a stuck run names, if it names one.
-fn stuck_applier(error: &RunError) -> Option<usize> {
-    match error {
-        RunError::Stuck {
-            node: Some(node), ..
-        } => applier_peer(node.label.as_deref()?),
-        _ => None,
+/// The peer a node is, by the tester's label (`S2`).
+fn peer_of(node: &NodeName) -> Option<usize> {
+    node.label.as_deref()?.strip_prefix('S')?.parse().ok()
+}
+
+/// What a run's failure means in terms of the lab: the part-D deadlocks around the apply
+/// channel, told from the rest by what the runtime saw (the call the stuck poll was inside,
+/// and the sends on the apply channel still waiting).
+fn diagnose(error: RunError) -> TrialError {
+    if let RunError::BusyLoop {
+        node: Some(node), ..
+    } = &error
+    {
+        // Only a peer's apply channel wakes the tester's applier.
+        if let Some(peer) = node.label.as_deref().and_then(applier_peer) {
+            return TrialError::ApplyLoop { peer, error };
+        }
+    }
+    let RunError::Stuck { polls, waits, .. } = &error else {
+        return TrialError::Runtime(error);
+    };
+    let apply_send = WaitOn::Other(raft::APPLY_SEND_WAIT);
+    // The service's snapshot() call into a peer, stuck (the tester makes no other call; a
+    // poll seen at one tick only, held zero, may be an honest call that is about to return).
+    let snapshot = polls
+        .iter()
+        .filter(|p| p.held > Duration::ZERO)
+        .filter_map(|p| p.call.as_ref())
+        .find(|call| call.what == SNAPSHOT_CALL);
+    if let Some(call) = snapshot {
+        if let Some(peer) = peer_of(&call.callee) {
+            let sending = waits
+                .iter()
+                .any(|w| w.on == apply_send && w.node.id == call.callee.id);
+            return if sending {
+                TrialError::SnapshotDeadlock { peer, error }
+            } else {
+                TrialError::SnapshotStuck { peer, error }
+            };
+        }
+    }
+    // A peer's poll blocked in its own send on the apply channel.
+    let blocked = waits
+        .iter()
+        .find(|w| w.blocking && w.on == apply_send)
+        .and_then(|w| peer_of(&w.node));
+    match blocked {
+        Some(peer) => TrialError::ApplyBlocked { peer, error },
+        None => TrialError::Runtime(error),
     }
 }
 
@@ -248,6 +359,9 @@ where
         .time_limit(TEST_TIME_LIMIT)
         .stuck_after(settings.stuck_after)
         .record_trace(settings.record_trace);
+    if let Some(workers) = settings.workers {
+        config = config.workers(workers);
+    }
     if let Some(c) = &capture {
         config = config.dispatch(c.dispatch());
     }
@@ -262,18 +376,20 @@ where
         .filter(|_| settings.records)
         .map(|c| c.take_records());
     let (outcome, elapsed, trace) = match result {
-        Ok(out) => (out.value.map_err(TrialError::Check), out.elapsed, out.trace),
+        // A task that held a real worker past its poll's due fails the trial, pass or not.
+        Ok(out) => match out.held_thread {
+            Some(error) => {
+                let test = out.value.err();
+                (
+                    Err(TrialError::HeldThread { error, test }),
+                    out.elapsed,
+                    out.trace,
+                )
+            }
+            None => (out.value.map_err(TrialError::Check), out.elapsed, out.trace),
+        },
         Err(RunError::TimeLimit { limit, .. }) => {
             (Err(TrialError::TimeLimit), limit, TraceSummary::default())
-        }
-        // Only a peer's `snapshot()` runs peer code on the tester's applier node.
-        Err(error @ RunError::Stuck { .. }) if stuck_applier(&error).is_some() => {
-            let peer = stuck_applier(&error).unwrap_or_default();
-            (
-                Err(TrialError::SnapshotDeadlock { peer, error }),
-                Duration::ZERO,
-                TraceSummary::default(),
-            )
         }
         Err(e) => {
             // The run time the failure happened at, where the error knows it.
@@ -281,11 +397,12 @@ where
                 RunError::Deadlock { at, .. }
                 | RunError::BusyLoop { at, .. }
                 | RunError::TimeStalled { at, .. } => *at,
-                RunError::TimeLimit { .. } | RunError::Stuck { .. } | RunError::Panicked { .. } => {
-                    Duration::ZERO
-                }
+                RunError::TimeLimit { .. }
+                | RunError::Stuck { .. }
+                | RunError::HeldThread { .. }
+                | RunError::Panicked { .. } => Duration::ZERO,
             };
-            (Err(TrialError::Runtime(e)), at, TraceSummary::default())
+            (Err(diagnose(e)), at, TraceSummary::default())
         }
     };
     TrialReport {
@@ -352,6 +469,15 @@ mod tests {
     fn only_trials_stopped_from_outside_ran_away() {
         let (name, seed, at) = ("g".to_string(), 1, Duration::from_secs(3));
         let node = Some(labrpc::runtime::NodeName::root());
+        let stuck = || RunError::Stuck {
+            name: name.clone(),
+            seed,
+            wall: at,
+            node: node.clone(),
+            executor: Executor::Sim,
+            polls: Box::default(),
+            waits: Box::default(),
+        };
         let runaway = [
             TrialError::TimeLimit,
             TrialError::Runtime(RunError::TimeLimit {
@@ -365,21 +491,40 @@ mod tests {
                 at,
                 tasks: 2,
                 nodes: Vec::new(),
+                waits: Vec::new(),
             }),
-            TrialError::Runtime(RunError::Stuck {
-                name: name.clone(),
-                seed,
-                wall: at,
-                node: node.clone(),
-            }),
+            TrialError::Runtime(stuck()),
             TrialError::SnapshotDeadlock {
                 peer: 1,
-                error: RunError::Stuck {
+                error: stuck(),
+            },
+            TrialError::SnapshotStuck {
+                peer: 1,
+                error: stuck(),
+            },
+            TrialError::ApplyBlocked {
+                peer: 1,
+                error: stuck(),
+            },
+            TrialError::ApplyLoop {
+                peer: 1,
+                error: RunError::BusyLoop {
                     name: name.clone(),
                     seed,
-                    wall: at,
+                    at,
+                    polls: 5,
                     node: node.clone(),
                 },
+            },
+            TrialError::HeldThread {
+                error: RunError::HeldThread {
+                    name: name.clone(),
+                    seed,
+                    node: labrpc::runtime::NodeName::root(),
+                    held: at,
+                    at_end: true,
+                },
+                test: None,
             },
             TrialError::Runtime(RunError::BusyLoop {
                 name: name.clone(),

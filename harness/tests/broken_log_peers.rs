@@ -6,12 +6,10 @@
 
 mod support;
 
-use std::time::Duration;
-
 use harness::graders;
 use harness::trial::{run_trial, TrialError, TrialSettings};
 use harness::Peer;
-use labrpc::runtime::RunError;
+use labrpc::runtime::{RunError, DEADLOCK_AFTER};
 use support::log_peer::{
     AppliesOutOfOrder, AppliesUnderLock, BacksUpSlowly, CommitsOldTerms, ForgetsLog, LogPeer, Sound,
 };
@@ -101,23 +99,25 @@ fn old_term_commit_rejects_committing_an_earlier_term_by_counting_replicas() {
 }
 
 #[test]
-fn a_peer_that_sends_on_the_apply_channel_under_its_lock_is_reported_stuck() {
-    // The blocked send holds the only sim thread, so the tester's applier can never take the
-    // message: the watchdog reports the run stuck. A short watchdog keeps this test quick.
+fn a_peer_that_blocks_its_thread_on_an_apply_send_is_named_at_the_deadlock_window() {
+    // The blocked send (block_on under the lock) holds the only sim thread, so the tester's
+    // applier can never take the message. The runtime sees the peer's poll blocked in its own
+    // send on the apply channel, and the trial says so after the deadlock window, not the 10 s
+    // outer bound.
     let g = graders::by_name("basic_agree").expect("a known grader");
-    let settings = TrialSettings {
-        stuck_after: Duration::from_millis(500),
-        ..TrialSettings::sim(1)
+    let report = run_trial::<LogPeer<AppliesUnderLock>>(g, &TrialSettings::sim(1));
+    let err = report.outcome.expect_err("the peer deadlocks");
+    let TrialError::ApplyBlocked { peer, error } = &err else {
+        panic!("expected the blocked apply send, got {err:?}");
     };
-    let report = run_trial::<LogPeer<AppliesUnderLock>>(g, &settings);
-    match report.outcome {
-        Err(TrialError::Runtime(e @ RunError::Stuck { .. })) => {
-            let msg = e.to_string();
-            assert!(
-                msg.contains("stuck") && msg.contains("blocking call"),
-                "unexpected message: {msg}"
-            );
-        }
-        other => panic!("expected the run to be reported stuck, got {other:?}"),
-    }
+    assert!(matches!(error, RunError::Stuck { wall, .. } if *wall == DEADLOCK_AFTER));
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with(&format!(
+            "S{peer} blocks its thread while it sends on the apply channel \
+             (futures::executor::block_on(apply_tx.send(..))"
+        )),
+        "unexpected message: {msg}"
+    );
+    assert!(msg.contains("(blocking its thread)"), "{msg}");
 }

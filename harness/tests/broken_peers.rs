@@ -9,7 +9,8 @@ use harness::graders;
 use harness::trial::{run_trial, TrialError, TrialSettings};
 use harness::Peer;
 use support::{
-    ChattyHeartbeats, Correct, DoubleVote, LoneLeader, NeverStepDown, NoTimerReset, ToyPeer,
+    ChattyHeartbeats, Correct, DoubleVote, LoneLeader, NeverStepDown, NoTimerReset, SpinningTicker,
+    ToyPeer,
 };
 
 const SEEDS: std::ops::Range<u64> = 1..4;
@@ -156,4 +157,63 @@ fn initial_election_passes_a_moving_term_with_the_originals_warning() {
             .expect("the correct peer passes");
         assert!(passed.warnings.is_empty(), "seed {seed}: {passed}");
     }
+}
+
+/// Runs `grader` once on a peer whose ticker spins (never awaits), on `executor`, and returns
+/// the failure.
+fn spinning_ticker(grader: &str, executor: labrpc::runtime::Executor) -> TrialError {
+    let g = graders::by_name(grader).expect("a known grader");
+    // Enough workers that the other tasks still run beside three spinning tickers, so the test
+    // gets to its end either way.
+    let settings = TrialSettings {
+        workers: Some(6),
+        ..TrialSettings::new(executor, 1).without_monitor()
+    };
+    match run_trial::<ToyPeer<SpinningTicker>>(g, &settings).outcome {
+        Ok(passed) => panic!("{grader} passed a peer whose ticker spins: {passed:?}"),
+        Err(e) => e,
+    }
+}
+
+/// Whether `message` names one of a three-peer cluster's peers as the task that held a thread.
+fn names_a_peer(message: &str, lead: &str) -> bool {
+    (0..3).any(|i| message.contains(&format!("{lead}S{i} ")))
+}
+
+#[test]
+fn a_ticker_that_spins_fails_in_real_mode_though_the_test_ends_first() {
+    // Before, real mode passed it: the test ended before the 10 s watchdog, and the spinning
+    // threads were left burning cores. Now a task that held its worker (or still holds it when
+    // the test ends) fails the trial as a spin, naming the peer.
+    for grader in ["initial_election", "re_election"] {
+        let err = spinning_ticker(grader, labrpc::runtime::Executor::Real);
+        let message = err.to_string();
+        assert!(
+            matches!(err, TrialError::HeldThread { .. }),
+            "{grader}: expected a held thread, got {message}"
+        );
+        assert!(
+            names_a_peer(&message, "a task of ")
+                && message.contains("held its thread in one poll")
+                && message.contains("a loop that never awaits (a spin"),
+            "{grader}: {message}"
+        );
+    }
+}
+
+#[test]
+fn a_ticker_that_spins_is_a_deadlock_or_a_spin_in_sim_mode_named_at_the_deadlock_window() {
+    let err = spinning_ticker("initial_election", labrpc::runtime::Executor::Sim);
+    let TrialError::Runtime(labrpc::runtime::RunError::Stuck { wall, .. }) = &err else {
+        panic!("expected stuck, got {err}");
+    };
+    // Reported at the deadlock window, not the 10 s outer bound.
+    assert_eq!(*wall, labrpc::runtime::DEADLOCK_AFTER);
+    let message = err.to_string();
+    assert!(
+        names_a_peer(&message, "a task of ")
+            && message.contains("a deadlock or a spin")
+            && message.contains("loops without awaiting"),
+        "{message}"
+    );
 }

@@ -57,7 +57,10 @@ fn a_notify_wakes_its_waiter_under_both_executors_and_loses_no_wake_up() {
         }
         let (got, waits) = consumer.await.expect("the consumer finishes");
         assert_eq!(got, (0..20).collect::<Vec<_>>());
-        assert!(waits >= 1, "the consumer waited for the producer at least once");
+        assert!(
+            waits >= 1,
+            "the consumer waited for the producer at least once"
+        );
         // The consumer notified `done` after this future was taken: it is complete at once.
         done.await;
     });
@@ -87,8 +90,8 @@ fn a_notify_replays_the_same_under_one_seed() {
         let order = order.lock().clone();
         order
     };
-    let outcome = runtime::check_determinism(RunConfig::sim(902), make)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let outcome =
+        runtime::check_determinism(RunConfig::sim(902), make).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(outcome.value.len(), 15, "every waiter woke three times");
 }
 

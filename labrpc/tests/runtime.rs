@@ -371,7 +371,10 @@ fn a_deadlock_is_reported_with_its_seed() {
     assert_eq!(*tasks, 1);
     let labels: Vec<_> = nodes.iter().map(|n| n.to_string()).collect();
     assert_eq!(labels, ["S1"]);
-    assert!(waits.is_empty(), "a plain future records no wait: {waits:?}");
+    assert!(
+        waits.is_empty(),
+        "a plain future records no wait: {waits:?}"
+    );
     assert_eq!(err.seed(), 4242);
     let message = err.to_string();
     assert!(

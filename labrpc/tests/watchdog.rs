@@ -303,7 +303,7 @@ fn a_poll_blocked_in_its_own_wait_is_named_blocking_in_both_executors() {
                 .time_limit(LIMIT)
                 .deadlock_after(Duration::from_millis(300))
                 .stuck_after(Duration::from_secs(30)),
-            || blocks_on_its_own_wait(),
+            blocks_on_its_own_wait,
         );
         UNBLOCK.lock().clear(); // lets the abandoned thread finish
         let err = result.expect_err("S1 blocks its thread on a wait nothing ends");
@@ -317,13 +317,16 @@ fn a_poll_blocked_in_its_own_wait_is_named_blocking_in_both_executors() {
         assert_eq!(*wall, Duration::from_millis(300), "{executor}");
         assert_eq!(node.as_ref().and_then(|n| n.label.as_deref()), Some("S1"));
         assert!(
-            waits.first().is_some_and(|w| w.blocking
-                && w.on == WaitOn::Other("the service to take a message")),
+            waits.first().is_some_and(
+                |w| w.blocking && w.on == WaitOn::Other("the service to take a message")
+            ),
             "{executor}: {waits:?}"
         );
         let message = err.to_string();
         assert!(
-            message.contains("still waiting: S1 on the service to take a message (blocking its thread)"),
+            message.contains(
+                "still waiting: S1 on the service to take a message (blocking its thread)"
+            ),
             "{executor}: {message}"
         );
     }

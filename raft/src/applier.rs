@@ -1,7 +1,7 @@
 //! The applier: the one task that hands committed entries to the service, in index order, on
 //! the apply channel.
 //!
-//! It lives as long as the peer and sleeps on the peer's `committed` signal, which is notified
+//! It lives as long as the peer and sleeps on the peer's `committed` [`Notify`], notified
 //! whenever `commit_index` moves (and by `kill()`). Awake, it takes the next entry under the
 //! lock ([`State::next_to_apply`]), **releases the lock**, sends it, and records it as applied
 //! ([`State::applied`]). The send waits until the service takes the message (the channel has no
@@ -22,6 +22,8 @@
 use std::sync::Arc;
 
 use futures::future::{select, Either};
+#[cfg(doc)]
+use labrpc::runtime::Notify;
 
 use crate::apply::ApplyMsg;
 use crate::logging::raft_event;
@@ -75,9 +77,9 @@ impl Peer {
     /// The applier task (see the module documentation).
     pub(crate) async fn applier(self: Arc<Self>) {
         loop {
-            // Read before looking at the state, so a commit from now on wakes the wait below.
-            let seen = self.committed.generation();
-            let stop_seen = self.stop.generation();
+            // Taken before looking at the state, so a commit from now on wakes the wait below.
+            let committed = self.committed.notified();
+            let stopped = self.stop.notified();
             let next = {
                 let st = self.state.lock();
                 if self.killed() {
@@ -86,7 +88,7 @@ impl Peer {
                 st.next_to_apply().map(|msg| (msg, st.term))
             };
             let Some((msg, term)) = next else {
-                self.committed.changed_since(seen).await;
+                committed.await;
                 continue;
             };
             let index = msg.index();
@@ -105,7 +107,7 @@ impl Peer {
             };
             // The lock is not held here: the send waits for the service.
             let send = std::pin::pin!(self.apply_tx.send(msg));
-            let stopped = std::pin::pin!(self.stop.changed_since(stop_seen));
+            let stopped = std::pin::pin!(stopped);
             match select(send, stopped).await {
                 Either::Left((Ok(()), _)) => {}
                 Either::Left((Err(closed), _)) => {

@@ -42,6 +42,12 @@ impl ApplyMsg {
     }
 }
 
+/// What a send on the apply channel waits for, as the runtime records it
+/// ([`labrpc::runtime::waiting`]): when a run is reported stuck, the error lists the peers whose
+/// send is still waiting, so the tester can tell a peer that holds its lock while it sends (and
+/// so deadlocks with the service's `snapshot()` call) from other stuck code.
+pub const APPLY_SEND_WAIT: &str = "the apply channel (the service has not taken its ApplyMsg yet)";
+
 /// The receiver of the apply channel is gone (the service stopped reading), so the message was
 /// not delivered. A peer that sees this has been shut down and should stop applying.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -65,6 +71,8 @@ impl ApplySender {
     /// # Errors
     /// [`ApplyClosed`] when the receiver was dropped before taking the message.
     pub async fn send(&self, msg: ApplyMsg) -> Result<(), ApplyClosed> {
+        // Recorded while it waits, so a deadlock around the channel is named as one.
+        let _waiting = labrpc::runtime::waiting(APPLY_SEND_WAIT);
         let (taken_tx, taken_rx) = oneshot::channel();
         let mut tx = self.tx.clone();
         tx.send((msg, taken_tx)).await.map_err(|_| ApplyClosed)?;

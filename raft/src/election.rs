@@ -214,7 +214,7 @@ impl Peer {
     /// Layer 1: the election ticker. Runs until the peer is killed.
     pub(crate) async fn election_ticker(self: Arc<Self>) {
         loop {
-            let stop_seen = self.stop.generation();
+            let stopped = self.stop.notified();
             if self.killed() {
                 return;
             }
@@ -244,11 +244,7 @@ impl Peer {
                 }
             };
             // Killing the peer ends the sleep at once.
-            let _ = runtime::timeout(
-                wait.max(MIN_TICKER_SLEEP),
-                self.stop.changed_since(stop_seen),
-            )
-            .await;
+            let _ = runtime::timeout(wait.max(MIN_TICKER_SLEEP), stopped).await;
         }
     }
 

@@ -131,12 +131,13 @@ mod peer;
 mod persister;
 mod replication;
 mod rpc;
-mod signal;
 mod snapshot;
 mod state;
 pub mod timing;
 
-pub use apply::{apply_channel, ApplyClosed, ApplyMsg, ApplyReceiver, ApplySender};
+pub use apply::{
+    apply_channel, ApplyClosed, ApplyMsg, ApplyReceiver, ApplySender, APPLY_SEND_WAIT,
+};
 pub use ids::{PeerId, Term};
 pub use messages::{
     AppendEntriesArgs, AppendEntriesReply, InstallSnapshotArgs, InstallSnapshotReply, LogEntry,

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use labrpc::runtime;
+use labrpc::runtime::{self, Notify};
 use labrpc::ClientEnd;
 use parking_lot::Mutex;
 
@@ -15,7 +15,6 @@ use crate::ids::{PeerId, Term};
 use crate::logging::raft_event;
 use crate::persister::Persister;
 use crate::rpc;
-use crate::signal::Signal;
 use crate::state::{Effects, State};
 use crate::timing::{random_election_timeout, ElectionTimer};
 
@@ -40,11 +39,11 @@ pub(crate) struct Peer {
     dead: AtomicBool,
     /// Notified when a leader has something new to send (a command, a commit index): wakes the
     /// replication ticker between heartbeats.
-    pub(crate) replicate: Signal,
+    pub(crate) replicate: Notify,
     /// Notified when `commit_index` moves: wakes the applier.
-    pub(crate) committed: Signal,
+    pub(crate) committed: Notify,
     /// Notified by [`Raft::kill`]: ends the waits of every task (tickers, senders, applier).
-    pub(crate) stop: Signal,
+    pub(crate) stop: Notify,
     /// How many of the peer's tasks are running (see [`Peer::spawn_task`]).
     tasks: AtomicUsize,
 }
@@ -276,9 +275,9 @@ impl Raft {
             apply_tx,
             state: Mutex::new(state),
             dead: AtomicBool::new(false),
-            replicate: Signal::new(),
-            committed: Signal::new(),
-            stop: Signal::new(),
+            replicate: Notify::named("new entries or a commit index to replicate"),
+            committed: Notify::named("commit index moved"),
+            stop: Notify::named("peer killed"),
             tasks: AtomicUsize::new(0),
         });
         peer.spawn_task(peer.clone().election_ticker());

@@ -4,8 +4,9 @@
 //! 1. [`Peer::replication_ticker`] lives for **one term**: it is started when the peer becomes
 //!    leader of `term` and runs a round every [`HEARTBEAT_INTERVAL`] until a round reports that
 //!    the peer no longer leads that term. Between heartbeats it sleeps on the peer's
-//!    `replicate` signal, so a new command ([`Raft::start`](crate::Raft::start)) or a new commit
-//!    index is sent at once, in a round of its own, not at the next heartbeat.
+//!    `replicate` [`Notify`](labrpc::runtime::Notify), so a new command
+//!    ([`Raft::start`](crate::Raft::start)) or a new commit index is sent at once, in a round of
+//!    its own, not at the next heartbeat.
 //! 2. [`Peer::start_replication`] is one round: under the lock it checks the context (still
 //!    leader of `term`), asks [`State::next_append`] what each follower needs, and spawns a
 //!    sender for each request.
@@ -370,13 +371,13 @@ impl Peer {
 
     /// Layer 1: the replication ticker of one term. The first round, a heartbeat, runs at once,
     /// so a new leader announces itself before anyone else times out. Between heartbeats it
-    /// waits on the `replicate` signal; a notification runs a [`Round::Triggered`] at once.
+    /// waits on the `replicate` [`Notify`](labrpc::runtime::Notify); a notification runs a [`Round::Triggered`] at once.
     async fn replication_ticker(self: Arc<Self>, term: Term) {
         let mut round = Round::Heartbeat;
         let mut next_beat = runtime::now();
         loop {
-            // Read before the round looks at the state: a notification from now on is seen.
-            let seen = self.replicate.generation();
+            // Taken before the round looks at the state: a notification from now on is seen.
+            let woken = self.replicate.notified();
             if !self.start_replication(term, round) {
                 return;
             }
@@ -384,7 +385,7 @@ impl Peer {
             if round == Round::Heartbeat {
                 next_beat = now + HEARTBEAT_INTERVAL;
             }
-            let woken = runtime::timeout(next_beat - now, self.replicate.changed_since(seen)).await;
+            let woken = runtime::timeout(next_beat - now, woken).await;
             round = if woken.is_ok() && runtime::now() < next_beat {
                 Round::Triggered
             } else {

@@ -56,12 +56,12 @@ impl Peer {
         method: &'static str,
         args: &A,
     ) -> Option<(MutexGuard<'_, State>, R)> {
-        let stop_seen = self.stop.generation();
+        let stopped = self.stop.notified();
         if self.killed() {
             return None;
         }
         let call = std::pin::pin!(self.peers[to.index()].call::<A, R>(method, args));
-        let stopped = std::pin::pin!(self.stop.changed_since(stop_seen));
+        let stopped = std::pin::pin!(stopped);
         let result = match select(call, stopped).await {
             Either::Left((result, _)) => result,
             // Killed while waiting for the reply: the sender ends now.

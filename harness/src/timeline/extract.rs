@@ -966,7 +966,13 @@ fn failure_of(report: &TrialReport, timeline: &Timeline) -> Option<Failure> {
             (timeline.end, report_error(report), FailureSource::TimeLimit)
         }
         Err(
-            TrialError::Runtime(_) | TrialError::Setup(_) | TrialError::SnapshotDeadlock { .. },
+            TrialError::Runtime(_)
+            | TrialError::Setup(_)
+            | TrialError::SnapshotDeadlock { .. }
+            | TrialError::SnapshotStuck { .. }
+            | TrialError::ApplyBlocked { .. }
+            | TrialError::ApplyLoop { .. }
+            | TrialError::HeldThread { .. },
         ) => (timeline.end, report_error(report), FailureSource::Runtime),
     };
     let evidence = evidence_in(&message);

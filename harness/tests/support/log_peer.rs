@@ -7,6 +7,10 @@
 //! back-up with conflict hints, commit only of the leader's own term, persistence before
 //! replies, an applier that never holds the lock while it sends), and the graders pass it; that
 //! control test shows the failures come from the defects.
+//!
+//! Its `snapshot()` takes the lock, as a peer's would, but keeps the whole log (the toy never
+//! trims), which is how the part-D graders see a peer that never compacts; two defects are the
+//! part-D deadlock in the forms students write it.
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -17,7 +21,7 @@ use futures::StreamExt;
 use harness::Peer;
 use labrpc::runtime::{self, Instant};
 use labrpc::{ClientEnd, Service};
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use raft::{ApplyMsg, ApplySender, Persister};
 use serde::{Deserialize, Serialize};
 
@@ -37,8 +41,14 @@ pub struct LogDefects {
     pub slow_backup: bool,
     /// Sends on the apply channel while holding its lock, blocking the thread until the
     /// service takes the message (`futures::executor::block_on` under the guard, the form the
-    /// bug takes when the compiler forbids holding the guard across `.await`).
+    /// bug takes when the compiler forbids holding the guard across `.await`): the lock is held
+    /// across every send of a batch, as Go's `mu.Lock(); for ... { applyCh <- msg }` holds it.
     pub apply_under_lock: bool,
+    /// Holds a hand-made lock across the sends of a batch: marks itself busy applying (a flag
+    /// under its lock), sends the batch with `.await`, then clears the flag, and `snapshot()`
+    /// waits on a condition variable until the peer is not busy. The lock held across the send
+    /// in a form that compiles.
+    pub apply_behind_flag: bool,
 }
 
 /// A correct peer.
@@ -48,6 +58,7 @@ pub const CORRECT: LogDefects = LogDefects {
     apply_out_of_order: false,
     slow_backup: false,
     apply_under_lock: false,
+    apply_behind_flag: false,
 };
 
 /// How often a leader sends heartbeats (the most the lab allows: ten per second).
@@ -112,10 +123,18 @@ log_flavour!(
     }
 );
 log_flavour!(
-    /// Holds its lock while it sends on the apply channel.
+    /// Holds its lock while it sends on the apply channel (`block_on` under the guard).
     AppliesUnderLock,
     LogDefects {
         apply_under_lock: true,
+        ..CORRECT
+    }
+);
+log_flavour!(
+    /// Holds a hand-made lock (a busy flag and a condition variable) across its sends.
+    AppliesBehindFlag,
+    LogDefects {
+        apply_behind_flag: true,
         ..CORRECT
     }
 );
@@ -278,6 +297,8 @@ struct State {
     matched: Vec<u64>,
     /// Wakes the leader's replicator of the current term.
     kick: Option<UnboundedSender<()>>,
+    /// Sending a batch on the apply channel ([`LogDefects::apply_behind_flag`]).
+    applying: bool,
     dead: bool,
 }
 
@@ -298,6 +319,8 @@ struct Inner {
     apply_tx: ApplySender,
     apply_wake: UnboundedSender<()>,
     state: Mutex<State>,
+    /// Notified when `applying` is cleared.
+    applied_batch: Condvar,
 }
 
 /// The log-replicating toy peer, with the defects of `F`.
@@ -621,6 +644,8 @@ impl Inner {
                 }
                 let from = st.applied + 1;
                 st.applied = st.commit;
+                // The bug: busy (the hand-made lock taken) until the whole batch is sent.
+                st.applying = self.defects.apply_behind_flag && from <= st.commit;
                 (from..=st.commit)
                     .map(|index| ApplyMsg::Command {
                         index,
@@ -644,6 +669,10 @@ impl Inner {
                 } else if self.apply_tx.send(msg).await.is_err() {
                     return;
                 }
+            }
+            if self.defects.apply_behind_flag {
+                self.state.lock().applying = false;
+                self.applied_batch.notify_all();
             }
         }
     }
@@ -683,8 +712,10 @@ impl<F: LogFlavour> Peer for LogPeer<F> {
                 next: vec![1; n],
                 matched: vec![0; n],
                 kick: None,
+                applying: false,
                 dead: false,
             }),
+            applied_batch: Condvar::new(),
         });
         drop(runtime::spawn(inner.clone().ticker()));
         drop(runtime::spawn(inner.clone().applier(woken)));
@@ -731,6 +762,12 @@ impl<F: LogFlavour> Peer for LogPeer<F> {
     }
 
     fn snapshot(&self, _index: u64, _snapshot: Vec<u8>) {
-        // This toy never runs part D.
+        // A peer trims its log under its lock; this toy keeps it all (see the module docs).
+        let mut st = self.inner.state.lock();
+        while st.applying {
+            // The hand-made lock: wait until the batch is sent, which needs the service,
+            // which is here.
+            self.inner.applied_batch.wait(&mut st);
+        }
     }
 }

@@ -40,6 +40,9 @@ pub struct Defects {
     pub lone_leader: bool,
     /// Counts the peer in [`LIVE_COUNTED`] while anything holds its state.
     pub counted: bool,
+    /// The ticker never awaits: it loops, watching the clock, until the peer is killed (a
+    /// spin; it never gives its thread back to the executor).
+    pub spin_ticker: bool,
 }
 
 /// See [`Defects::lone_leader`].
@@ -73,6 +76,7 @@ pub const CORRECT: Defects = Defects {
     never_step_down: false,
     lone_leader: false,
     counted: false,
+    spin_ticker: false,
 };
 
 /// Names a set of defects at the type level (the tester builds peers with `P::make`).
@@ -132,6 +136,13 @@ flavour!(
     Counted,
     Defects {
         counted: true,
+        ..CORRECT
+    }
+);
+flavour!(
+    SpinningTicker,
+    Defects {
+        spin_ticker: true,
         ..CORRECT
     }
 );
@@ -245,7 +256,9 @@ impl Inner {
 
     async fn ticker(self: Arc<Self>) {
         loop {
-            runtime::sleep(Duration::from_millis(10)).await;
+            if !self.defects.spin_ticker {
+                runtime::sleep(Duration::from_millis(10)).await;
+            }
             let start = {
                 let mut st = self.state.lock();
                 if st.dead {

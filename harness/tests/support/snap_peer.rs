@@ -31,6 +31,10 @@ pub enum SnapDefect {
     /// After a restart, saves its state with an empty snapshot (as a peer that did not read
     /// the saved snapshot back and always saves the one it holds in memory).
     ForgetSnapshotOnRestart,
+    /// Hands the service an installed snapshot again and again (an applier whose "is there a
+    /// snapshot to deliver" never turns false): every send completes at once, so it runs
+    /// without end while virtual time stands still.
+    RepeatSnapshot,
 }
 
 /// Names a defect at the type level (the tester builds peers with `P::make`).
@@ -69,6 +73,11 @@ snap_flavour!(
     ForgetsSnapshotOnRestart,
     SnapDefect::ForgetSnapshotOnRestart
 );
+snap_flavour!(
+    /// [`SnapDefect::RepeatSnapshot`].
+    RepeatsSnapshot,
+    SnapDefect::RepeatSnapshot
+);
 
 /// `P` with the defect of `F`.
 pub struct SnapPeer<P: Peer, F: SnapFlavour> {
@@ -91,6 +100,10 @@ async fn forward(
         let is_snapshot = matches!(msg, ApplyMsg::Snapshot { .. });
         if matches!(msg, ApplyMsg::Command { .. }) {
             last_command = Some(msg.clone());
+        }
+        if is_snapshot && defect == SnapDefect::RepeatSnapshot {
+            while to_service.send(msg.clone()).await.is_ok() {}
+            return;
         }
         let sent = if defect == SnapDefect::ApplyUnderLock {
             let _guard = lock.lock().await;

@@ -349,8 +349,9 @@ pub fn random_duration(range: Range<Duration>) -> Duration {
 /// assert_eq!(outcome.value, 42);
 /// ```
 pub fn call_into<R>(callee: NodeId, what: &'static str, f: impl FnOnce() -> R) -> R {
-    let marked = context::try_with_context(|cx| cx.slot.map(|slot| (cx.handle.monitor_arc(), slot)))
-        .flatten();
+    let marked =
+        context::try_with_context(|cx| cx.slot.map(|slot| (cx.handle.monitor_arc(), slot)))
+            .flatten();
     match marked {
         Some((monitor, slot)) => {
             let _call = monitor.slot(slot).call(callee, what);

@@ -341,12 +341,10 @@ impl Watch {
                 } else {
                     Duration::ZERO
                 },
-                call: monitor.slots[i]
-                    .current_call()
-                    .map(|(callee, what)| Call {
-                        callee: monitor.name_of(callee),
-                        what,
-                    }),
+                call: monitor.slots[i].current_call().map(|(callee, what)| Call {
+                    callee: monitor.name_of(callee),
+                    what,
+                }),
             });
         }
         polls

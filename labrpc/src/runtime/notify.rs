@@ -246,7 +246,11 @@ mod tests {
         let notify = Notify::new();
         let mut wait = Box::pin(notify.notified());
         assert!(wait.as_mut().now_or_never().is_none());
-        assert_eq!(notify.inner.lock().waiters.len(), 1, "the waiter registered");
+        assert_eq!(
+            notify.inner.lock().waiters.len(),
+            1,
+            "the waiter registered"
+        );
         notify.notify();
         assert_eq!(wait.now_or_never(), Some(()));
     }

@@ -83,12 +83,13 @@ pub enum RunError {
     /// prompt, else [`RunConfig::stuck_after`]); a thread held by such a task cannot be stopped
     /// and is abandoned.
     #[error(
-        "{name} (seed {seed}): stuck: {what} for {wall:?} of wall time{inside}{why}{waiting}; \
-         the run was abandoned",
+        "{name} (seed {seed}): stuck: {what} for {wall:?} of wall time{inside}{why}{others}\
+         {waiting}; the run was abandoned",
         what = stuck_what(node.as_ref()),
         inside = polls.first().filter(|_| node.is_some()).and_then(|p| p.call.as_ref())
             .map_or_else(String::new, |call| format!(", inside its call to {call}")),
         why = stuck_why(*executor, node.as_ref()),
+        others = others_part(polls, node.is_some()),
         waiting = waits_part(waits, "; still waiting: ")
     )]
     Stuck {
@@ -161,10 +162,11 @@ pub enum RunError {
     /// [`RunOutcome::held_thread`], for the caller to decide (the harness fails the trial).
     #[error(
         "{name} (seed {seed}): a task of {node} held its thread in one poll for at least \
-         {held:?} of wall time{end}: a loop that never awaits (a spin, such as a ticker that \
+         {held_ms:?} of wall time{end}: a loop that never awaits (a spin, such as a ticker that \
          watches the clock without sleeping) or a blocking call; in real mode tasks share a few \
          worker threads, so such a task keeps a core busy and starves the others; await inside \
          every loop (labrpc::runtime::sleep, a Notify){abandoned}",
+        held_ms = to_ms(*held),
         end = if *at_end { ", and was still in it when the test ended" } else { "" },
         abandoned = if *at_end { "; its thread was abandoned" } else { "" }
     )]
@@ -215,6 +217,45 @@ fn stuck_why(executor: Executor, node: Option<&NodeName>) -> &'static str {
              taken twice)"
         }
     }
+}
+
+/// `d` in whole milliseconds, as messages show wall times.
+fn to_ms(d: Duration) -> Duration {
+    Duration::from_millis(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The other polls held for a while (seen at more than one tick), as a message lists them:
+/// grouped per node and call, those inside a call first.
+fn others_part(polls: &[HeldPoll], first_reported: bool) -> String {
+    let skip = usize::from(first_reported);
+    // (not inside a call, node, call) -> (polls, the longest held)
+    let mut groups: std::collections::BTreeMap<(bool, NodeId, Option<String>), (usize, Duration)> =
+        std::collections::BTreeMap::new();
+    let mut names = std::collections::BTreeMap::new();
+    for p in polls.iter().skip(skip).filter(|p| p.held > Duration::ZERO) {
+        let call = p.call.as_ref().map(ToString::to_string);
+        let entry = groups
+            .entry((call.is_none(), p.node.id, call))
+            .or_insert((0, Duration::ZERO));
+        entry.0 += 1;
+        entry.1 = entry.1.max(p.held);
+        names.insert(p.node.id, p.node.clone());
+    }
+    if groups.is_empty() {
+        return String::new();
+    }
+    let listed: Vec<String> = groups
+        .into_iter()
+        .map(|((_, node, call), (count, held))| {
+            let call = call.map_or_else(String::new, |call| format!(", inside its call to {call}"));
+            let who = &names[&node];
+            match count {
+                1 => format!("a task of {who} for {:?}{call}", to_ms(held)),
+                n => format!("{n} tasks of {who} for up to {:?}{call}", to_ms(held)),
+            }
+        })
+        .collect();
+    format!("; also held in one poll: {}", listed.join(", "))
 }
 
 /// The most waits a message lists (the error keeps them all).
@@ -439,8 +480,7 @@ fn run_here<M, F, T>(
         Executor::Sim => {
             let core = SimCore::new(config, monitor);
             let main = {
-                let _cx =
-                    super::context::enter(
+                let _cx = super::context::enter(
                     super::context::Handle::Sim(core.clone()),
                     NodeId::ROOT,
                     None,
@@ -450,8 +490,7 @@ fn run_here<M, F, T>(
             let result = core.block_on(config, main);
             let elapsed = core.now();
             let trace = {
-                let _cx =
-                    super::context::enter(
+                let _cx = super::context::enter(
                     super::context::Handle::Sim(core.clone()),
                     NodeId::ROOT,
                     None,
@@ -469,8 +508,7 @@ fn run_here<M, F, T>(
         Executor::Real => {
             let core = RealCore::new(config, monitor);
             let main = {
-                let _cx =
-                    super::context::enter(
+                let _cx = super::context::enter(
                     super::context::Handle::Real(core.clone()),
                     NodeId::ROOT,
                     None,
