@@ -8,7 +8,7 @@
 //! | `LAB_SEEDS` | how many seeds to run | 12 in sim (fewer for the longest graders), 1 in real |
 //! | `LAB_SEED_START` | the first seed | 1 |
 //! | `LAB_LOG` | print the log of each trial as it runs (`RUST_LOG` syntax, e.g. `debug`) | unset |
-//! | `LAB_STUCK_AFTER` | seconds of wall time without progress before a trial is failed as stuck | 10 |
+//! | `LAB_STUCK_AFTER` | seconds of wall time without progress before a trial is failed as stuck: the outer bound (a deadlock or a spin of a peer's task is named after [`DEADLOCK_AFTER`](labrpc::runtime::DEADLOCK_AFTER), 2 s) | 10 |
 //! | `LAB_MONITOR` | `0` turns the safety monitor off ([`crate::monitor`]) | on |
 //! | `LAB_HTML` | `1`: write each failing seed's [timeline page](crate::timeline) under `lab-results/timeline/`; a folder: write them there | unset |
 //!

@@ -17,8 +17,12 @@ impl Peer {
     /// `commit_index`; **release the lock**; send each with `self.apply_tx.send(msg).await`
     /// (it waits until the service takes the message, like Go's unbuffered channel, so holding
     /// the lock across it would deadlock with a service that calls back into Raft); then move
-    /// `last_applied` on. With nothing to apply, wait: sleep a little (`runtime::sleep`), or
-    /// better, until a commit wakes you. A send that fails means the service is gone: stop.
+    /// `last_applied` on. With nothing to apply, wait until a commit wakes you: give the peer a
+    /// [`runtime::Notify`] (`Notify::named("commit index moved")`) that the code moving
+    /// `commit_index` notifies, take `notified()` from it **before** you look at the state, and
+    /// await that only when there was nothing to send (a commit in between is not lost).
+    /// Sleeping a little (`runtime::sleep`) and looking again also works, but wakes for
+    /// nothing. A send that fails means the service is gone: stop.
     pub(crate) async fn applier(self: Arc<Self>) {
         // Your code here (B).
     }

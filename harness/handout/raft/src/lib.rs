@@ -32,12 +32,14 @@
 //!
 //! Everything that waits, spawns a task or draws a random number goes through
 //! [`labrpc::runtime`]: `runtime::sleep(d).await`, `runtime::spawn(future)`, `runtime::now()`,
-//! `runtime::random_range(a..b)`. Never `std::thread::sleep`, `std::thread::spawn`,
-//! `Instant::now` or `rand`'s generators: under the sim executor a whole cluster runs on one
-//! thread and a virtual clock, which is what makes a failing seed replay exactly, and those
-//! calls escape it (`harness grade` lists every such call). A lock guard held across an
-//! `.await` does not compile, because spawned futures must be `Send`: release the lock before
-//! you send an RPC or sleep.
+//! `runtime::random_duration(a..b)` (or `random_range` for numbers), and a
+//! [`runtime::Notify`](labrpc::runtime::Notify) to wake a task that waits for work (the
+//! applier, a replication ticker) instead of polling. Never `std::thread::sleep`,
+//! `std::thread::spawn`, `Instant::now` or `rand`'s generators: under the sim executor a whole
+//! cluster runs on one thread and a virtual clock, which is what makes a failing seed replay
+//! exactly, and those calls escape it (`harness grade` lists every such call). A lock guard held
+//! across an `.await` does not compile, because spawned futures must be `Send`: release the lock
+//! before you send an RPC or sleep.
 //!
 //! # Logs
 //!

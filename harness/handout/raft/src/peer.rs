@@ -35,7 +35,7 @@ pub(crate) struct State {
     /// Follower, candidate or leader.
     pub(crate) role: Role,
     // Your fields here (A): the election timer (when it was last reset, from
-    // `runtime::now()`, and its randomized timeout, from `runtime::random_range`), and the
+    // `runtime::now()`, and its randomized timeout, from `runtime::random_duration`), and the
     // votes a candidate has collected.
     // @part B
     // Your fields here (B): the log (a `Vec<LogEntry>`; a dummy entry at index 0 keeps the
@@ -60,6 +60,10 @@ pub(crate) struct Peer {
     pub(crate) state: Mutex<State>,
     /// Set by [`Raft::kill`].
     dead: AtomicBool,
+    // @part B
+    // Your fields here (B): what your long-running tasks wait on, such as a
+    // `labrpc::runtime::Notify` that wakes the applier when the commit index moves.
+    // @end
 }
 
 impl Peer {

@@ -87,7 +87,8 @@ impl Peer {
     /// Part B's commit rule, for a leader: the highest index `n` above the commit index that a
     /// majority of `match_index` (its own log included) holds, **and whose entry is of the
     /// current term** (Figure 8: an entry of an older term is committed only indirectly),
-    /// becomes the commit index; then wake the applier.
+    /// becomes the commit index; then wake the applier (`notify()` the applier's
+    /// [`labrpc::runtime::Notify`], see `applier.rs`).
     pub(crate) fn advance_commit_index(&self, st: &mut State) {
         // Your code here (B).
     }

@@ -10,7 +10,8 @@
 //!   150–300 ms, because heartbeats are slower here.
 //!
 //! All durations are run time: virtual under the sim executor. Draw the timeout with
-//! `labrpc::runtime::random_range`, never with `rand`, so a seed replays it.
+//! `labrpc::runtime::random_duration(ELECTION_TIMEOUT_MIN..ELECTION_TIMEOUT_MAX)`, never with
+//! `rand`, so a seed replays it.
 
 use std::time::Duration;
 
