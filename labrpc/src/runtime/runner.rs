@@ -90,7 +90,7 @@ pub enum RunError {
             .map_or_else(String::new, |call| format!(", inside its call to {call}")),
         why = stuck_why(*executor, node.as_ref()),
         others = others_part(polls, node.is_some()),
-        waiting = waits_part(waits, "; still waiting: ")
+        waiting = stuck_waits_part(waits, polls)
     )]
     Stuck {
         /// The run's name.
@@ -274,6 +274,28 @@ fn waits_part(waits: &[Wait], lead: &str) -> String {
         shown.push(format!("{} more", waits.len() - WAITS_SHOWN));
     }
     format!("{lead}{}", shown.join(", "))
+}
+
+/// The waits that explain a stuck run, as its message lists them: those a held poll is
+/// blocked in, and those of the nodes involved (a held poll's, or the one it calls into); the
+/// others are counted.
+fn stuck_waits_part(waits: &[Wait], polls: &[HeldPoll]) -> String {
+    let involved: Vec<NodeId> = polls
+        .iter()
+        .filter(|p| p.held > Duration::ZERO)
+        .flat_map(|p| std::iter::once(p.node.id).chain(p.call.as_ref().map(|c| c.callee.id)))
+        .collect();
+    let (relevant, others): (Vec<Wait>, Vec<Wait>) = waits
+        .iter()
+        .cloned()
+        .partition(|w| w.blocking || involved.contains(&w.node.id));
+    let mut part = waits_part(&relevant, "; still waiting: ");
+    match (relevant.is_empty(), others.len()) {
+        (_, 0) => {}
+        (true, n) => part = format!("; {n} other recorded waits"),
+        (false, n) => part.push_str(&format!(" (and {n} other recorded waits)")),
+    }
+    part
 }
 
 fn nodes_part(nodes: &[NodeName]) -> String {
