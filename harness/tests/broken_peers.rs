@@ -213,7 +213,7 @@ fn a_ticker_that_spins_is_a_deadlock_or_a_spin_in_sim_mode_named_at_the_deadlock
     assert!(
         names_a_peer(&message, "a task of ")
             && message.contains("a deadlock or a spin")
-            && message.contains("loops without awaiting"),
+            && message.contains("a loop that never awaits"),
         "{message}"
     );
 }

@@ -250,7 +250,7 @@ fn a_sim_task_blocked_in_one_poll_is_a_deadlock_reported_at_the_deadlock_window(
         "virtual time cannot move",
         "a deadlock or a spin",
         "futures::executor::block_on",
-        "loops without awaiting",
+        "a loop that never awaits",
     ] {
         assert!(message.contains(part), "{part:?} missing from: {message}");
     }

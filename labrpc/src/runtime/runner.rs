@@ -207,10 +207,10 @@ fn stuck_why(executor: Executor, node: Option<&NodeName>) -> &'static str {
     match (executor, node) {
         (Executor::Sim, Some(node)) if node.id != NodeId::ROOT => {
             ": in sim mode every task runs on this one thread and virtual time cannot move while \
-             a poll holds it, so this is a deadlock or a spin: the task blocks the thread on \
+             a poll holds it, so this is a deadlock or a spin: a blocking call that waits for \
              something only another task can do (a lock that task holds, or \
-             futures::executor::block_on of a send or a receive), takes a lock it already \
-             holds, sleeps (std::thread::sleep), or loops without awaiting"
+             futures::executor::block_on of a send or a receive), a lock taken twice, \
+             std::thread::sleep, or a loop that never awaits"
         }
         _ => {
             " (a loop that never awaits, a blocking call such as std::thread::sleep, or a lock \
