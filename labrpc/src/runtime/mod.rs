@@ -201,7 +201,10 @@ where
     F::Output: Send + 'static,
 {
     let (task, handle) = join::wrap(future);
-    with_context(|cx| cx.handle.spawn(node, Box::pin(task)));
+    // Boxed here, so the closure below carries a pointer, not the whole future: a future of a
+    // few kilobytes would otherwise be copied again at every call it passes through.
+    let task: futures::future::BoxFuture<'static, ()> = Box::pin(task);
+    with_context(|cx| cx.handle.spawn(node, task));
     handle
 }
 
