@@ -70,7 +70,9 @@ mod persister;
 mod snapshot;
 // @end
 
-pub use apply::{apply_channel, ApplyClosed, ApplyMsg, ApplyReceiver, ApplySender};
+pub use apply::{
+    apply_channel, ApplyClosed, ApplyMsg, ApplyReceiver, ApplySender, APPLY_SEND_WAIT,
+};
 pub use ids::{PeerId, Term};
 pub use messages::{
     AppendEntriesArgs, AppendEntriesReply, InstallSnapshotArgs, InstallSnapshotReply, LogEntry,
