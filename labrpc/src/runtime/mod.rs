@@ -14,11 +14,14 @@
 //! each peer's node `S0`, `S1`, ...), and every [`RunError`] that blames a node names it so.
 //!
 //! [`run`] watches every run from the caller's thread, which no task can block: a task whose
-//! poll does not return ([`RunError::Stuck`]), and in sim mode a virtual clock that stands
-//! still while tasks keep running ([`RunError::TimeStalled`], the sign of a task that waits on
-//! the real clock) are reported soon, naming the node. `clippy.toml` at the workspace root
-//! makes `cargo clippy` refuse the direct clock, thread and random calls with the call to use
-//! here instead.
+//! poll does not return ([`RunError::Stuck`]; after [`DEADLOCK_AFTER`] when it holds the sim
+//! thread, a deadlock or a spin), and in sim mode a virtual clock that stands still while tasks
+//! keep running (a loop of quick polls, [`RunError::BusyLoop`], or of slow ones that block the
+//! thread, [`RunError::TimeStalled`]) are reported soon, naming the node and what tasks are
+//! still waiting on. Tasks wake each other with a [`Notify`], whose waits are recorded for those
+//! reports (as are any marked with [`waiting`]). `clippy.toml` at the workspace root makes
+//! `cargo clippy` refuse the direct clock, thread and random calls with the call to use here
+//! instead.
 //!
 //! ```
 //! use std::time::Duration;

@@ -390,14 +390,22 @@ const ABORT_GRACE: Duration = Duration::from_secs(2);
 /// The caller's thread is the watchdog, which no task can block. It fails the run, within a
 /// moment of the window passing, when
 ///
-/// - one poll of a task has not returned for [`RunConfig::stuck_after`] (both executors; in
-///   real mode each worker is watched on its own): [`RunError::Stuck`], naming the task's node;
+/// - one poll of a task has not returned for [`RunConfig::deadlock_after`] (2 s) when it must
+///   be prompt (in sim mode any task's; in both modes one inside [`call_into`](super::call_into)
+///   or blocked in a wait it began itself: a deadlock or a spin), or for
+///   [`RunConfig::stuck_after`] otherwise (in real mode each worker is watched on its own):
+///   [`RunError::Stuck`], naming the task's node, the call it was inside, the other polls held
+///   and the recorded waits still pending;
 /// - in sim mode, the virtual clock stood still for [`RunConfig::stalled_after`] of wall time
-///   while tasks kept being polled: [`RunError::TimeStalled`], naming the node that ran most;
+///   while tasks kept being polled: [`RunError::BusyLoop`] when the polls were quick (a loop
+///   that awaits something always ready), [`RunError::TimeStalled`] when they were slow (a task
+///   that blocks its thread a while in every poll), naming the node that ran most;
 /// - in real mode, the run is still going [`RunConfig::stuck_after`] after its time limit.
 ///
 /// A result the test reached first is kept: a task that never returns cannot overwrite it or
-/// delay it, and a thread held by such a task is abandoned, never waited for.
+/// delay it, and a thread held by such a task is abandoned, never waited for. In real mode a
+/// task that held a worker for the deadlock window, or still held one when the test ended, is
+/// reported beside the result ([`RunOutcome::held_thread`]).
 ///
 /// ```
 /// use std::time::Duration;
