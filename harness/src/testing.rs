@@ -31,7 +31,7 @@ use labrpc::runtime::Executor;
 use std::path::PathBuf;
 
 use crate::graders;
-use crate::peer::Peer;
+use raftapi::Peer;
 use crate::trial::{run_trial, TrialReport, TrialSettings};
 
 /// Seeds a grader runs in sim mode under `cargo test` unless `LAB_SEEDS` says otherwise.
@@ -148,6 +148,16 @@ pub fn replay_command(test_binary: &str, grader: &str, seed: u64, executor: Exec
         Executor::Real => "LAB_RUNTIME=real ".to_string(),
     };
     format!("{runtime}LAB_SEED={seed} cargo test -p harness --test {test_binary} {grader}")
+}
+
+/// The command that replays `seed` of `grader` with the grader CLI and shows its log one
+/// column per peer.
+pub fn cli_replay_command(grader: &str, seed: u64, executor: Executor) -> String {
+    let real = match executor {
+        Executor::Sim => "",
+        Executor::Real => " --real",
+    };
+    format!("cargo run --release -p harness-cli -- replay {grader} --seed {seed}{real}")
 }
 
 /// Runs the grader `name` with peer type `P` over the seeds of `plan`, and returns the failing

@@ -6,7 +6,7 @@ use labrpc::runtime::{self, Executor, RunConfig, RunError, TraceSummary};
 
 use crate::graders::Grader;
 use crate::logs::Capture;
-use crate::peer::Peer;
+use raftapi::Peer;
 use crate::tester::{applier_peer, Passed, TestFailure, TEST_TIME_LIMIT};
 use crate::timeline::record::Record;
 
@@ -305,7 +305,7 @@ where
 mod tests {
     use super::*;
     use labrpc::{ClientEnd, Service};
-    use raft::{ApplySender, Persister};
+    use raftapi::{ApplySender, Persister};
 
     /// A peer that does nothing, except that peer 2's task panics at once.
     struct PanicsAsPeer2;

@@ -516,37 +516,6 @@ fn other_part_a_graders_against_the_broken_peers() {
     }
 }
 
-#[test]
-fn only_original_leaves_the_conformance_graders_out() {
-    use harness::cli::{main_from, EXIT_PASSED, EXIT_USAGE};
-    let code =
-        main_from::<raft::Raft, _, _>(["harness", "run", "fig2_older_term", "--only-original"]);
-    assert_eq!(code, EXIT_USAGE, "nothing is left to run");
-
-    let report = std::env::temp_dir().join(format!(
-        "conformance-only-original-{}.json",
-        std::process::id()
-    ));
-    let path = report.to_str().expect("a UTF-8 temp path");
-    let code = main_from::<raft::Raft, _, _>([
-        "harness",
-        "run",
-        "fig2_older_term",
-        "initial_election",
-        "--only-original",
-        "--runs",
-        "1",
-        "--no-bundles",
-        "--json",
-        path,
-    ]);
-    let json = std::fs::read_to_string(&report).expect("the report was written");
-    let _ = std::fs::remove_file(&report);
-    assert_eq!(code, EXIT_PASSED);
-    assert!(json.contains("initial_election"), "{json}");
-    assert!(!json.contains("fig2_"), "{json}");
-}
-
 /// One row of the report below: whether `grader` rejects `P` on [`SEEDS`], and which other
 /// graders of `part` (cluster graders: the original's, and those beyond it marked `*`) fail it
 /// on `seeds`, and how often the safety monitor was what failed it.

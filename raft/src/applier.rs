@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use futures::future::{select, Either};
 
-use crate::apply::ApplyMsg;
+use raftapi::ApplyMsg;
 use crate::logging::raft_event;
 use crate::peer::Peer;
 use crate::state::State;
@@ -131,8 +131,8 @@ impl Peer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::Term;
-    use crate::messages::LogEntry;
+    use raftapi::Term;
+    use raftapi::LogEntry;
     use crate::state::tests::follower;
 
     fn with_log(terms: &[u64]) -> State {

@@ -99,8 +99,8 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{PeerId, Term};
-    use crate::messages::LogEntry;
+    use raftapi::{PeerId, Term};
+    use raftapi::LogEntry;
     use crate::state::tests::follower;
 
     fn entry(term: u64) -> LogEntry {

@@ -15,9 +15,9 @@ use std::sync::Arc;
 
 use labrpc::runtime;
 
-use crate::ids::{PeerId, Term};
+use raftapi::{PeerId, Term};
 use crate::logging::raft_event;
-use crate::messages::{RequestVoteArgs, RequestVoteReply};
+use raftapi::{RequestVoteArgs, RequestVoteReply};
 use crate::peer::Peer;
 use crate::rpc;
 use crate::state::{Effects, LeaderState, Role, State, TermCheck};
@@ -341,7 +341,7 @@ impl Peer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::messages::LogEntry;
+    use raftapi::LogEntry;
     use crate::state::tests::follower;
 
     fn ask(candidate: usize, term: u64, last_index: u64, last_term: u64) -> RequestVoteArgs {

@@ -8,8 +8,8 @@
 //! caller keeps speaking in log indices. Discarded entries are freed: the vector is rebuilt
 //! from the entries that remain, not merely hidden behind an offset.
 
-use crate::ids::Term;
-use crate::messages::LogEntry;
+use raftapi::Term;
+use raftapi::LogEntry;
 
 /// Why a follower's log cannot take entries after `prev_log_index`; becomes the conflict hints
 /// of an `AppendEntries` reply.

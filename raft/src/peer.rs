@@ -9,11 +9,11 @@ use labrpc::runtime;
 use labrpc::ClientEnd;
 use parking_lot::Mutex;
 
-use crate::apply::ApplySender;
+use raftapi::ApplySender;
 use crate::durable::{self, Restored};
-use crate::ids::{PeerId, Term};
+use raftapi::{PeerId, Term};
 use crate::logging::raft_event;
-use crate::persister::Persister;
+use raftapi::Persister;
 use crate::rpc;
 use crate::signal::Signal;
 use crate::state::{Effects, State};
@@ -364,8 +364,8 @@ mod tests {
     use labrpc::Network;
 
     use super::*;
-    use crate::apply::apply_channel;
-    use crate::messages::{AppendEntriesArgs, LogEntry, RequestVoteArgs};
+    use raftapi::apply_channel;
+    use raftapi::{AppendEntriesArgs, LogEntry, RequestVoteArgs};
 
     /// Three ends that lead nowhere: the peer under test only answers RPCs called directly.
     fn dead_ends(net: &Network, generation: u32) -> Vec<ClientEnd> {

@@ -34,10 +34,10 @@ use std::sync::Arc;
 
 use labrpc::runtime::{self, Instant};
 
-use crate::ids::{PeerId, Term};
+use raftapi::{PeerId, Term};
 use crate::log::Log;
 use crate::logging::raft_event;
-use crate::messages::{AppendEntriesArgs, AppendEntriesReply, LogEntry};
+use raftapi::{AppendEntriesArgs, AppendEntriesReply, LogEntry};
 use crate::peer::Peer;
 use crate::rpc;
 use crate::snapshot::Request;

@@ -9,9 +9,9 @@ use parking_lot::MutexGuard;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::ids::{PeerId, Term};
+use raftapi::{PeerId, Term};
 use crate::logging::raft_event;
-use crate::messages::{
+use raftapi::{
     AppendEntriesArgs, AppendEntriesReply, InstallSnapshotArgs, InstallSnapshotReply,
     RequestVoteArgs, RequestVoteReply,
 };

@@ -28,9 +28,9 @@ use std::sync::Arc;
 
 use labrpc::runtime::{self, Instant};
 
-use crate::ids::PeerId;
+use raftapi::PeerId;
 use crate::logging::raft_event;
-use crate::messages::{InstallSnapshotArgs, InstallSnapshotReply};
+use raftapi::{InstallSnapshotArgs, InstallSnapshotReply};
 use crate::peer::Peer;
 use crate::replication::{Outgoing, Round};
 use crate::rpc;
@@ -332,9 +332,9 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::apply::ApplyMsg;
-    use crate::ids::Term;
-    use crate::messages::{AppendEntriesReply, LogEntry};
+    use raftapi::ApplyMsg;
+    use raftapi::Term;
+    use raftapi::{AppendEntriesReply, LogEntry};
     use crate::state::tests::follower;
 
     fn entry(term: u64, x: u8) -> LogEntry {

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use labrpc::runtime::Instant;
 
 use crate::durable::Restored;
-use crate::ids::{PeerId, Term};
+use raftapi::{PeerId, Term};
 use crate::log::Log;
 use crate::logging::raft_event;
 use crate::timing::ElectionTimer;

@@ -4,7 +4,7 @@
 use super::rules::{self, Rule};
 use super::script::Scripted;
 use super::{draw, expect_applies, expect_reply_term, peers, probe, Book};
-use crate::peer::Peer;
+use raftapi::Peer;
 use crate::tester::{Stats, TestFailure};
 
 /// Sends entries `from..=to` of `book` after `from - 1` as leader `leader` of `term` with

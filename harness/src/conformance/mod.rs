@@ -52,9 +52,9 @@ pub(crate) mod votes;
 use std::time::Duration;
 
 use labrpc::runtime;
-use raft::{ApplyMsg, LogEntry, Term};
+use raftapi::{ApplyMsg, LogEntry, Term};
 
-use crate::peer::Peer;
+use raftapi::Peer;
 use crate::tester::TestFailure;
 use rules::Rule;
 use script::Scripted;
@@ -219,7 +219,7 @@ pub(crate) async fn expect_vote<P: Peer>(
     granted: bool,
     rule: &Rule,
     why: impl std::fmt::Display,
-) -> Result<raft::RequestVoteReply, TestFailure> {
+) -> Result<raftapi::RequestVoteReply, TestFailure> {
     let reply = s.ask_vote(from, term, 0, 0).await?;
     if reply.vote_granted != granted {
         let did = if reply.vote_granted {

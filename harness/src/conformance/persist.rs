@@ -6,7 +6,7 @@ use super::rules;
 use super::script::Scripted;
 use super::votes::expect_term_restored;
 use super::{draw, expect_applies, peers, Book};
-use crate::peer::Peer;
+use raftapi::Peer;
 use crate::tester::{Stats, TestFailure};
 
 /// Restarts the peer under test and checks it came back in `term`; `before` says what it had

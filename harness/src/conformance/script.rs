@@ -39,13 +39,13 @@ use futures::future::{FutureExt, Shared};
 use labrpc::runtime::{self, Instant, NodeId};
 use labrpc::{ClientEnd, Network, RpcError, Server, Service};
 use parking_lot::Mutex;
-use raft::{
+use raftapi::{
     AppendEntriesArgs, AppendEntriesReply, ApplyMsg, InstallSnapshotArgs, InstallSnapshotReply,
     LogEntry, PeerId, Persister, RequestVoteArgs, RequestVoteReply, Term,
 };
 
 use super::journal::{Event, Journal, Message};
-use crate::peer::Peer;
+use raftapi::Peer;
 use crate::tester::{server_name, Stats, TestFailure};
 
 /// How a scripted peer answers a request.
@@ -389,7 +389,7 @@ impl<P: Peer> Scripted<P> {
         self.saved = persister.clone();
         let node = runtime::new_node();
         self.node = node;
-        let (tx, mut rx) = raft::apply_channel();
+        let (tx, mut rx) = raftapi::apply_channel();
         let peer = runtime::enter_node(node, || P::make(ends, me, persister, tx));
         let server = Server::on_node(node);
         let registered = server.add_service(peer.service());

@@ -1,13 +1,13 @@
 //! The `InstallSnapshot` receiver (Figure 13, as the lab sends it: the whole snapshot in one
 //! RPC) and the apply order around a snapshot.
 
-use raft::{ApplyMsg, InstallSnapshotArgs, PeerId, Term};
+use raftapi::{ApplyMsg, InstallSnapshotArgs, PeerId, Term};
 
 use super::follower::{expect_holds, store};
 use super::rules::{self, Rule};
 use super::script::Scripted;
 use super::{applies_text, apply_grace, draw, expect_applies, peers, probe, Book, APPLY_WITHIN};
-use crate::peer::Peer;
+use raftapi::Peer;
 use crate::tester::{Stats, TestFailure};
 
 /// Sends the peer under test a snapshot through `index` (of `term`) from leader `from` of

@@ -8,7 +8,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use labrpc::runtime;
-use raft::{AppendEntriesReply, RequestVoteReply, Term};
+use raftapi::{AppendEntriesReply, RequestVoteReply, Term};
 
 use super::journal::{Event, Message};
 use super::rules::{self, Rule};
@@ -17,7 +17,7 @@ use super::{
     draw, expect_state, follow, in_flight_grace, peers, ELECTION_START_BOUND,
     FIRST_HEARTBEAT_WITHIN, STEP_DOWN_WATCH,
 };
-use crate::peer::Peer;
+use raftapi::Peer;
 use crate::tester::{Stats, TestFailure};
 
 /// A request of a higher term: a vote request or a heartbeat.

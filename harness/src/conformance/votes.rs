@@ -2,13 +2,13 @@
 //! votes that survive a crash, and the election restriction.
 
 use labrpc::runtime;
-use raft::{LogEntry, Term};
+use raftapi::{LogEntry, Term};
 
 use super::rules::{self, Rule};
 use super::script::Scripted;
 use super::ELECTION_START_BOUND;
 use super::{draw, expect_reply_term, expect_state, expect_vote, follow, peers};
-use crate::peer::Peer;
+use raftapi::Peer;
 use crate::tester::{Stats, TestFailure};
 
 /// Waits for the peer under test to start an election (journal mark `mark` on) and returns its

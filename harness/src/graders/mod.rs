@@ -10,7 +10,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::LazyLock;
 
-use crate::peer::Peer;
+use raftapi::Peer;
 use crate::tester::{Passed, Stats, TestFailure};
 
 /// A grader's body, boxed so the registry can hold every grader in one list. A test that ends

@@ -7,7 +7,7 @@ use labrpc::runtime;
 
 use super::{Body, Grader, GraderFuture, Origin};
 use crate::fail;
-use crate::peer::Peer;
+use raftapi::Peer;
 use crate::tester::{Passed, Stats, TestFailure, Tester, RAFT_ELECTION_TIMEOUT};
 
 /// The original's non-fatal warning when `initial_election`'s term moves with no failures.

@@ -10,7 +10,7 @@ use labrpc::runtime;
 
 use super::{one_cluster, Body, Grader, GraderFuture, Origin};
 use crate::fail;
-use crate::peer::Peer;
+use raftapi::Peer;
 use crate::tester::{Command, Stats, TestFailure, Tester, RAFT_ELECTION_TIMEOUT};
 
 /// The part-B tests.

@@ -19,7 +19,7 @@ use labrpc::runtime;
 
 use super::{one_cluster, Body, Grader, GraderFuture, Origin};
 use crate::fail;
-use crate::peer::Peer;
+use raftapi::Peer;
 use crate::tester::{Command, Stats, TestFailure, Tester, MAX_LOG_SIZE, SNAPSHOT_INTERVAL};
 
 /// The part-D tests.

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use raft::{
+use raftapi::{
     AppendEntriesArgs, AppendEntriesReply, InstallSnapshotArgs, InstallSnapshotReply,
     RequestVoteArgs, RequestVoteReply,
 };
@@ -241,7 +241,7 @@ impl Rules {
 mod tests {
     use super::*;
     use crate::monitor::Rule;
-    use raft::{LogEntry, PeerId, Term};
+    use raftapi::{LogEntry, PeerId, Term};
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)

@@ -26,7 +26,7 @@ use clap::Args;
 
 use super::grade::workspace::{is_kit, is_noise, list_files};
 use super::{CliError, EXIT_PASSED};
-use crate::graders;
+use harness::graders;
 use template::{Entry, Kind, TemplateError};
 
 /// The handout's data, inside the kit.

@@ -5,13 +5,13 @@
 //!
 //! Each worker takes the next (grader, seed) pair and calls [`run_trial`] once. When bundles
 //! are written, every trial captures its log as it runs (bounded, see
-//! [`DEFAULT_LOG_LIMIT`](crate::trial::DEFAULT_LOG_LIMIT)), so a failing trial's
+//! [`DEFAULT_LOG_LIMIT`](harness::trial::DEFAULT_LOG_LIMIT)), so a failing trial's
 //! [bundle](super::bundle) holds the log of the very run that failed, never a replay's: a
 //! stuck trial costs the watchdog's wait and one abandoned thread, not a second of each. The log costs about 14% more work per trial (`valgrind --tool=callgrind` of
 //! `run A --runs 50 --jobs 1`: 714 M instructions with `--no-bundles`, 815 M with bundles and
 //! the default `debug` log); `--no-bundles` is the fast path when no bundle is wanted.
 //!
-//! A failing sim trial's [timeline page](crate::timeline) is drawn from one replay of it with
+//! A failing sim trial's [timeline page](harness::timeline) is drawn from one replay of it with
 //! structured records, since keeping them in every trial costs about a third more work
 //! (`valgrind --tool=callgrind`, release build, bundles on: `run A --runs 50 --jobs 1` 1.81 G
 //! instructions without them and 2.52 G with them, `run B --runs 10` 0.89 G and 1.11 G), and
@@ -25,7 +25,7 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use harness::cli::run::{run_trials, Control, RunOptions};
+//! use harness_cli::run::{run_trials, Control, RunOptions};
 //!
 //! let graders = harness::graders::select("initial_election").unwrap();
 //! let options = RunOptions::new(graders, 2);
@@ -45,10 +45,10 @@ use labrpc::runtime::{Executor, TraceSummary};
 use super::bundle::Bundle;
 use super::merge::ExactTimes;
 use super::shard::Shard;
-use crate::graders::Grader;
-use crate::peer::Peer;
-use crate::tester::Passed;
-use crate::trial::{run_trial, TrialError, TrialReport, TrialSettings};
+use harness::graders::Grader;
+use harness::Peer;
+use harness::tester::Passed;
+use harness::trial::{run_trial, TrialError, TrialReport, TrialSettings};
 
 /// The log filter of failure bundles unless told otherwise.
 pub const DEFAULT_BUNDLE_LOG: &str = "debug";
@@ -83,7 +83,7 @@ pub struct RunOptions {
     /// The part of the (grader × seed) space to run (see [`Shard`]); [`Shard::WHOLE`] runs it
     /// all.
     pub shard: Shard,
-    /// Write each bundle's [timeline page](crate::timeline) next to it (`.html`).
+    /// Write each bundle's [timeline page](harness::timeline) next to it (`.html`).
     pub html: bool,
 }
 
@@ -98,7 +98,7 @@ impl RunOptions {
             jobs: default_sim_jobs(),
             executor: Executor::Sim,
             stuck_after: Duration::from_secs(10),
-            monitor: crate::monitor::enabled_by_env(),
+            monitor: harness::monitor::enabled_by_env(),
             check_determinism: false,
             keep_all: false,
             out_dir: None,
@@ -419,17 +419,11 @@ impl RunSummary {
 /// nothing, makes `tracing` ask every registered dispatcher instead. Call it before the first
 /// capture; later calls do nothing.
 pub fn keep_log_captures_complete() {
-    crate::logs::keep_captures_complete();
+    harness::logs::keep_captures_complete();
 }
 
-/// The command that replays `seed` of `grader` with a readable per-peer log.
-pub fn replay_command(grader: &str, seed: u64, executor: Executor) -> String {
-    let real = match executor {
-        Executor::Sim => "",
-        Executor::Real => " --real",
-    };
-    format!("cargo run --release -p harness -- replay {grader} --seed {seed}{real}")
-}
+pub use harness::testing::cli_replay_command as replay_command;
+
 
 /// Compares two runs of one seed; `Some(message)` naming the first differing event when they
 /// differ.
@@ -543,7 +537,7 @@ pub fn run_one<P: Peer>(
         if options.html {
             let error = outcome.as_ref().err().map(String::as_str);
             let drawn = timeline_run::<P>(grader, &settings, &first);
-            match crate::timeline::write_trial_page(&drawn, error, &page_path) {
+            match harness::timeline::write_trial_page(&drawn, error, &page_path) {
                 Ok(()) => page = Some(page_path),
                 Err(e) => notes.push(e.to_string()),
             }
@@ -706,7 +700,7 @@ mod tests {
 
     #[test]
     fn schedules_take_turns_or_go_in_order() {
-        let graders = crate::graders::select("A").expect("part A exists");
+        let graders = harness::graders::select("A").expect("part A exists");
         let mut options = RunOptions::new(graders[..2].to_vec(), 2);
         options.seed_start = 5;
         assert_eq!(options.schedule(), vec![(0, 5), (1, 5), (0, 6), (1, 6)]);

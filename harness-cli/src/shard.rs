@@ -18,7 +18,7 @@
 //! command computes the same slices, with no coordinator.
 //!
 //! ```
-//! use harness::cli::shard::Shard;
+//! use harness_cli::shard::Shard;
 //!
 //! let shard: Shard = "2/4".parse().unwrap();
 //! // 4 graders × 10 seeds = 40 trials; shard 2 of 4 takes positions 10..20.

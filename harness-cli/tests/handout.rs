@@ -9,8 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use harness::cli::handout::overlap::{function_bodies, overlaps, tokens, WINDOW};
-use harness::cli::handout::{build, known_parts, write, Handout, HandoutError, HANDOUT_DIR};
+use harness_cli::handout::overlap::{function_bodies, overlaps, tokens, WINDOW};
+use harness_cli::handout::{build, known_parts, write, Handout, HandoutError, HANDOUT_DIR};
 use harness::graders::{self, Origin};
 
 fn kit() -> PathBuf {
@@ -261,7 +261,7 @@ fn the_skeleton_lays_out_the_lectures_shape_with_empty_bodies() {
     let readme = text(&h, "README.md");
     for command in [
         "cargo test -p harness",
-        "cargo run --release -p harness -- run A --runs 1000",
+        "cargo run --release -p harness-cli -- run A --runs 1000",
         "replay re_election --seed 7",
         "LAB_SEED=7 cargo test -p harness --test part_a re_election",
         "harness -- grade . all",

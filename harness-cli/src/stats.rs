@@ -9,7 +9,7 @@ use super::run::RunSummary;
 /// Mean and standard deviation of a stream of samples (Welford's method: one pass, stable).
 ///
 /// ```
-/// use harness::cli::stats::Running;
+/// use harness_cli::stats::Running;
 ///
 /// let mut r = Running::default();
 /// for x in [2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0] {
@@ -177,7 +177,7 @@ mod tests {
 
     fn summary() -> RunSummary {
         use super::super::run::{FailedSeed, GraderSummary};
-        let graders = crate::graders::all();
+        let graders = harness::graders::all();
         let mut ok = GraderSummary {
             grader: graders[0],
             planned: 3,

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Mutex;
 
-use harness::cli::merge::without_machine_fields;
+use harness_cli::merge::without_machine_fields;
 use serde_json::Value;
 
 /// One grade at a time: they share the scratch workspace (its lock would serialize the builds

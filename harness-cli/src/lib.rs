@@ -2,13 +2,13 @@
 //! with a per-peer log view, and reports for Gradescope and CI.
 //!
 //! ```text
-//! cargo run --release -p harness -- list
-//! cargo run --release -p harness -- run A --runs 1000 --jobs 2
-//! cargo run --release -p harness -- run initial_election re_election --runs 200 --json results.json --junit junit.xml
-//! cargo run --release -p harness -- replay initial_election --seed 123 --hide TIMER,APPEND
-//! cargo run --release -p harness -- view lab-results/20260101-120000/failed-re_election-seed7.log
-//! cargo run --release -p harness -- run A --runs 1000 --shard 2/4 --json shard-2.json
-//! cargo run --release -p harness -- merge shard-*.json -o results.json --junit junit.xml
+//! cargo run --release -p harness-cli -- list
+//! cargo run --release -p harness-cli -- run A --runs 1000 --jobs 2
+//! cargo run --release -p harness-cli -- run initial_election re_election --runs 200 --json results.json --junit junit.xml
+//! cargo run --release -p harness-cli -- replay initial_election --seed 123 --hide TIMER,APPEND
+//! cargo run --release -p harness-cli -- view lab-results/20260101-120000/failed-re_election-seed7.log
+//! cargo run --release -p harness-cli -- run A --runs 1000 --shard 2/4 --json shard-2.json
+//! cargo run --release -p harness-cli -- merge shard-*.json -o results.json --junit junit.xml
 //! ```
 //!
 //! Exit codes: 0 when everything passed (every grader reached its threshold, every planned
@@ -17,6 +17,13 @@
 //!
 //! The CLI is generic over the peer type ([`main`] takes it as a type parameter); the binary
 //! runs `raft::Raft`.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+// The grader CLI drives trials from outside any run: it times them on the wall clock, names
+// result folders by the date and runs trials on threads of its own. The graders, the tester
+// and raft stay under clippy.toml's rule.
+#![allow(clippy::disallowed_methods)]
 
 pub mod bundle;
 pub mod grade;
@@ -40,9 +47,9 @@ use clap::{Args, Parser, Subcommand};
 use labrpc::runtime::Executor;
 use parking_lot::Mutex;
 
-use crate::graders::{self, Grader};
-use crate::logview::{self, ViewOptions};
-use crate::peer::Peer;
+use harness::graders::{self, Grader};
+use harness::logview::{self, ViewOptions};
+use harness::Peer;
 use policy::Policy;
 use run::{Control, RunOptions};
 
@@ -298,7 +305,7 @@ pub enum CliError {
     Handout(#[from] handout::HandoutError),
     /// A timeline page cannot be written.
     #[error(transparent)]
-    Page(#[from] crate::timeline::PageError),
+    Page(#[from] harness::timeline::PageError),
 }
 
 /// Runs the CLI with the process's arguments and peer type `P`; returns the exit code.
@@ -523,7 +530,7 @@ fn run_with<P: Peer>(
         jobs,
         executor,
         stuck_after: seconds("--stuck-after", args.stuck_after)?,
-        monitor: !args.no_monitor && crate::monitor::enabled_by_env(),
+        monitor: !args.no_monitor && harness::monitor::enabled_by_env(),
         html: !args.no_html,
         check_determinism: args.check_determinism,
         keep_all: args.keep_all,
@@ -533,7 +540,7 @@ fn run_with<P: Peer>(
         shard: args.shard,
     };
     // A bad log filter would otherwise surface only at the first failure.
-    crate::logs::Capture::new(&options.bundle_log)
+    harness::logs::Capture::new(&options.bundle_log)
         .map_err(|e| CliError::Usage(format!("--bundle-log: {e}")))?;
 
     let names: Vec<&str> = graders.iter().map(|g| g.name).collect();
@@ -577,7 +584,7 @@ fn run_with<P: Peer>(
     if summary.bundles > 0 {
         if let Some(dir) = &summary.out_dir {
             println!(
-                "{} bundle{} in {} (show one with: cargo run --release -p harness -- view FILE{})",
+                "{} bundle{} in {} (show one with: cargo run --release -p harness-cli -- view FILE{})",
                 summary.bundles,
                 if summary.bundles == 1 { "" } else { "s" },
                 dir.display(),
@@ -707,7 +714,7 @@ pub fn show_log(text: &str, flags: &ViewFlags) -> String {
     }
     let mut out = String::new();
     for line in text.lines() {
-        let keep = match crate::logs::LogLine::parse(line) {
+        let keep = match harness::logs::LogLine::parse(line) {
             Some(l) => {
                 !options
                     .hide
@@ -748,7 +755,7 @@ fn replay_command<P: Peer>(args: &ReplayArgs) -> Result<i32, CliError> {
             names.join(", ")
         ))
     })?;
-    crate::logs::Capture::new(&args.log).map_err(|e| CliError::Usage(format!("--log: {e}")))?;
+    harness::logs::Capture::new(&args.log).map_err(|e| CliError::Usage(format!("--log: {e}")))?;
     let executor = if args.real {
         Executor::Real
     } else {
@@ -766,7 +773,7 @@ fn replay_command<P: Peer>(args: &ReplayArgs) -> Result<i32, CliError> {
     );
     println!("{}", replay::outcome_line(&report));
     if let Some(path) = &args.html {
-        crate::timeline::write_page(&report, path)?;
+        harness::timeline::write_page(&report, path)?;
         println!("timeline: {}", path.display());
     }
     Ok(if report.passed() {

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use labrpc::runtime::Executor;
 
-use crate::graders::Grader;
-use crate::peer::Peer;
-use crate::trial::{run_trial, TrialError, TrialReport, TrialSettings};
+use harness::graders::Grader;
+use harness::Peer;
+use harness::trial::{run_trial, TrialError, TrialReport, TrialSettings};
 
 /// A log could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -40,7 +40,7 @@ pub fn replay_trial<P: Peer>(
 }
 
 /// Like [`replay_trial`], and also keeps the structured records that the
-/// [timeline page](crate::timeline) is drawn from.
+/// [timeline page](harness::timeline) is drawn from.
 pub fn replay_trial_for_timeline<P: Peer>(
     grader: Grader,
     seed: u64,

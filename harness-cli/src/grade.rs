@@ -34,7 +34,7 @@ use super::policy::Policy;
 use super::report::{self, xml_escape};
 use super::run::{self, FailedSeed, GraderSummary, RunSummary};
 use super::{stats, CliError, RunArgs, EXIT_FAILED, EXIT_PASSED};
-use crate::graders::Grader;
+use harness::graders::Grader;
 use child::{Batch, Limits, Outcome, Runner};
 use workspace::{Workspace, WorkspaceError};
 
@@ -378,7 +378,7 @@ fn plan(args: &GradeArgs, name: &str) -> Result<Plan, CliError> {
     let r = &args.run;
     let mut graders = super::select_graders(&r.selectors)?;
     if r.only_original {
-        graders.retain(|g| g.origin == crate::graders::Origin::Original);
+        graders.retain(|g| g.origin == harness::graders::Origin::Original);
         if graders.is_empty() {
             return Err(CliError::Usage(format!(
                 "--only-original leaves none of {} (all go beyond the original lab)",
@@ -581,7 +581,7 @@ pub fn grade_command(args: &GradeArgs) -> Result<i32, CliError> {
         bundles: 0,
         shard: args.run.shard,
         check_determinism: args.run.check_determinism && plan.executor == Executor::Sim,
-        monitor: !args.run.no_monitor && crate::monitor::enabled_by_env(),
+        monitor: !args.run.no_monitor && harness::monitor::enabled_by_env(),
     };
     let trials_started = Instant::now();
     if build.ok {

@@ -28,7 +28,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::graders;
+use harness::graders;
 
 /// A policy file could not be used.
 #[derive(Debug, thiserror::Error)]

@@ -12,11 +12,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use harness::cli::bundle::{log_part, read_header, BUNDLE_MAGIC};
-use harness::cli::policy::Policy;
-use harness::cli::replay::replay_trial;
-use harness::cli::report::{gradescope_json, junit_xml};
-use harness::cli::run::{run_trials, Control, RunOptions, RunSummary};
+use harness_cli::bundle::{log_part, read_header, BUNDLE_MAGIC};
+use harness_cli::policy::Policy;
+use harness_cli::replay::replay_trial;
+use harness_cli::report::{gradescope_json, junit_xml};
+use harness_cli::run::{run_trials, Control, RunOptions, RunSummary};
 use harness::logview::{render, ViewOptions};
 use harness::testing::{failures, TestPlan};
 use harness::trial::TrialError;
@@ -25,6 +25,7 @@ use labrpc::runtime::{self, Executor, RunError};
 use labrpc::{ClientEnd, Service};
 use raft::{ApplySender, Persister};
 
+#[path = "../../harness/tests/support/mod.rs"]
 mod support;
 
 use support::{
@@ -428,7 +429,7 @@ fn ctrl_c_prints_the_table_of_what_finished() {
             "the harness ended without announcing its plan: {seen}"
         );
         seen.push_str(&line);
-        if line.contains(harness::cli::CTRL_C_NOTE) {
+        if line.contains(harness_cli::CTRL_C_NOTE) {
             break;
         }
     }
@@ -494,14 +495,14 @@ fn a_failing_grader_writes_bundles_that_replay_the_same_failure() {
         assert_eq!(
             replay,
             format!(
-                "cargo run --release -p harness -- replay initial_election --seed {}",
+                "cargo run --release -p harness-cli -- replay initial_election --seed {}",
                 failure.seed
             )
         );
 
         assert_eq!(
             get("view"),
-            format!("cargo run --release -p harness -- view {}", path.display())
+            format!("cargo run --release -p harness-cli -- view {}", path.display())
         );
 
         // The full debug log: the tester's events and the peers' own lines.
@@ -654,7 +655,7 @@ fn the_cli_exits_1_on_failures_and_writes_its_reports() {
     let dir = temp_dir("cli-reports");
     let json = dir.join("out/results.json");
     let junit = dir.join("out/junit.xml");
-    let code = harness::cli::main_from::<NeverElects, _, _>([
+    let code = harness_cli::main_from::<NeverElects, _, _>([
         "harness",
         "run",
         "initial_election",
@@ -688,7 +689,7 @@ fn the_cli_exits_1_on_failures_and_writes_its_reports() {
     );
 
     // A threshold of 0 passes the same failures: exit 0.
-    let code = harness::cli::main_from::<NeverElects, _, _>([
+    let code = harness_cli::main_from::<NeverElects, _, _>([
         "harness",
         "run",
         "initial_election",
@@ -750,7 +751,7 @@ fn a_stuck_trial_fails_with_a_clear_message_and_the_run_goes_on() {
             "{header:?}"
         );
         // The text after the table shows the whole message, every line of it.
-        let text = harness::cli::failures_text(&summary);
+        let text = harness_cli::failures_text(&summary);
         for line in f.error.lines() {
             assert!(text.contains(line), "{text}");
         }
@@ -810,7 +811,7 @@ fn a_stuck_seed_under_cargo_test_runs_once_and_shows_its_log() {
 fn a_capture_gets_events_whose_call_site_another_thread_met_first() {
     // The pattern behind bundles without the tester's lines: a capture is alive (a failing
     // seed's replay) while a trial without a log meets a call site for the first time.
-    harness::cli::run::keep_log_captures_complete();
+    harness_cli::run::keep_log_captures_complete();
     let capture = harness::logs::Capture::new("debug").expect("a valid filter");
     fn fresh(n: u32) {
         tracing::info!(target: "tester", topic = "test", "call site met first elsewhere {n}");
@@ -859,7 +860,7 @@ fn assert_run_fails_with<P: Peer>(label: &str, grader: &str, runs: u64, needle: 
     assert_eq!(summary.bundles, runs);
 
     // The table's row: passed, failed, total, pass rate.
-    let table = harness::cli::stats::format_table(&summary, false);
+    let table = harness_cli::stats::format_table(&summary, false);
     let row: Vec<&str> = table
         .lines()
         .find(|l| l.starts_with(grader))
@@ -872,7 +873,7 @@ fn assert_run_fails_with<P: Peer>(label: &str, grader: &str, runs: u64, needle: 
         "{table}"
     );
 
-    let text = harness::cli::failures_text(&summary);
+    let text = harness_cli::failures_text(&summary);
     assert!(
         text.contains(&format!("{grader}: {runs} failing seeds")),
         "{text}"
@@ -953,7 +954,7 @@ fn the_run_path_fails_followers_that_ignore_heartbeats_and_chatty_leaders() {
 fn the_cli_reports_a_broken_peer_with_exit_1_bundles_and_results_json() {
     let dir = temp_dir("cli-broken-peer");
     let json = dir.join("results.json");
-    let code = harness::cli::main_from::<ToyPeer<NeverStepDown>, _, _>([
+    let code = harness_cli::main_from::<ToyPeer<NeverStepDown>, _, _>([
         "harness",
         "run",
         "re_election",
@@ -1004,7 +1005,7 @@ fn passing_seeds_that_warn_are_counted_and_listed_after_the_table() {
         (3, 3),
         "each seed passes with a warning"
     );
-    let text = harness::cli::failures_text(&summary);
+    let text = harness_cli::failures_text(&summary);
     assert!(
         text.contains("initial_election: 3 passing seeds with a warning"),
         "{text}"
@@ -1029,7 +1030,7 @@ fn passing_seeds_that_warn_are_counted_and_listed_after_the_table() {
     // The correct peer has nothing to warn about.
     let summary = run::<ToyPeer<Correct>>(&options("initial_election", 3, None));
     assert_eq!(summary.graders[0].warned, 0);
-    assert_eq!(harness::cli::failures_text(&summary), "");
+    assert_eq!(harness_cli::failures_text(&summary), "");
 }
 
 #[test]
@@ -1252,4 +1253,117 @@ fn view_reads_stdin_and_files() {
     );
     assert!(!stdout.contains("asking for votes"), "{stdout}");
     assert!(stdout.contains("oops"), "unparsed lines pass through --raw");
+}
+
+/// The conformance graders are beyond the original lab: `--only-original` leaves them out.
+#[test]
+fn only_original_leaves_the_conformance_graders_out() {
+    use harness_cli::{main_from, EXIT_PASSED, EXIT_USAGE};
+    let code =
+        main_from::<raft::Raft, _, _>(["harness", "run", "fig2_older_term", "--only-original"]);
+    assert_eq!(code, EXIT_USAGE, "nothing is left to run");
+
+    let report = std::env::temp_dir().join(format!(
+        "conformance-only-original-{}.json",
+        std::process::id()
+    ));
+    let path = report.to_str().expect("a UTF-8 temp path");
+    let code = main_from::<raft::Raft, _, _>([
+        "harness",
+        "run",
+        "fig2_older_term",
+        "initial_election",
+        "--only-original",
+        "--runs",
+        "1",
+        "--no-bundles",
+        "--json",
+        path,
+    ]);
+    let json = std::fs::read_to_string(&report).expect("the report was written");
+    let _ = std::fs::remove_file(&report);
+    assert_eq!(code, EXIT_PASSED);
+    assert!(json.contains("initial_election"), "{json}");
+    assert!(!json.contains("fig2_"), "{json}");
+}
+
+/// A fresh folder under the test's scratch space, for the timeline pages the CLI writes.
+fn timeline_scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("timeline-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a scratch folder");
+    dir
+}
+
+#[test]
+fn harness_run_writes_a_page_next_to_each_failure_bundle_unless_told_not_to() {
+    use harness_cli::run::{run_trials, Control, RunOptions};
+    use std::sync::Arc;
+
+    let out = timeline_scratch("run");
+    let mut options = RunOptions::new(graders::select("heartbeat_stability").expect("a grader"), 2);
+    options.out_dir = Some(out.clone());
+    options.jobs = 1;
+    let summary =
+        run_trials::<ToyPeer<NoTimerReset>>(&options, &Arc::new(Control::default()), |_| {});
+    let failures = &summary.graders[0].failures;
+    assert_eq!(failures.len(), 2);
+    for f in failures {
+        let bundle = f.bundle.as_ref().expect("a bundle");
+        let page = f.page.as_ref().expect("a page");
+        assert_eq!(page, &bundle.with_extension("html"));
+        let html = std::fs::read_to_string(page).expect("the page was written");
+        assert!(html.contains("FAILED") && html.contains("heartbeat-only stability"));
+        let text = std::fs::read_to_string(bundle).expect("the bundle was written");
+        assert!(
+            text.contains(&format!("# timeline: {}", page.display())),
+            "the bundle names its page"
+        );
+    }
+    let listed = harness_cli::failures_text(&summary);
+    assert!(listed.contains("timeline: "), "{listed}");
+
+    let quiet = timeline_scratch("run-no-html");
+    options.out_dir = Some(quiet.clone());
+    options.html = false;
+    let summary =
+        run_trials::<ToyPeer<NoTimerReset>>(&options, &Arc::new(Control::default()), |_| {});
+    assert!(summary.graders[0].failures.iter().all(|f| f.page.is_none()));
+    let pages = std::fs::read_dir(&quiet)
+        .expect("bundles were written")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "html"))
+        })
+        .count();
+    assert_eq!(pages, 0, "--no-html wrote pages");
+}
+
+#[test]
+fn harness_replay_html_writes_the_page_of_that_seed() {
+    let dir = timeline_scratch("replay");
+    let page = dir.join("sub").join("seed1.html");
+    let code = harness_cli::main_from::<ToyPeer<NoTimerReset>, _, _>([
+        "harness",
+        "replay",
+        "heartbeat_stability",
+        "--seed",
+        "1",
+        "--raw",
+        "--html",
+        page.to_str().expect("a UTF-8 path"),
+    ]);
+    assert_eq!(code, harness_cli::EXIT_FAILED, "the seed fails");
+    let html = std::fs::read_to_string(&page).expect("the page was written");
+    let grader = graders::by_name("heartbeat_stability").expect("a grader");
+    let report = harness::trial::run_trial::<ToyPeer<NoTimerReset>>(
+        grader,
+        &harness::trial::TrialSettings::sim(1).with_timeline(),
+    );
+    assert_eq!(
+        html,
+        harness::timeline::page(&report),
+        "the replay's page is the page of that very run"
+    );
 }

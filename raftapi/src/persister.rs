@@ -18,7 +18,7 @@ struct Stored {
 /// `*Persister`); [`copy`](Persister::copy) gives an independent one.
 ///
 /// ```
-/// use raft::Persister;
+/// use raftapi::Persister;
 ///
 /// let p = Persister::new();
 /// p.save(b"term=3".to_vec(), Some(b"snap".to_vec()));

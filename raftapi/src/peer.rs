@@ -4,7 +4,7 @@
 //! and the harness's own tests can plug in deliberately broken peers.
 
 use labrpc::{ClientEnd, Service};
-use raft::{ApplySender, Persister};
+use crate::{ApplySender, Persister};
 
 /// A Raft peer as the tester sees it (Go: `Make`, `GetState`, `Kill`, `Start`, `Snapshot`,
 /// and the RPC service).
@@ -37,30 +37,4 @@ pub trait Peer: Send + Sync + 'static {
     /// it takes the command at `index` and before it takes the next message: it must return
     /// without waiting for the apply channel.
     fn snapshot(&self, index: u64, snapshot: Vec<u8>);
-}
-
-impl Peer for raft::Raft {
-    fn make(peers: Vec<ClientEnd>, me: usize, persister: Persister, apply_tx: ApplySender) -> Self {
-        raft::Raft::new(peers, me, persister, apply_tx)
-    }
-
-    fn get_state(&self) -> (u64, bool) {
-        raft::Raft::get_state(self)
-    }
-
-    fn kill(&self) {
-        raft::Raft::kill(self)
-    }
-
-    fn service(&self) -> Service {
-        raft::Raft::service(self)
-    }
-
-    fn start(&self, command: Vec<u8>) -> Option<(u64, u64)> {
-        raft::Raft::start(self, command)
-    }
-
-    fn snapshot(&self, index: u64, snapshot: Vec<u8>) {
-        raft::Raft::snapshot(self, index, snapshot)
-    }
 }

@@ -3,7 +3,7 @@
 //! debug log.
 //!
 //! A bundle starts with a header of `# key: value` lines and continues with the log in the
-//! format of [`crate::logs`]. The log view ([`crate::logview::render`], `harness view FILE`)
+//! format of [`harness::logs`]. The log view ([`harness::logview::render`], `harness view FILE`)
 //! prints the header first and then the log as one column per peer.
 //!
 //! ```text
@@ -14,8 +14,8 @@
 //! # executor: sim
 //! # result: failed
 //! # error: expected one leader, got none
-//! # replay: cargo run --release -p harness -- replay initial_election --seed 17
-//! # view: cargo run --release -p harness -- view lab-results/.../failed-initial_election-seed17.log
+//! # replay: cargo run --release -p harness-cli -- replay initial_election --seed 17
+//! # view: cargo run --release -p harness-cli -- view lab-results/.../failed-initial_election-seed17.log
 //! # ...
 //! #
 //!   0.000000 TEST   -   -    begin: Test (3A): initial election (reliable network)
@@ -26,7 +26,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use labrpc::runtime::Executor;
 
-use crate::graders::Grader;
+use harness::graders::Grader;
 
 /// The first line of every bundle.
 pub const BUNDLE_MAGIC: &str = "# harness trial bundle";
@@ -122,7 +122,7 @@ impl Bundle<'_> {
         if let Some(path) = path {
             header.push((
                 "view",
-                format!("cargo run --release -p harness -- view {}", path.display()),
+                format!("cargo run --release -p harness-cli -- view {}", path.display()),
             ));
         }
         if let Some(page) = &self.timeline {
@@ -179,7 +179,7 @@ impl Bundle<'_> {
 /// their value with newlines).
 ///
 /// ```
-/// use harness::cli::bundle::read_header;
+/// use harness_cli::bundle::read_header;
 ///
 /// let text = "# harness trial bundle\n# seed: 17\n# error: two\n#   lines\n#\n  0.000000 TEST - - x\n";
 /// let header = read_header(text);
@@ -216,7 +216,7 @@ pub fn log_part(text: &str) -> String {
 ///
 /// ```
 /// use std::time::{Duration, UNIX_EPOCH};
-/// use harness::cli::bundle::timestamp;
+/// use harness_cli::bundle::timestamp;
 ///
 /// assert_eq!(timestamp(UNIX_EPOCH), "19700101-000000");
 /// assert_eq!(timestamp(UNIX_EPOCH + Duration::from_secs(951_782_400 + 3_723)), "20000229-010203");
@@ -277,7 +277,7 @@ mod tests {
 
     #[test]
     fn header_round_trips() {
-        let grader = crate::graders::all()[0];
+        let grader = harness::graders::all()[0];
         let bundle = Bundle {
             grader,
             seed: 9,
@@ -307,7 +307,7 @@ mod tests {
         assert_eq!(get("failed-at").as_deref(), Some("1.500000s"));
         assert_eq!(
             get("view").as_deref(),
-            Some("cargo run --release -p harness -- view out/b.log")
+            Some("cargo run --release -p harness-cli -- view out/b.log")
         );
         assert_eq!(log_part(&text), "  0.000000 TEST   -   -    hello\n");
     }

@@ -20,9 +20,9 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use crate::cli::merge::ShardReport;
-use crate::cli::run::GraderSummary;
-use crate::graders::Grader;
+use crate::merge::ShardReport;
+use crate::run::GraderSummary;
+use harness::graders::Grader;
 
 /// Lines of a dead child's output kept for its trial's bundle.
 const TAIL_LINES: usize = 40;

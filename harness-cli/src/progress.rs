@@ -8,7 +8,7 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::run::TrialRecord;
-use crate::graders::Grader;
+use harness::graders::Grader;
 
 const GRADER_TEMPLATE_OK: &str = "{prefix:>24.bold} [{bar:32.green/white}] {pos:>6}/{len:<6} {msg}";
 const GRADER_TEMPLATE_FAILING: &str =

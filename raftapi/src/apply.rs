@@ -19,7 +19,7 @@ pub enum ApplyMsg {
         index: u64,
         /// The term of the entry.
         term: u64,
-        /// The command passed to [`Raft::start`](crate::Raft::start).
+        /// The command passed to [`Peer::start`](crate::Peer::start).
         command: Vec<u8>,
     },
     /// Install this snapshot, which covers the log through `index` (part D).
@@ -51,7 +51,7 @@ pub struct ApplyClosed;
 /// A message in flight with the way to tell its sender it was taken.
 type Envelope = (ApplyMsg, oneshot::Sender<()>);
 
-/// The sending half of the apply channel, given to [`Raft::new`](crate::Raft::new). Cheap to
+/// The sending half of the apply channel, given to [`Peer::make`](crate::Peer::make). Cheap to
 /// clone; every clone sends on the same channel.
 #[derive(Clone, Debug)]
 pub struct ApplySender {
@@ -102,7 +102,7 @@ impl ApplyReceiver {
 /// ```
 /// use futures::executor::block_on;
 /// use futures::future::join;
-/// use raft::{apply_channel, ApplyMsg};
+/// use raftapi::{apply_channel, ApplyMsg};
 ///
 /// let (tx, mut rx) = apply_channel();
 /// let msg = ApplyMsg::Command { index: 1, term: 1, command: b"x".to_vec() };

@@ -36,7 +36,7 @@ use super::policy::{GraderPolicy, Policy};
 use super::run::{FailedSeed, GraderSummary, RunSummary, WarnedSeed};
 use super::shard::Shard;
 use super::{report, stats, CliError, EXIT_FAILED, EXIT_PASSED};
-use crate::graders;
+use harness::graders;
 
 /// Durations kept as exact integer sums (count, sum and sum of squares, in nanoseconds), so that
 /// their mean and standard deviation do not depend on the order the durations came in, and
@@ -44,7 +44,7 @@ use crate::graders;
 ///
 /// ```
 /// use std::time::Duration;
-/// use harness::cli::merge::ExactTimes;
+/// use harness_cli::merge::ExactTimes;
 ///
 /// let mut a = ExactTimes::default();
 /// let mut b = ExactTimes::default();

@@ -7,14 +7,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
 
-use harness::cli::merge::{
+use harness_cli::merge::{
     junit_without_machine_fields, merge_files, merge_reports, merged_json, without_machine_fields,
     MergeError, ShardReport, MACHINE_DEPENDENT,
 };
-use harness::cli::policy::{GraderPolicy, Policy};
-use harness::cli::report::{gradescope_json, junit_xml};
-use harness::cli::run::{run_trials, Control, RunOptions, RunSummary};
-use harness::cli::shard::Shard;
+use harness_cli::policy::{GraderPolicy, Policy};
+use harness_cli::report::{gradescope_json, junit_xml};
+use harness_cli::run::{run_trials, Control, RunOptions, RunSummary};
+use harness_cli::shard::Shard;
 use harness::{graders, Peer};
 use labrpc::runtime;
 use labrpc::{ClientEnd, Service};

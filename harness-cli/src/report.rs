@@ -71,7 +71,7 @@ pub struct Grade {
 /// The 95% Wilson score interval of `passed` successes in `n` trials.
 ///
 /// ```
-/// use harness::cli::report::wilson_interval;
+/// use harness_cli::report::wilson_interval;
 ///
 /// let (lo, hi) = wilson_interval(1000, 1000);
 /// assert!(lo > 0.996 && hi == 1.0);
@@ -294,30 +294,8 @@ pub fn gradescope_json(
     })
 }
 
-/// Escapes text for XML content and attribute values, dropping the characters XML 1.0 cannot
-/// hold at all (control characters such as ANSI escapes).
-///
-/// ```
-/// use harness::cli::report::xml_escape;
-///
-/// assert_eq!(xml_escape("a<b & \"c\" 'd'>\u{1b}[0m"), "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt;[0m");
-/// ```
-pub fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use harness::escape::xml_escape;
+
 
 /// A JUnit XML report of a run: one `<testsuite>` with one `<testcase>` per grader, and a
 /// `<failure>` naming the failing seeds when a grader's pass rate is below its threshold.
