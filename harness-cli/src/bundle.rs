@@ -122,7 +122,10 @@ impl Bundle<'_> {
         if let Some(path) = path {
             header.push((
                 "view",
-                format!("cargo run --release -p harness-cli -- view {}", path.display()),
+                format!(
+                    "cargo run --release -p harness-cli -- view {}",
+                    path.display()
+                ),
             ));
         }
         if let Some(page) = &self.timeline {

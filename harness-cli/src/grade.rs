@@ -34,8 +34,8 @@ use super::policy::Policy;
 use super::report::{self, xml_escape};
 use super::run::{self, FailedSeed, GraderSummary, RunSummary};
 use super::{stats, CliError, RunArgs, EXIT_FAILED, EXIT_PASSED};
-use harness::graders::Grader;
 use child::{Batch, Limits, Outcome, Runner};
+use harness::graders::Grader;
 use workspace::{Workspace, WorkspaceError};
 
 /// The environment variable naming the grading target folder (as `--target-dir`).
@@ -516,7 +516,10 @@ pub fn grade_command(args: &GradeArgs) -> Result<i32, CliError> {
     let binary = work.join("harness");
     let (prepared, build, lint) = {
         let _lock = ws.lock().map_err(GradeError::from)?;
-        let prepared = ws.prepare(&crate_dir).map_err(GradeError::from)?;
+        let messages = workspace::find_messages(&args.submission);
+        let prepared = ws
+            .prepare(&crate_dir, messages.as_deref())
+            .map_err(GradeError::from)?;
         let build = ws.build(args.offline).map_err(GradeError::from)?;
         let _ = std::fs::write(plan.out.join("build.log"), &build.log);
         let lint = if !build.ok {

@@ -7,8 +7,8 @@ use std::time::Duration;
 use labrpc::runtime::Executor;
 
 use harness::graders::Grader;
-use harness::Peer;
 use harness::trial::{run_trial, TrialError, TrialReport, TrialSettings};
+use harness::Peer;
 
 /// A log could not be read.
 #[derive(Debug, thiserror::Error)]

@@ -296,7 +296,6 @@ pub fn gradescope_json(
 
 pub use harness::escape::xml_escape;
 
-
 /// A JUnit XML report of a run: one `<testsuite>` with one `<testcase>` per grader, and a
 /// `<failure>` naming the failing seeds when a grader's pass rate is below its threshold.
 pub fn junit_xml(summary: &RunSummary, policy: &Policy) -> String {

@@ -46,9 +46,9 @@ use super::bundle::Bundle;
 use super::merge::ExactTimes;
 use super::shard::Shard;
 use harness::graders::Grader;
-use harness::Peer;
 use harness::tester::Passed;
 use harness::trial::{run_trial, TrialError, TrialReport, TrialSettings};
+use harness::Peer;
 
 /// The log filter of failure bundles unless told otherwise.
 pub const DEFAULT_BUNDLE_LOG: &str = "debug";
@@ -423,7 +423,6 @@ pub fn keep_log_captures_complete() {
 }
 
 pub use harness::testing::cli_replay_command as replay_command;
-
 
 /// Compares two runs of one seed; `Some(message)` naming the first differing event when they
 /// differ.

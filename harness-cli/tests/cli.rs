@@ -12,15 +12,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use harness::logview::{render, ViewOptions};
+use harness::testing::{failures, TestPlan};
+use harness::trial::TrialError;
+use harness::{graders, Peer};
 use harness_cli::bundle::{log_part, read_header, BUNDLE_MAGIC};
 use harness_cli::policy::Policy;
 use harness_cli::replay::replay_trial;
 use harness_cli::report::{gradescope_json, junit_xml};
 use harness_cli::run::{run_trials, Control, RunOptions, RunSummary};
-use harness::logview::{render, ViewOptions};
-use harness::testing::{failures, TestPlan};
-use harness::trial::TrialError;
-use harness::{graders, Peer};
 use labrpc::runtime::{self, Executor, RunError};
 use labrpc::{ClientEnd, Service};
 use raft::{ApplySender, Persister};
@@ -502,7 +502,10 @@ fn a_failing_grader_writes_bundles_that_replay_the_same_failure() {
 
         assert_eq!(
             get("view"),
-            format!("cargo run --release -p harness-cli -- view {}", path.display())
+            format!(
+                "cargo run --release -p harness-cli -- view {}",
+                path.display()
+            )
         );
 
         // The full debug log: the tester's events and the peers' own lines.

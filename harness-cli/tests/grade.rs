@@ -6,7 +6,7 @@
 //! share one grading target folder (`$HARNESS_GRADE_TARGET_DIR`, or `target/tmp/grade-target`):
 //! dependencies are built once, and each submission rebuilds only `raft` and the harness. The
 //! tests that build are ignored by `cargo test --workspace` (a first build takes minutes) and
-//! run by `.ci/run`: `cargo test -p harness --test grade -- --include-ignored`.
+//! run by `.ci/run`: `cargo test -p harness-cli --test grade -- --include-ignored`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -506,4 +506,44 @@ fn the_handout_skeleton_scores_0_with_every_grader_failing() {
     for (_, e) in g.failing("initial_election") {
         assert!(e.contains("expected one leader, got none"), "{e}");
     }
+}
+
+/// A submission may add fields to the messages (its copy of `raftapi/src/messages.rs`): the
+/// tester builds what it sends with the fields it knows and the rest from `Default`, so every
+/// grader passes as it does for the reference.
+#[test]
+#[ignore = "builds the scratch workspace (minutes the first time); .ci/run runs it"]
+fn a_submission_that_adds_a_field_to_every_message_gets_full_marks() {
+    let _one = ONE_AT_A_TIME.lock();
+    let repo = submission("extended-messages", |_| {});
+    let given = std::fs::read_to_string(kit().join("raftapi/src/messages.rs")).expect("readable");
+    let mut extended = String::new();
+    let mut added = 0;
+    for line in given.lines() {
+        extended.push_str(line);
+        extended.push('\n');
+        if line.starts_with("pub struct ") && line.ends_with('{') {
+            extended
+                .push_str("    /// A field of the submission's own.\n    pub extra_note: u32,\n");
+            added += 1;
+        }
+    }
+    assert_eq!(added, 7, "a field added to each of the seven message types");
+    let messages = repo.join("raftapi/src/messages.rs");
+    std::fs::create_dir_all(messages.parent().expect("a folder")).expect("a dir");
+    std::fs::write(&messages, extended).expect("written");
+
+    let g = grade(&repo, "extended-messages-out", &["all", "--runs", "1"], &[]);
+    assert_eq!(g.output.status.code(), Some(0), "{}", g.said());
+    let tests = g.results["tests"].as_array().expect("tests");
+    assert!(
+        tests.iter().all(|t| t["status"] == "passed"),
+        "{}",
+        g.said()
+    );
+    let max: f64 = tests
+        .iter()
+        .map(|t| t["max_score"].as_f64().unwrap_or(0.0))
+        .sum();
+    assert_eq!(g.results["score"].as_f64(), Some(max), "{}", g.said());
 }

@@ -3,15 +3,15 @@
 //! solution; built, its graders fail fast with the tester's own messages.
 //!
 //! The test that builds the handout (a whole new workspace) is ignored by `cargo test
-//! --workspace` and run by `.ci/run`: `cargo test -p harness --test handout --
+//! --workspace` and run by `.ci/run`: `cargo test -p harness-cli --test handout --
 //! --include-ignored`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use harness::graders::{self, Origin};
 use harness_cli::handout::overlap::{function_bodies, overlaps, tokens, WINDOW};
 use harness_cli::handout::{build, known_parts, write, Handout, HandoutError, HANDOUT_DIR};
-use harness::graders::{self, Origin};
 
 fn kit() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -56,9 +56,13 @@ fn the_handout_has_the_kit_the_graders_and_the_given_files() {
         "README.md",
         "labrpc/Cargo.toml",
         "labrpc/src/lib.rs",
+        "raftapi/Cargo.toml",
+        "raftapi/src/messages.rs",
         "harness/Cargo.toml",
         "harness/src/lib.rs",
-        "harness/src/main.rs",
+        "harness/tests/graders.rs",
+        "harness-cli/Cargo.toml",
+        "harness-cli/src/main.rs",
         "raft/Cargo.toml",
         "raft/src/lib.rs",
         "raft/src/peer.rs",
@@ -67,12 +71,21 @@ fn the_handout_has_the_kit_the_graders_and_the_given_files() {
     ] {
         assert!(all.iter().any(|p| p == want), "no {want} in {all:?}");
     }
-    // Every part's graders, and none of the harness's own tests.
+    // Every part's graders, in one test binary, and none of the harness's own tests.
+    let tests: Vec<&String> = all
+        .iter()
+        .filter(|p| p.starts_with("harness/tests/"))
+        .collect();
+    assert_eq!(tests, ["harness/tests/graders.rs"], "the only test file");
+    let graders_rs = text(&h, "harness/tests/graders.rs");
     for part in known_parts() {
-        let file = format!("harness/tests/part_{}.rs", part.to_ascii_lowercase());
-        assert!(all.contains(&file), "no {file}");
+        assert!(
+            graders_rs.contains(&format!("mod raft_3{part} {{")),
+            "no module of part {part}"
+        );
     }
     for own in [
+        "conformance.rs",
         "cli.rs",
         "broken_peers.rs",
         "broken_log_peers.rs",
@@ -92,49 +105,54 @@ fn the_handout_has_the_kit_the_graders_and_the_given_files() {
         !all.iter().any(|p| p.starts_with("harness/tests/support")),
         "the toy peers of the harness's own tests stay in the kit"
     );
-    // Every test the handout runs is a grader of the student's raft: nothing that needs the
-    // reference to pass.
-    for path in all.iter().filter(|p| p.starts_with("harness/tests/")) {
-        let t = text(&h, path);
-        let tests = t.matches("#[test]").count();
-        let graders = t.matches("grade::<raft::Raft>").count()
-            + t.matches("grade_seeds::<raft::Raft>").count();
-        assert_eq!(tests, graders, "{path} has tests that are not graders");
+    // Every test the handout runs is a grader of the student's raft (one `#[test]`, made by
+    // the `graders!` macro, that calls `grade`): nothing that needs the reference to pass.
+    let tests = graders_rs.lines().filter(|l| l.trim() == "#[test]").count();
+    assert_eq!(tests, 1, "{graders_rs}");
+    assert!(graders_rs.contains("harness::testing::grade::<raft::Raft>(module_path!()"));
+    assert!(!graders_rs.contains("support"), "no toy peers");
+    for g in graders::all() {
+        assert!(
+            graders_rs.contains(&format!("        {},\n", g.name)),
+            "{} is not run",
+            g.name
+        );
     }
-    // The conformance graders run from a file of the handout's own, without the toy peers.
-    let conformance = text(&h, "harness/tests/conformance.rs");
-    assert!(conformance.contains("\"fig2_older_term\"") && !conformance.contains("support"));
     assert!(
         !all.iter().any(|p| p.starts_with(HANDOUT_DIR)),
         "the templates stay in the kit"
     );
     assert!(!all.iter().any(|p| p.contains("/target/")));
-    // What students are given is the reference's own file.
+    // What students are given is the kit's own file: raftapi whole, and raft's log macro.
     for given in [
-        "apply.rs",
-        "ids.rs",
-        "logging.rs",
-        "messages.rs",
-        "persister.rs",
+        "raftapi/src/lib.rs",
+        "raftapi/src/apply.rs",
+        "raftapi/src/ids.rs",
+        "raftapi/src/messages.rs",
+        "raftapi/src/peer.rs",
+        "raftapi/src/persister.rs",
+        "raft/src/logging.rs",
     ] {
-        let ours = std::fs::read(kit().join("raft/src").join(given)).expect("the reference");
-        assert_eq!(
-            h.file(&format!("raft/src/{given}")),
-            Some(ours.as_slice()),
-            "{given}"
-        );
+        let ours = std::fs::read(kit().join(given)).expect("the kit's file");
+        assert_eq!(h.file(given), Some(ours.as_slice()), "{given}");
     }
     // No template syntax survives, and the doctests (which need the reference) are off.
     for (path, bytes) in &h.files {
         let t = String::from_utf8_lossy(bytes);
-        if path.starts_with("raft") || path.ends_with("README.md") {
+        if path.starts_with("raft")
+            || path.starts_with("harness/tests")
+            || path.ends_with("README.md")
+        {
             assert!(
                 !t.contains("@part") && !t.contains("@end") && !t.contains("{{"),
                 "{path:?}"
             );
         }
     }
-    assert!(text(&h, "harness/Cargo.toml").contains("doctest = false"));
+    // `cargo test -p harness` builds the graders only: the library's own tests and examples
+    // drive the reference Raft.
+    let manifest = text(&h, "harness/Cargo.toml");
+    assert!(manifest.contains("test = false") && manifest.contains("doctest = false"));
 }
 
 #[test]
@@ -236,12 +254,14 @@ fn the_skeleton_lays_out_the_lectures_shape_with_empty_bodies() {
         "mod snapshot;",
         "mod persist;",
         "mod applier;",
+        "impl raftapi::Peer for Raft",
     ] {
         assert!(lib.contains(item), "raft/src/lib.rs lacks {item}");
     }
-    let messages = text(&h, "raft/src/messages.rs");
+    let messages = text(&h, "raftapi/src/messages.rs");
     assert!(messages.contains("pub struct InstallSnapshotArgs"));
-    assert!(text(&h, "raft/src/apply.rs").contains("Snapshot"));
+    assert!(messages.contains("This file is yours to extend"));
+    assert!(text(&h, "raftapi/src/apply.rs").contains("Snapshot"));
     assert!(text(&h, "raft/src/peer.rs")
         .contains("pub fn snapshot(&self, index: u64, snapshot: Vec<u8>)"));
     assert!(text(&h, "raft/src/rpc.rs").contains("\"InstallSnapshot\""));
@@ -259,12 +279,21 @@ fn the_skeleton_lays_out_the_lectures_shape_with_empty_bodies() {
         );
     }
     let readme = text(&h, "README.md");
+    // The README names every grader of the parts handed out (its table of graders per part).
+    for g in graders::all() {
+        assert!(
+            readme.contains(&format!("`{}`", g.name)),
+            "the README does not name {}",
+            g.name
+        );
+    }
     for command in [
         "cargo test -p harness",
         "cargo run --release -p harness-cli -- run A --runs 1000",
         "replay re_election --seed 7",
-        "LAB_SEED=7 cargo test -p harness --test part_a re_election",
-        "harness -- grade . all",
+        "LAB_SEED=7 cargo test -p harness --test graders -- --exact raft_3A::re_election",
+        "cargo test -p harness 3A",
+        "harness-cli -- grade . all",
         // The timeline: a page per failing seed, and for any seed.
         "replay re_election --seed 7 --html",
         "LAB_HTML=1",
@@ -281,25 +310,11 @@ fn parts_choose_the_graders_and_the_skeletons_blocks() {
     let first = known_parts()[0].clone();
     let only_first = build(&kit(), std::slice::from_ref(&first)).expect("builds");
     assert_eq!(only_first.parts, vec![first.clone()]);
-    let graders_files: Vec<String> = paths(&only_first)
-        .into_iter()
-        .filter(|p| p.starts_with("harness/tests/"))
-        .collect();
-    assert_eq!(
-        graders_files,
-        [
-            format!("harness/tests/part_{}.rs", first.to_ascii_lowercase()),
-            "harness/tests/conformance.rs".to_string()
-        ]
-    );
-    // The conformance graders of later parts are left out with them.
-    let conformance = text(&only_first, "harness/tests/conformance.rs");
-    for g in graders::all()
-        .iter()
-        .filter(|g| g.name.starts_with("fig2_"))
-    {
+    // The graders of later parts (the conformance ones too) are left out with them.
+    let graders_rs = text(&only_first, "harness/tests/graders.rs");
+    for g in graders::all() {
         assert_eq!(
-            conformance.contains(&format!("\"{}\"", g.name)),
+            graders_rs.contains(&format!("        {},\n", g.name)),
             g.part == first,
             "{}",
             g.name
@@ -341,13 +356,7 @@ fn the_written_raft_crate_holds_no_solution() {
     // What students get, file by file, against every file of the reference raft that is not
     // given: no run of a reference function body, and no file equal to the reference's.
     let h = build(&kit(), &[]).expect("the handout builds");
-    const GIVEN: &[&str] = &[
-        "apply.rs",
-        "ids.rs",
-        "logging.rs",
-        "messages.rs",
-        "persister.rs",
-    ];
+    const GIVEN: &[&str] = &["logging.rs"];
     let mut reference = Vec::new();
     for entry in std::fs::read_dir(kit().join("raft/src")).expect("the reference") {
         let path = entry.expect("an entry").path();
@@ -448,39 +457,12 @@ fn solution_code_in_a_template_is_refused() {
 }
 
 #[test]
-fn every_part_with_graders_must_be_described() {
-    let kit = kit_copy("undescribed");
-    let manifest = kit.join(HANDOUT_DIR).join("MANIFEST");
-    let text = std::fs::read_to_string(&manifest).expect("readable");
-    let first = known_parts()[0].clone();
-    let kept: String = text
-        .lines()
-        .filter(|l| !l.starts_with(&format!("grader    {first}")))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    assert_ne!(
-        kept, text,
-        "the manifest has a grader line for part {first}"
-    );
-    std::fs::write(&manifest, kept).expect("written");
-    match build(&kit, &[]) {
-        Err(e @ HandoutError::PartNotInManifest(_)) => {
-            assert!(
-                e.to_string().contains(&format!("part {first} has graders")),
-                "{e}"
-            )
-        }
-        other => panic!("an undescribed part must be refused: {other:?}"),
-    }
-}
-
-#[test]
 fn every_grader_of_a_part_must_run_in_the_handout() {
     let kit = kit_copy("grader-not-run");
-    let template = kit.join(HANDOUT_DIR).join("harness/tests/conformance.rs");
+    let template = kit.join("harness/tests/graders.rs");
     let text = std::fs::read_to_string(&template).expect("readable");
-    let without = text.replace("\"fig2_older_term\"", "\"fig2_older_term_typo\"");
-    assert_ne!(without, text, "the template runs fig2_older_term");
+    let without = text.replace("        fig2_older_term,\n", "");
+    assert_ne!(without, text, "the kit's graders.rs runs fig2_older_term");
     std::fs::write(&template, without).expect("written");
     match build(&kit, &[]) {
         Err(e @ HandoutError::GraderNotRun { .. }) => {
@@ -558,9 +540,11 @@ fn the_built_handout_fails_every_grader_fast_with_the_testers_message() {
         "the skeleton must fail the graders:\n{out}"
     );
     for name in grader_names() {
+        let g = graders::by_name(name).expect("a grader");
+        let test = harness::testing::test_path(&g);
         assert!(
-            out.contains(&format!("test {name} ... FAILED")),
-            "{name} should fail:\n{out}"
+            out.contains(&format!("test {test} ... FAILED")),
+            "{test} should fail:\n{out}"
         );
         // The grader's own report: the seed, the tester's message, the replay command.
         let report = format!("{name} failed on 1 of 1 seeds (1): ");
@@ -586,11 +570,9 @@ fn the_built_handout_fails_every_grader_fast_with_the_testers_message() {
             "a panic inside the harness: {line}\n{out}"
         );
     }
-    // The harness's own unit tests pass in the handout too.
-    assert!(
-        out.contains("test result: ok"),
-        "the harness's unit tests should pass:\n{out}"
-    );
+    // One test binary, the graders': nothing else is built or run.
+    let binaries = out.matches("Running ").count();
+    assert_eq!(binaries, 1, "only tests/graders.rs runs:\n{out}");
     let timing: Vec<&str> = out
         .lines()
         .filter(|l| l.starts_with("test result:"))

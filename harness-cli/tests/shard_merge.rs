@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
 
+use harness::{graders, Peer};
 use harness_cli::merge::{
     junit_without_machine_fields, merge_files, merge_reports, merged_json, without_machine_fields,
     MergeError, ShardReport, MACHINE_DEPENDENT,
@@ -15,7 +16,6 @@ use harness_cli::policy::{GraderPolicy, Policy};
 use harness_cli::report::{gradescope_json, junit_xml};
 use harness_cli::run::{run_trials, Control, RunOptions, RunSummary};
 use harness_cli::shard::Shard;
-use harness::{graders, Peer};
 use labrpc::runtime;
 use labrpc::{ClientEnd, Service};
 use raft::{ApplySender, Persister};

@@ -45,8 +45,8 @@ use raftapi::{ApplyMsg, Persister};
 use serde::{Deserialize, Serialize};
 
 use crate::monitor::{Monitor, MonitorSettings};
-use raftapi::Peer;
 use crate::timeline::probe::{self, Fact};
+use raftapi::Peer;
 
 /// How the tester's log line for a new cluster begins (`new cluster: 3 peers`).
 pub const CLUSTER_LINE: &str = "new cluster: ";

@@ -31,8 +31,8 @@ use labrpc::runtime::Executor;
 use std::path::PathBuf;
 
 use crate::graders;
-use raftapi::Peer;
 use crate::trial::{run_trial, TrialReport, TrialSettings};
+use raftapi::Peer;
 
 /// Seeds a grader runs in sim mode under `cargo test` unless `LAB_SEEDS` says otherwise.
 pub const DEFAULT_SIM_SEEDS: u64 = 12;
@@ -141,13 +141,58 @@ pub fn html_dir(value: Option<&str>) -> Option<PathBuf> {
     }
 }
 
+/// The test binary that runs every grader under `cargo test -p harness` (`tests/graders.rs`).
+pub const GRADERS_TEST: &str = "graders";
+
+/// The module of [`GRADERS_TEST`] that holds the tests of a lab part: `raft_3A` for part `A`,
+/// so that `cargo test -p harness 3A` selects the part as `go test -run 3A` does.
+///
+/// ```
+/// assert_eq!(harness::testing::test_module("B"), "raft_3B");
+/// ```
+pub fn test_module(part: &str) -> String {
+    format!("raft_3{part}")
+}
+
+/// The test of `grader` under `cargo test -p harness`: its module and its name, e.g.
+/// `raft_3A::initial_election`.
+pub fn test_path(grader: &graders::Grader) -> String {
+    format!("{}::{}", test_module(grader.part), grader.name)
+}
+
 /// The command that replays `seed` of `grader` under `cargo test`.
-pub fn replay_command(test_binary: &str, grader: &str, seed: u64, executor: Executor) -> String {
+///
+/// ```
+/// use labrpc::runtime::Executor;
+/// let g = harness::graders::by_name("snapshot_install").expect("a grader");
+/// assert_eq!(
+///     harness::testing::replay_command(&g, 7, Executor::Sim),
+///     "LAB_SEED=7 cargo test -p harness --test graders -- --exact raft_3D::snapshot_install"
+/// );
+/// ```
+pub fn replay_command(grader: &graders::Grader, seed: u64, executor: Executor) -> String {
     let runtime = match executor {
         Executor::Sim => String::new(),
         Executor::Real => "LAB_RUNTIME=real ".to_string(),
     };
-    format!("{runtime}LAB_SEED={seed} cargo test -p harness --test {test_binary} {grader}")
+    format!(
+        "{runtime}LAB_SEED={seed} cargo test -p harness --test {GRADERS_TEST} -- --exact {}",
+        test_path(grader)
+    )
+}
+
+/// Seeds `grader` runs in sim mode under `cargo test` when `LAB_SEEDS` is unset:
+/// [`DEFAULT_SIM_SEEDS`], fewer for the longest graders so that `cargo test` stays quick (a
+/// seed of `reliable_churn` takes about 1.6 s of CPU in a debug build; each part-D trial runs
+/// 30 rounds of crashes or disconnections). `harness run PART --runs 1000` is the many-seed
+/// check.
+pub fn default_test_seeds(grader: &graders::Grader) -> u64 {
+    match grader.name {
+        "reliable_churn" => 2,
+        "figure8_unreliable" | "unreliable_churn" => 4,
+        _ if grader.part == "D" && !grader.is_conformance() => 3,
+        _ => DEFAULT_SIM_SEEDS,
+    }
 }
 
 /// The command that replays `seed` of `grader` with the grader CLI and shows its log one
@@ -198,22 +243,25 @@ pub fn failures<P: Peer>(name: &str, plan: &TestPlan) -> Vec<TrialReport> {
     failed
 }
 
-/// Runs the grader `name` with peer type `P` (see the module docs) and panics with a readable
-/// report on the first failing seed.
+/// Runs the grader `name` with peer type `P` over the seeds the environment asks for (see the
+/// module docs) and panics with a readable report when a seed fails. `module` is the caller's
+/// `module_path!()`: a grader run from another part's module would print a wrong replay
+/// command, so that is refused.
 ///
 /// # Panics
-/// Panics when a trial fails: that is how `cargo test` learns of it.
-pub fn grade<P: Peer>(test_binary: &str, name: &str) {
-    grade_seeds::<P>(test_binary, name, DEFAULT_SIM_SEEDS);
-}
-
-/// Like [`grade`], with `sim_seeds` seeds in sim mode when `LAB_SEEDS` is unset: for the
-/// graders that take longest, so that `cargo test` stays quick.
-///
-/// # Panics
-/// Panics when a trial fails: that is how `cargo test` learns of it.
-pub fn grade_seeds<P: Peer>(test_binary: &str, name: &str, sim_seeds: u64) {
-    let plan = TestPlan::from_env_with(sim_seeds);
+/// Panics when a trial fails (that is how `cargo test` learns of it), when no grader has that
+/// name, or when `module` is not the grader's part's module.
+pub fn grade<P: Peer>(module: &str, name: &str) {
+    let grader = graders::by_name(name).unwrap_or_else(|| panic!("no grader named {name:?}"));
+    let want = test_module(grader.part);
+    let here = module.rsplit("::").next().unwrap_or(module);
+    assert!(
+        here == want,
+        "{name} is a part-{} grader: its test belongs in module {want} of tests/{GRADERS_TEST}.rs, \
+         not {here}",
+        grader.part
+    );
+    let plan = TestPlan::from_env_with(default_test_seeds(&grader));
     let failed = failures::<P>(name, &plan);
     let Some(first) = failed.first() else {
         return;
@@ -247,7 +295,7 @@ pub fn grade_seeds<P: Peer>(test_binary: &str, name: &str, sim_seeds: u64) {
         failed.len(),
         plan.seeds.len(),
         seeds.join(", "),
-        replay_command(test_binary, name, first.seed, first.executor)
+        replay_command(&grader, first.seed, first.executor)
     );
 }
 

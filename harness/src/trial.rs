@@ -6,9 +6,9 @@ use labrpc::runtime::{self, Executor, RunConfig, RunError, TraceSummary};
 
 use crate::graders::Grader;
 use crate::logs::Capture;
-use raftapi::Peer;
 use crate::tester::{applier_peer, Passed, TestFailure, TEST_TIME_LIMIT};
 use crate::timeline::record::Record;
+use raftapi::Peer;
 
 /// The most of a trial's log kept in memory (the newest lines; see [`Capture::bounded`]): far
 /// more than any test's debug log, and a bound on what a stuck run that goes on logging can

@@ -9,15 +9,15 @@ use labrpc::runtime;
 use labrpc::ClientEnd;
 use parking_lot::Mutex;
 
-use raftapi::ApplySender;
 use crate::durable::{self, Restored};
-use raftapi::{PeerId, Term};
 use crate::logging::raft_event;
-use raftapi::Persister;
 use crate::rpc;
 use crate::signal::Signal;
 use crate::state::{Effects, State};
 use crate::timing::{random_election_timeout, ElectionTimer};
+use raftapi::ApplySender;
+use raftapi::Persister;
+use raftapi::{PeerId, Term};
 
 /// The core of one peer, shared (through an `Arc`) by the handle, the tickers, the senders and
 /// the RPC handlers. Holds no task handles, so there is no reference cycle: when the peer's

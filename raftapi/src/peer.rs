@@ -3,8 +3,8 @@
 //! The tester only ever uses these calls, so a grader can swap in a submission's `raft` crate,
 //! and the harness's own tests can plug in deliberately broken peers.
 
-use labrpc::{ClientEnd, Service};
 use crate::{ApplySender, Persister};
+use labrpc::{ClientEnd, Service};
 
 /// A Raft peer as the tester sees it (Go: `Make`, `GetState`, `Kill`, `Start`, `Snapshot`,
 /// and the RPC service).

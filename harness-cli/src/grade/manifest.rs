@@ -266,7 +266,7 @@ pub fn workspace_manifest(kit_manifest: &str) -> Result<String, ManifestError> {
     ws.insert(
         "members".into(),
         Value::Array(
-            ["labrpc", "raft", "harness"]
+            ["labrpc", "raftapi", "raft", "harness", "harness-cli"]
                 .iter()
                 .map(|m| Value::String((*m).to_string()))
                 .collect(),
@@ -281,8 +281,8 @@ pub fn workspace_manifest(kit_manifest: &str) -> Result<String, ManifestError> {
     }
     let body = toml::to_string(&out).map_err(|e| ManifestError::Toml(e.to_string()))?;
     Ok(format!(
-        "# The grading workspace, written by `harness grade`: the kit's labrpc and harness with the\n\
-         # submission's raft.\n{body}"
+        "# The grading workspace, written by `harness grade`: the kit's labrpc, raftapi, harness and\n\
+         # harness-cli with the submission's raft.\n{body}"
     ))
 }
 
@@ -392,7 +392,7 @@ cc = "1"
     }
 
     #[test]
-    fn the_workspace_keeps_its_dependencies_and_has_three_members() {
+    fn the_workspace_keeps_its_dependencies_and_has_the_kits_crates_and_raft() {
         let kit = r#"
 [workspace]
 resolver = "2"
@@ -410,7 +410,7 @@ debug = 1
             .expect("valid TOML");
         assert_eq!(
             out["workspace"]["members"].as_array().map(Vec::len),
-            Some(3)
+            Some(5)
         );
         assert_eq!(
             out["workspace"]["dependencies"]["serde"].as_str(),

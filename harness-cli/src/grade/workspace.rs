@@ -1,5 +1,6 @@
-//! The scratch workspace: the kit's `labrpc` and `harness` with the submission's `raft`, built
-//! in a folder of our own, never inside the submission.
+//! The scratch workspace: the kit's `labrpc`, `raftapi`, `harness` and `harness-cli` with the
+//! submission's `raft` (and its `raftapi/src/messages.rs`, the one given file a submission may
+//! extend), built in a folder of our own, never inside the submission.
 //!
 //! The workspace sits at a fixed place in the grading target folder (`TARGET/workspace`), and
 //! files are written only when their content changed, so that Cargo, which keys the kit's
@@ -41,8 +42,9 @@ pub enum WorkspaceError {
         /// The crate.
         path: PathBuf,
     },
-    /// The kit (the repository with labrpc and harness) is not where it should be.
-    #[error("{0} is not the lab's repository (no labrpc/ and harness/ beside a Cargo.toml); pass --kit DIR")]
+    /// The kit (the repository with labrpc, raftapi, harness and harness-cli) is not where it
+    /// should be.
+    #[error("{0} is not the lab's repository (no labrpc/, raftapi/, harness/ and harness-cli/ beside a Cargo.toml); pass --kit DIR")]
     NoKit(PathBuf),
     /// The submission's manifest cannot be used.
     #[error(transparent)]
@@ -78,6 +80,19 @@ fn io<'a>(
     }
 }
 
+/// The kit's crates copied into the scratch workspace, as they are.
+pub const KIT_CRATES: &[&str] = &["labrpc", "raftapi", "harness", "harness-cli"];
+
+/// The one file of the given crate `raftapi` that a submission may change (by adding fields
+/// to the messages): taken from a student repository when it has one.
+pub const MESSAGES: &str = "raftapi/src/messages.rs";
+
+/// The submission's own [`MESSAGES`] file, when it is a student repository that has one.
+pub fn find_messages(submission: &Path) -> Option<PathBuf> {
+    let path = submission.join(MESSAGES);
+    path.is_file().then_some(path)
+}
+
 /// Finds the submission's `raft` crate: `DIR/raft` of a student repository, or `DIR` itself.
 pub fn find_crate(submission: &Path) -> Result<PathBuf, WorkspaceError> {
     let nested = submission.join("raft");
@@ -102,8 +117,9 @@ pub fn find_crate(submission: &Path) -> Result<PathBuf, WorkspaceError> {
 /// Whether `dir` looks like the lab's repository.
 pub fn is_kit(dir: &Path) -> bool {
     dir.join("Cargo.toml").is_file()
-        && dir.join("labrpc/Cargo.toml").is_file()
-        && dir.join("harness/Cargo.toml").is_file()
+        && KIT_CRATES
+            .iter()
+            .all(|krate| dir.join(krate).join("Cargo.toml").is_file())
 }
 
 /// Which files of a folder to copy.
@@ -344,8 +360,13 @@ impl Workspace {
     }
 
     /// Writes the kit's crates and the submission's `raft` crate (from `crate_dir`) into the
-    /// workspace, with manifests of our own. Hold the [lock](Self::lock).
-    pub fn prepare(&self, crate_dir: &Path) -> Result<Prepared, WorkspaceError> {
+    /// workspace, with manifests of our own, and the submission's messages (`messages`, its
+    /// copy of [`MESSAGES`]) over the kit's. Hold the [lock](Self::lock).
+    pub fn prepare(
+        &self,
+        crate_dir: &Path,
+        messages: Option<&Path>,
+    ) -> Result<Prepared, WorkspaceError> {
         if !is_kit(&self.kit) {
             return Err(WorkspaceError::NoKit(self.kit.clone()));
         }
@@ -353,7 +374,7 @@ impl Workspace {
             return Err(WorkspaceError::NoLib(crate_dir.to_path_buf()));
         }
         let ws = self.dir();
-        for krate in ["labrpc", "harness"] {
+        for &krate in KIT_CRATES {
             let skip_handout = krate == "harness";
             mirror(
                 &self.kit.join(krate),
@@ -408,6 +429,17 @@ impl Workspace {
         write_if_changed(&ws.join("raft/Cargo.toml"), raft.text.as_bytes())?;
 
         let mut parts: Vec<Vec<u8>> = vec![raft.text.into_bytes()];
+        if let Some(path) = messages {
+            let bytes = std::fs::read(path).map_err(io("cannot read", path))?;
+            if bytes.len() as u64 > MAX_SUBMISSION_BYTES {
+                return Err(WorkspaceError::TooBig {
+                    path: path.to_path_buf(),
+                });
+            }
+            write_if_changed(&ws.join(MESSAGES), &bytes)?;
+            parts.push(MESSAGES.as_bytes().to_vec());
+            parts.push(bytes);
+        }
         for rel in &files {
             parts.push(rel.to_string_lossy().into_owned().into_bytes());
             parts.push(std::fs::read(ws.join("raft").join(rel)).unwrap_or_default());
@@ -439,7 +471,14 @@ impl Workspace {
     pub fn build(&self, offline: bool) -> Result<BuildOutcome, WorkspaceError> {
         let out = self
             .cargo(offline)
-            .args(["build", "--release", "-p", "harness", "--bin", "harness"])
+            .args([
+                "build",
+                "--release",
+                "-p",
+                "harness-cli",
+                "--bin",
+                "harness",
+            ])
             .arg("--target-dir")
             .arg(self.cargo_target())
             .args(["--message-format", "json"])
@@ -466,7 +505,10 @@ impl Workspace {
             if msg["message"]["level"] != "error" {
                 continue;
             }
-            let in_harness = msg["target"]["name"] == "harness";
+            // The kit's crates compile on their own: an error there means the submission's
+            // messages or its `Raft` differ from the API the graders use.
+            let target = msg["target"]["name"].as_str().unwrap_or("");
+            let in_harness = ["harness", "harness_cli", "raftapi"].contains(&target);
             api_mismatch |= in_harness;
             error_count += 1;
             if errors.len() < SHOWN_ERRORS && !rendered.starts_with("error: aborting") {

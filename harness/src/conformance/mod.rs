@@ -54,8 +54,8 @@ use std::time::Duration;
 use labrpc::runtime;
 use raftapi::{ApplyMsg, LogEntry, Term};
 
-use raftapi::Peer;
 use crate::tester::TestFailure;
+use raftapi::Peer;
 use rules::Rule;
 use script::Scripted;
 
@@ -268,6 +268,7 @@ impl Book {
         self.entries.push(LogEntry {
             term: Term(term),
             command: format!("{tag}{index}").into_bytes(),
+            ..Default::default()
         });
     }
 

@@ -68,6 +68,7 @@ impl ModelFollower {
                 success: false,
                 conflict_term: conflict_term.map(Term),
                 conflict_index,
+                ..Default::default()
             };
         if args.term.0 < self.term {
             return refuse(self.term, None, 0);
@@ -104,6 +105,7 @@ impl ModelFollower {
                 success: true,
                 conflict_term: None,
                 conflict_index: 0,
+                ..Default::default()
             }
         };
         self.probes.push(probe);
@@ -133,9 +135,11 @@ mod tests {
                 .map(|&t| LogEntry {
                     term: Term(t),
                     command: Vec::new(),
+                    ..Default::default()
                 })
                 .collect(),
             leader_commit: 0,
+            ..Default::default()
         }
     }
 

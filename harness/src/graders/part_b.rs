@@ -10,8 +10,8 @@ use labrpc::runtime;
 
 use super::{one_cluster, Body, Grader, GraderFuture, Origin};
 use crate::fail;
-use raftapi::Peer;
 use crate::tester::{Command, Stats, TestFailure, Tester, RAFT_ELECTION_TIMEOUT};
+use raftapi::Peer;
 
 /// The part-B tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -172,9 +172,11 @@ mod tests {
                 .map(|&(t, c)| LogEntry {
                     term: Term(t),
                     command: c.to_vec(),
+                    ..Default::default()
                 })
                 .collect(),
             leader_commit: 0,
+            ..Default::default()
         }
     }
 
