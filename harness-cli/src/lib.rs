@@ -177,7 +177,7 @@ pub struct RunArgs {
     /// Write no bundles (and capture no log while running: about 14% less work per trial).
     #[arg(long)]
     pub no_bundles: bool,
-    /// The log filter of bundles (RUST_LOG syntax).
+    /// The log filter of bundles (a level such as `debug`, or `info,raft=trace`).
     #[arg(long, value_name = "FILTER", default_value = run::DEFAULT_BUNDLE_LOG)]
     pub bundle_log: String,
     /// Run all trials of one grader before the next (default: graders take turns).
@@ -254,7 +254,7 @@ pub struct ReplayArgs {
     /// Replay in real time (not an exact replay: thread timing differs).
     #[arg(long)]
     pub real: bool,
-    /// The log filter (RUST_LOG syntax).
+    /// The log filter (a level such as `debug`, or `info,raft=trace`).
     #[arg(long, value_name = "FILTER", default_value = "debug")]
     pub log: String,
     /// Fail when no task makes progress for this many seconds of wall time.

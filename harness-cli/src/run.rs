@@ -76,7 +76,7 @@ pub struct RunOptions {
     pub keep_all: bool,
     /// Where bundles go; `None` writes none.
     pub out_dir: Option<PathBuf>,
-    /// The log filter of bundles (`RUST_LOG` syntax).
+    /// The log filter of bundles (a level such as `debug`, or `info,raft=trace`).
     pub bundle_log: String,
     /// All trials of one grader before the next, instead of taking turns.
     pub sequential: bool,

@@ -7,7 +7,7 @@
 //! | `LAB_SEED` | run this one seed (replays a failure) | unset |
 //! | `LAB_SEEDS` | how many seeds to run | 12 in sim (fewer for the longest graders), 1 in real |
 //! | `LAB_SEED_START` | the first seed | 1 |
-//! | `LAB_LOG` | print the log of each trial as it runs (`RUST_LOG` syntax, e.g. `debug`) | unset |
+//! | `LAB_LOG` (or `RUST_LOG`) | print the log of each trial to stderr as it runs, passing or not (a level such as `debug`, or `info,raft=trace`: [`logs::parse_filter`](crate::logs::parse_filter)) | unset |
 //! | `LAB_STUCK_AFTER` | seconds of wall time without progress before a trial is failed as stuck | 10 |
 //! | `LAB_MONITOR` | `0` turns the safety monitor off ([`crate::monitor`]) | on |
 //! | `LAB_HTML` | `1`: write each failing seed's [timeline page](crate::timeline) under `lab-results/timeline/`; a folder: write them there | unset |
@@ -74,7 +74,8 @@ pub struct TestPlan {
 }
 
 impl TestPlan {
-    /// Reads `LAB_RUNTIME`, `LAB_SEED`, `LAB_SEEDS`, `LAB_SEED_START`, `LAB_LOG` and
+    /// Reads `LAB_RUNTIME`, `LAB_SEED`, `LAB_SEEDS`, `LAB_SEED_START`, `LAB_LOG` (or
+    /// `RUST_LOG`) and
     /// `LAB_STUCK_AFTER`.
     ///
     /// # Panics
@@ -113,7 +114,11 @@ impl TestPlan {
         TestPlan {
             executor,
             seeds,
-            log: std::env::var("LAB_LOG").ok(),
+            // `RUST_LOG` is what Rust programmers reach for first: it means the same here.
+            log: std::env::var("LAB_LOG")
+                .or_else(|_| std::env::var("RUST_LOG"))
+                .ok()
+                .filter(|f| !f.trim().is_empty()),
             html: html_dir(std::env::var("LAB_HTML").ok().as_deref()),
             stuck_after,
         }

@@ -22,7 +22,7 @@ pub struct TrialSettings {
     pub executor: Executor,
     /// The seed.
     pub seed: u64,
-    /// Capture the log with this filter (`RUST_LOG` syntax), e.g. `"debug"`.
+    /// Capture the log with this filter (a level such as `debug`, or `info,raft=trace`), e.g. `"debug"`.
     pub log: Option<String>,
     /// Also print the log to stderr as it happens.
     pub echo_log: bool,

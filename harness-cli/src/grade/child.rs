@@ -189,6 +189,7 @@ impl Runner {
             .env("MALLOC_ARENA_MAX", "2")
             .env("NO_COLOR", "1")
             .env_remove("LAB_LOG")
+            .env_remove("RUST_LOG")
             .stdin(Stdio::null());
         (cmd, limit)
     }
