@@ -477,6 +477,56 @@ fn every_grader_of_a_part_must_run_in_the_handout() {
 }
 
 #[test]
+fn harness_handout_makes_a_git_repository_with_one_commit_unless_told_not_to() {
+    let has_git = Command::new("git").arg("--version").output().is_ok();
+    if !has_git {
+        eprintln!("git is not installed: nothing to check");
+        return;
+    }
+    let out = tmp("git").join("repo");
+    let made = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["handout", "--parts", "A", "--out"])
+        .arg(&out)
+        .output()
+        .expect("the harness runs");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let log = Command::new("git")
+        .args(["log", "--oneline"])
+        .current_dir(&out)
+        .output()
+        .expect("git runs");
+    let log = String::from_utf8_lossy(&log.stdout);
+    assert_eq!(log.lines().count(), 1, "one commit: {log}");
+    let status = Command::new("git")
+        .args(["status", "--porcelain"])
+        .current_dir(&out)
+        .output()
+        .expect("git runs");
+    assert!(
+        status.stdout.is_empty(),
+        "every file is committed: {}",
+        String::from_utf8_lossy(&status.stdout)
+    );
+
+    let plain = tmp("no-git").join("repo");
+    let made = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["handout", "--parts", "A", "--no-git", "--out"])
+        .arg(&plain)
+        .output()
+        .expect("the harness runs");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    assert!(plain.join("raft/src/lib.rs").is_file() && !plain.join(".git").exists());
+}
+
+#[test]
 fn the_handout_is_written_only_into_an_empty_folder() {
     let out = tmp("written");
     let h = build(&kit(), &[]).expect("builds");

@@ -17,8 +17,8 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
-use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::Layer;
 
 use crate::timeline::probe;
@@ -380,9 +380,10 @@ impl Capture {
     }
 }
 
-/// Reads a log filter: a comma-separated list of `LEVEL` (the default for every target) and
-/// `TARGET=LEVEL` items, levels being `error`, `warn`, `info`, `debug`, `trace` or `off`. The
-/// targets of the lab are `raft` (the peer), `tester` (the tester's own events) and `labrpc`.
+/// Reads a log filter: a comma-separated list of `LEVEL` (the default for every target),
+/// `TARGET=LEVEL` and `TARGET` (everything of that target) items, levels being `error`, `warn`,
+/// `info`, `debug`, `trace` or `off`. The targets of the lab are `raft` (the peer), `tester`
+/// (the tester's own events) and `labrpc`.
 ///
 /// ```
 /// use harness::logs::parse_filter;
@@ -391,17 +392,41 @@ impl Capture {
 /// assert!(parse_filter("info,raft=trace").is_ok());
 /// let e = parse_filter("raft=loud").expect_err("not a level");
 /// assert!(e.contains("raft=loud"), "{e}");
+/// assert!(parse_filter("[[").is_err());
 /// ```
 ///
 /// # Errors
 /// A filter that does not parse, with what was wrong and the expected form.
 pub fn parse_filter(filter: &str) -> Result<Targets, String> {
-    filter.trim().parse::<Targets>().map_err(|e| {
+    const LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace", "off"];
+    let bad = |why: String| {
         format!(
-            "bad log filter {filter:?}: {e} (expected a level such as `debug`, or \
-             `target=level` items such as `info,raft=trace`)"
+            "bad log filter {filter:?}: {why} (expected a level such as `debug`, or \
+             `target=level` items such as `info,raft=trace`; levels: {})",
+            LEVELS.join(", ")
         )
-    })
+    };
+    let is_level = |w: &str| LEVELS.contains(&w.trim().to_ascii_lowercase().as_str());
+    let is_target = |t: &str| {
+        !t.is_empty()
+            && t.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == ':')
+    };
+    for item in filter.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let ok = match item.split_once('=') {
+            Some((target, level)) => is_target(target.trim()) && is_level(level),
+            None => is_level(item) || is_target(item),
+        };
+        if !ok {
+            return Err(bad(format!(
+                "{item:?} is neither a level nor `target=level`"
+            )));
+        }
+    }
+    filter
+        .trim()
+        .parse::<Targets>()
+        .map_err(|e| bad(e.to_string()))
 }
 
 /// Makes every capture see every event, whichever thread first meets an event's call site.
