@@ -6,9 +6,9 @@ use labrpc::runtime::{self, Executor, NodeName, RunConfig, RunError, TraceSummar
 
 use crate::graders::Grader;
 use crate::logs::Capture;
-use crate::peer::Peer;
 use crate::tester::{applier_peer, Passed, TestFailure, SNAPSHOT_CALL, TEST_TIME_LIMIT};
 use crate::timeline::record::Record;
+use raftapi::Peer;
 
 /// The most of a trial's log kept in memory (the newest lines; see [`Capture::bounded`]): far
 /// more than any test's debug log, and a bound on what a stuck run that goes on logging can
@@ -22,7 +22,7 @@ pub struct TrialSettings {
     pub executor: Executor,
     /// The seed.
     pub seed: u64,
-    /// Capture the log with this filter (`RUST_LOG` syntax), e.g. `"debug"`.
+    /// Capture the log with this filter (a level such as `debug`, or `info,raft=trace`), e.g. `"debug"`.
     pub log: Option<String>,
     /// Also print the log to stderr as it happens.
     pub echo_log: bool,
@@ -268,7 +268,7 @@ fn diagnose(error: RunError) -> TrialError {
     let RunError::Stuck { polls, waits, .. } = &error else {
         return TrialError::Runtime(error);
     };
-    let apply_send = WaitOn::Other(raft::APPLY_SEND_WAIT);
+    let apply_send = WaitOn::Other(raftapi::APPLY_SEND_WAIT);
     // The service's snapshot() call into a peer, stuck (the tester makes no other call; a
     // poll seen at one tick only, held zero, may be an honest call that is about to return).
     let snapshot = polls
@@ -422,7 +422,7 @@ where
 mod tests {
     use super::*;
     use labrpc::{ClientEnd, Service};
-    use raft::{ApplySender, Persister};
+    use raftapi::{ApplySender, Persister};
 
     /// A peer that does nothing, except that peer 2's task panics at once.
     struct PanicsAsPeer2;
