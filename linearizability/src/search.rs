@@ -1,0 +1,603 @@
+//! The search for one partition: Wing and Gong's backtracking over the operations that may take
+//! effect next, with Lowe's cache of (set of linearized operations, state) pairs already seen.
+//!
+//! The history becomes a list of call and return entries sorted by time (a call before a
+//! return at the same time, so touching intervals overlap). Walking the list from its head, a
+//! call whose operation the model accepts in the current state, leading to a pair not seen
+//! before, is *lifted*: its call and return entries leave the list, the operation joins the
+//! linearization, and the walk restarts at the head. Reaching a return entry means that
+//! operation should already have taken effect: the last lifted operation goes back into the
+//! list and the walk goes on after its call. The history is linearizable when every operation
+//! with a known outcome is lifted, and not linearizable when there is nothing left to undo.
+//!
+//! An operation whose outcome is unknown has no return entry: it may be lifted anywhere after
+//! its call, and need not be lifted at all. One that is also read-only is left out: it could
+//! only ever be dropped.
+//!
+//! One pruning goes beyond porcupine's search, and is sound (it never changes an answer):
+//! **read-only operations first.** A read-only operation (see
+//! [`Model::is_read_only`](crate::Model::is_read_only)) that is possible now may as well take
+//! effect now: any linearization from here can be reordered to start with it, since it was
+//! called before every pending return (it is a candidate) and changes no state the others
+//! see. So when it leads nowhere, neither does the configuration before it, and the search
+//! backs out of that one too instead of trying its other candidates. (An operation that
+//! merely leaves *this* state unchanged does not qualify: later, in another state, it might
+//! change it.)
+
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+use std::mem;
+
+use crate::hash::{op_word, BuildPassThrough};
+
+/// What the search needs of a model: the state after operation `op` (numbered within the
+/// partition), and a hash of a state.
+pub(crate) trait Stepper {
+    /// A state of the object.
+    type State: Clone + Eq;
+    /// The state before any operation.
+    fn init(&self) -> Self::State;
+    /// The state after operation `op` took effect in `state`, or `None` if it cannot.
+    fn step(&self, state: &Self::State, op: u32) -> Option<Self::State>;
+    /// A hash of `state`, equal for equal states.
+    fn hash(&self, state: &Self::State) -> u64;
+    /// Whether operation `op` leaves every state in which it is possible unchanged (see
+    /// [`Model::is_read_only`](crate::Model::is_read_only)).
+    fn read_only(&self, op: u32) -> bool;
+    /// About how many bytes the cache spends keeping `state`.
+    fn state_bytes(&self, state: &Self::State) -> usize;
+}
+
+/// When one operation of a partition was called, and returned (`None`: unknown outcome).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Interval {
+    pub call: u64,
+    pub ret: Option<u64>,
+}
+
+/// Why a search stopped before it had an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Halt {
+    /// It took its whole step budget.
+    Budget,
+    /// The time limit passed.
+    Time,
+    /// Another partition's result made this one's unnecessary.
+    Cancelled,
+    /// Its cache reached the memory limit.
+    Memory,
+}
+
+/// How a search ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum End {
+    Linearizable,
+    NotLinearizable,
+    Halted(Halt),
+}
+
+/// The answer of one search.
+#[derive(Debug, Clone)]
+pub(crate) struct Found {
+    pub end: End,
+    /// Search steps taken (one per entry visited).
+    pub steps: u64,
+    /// The whole linearization when linearizable, otherwise the longest linearizable prefix
+    /// found (the first one found of that length), as partition-local operation numbers.
+    pub longest: Vec<u32>,
+}
+
+/// How often (in steps) the search asks whether it should stop: every 1024 steps, a few
+/// microseconds of work even with expensive models.
+const POLL_MASK: u64 = 1023;
+
+/// Entry numbering: 0 is the head sentinel, entries are 1..=m, m + 1 is the tail sentinel.
+const HEAD: u32 = 0;
+const NONE: u32 = u32::MAX;
+/// Marks a frame whose operation is read-only (entry numbers stay below it).
+const READ_ONLY: u32 = 1 << 31;
+
+/// The sorted call/return entries, threaded on a doubly linked list that the search edits in
+/// place (removal and restoring in reverse order, as in dancing links).
+struct Entries {
+    next: Vec<u32>,
+    prev: Vec<u32>,
+    /// `op << 1 | 1` for a return entry, `op << 1` for a call; the tail is a return of no one.
+    tag: Vec<u32>,
+    /// For each operation, its return entry (`NONE` for an unknown outcome).
+    ret_entry: Vec<u32>,
+}
+
+impl Entries {
+    /// The entries of the operations for which `keep` holds.
+    fn new(intervals: &[Interval], keep: impl Fn(u32) -> bool) -> Self {
+        // (time, 0 = call / 1 = return, op): calls before returns at equal times.
+        let mut order: Vec<(u64, u8, u32)> = Vec::with_capacity(intervals.len() * 2);
+        for (op, iv) in intervals.iter().enumerate() {
+            let op = op as u32;
+            if !keep(op) {
+                continue;
+            }
+            order.push((iv.call, 0, op));
+            if let Some(ret) = iv.ret {
+                order.push((ret, 1, op));
+            }
+        }
+        order.sort_unstable();
+        let m = order.len() as u32;
+        let tail = m + 1;
+        let mut tag = Vec::with_capacity(order.len() + 2);
+        let mut ret_entry = vec![NONE; intervals.len()];
+        tag.push(NONE);
+        for (i, &(_, kind, op)) in order.iter().enumerate() {
+            tag.push(op << 1 | u32::from(kind));
+            if kind == 1 {
+                ret_entry[op as usize] = i as u32 + 1;
+            }
+        }
+        tag.push(NONE); // the tail: odd, so it reads as a return (of no operation)
+        let next = (1..=tail).chain([tail]).collect();
+        let prev = [HEAD].into_iter().chain(0..tail).collect();
+        Entries {
+            next,
+            prev,
+            tag,
+            ret_entry,
+        }
+    }
+
+    /// The tail sentinel: reads as a return, so visiting it backtracks.
+    #[inline]
+    fn tail(&self) -> u32 {
+        (self.tag.len() - 1) as u32
+    }
+
+    #[inline]
+    fn unlink(&mut self, e: u32) {
+        let (p, n) = (self.prev[e as usize], self.next[e as usize]);
+        self.next[p as usize] = n;
+        self.prev[n as usize] = p;
+    }
+
+    #[inline]
+    fn relink(&mut self, e: u32) {
+        let (p, n) = (self.prev[e as usize], self.next[e as usize]);
+        self.next[p as usize] = e;
+        self.prev[n as usize] = e;
+    }
+
+    /// Takes a call entry and its operation's return entry out of the list.
+    #[inline]
+    fn lift(&mut self, call: u32, op: u32) {
+        self.unlink(call);
+        let ret = self.ret_entry[op as usize];
+        if ret != NONE {
+            self.unlink(ret);
+        }
+    }
+
+    /// Puts back what `lift` took out (the most recent lift first).
+    #[inline]
+    fn unlift(&mut self, call: u32, op: u32) {
+        let ret = self.ret_entry[op as usize];
+        if ret != NONE {
+            self.relink(ret);
+        }
+        self.relink(call);
+    }
+}
+
+/// The configurations already reached: (operations placed, state). Chained on a hash of
+/// both; the bit sets live in one flat array, `words` words each. Every configuration in it
+/// that is not on the search's current path has been explored without success.
+struct Cache<S> {
+    words: usize,
+    heads: HashMap<u64, u32, BuildPassThrough>,
+    chain: Vec<u32>,
+    bits: Vec<u64>,
+    states: Vec<S>,
+    /// About how much memory it takes.
+    bytes: usize,
+}
+
+/// What one configuration costs the cache besides its bit set and state: its slot in the
+/// hash table (key, index and control byte, at the table's load) and its chain link.
+const ENTRY_OVERHEAD: usize = 32;
+
+impl<S: Clone + Eq> Cache<S> {
+    fn new(words: usize) -> Self {
+        Cache {
+            words,
+            heads: HashMap::default(),
+            chain: Vec::new(),
+            bits: Vec::new(),
+            states: Vec::new(),
+            bytes: 0,
+        }
+    }
+
+    /// Adds the configuration unless it is there already; whether it was added. `bytes` is
+    /// what keeping the state costs.
+    #[inline]
+    fn insert(&mut self, key: u64, bits: &[u64], state: &S, bytes: usize) -> bool {
+        let index = self.states.len() as u32;
+        match self.heads.entry(key) {
+            Entry::Occupied(mut head) => {
+                let mut at = *head.get();
+                while at != NONE {
+                    let i = at as usize;
+                    let theirs = &self.bits[i * self.words..(i + 1) * self.words];
+                    if same_words(theirs, bits) && self.states[i] == *state {
+                        return false;
+                    }
+                    at = self.chain[i];
+                }
+                self.chain.push(*head.get());
+                head.insert(index);
+            }
+            Entry::Vacant(slot) => {
+                self.chain.push(NONE);
+                slot.insert(index);
+            }
+        }
+        self.bits.extend_from_slice(bits);
+        self.states.push(state.clone());
+        self.bytes += ENTRY_OVERHEAD + self.words * 8 + bytes;
+        true
+    }
+}
+
+/// Word-by-word equality (bit sets are a few words: cheaper than a call to `memcmp`).
+#[inline]
+fn same_words(a: &[u64], b: &[u64]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+/// The longest linearizable prefix seen so far, kept up to date cheaply: `agree` is how many
+/// leading operations the current path shares with `best`.
+struct Longest {
+    best: Vec<u32>,
+    agree: usize,
+}
+
+impl Longest {
+    #[inline]
+    fn pushed(&mut self, path: &[u32]) {
+        let depth = path.len();
+        if self.agree + 1 == depth && self.best.get(depth - 1) == path.last() {
+            self.agree = depth;
+        }
+        if depth > self.best.len() {
+            self.best.truncate(self.agree);
+            self.best.extend_from_slice(&path[self.agree..]);
+            self.agree = depth;
+        }
+    }
+
+    #[inline]
+    fn popped(&mut self, depth: usize) {
+        self.agree = self.agree.min(depth);
+    }
+}
+
+/// Where a [`Search`] stands after [`Search::run`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Progress {
+    /// It has its answer (kept in the search).
+    Done,
+    /// It reached the step count it was given and can go on later.
+    Paused,
+}
+
+/// The search for a linearization of one partition's operations, resumable: it runs until a
+/// given step count, and goes on from there when asked again.
+pub(crate) struct Search<T: Stepper> {
+    stepper: T,
+    /// The most bytes the cache may take.
+    memory_limit: usize,
+    intervals: Vec<Interval>,
+    /// Per operation: whether it is read-only.
+    read_only: Vec<bool>,
+    list: Entries,
+    bits: Vec<u64>,
+    bits_hash: u64,
+    cache: Cache<T::State>,
+    state: T::State,
+    /// The linearization so far: each lifted call entry (flagged when its operation is
+    /// read-only) and the state before it.
+    frames: Vec<(u32, T::State)>,
+    /// The same operations, in order.
+    path: Vec<u32>,
+    longest: Longest,
+    /// Operations with a known outcome not yet lifted.
+    unplaced: usize,
+    steps: u64,
+    /// Where the walk over the list stands.
+    entry: u32,
+    end: Option<End>,
+}
+
+impl<T: Stepper> Search<T> {
+    /// A search over `intervals` (operation `i` of the partition is `intervals[i]`).
+    pub fn new(stepper: T, intervals: Vec<Interval>, memory_limit: usize) -> Self {
+        let n = intervals.len() as u32;
+        let unplaced = intervals.iter().filter(|iv| iv.ret.is_some()).count();
+        let read_only: Vec<bool> = (0..n).map(|op| stepper.read_only(op)).collect();
+        // An unknown outcome that changes nothing could only ever be dropped: leave it out.
+        let list = Entries::new(&intervals, |op| {
+            intervals[op as usize].ret.is_some() || !read_only[op as usize]
+        });
+        let words = intervals.len().div_ceil(64);
+        let state = stepper.init();
+        let entry = list.next[HEAD as usize];
+        Search {
+            stepper,
+            memory_limit,
+            intervals,
+            read_only,
+            list,
+            bits: vec![0; words],
+            bits_hash: 0,
+            cache: Cache::new(words),
+            state,
+            frames: Vec::new(),
+            path: Vec::new(),
+            longest: Longest {
+                best: Vec::new(),
+                agree: 0,
+            },
+            unplaced,
+            steps: 0,
+            entry,
+            // Nothing has to take effect (operations with unknown outcomes need not).
+            end: (unplaced == 0).then_some(End::Linearizable),
+        }
+    }
+
+    /// Steps taken so far.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// The answer, once there is one.
+    pub fn end(&self) -> Option<End> {
+        self.end
+    }
+
+    /// Stops the search for good (a limit ran out).
+    pub fn halt(&mut self, halt: Halt) {
+        if self.end.is_none() {
+            self.end = Some(End::Halted(halt));
+        }
+    }
+
+    /// What was found: the answer (if any), the steps, and the whole linearization or the
+    /// longest linearizable prefix.
+    pub fn found(self) -> Found {
+        let end = self.end.unwrap_or(End::Halted(Halt::Cancelled));
+        let longest = if end == End::Linearizable {
+            self.path
+        } else {
+            self.longest.best
+        };
+        Found {
+            end,
+            steps: self.steps,
+            longest,
+        }
+    }
+
+    /// Searches until there is an answer or `until` steps have been taken in all. `poll` is
+    /// asked every 1024 steps whether to stop for good.
+    pub fn run(&mut self, until: u64, poll: &mut dyn FnMut() -> Option<Halt>) -> Progress {
+        if self.end.is_some() {
+            return Progress::Done;
+        }
+        let mut entry = self.entry;
+        let end = loop {
+            if self.steps >= until {
+                self.entry = entry;
+                return Progress::Paused;
+            }
+            self.steps += 1;
+            if self.steps & POLL_MASK == 0 {
+                if let Some(halt) = poll() {
+                    break End::Halted(halt);
+                }
+            }
+            let tag = self.list.tag[entry as usize];
+            if tag & 1 == 0 {
+                // A call: try to let its operation take effect now.
+                let op = tag >> 1;
+                if let Some(next_state) = self.stepper.step(&self.state, op) {
+                    let read_only = self.read_only[op as usize];
+                    let word = op_word(op);
+                    let (w, b) = ((op / 64) as usize, op % 64);
+                    self.bits[w] |= 1 << b;
+                    let key = (self.bits_hash ^ word) ^ self.stepper.hash(&next_state);
+                    let bytes = self.stepper.state_bytes(&next_state);
+                    if self.cache.insert(key, &self.bits, &next_state, bytes) {
+                        if self.cache.bytes > self.memory_limit {
+                            self.bits[w] &= !(1 << b);
+                            break End::Halted(Halt::Memory);
+                        }
+                        self.bits_hash ^= word;
+                        let previous = mem::replace(&mut self.state, next_state);
+                        let flag = if read_only { READ_ONLY } else { 0 };
+                        self.frames.push((entry | flag, previous));
+                        self.path.push(op);
+                        self.longest.pushed(&self.path);
+                        self.list.lift(entry, op);
+                        if self.intervals[op as usize].ret.is_some() {
+                            self.unplaced -= 1;
+                            if self.unplaced == 0 {
+                                break End::Linearizable;
+                            }
+                        }
+                        entry = self.list.next[HEAD as usize];
+                        continue;
+                    }
+                    self.bits[w] &= !(1 << b);
+                    if read_only {
+                        // Explored before, without success: so is this configuration (see
+                        // the module's notes). Back out of it.
+                        entry = self.list.tail();
+                        continue;
+                    }
+                }
+                entry = self.list.next[entry as usize];
+            } else {
+                // A return (or the tail): an operation that should have taken effect by now
+                // has not. Undo the last choice and try what comes after it.
+                let Some((flagged, previous)) = self.frames.pop() else {
+                    break End::NotLinearizable;
+                };
+                let call = flagged & !READ_ONLY;
+                let op = self.list.tag[call as usize] >> 1;
+                self.state = previous;
+                self.bits[(op / 64) as usize] &= !(1 << (op % 64));
+                self.bits_hash ^= op_word(op);
+                self.path.pop();
+                self.longest.popped(self.path.len());
+                self.list.unlift(call, op);
+                if self.intervals[op as usize].ret.is_some() {
+                    self.unplaced += 1;
+                }
+                entry = if flagged & READ_ONLY != 0 {
+                    // A read-only operation led nowhere: so does the configuration before
+                    // it (see the module's notes). Back out of that one too.
+                    self.list.tail()
+                } else {
+                    self.list.next[call as usize]
+                };
+            }
+        };
+        self.entry = entry;
+        self.end = Some(end);
+        Progress::Done
+    }
+}
+
+/// Searches one partition to the end, or to `budget` steps.
+#[cfg(test)]
+fn search<T: Stepper>(
+    stepper: T,
+    intervals: &[Interval],
+    budget: u64,
+    poll: &mut dyn FnMut() -> Option<Halt>,
+) -> Found {
+    let mut search = Search::new(stepper, intervals.to_vec(), usize::MAX);
+    if search.run(budget, poll) == Progress::Paused {
+        search.halt(Halt::Budget);
+    }
+    search.found()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A register of small integers: op i writes `writes[i]` (Some) or reads `reads[i]`.
+    struct Reg {
+        ops: Vec<(bool, i32)>, // (is_write, value)
+    }
+
+    impl Stepper for Reg {
+        type State = i32;
+        fn init(&self) -> i32 {
+            0
+        }
+        fn step(&self, s: &i32, op: u32) -> Option<i32> {
+            let (write, v) = self.ops[op as usize];
+            if write {
+                Some(v)
+            } else {
+                (v == *s).then_some(*s)
+            }
+        }
+        fn hash(&self, s: &i32) -> u64 {
+            *s as u64
+        }
+        fn read_only(&self, op: u32) -> bool {
+            !self.ops[op as usize].0
+        }
+        fn state_bytes(&self, _: &i32) -> usize {
+            4
+        }
+    }
+
+    fn never() -> impl FnMut() -> Option<Halt> {
+        || None
+    }
+
+    fn iv(call: u64, ret: u64) -> Interval {
+        Interval {
+            call,
+            ret: Some(ret),
+        }
+    }
+
+    #[test]
+    fn a_read_overlapping_a_write_may_see_it_or_not() {
+        let reg = Reg {
+            ops: vec![(true, 1), (false, 1), (false, 0)],
+        };
+        let found = search(
+            Reg {
+                ops: reg.ops.clone(),
+            },
+            &[iv(0, 10), iv(1, 5), iv(6, 9)],
+            u64::MAX,
+            &mut never(),
+        );
+        // Read 1 before read 0, both inside the write: not linearizable (the write cannot be
+        // undone).
+        assert_eq!(found.end, End::NotLinearizable);
+        let found = search(
+            Reg {
+                ops: reg.ops.clone(),
+            },
+            &[iv(0, 10), iv(6, 9), iv(1, 5)],
+            u64::MAX,
+            &mut never(),
+        );
+        // Read 0 (1..5) then read 1 (6..9): the write took effect between them.
+        assert_eq!(found.end, End::Linearizable);
+        assert_eq!(found.longest, vec![2, 0, 1]);
+    }
+
+    #[test]
+    fn the_longest_prefix_is_kept_when_the_search_fails() {
+        // write 1 [0,1], read 1 [2,3], read 0 [4,5]: the third read cannot be placed.
+        let reg = Reg {
+            ops: vec![(true, 1), (false, 1), (false, 0)],
+        };
+        let found = search(
+            Reg {
+                ops: reg.ops.clone(),
+            },
+            &[iv(0, 1), iv(2, 3), iv(4, 5)],
+            u64::MAX,
+            &mut never(),
+        );
+        assert_eq!(found.end, End::NotLinearizable);
+        assert_eq!(found.longest, vec![0, 1]);
+    }
+
+    #[test]
+    fn the_budget_stops_the_search_after_exactly_that_many_steps() {
+        let reg = Reg {
+            ops: vec![(true, 1), (false, 1), (false, 0)],
+        };
+        let found = search(
+            Reg {
+                ops: reg.ops.clone(),
+            },
+            &[iv(0, 1), iv(2, 3), iv(4, 5)],
+            3,
+            &mut never(),
+        );
+        assert_eq!(found.end, End::Halted(Halt::Budget));
+        assert_eq!(found.steps, 3);
+    }
+}
