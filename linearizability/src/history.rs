@@ -185,8 +185,8 @@ pub enum HistoryError {
     },
 }
 
-/// The most operations one check takes (entry numbers are kept in 31 bits).
-pub const MAX_OPERATIONS: usize = (1 << 30) - 2;
+/// The most operations one check takes (entry numbers are kept in 30 bits).
+pub const MAX_OPERATIONS: usize = (1 << 29) - 2;
 
 /// Turns a sequence of call and return events into operations, in the order of their calls.
 /// Event `k` happens at time `k`. A call that never returns is an operation whose outcome is

@@ -128,8 +128,9 @@ pub struct Stuck {
     /// The state after the prefix, described: the model rejects the operation in it.
     pub state: String,
     /// Every operation that could have taken effect right after the prefix (called before
-    /// `deadline`, not in the prefix), this one included, in history order: the model rejects
-    /// each of them in `state`, so no order explains the outputs.
+    /// `deadline`, not in the prefix, and not a read-only one of unknown outcome, which may
+    /// as well never happen), this one included, in history order: the model rejects each of
+    /// them in `state`, so no order explains the outputs.
     pub candidates: Vec<usize>,
 }
 
@@ -215,7 +216,7 @@ fn explain<M: Model, T: Describe>(
     }
 
     let stuck = if p.verdict == Verdict::NotLinearizable {
-        stuck_after::<M, T>(stepper, history, p, &state, local)
+        stuck_after(stepper, model, history, p, &state, local)
     } else {
         None
     };
@@ -235,6 +236,7 @@ fn explain<M: Model, T: Describe>(
 /// operation that could have gone before it.
 fn stuck_after<M: Model, T: Describe>(
     stepper: &T,
+    model: &M,
     history: &[Operation<M::Input, M::Output>],
     p: &PartitionResult,
     state: &T::State,
@@ -258,10 +260,14 @@ fn stuck_after<M: Model, T: Describe>(
     // Calls sort before returns at equal times, so "before the deadline" includes it. At a
     // longest prefix of a partition that is not linearizable the model rejects every one of
     // them (one it accepted would make a longer prefix); keep only those, all the same.
+    // Operations of unknown outcome that are read-only are not candidates: they could only
+    // ever be left out.
     let candidates = rest
         .iter()
         .copied()
-        .filter(|&i| history[i].call <= deadline && stepper.step(state, local(i)).is_none())
+        .filter(|&i| history[i].call <= deadline)
+        .filter(|&i| history[i].ret().is_some() || !model.is_read_only(&history[i].input, None))
+        .filter(|&i| stepper.step(state, local(i)).is_none())
         .collect();
     Some(Stuck {
         index,

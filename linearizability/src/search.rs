@@ -12,7 +12,10 @@
 //!
 //! An operation whose outcome is unknown has no return entry: it may be lifted anywhere after
 //! its call, and need not be lifted at all. One that is also read-only is left out: it could
-//! only ever be dropped.
+//! only ever be dropped. The others are tried after the candidates of known outcome (the walk
+//! makes two passes over the candidates): an operation that timed out usually matters to
+//! nobody, and trying it first at every step would explore every place it could go before
+//! finding that it need not go anywhere.
 //!
 //! One pruning goes beyond porcupine's search, and is sound (it never changes an answer):
 //! **read-only operations first.** A read-only operation (see
@@ -94,8 +97,12 @@ const POLL_MASK: u64 = 1023;
 /// Entry numbering: 0 is the head sentinel, entries are 1..=m, m + 1 is the tail sentinel.
 const HEAD: u32 = 0;
 const NONE: u32 = u32::MAX;
-/// Marks a frame whose operation is read-only (entry numbers stay below it).
+/// Marks a frame whose operation is read-only.
 const READ_ONLY: u32 = 1 << 31;
+/// Marks a frame lifted in the second pass over the candidates (unknown outcomes).
+const SECOND_PASS: u32 = 1 << 30;
+/// The entry number in a frame's flagged word (entry numbers stay below the flags).
+const ENTRY_MASK: u32 = SECOND_PASS - 1;
 
 /// The sorted call/return entries, threaded on a doubly linked list that the search edits in
 /// place (removal and restoring in reverse order, as in dancing links).
@@ -312,8 +319,12 @@ pub(crate) struct Search<T: Stepper> {
     /// Operations with a known outcome not yet lifted.
     unplaced: usize,
     steps: u64,
-    /// Where the walk over the list stands.
+    /// Where the walk over the list stands, and in which pass: the candidates of known
+    /// outcome first, then (`unknowns`) those of unknown outcome.
     entry: u32,
+    unknowns: bool,
+    /// Whether any operation of unknown outcome is in the list (else no second pass).
+    has_unknowns: bool,
     end: Option<End>,
 }
 
@@ -324,9 +335,9 @@ impl<T: Stepper> Search<T> {
         let unplaced = intervals.iter().filter(|iv| iv.ret.is_some()).count();
         let read_only: Vec<bool> = (0..n).map(|op| stepper.read_only(op)).collect();
         // An unknown outcome that changes nothing could only ever be dropped: leave it out.
-        let list = Entries::new(&intervals, |op| {
-            intervals[op as usize].ret.is_some() || !read_only[op as usize]
-        });
+        let listed = |op: u32| intervals[op as usize].ret.is_some() || !read_only[op as usize];
+        let list = Entries::new(&intervals, listed);
+        let has_unknowns = (0..n).any(|op| listed(op) && intervals[op as usize].ret.is_none());
         let words = intervals.len().div_ceil(64);
         let state = stepper.init();
         let entry = list.next[HEAD as usize];
@@ -349,6 +360,8 @@ impl<T: Stepper> Search<T> {
             unplaced,
             steps: 0,
             entry,
+            unknowns: false,
+            has_unknowns,
             // Nothing has to take effect (operations with unknown outcomes need not).
             end: (unplaced == 0).then_some(End::Linearizable),
         }
@@ -394,9 +407,11 @@ impl<T: Stepper> Search<T> {
             return Progress::Done;
         }
         let mut entry = self.entry;
+        let mut unknowns = self.unknowns;
         let end = loop {
             if self.steps >= until {
                 self.entry = entry;
+                self.unknowns = unknowns;
                 return Progress::Paused;
             }
             self.steps += 1;
@@ -407,8 +422,13 @@ impl<T: Stepper> Search<T> {
             }
             let tag = self.list.tag[entry as usize];
             if tag & 1 == 0 {
-                // A call: try to let its operation take effect now.
+                // A call: try to let its operation take effect now (in the first pass only
+                // those of known outcome, in the second the others).
                 let op = tag >> 1;
+                if self.intervals[op as usize].ret.is_some() == unknowns {
+                    entry = self.list.next[entry as usize];
+                    continue;
+                }
                 if let Some(next_state) = self.stepper.step(&self.state, op) {
                     let read_only = self.read_only[op as usize];
                     let word = op_word(op);
@@ -423,8 +443,11 @@ impl<T: Stepper> Search<T> {
                         }
                         self.bits_hash ^= word;
                         let previous = mem::replace(&mut self.state, next_state);
-                        let flag = if read_only { READ_ONLY } else { 0 };
-                        self.frames.push((entry | flag, previous));
+                        let mut flags = if read_only { READ_ONLY } else { 0 };
+                        if unknowns {
+                            flags |= SECOND_PASS;
+                        }
+                        self.frames.push((entry | flags, previous));
                         self.path.push(op);
                         self.longest.pushed(&self.path);
                         self.list.lift(entry, op);
@@ -435,6 +458,7 @@ impl<T: Stepper> Search<T> {
                             }
                         }
                         entry = self.list.next[HEAD as usize];
+                        unknowns = false;
                         continue;
                     }
                     self.bits[w] &= !(1 << b);
@@ -442,17 +466,23 @@ impl<T: Stepper> Search<T> {
                         // Explored before, without success: so is this configuration (see
                         // the module's notes). Back out of it.
                         entry = self.list.tail();
+                        unknowns = true;
                         continue;
                     }
                 }
                 entry = self.list.next[entry as usize];
+            } else if !unknowns && self.has_unknowns {
+                // The end of the first pass: now the candidates of unknown outcome.
+                entry = self.list.next[HEAD as usize];
+                unknowns = true;
             } else {
-                // A return (or the tail): an operation that should have taken effect by now
-                // has not. Undo the last choice and try what comes after it.
+                // A return (or the tail) in the last pass: an operation that should have
+                // taken effect by now has not. Undo the last choice, and try what comes after
+                // it in its pass.
                 let Some((flagged, previous)) = self.frames.pop() else {
                     break End::NotLinearizable;
                 };
-                let call = flagged & !READ_ONLY;
+                let call = flagged & ENTRY_MASK;
                 let op = self.list.tag[call as usize] >> 1;
                 self.state = previous;
                 self.bits[(op / 64) as usize] &= !(1 << (op % 64));
@@ -463,16 +493,19 @@ impl<T: Stepper> Search<T> {
                 if self.intervals[op as usize].ret.is_some() {
                     self.unplaced += 1;
                 }
-                entry = if flagged & READ_ONLY != 0 {
+                if flagged & READ_ONLY != 0 {
                     // A read-only operation led nowhere: so does the configuration before
                     // it (see the module's notes). Back out of that one too.
-                    self.list.tail()
+                    entry = self.list.tail();
+                    unknowns = true;
                 } else {
-                    self.list.next[call as usize]
-                };
+                    entry = self.list.next[call as usize];
+                    unknowns = flagged & SECOND_PASS != 0;
+                }
             }
         };
         self.entry = entry;
+        self.unknowns = unknowns;
         self.end = Some(end);
         Progress::Done
     }

@@ -3,10 +3,28 @@
 use linearizability::{Model, Operation, Outcome};
 
 /// Whether some order of `history` (each known operation exactly once, each unknown one at
-/// most once) respecting real time explains every output.
-pub fn brute_force<M: Model>(model: &M, history: &[Operation<M::Input, M::Output>]) -> bool {
-    let mut placed = vec![false; history.len()];
-    place(model, history, &mut placed, &model.init())
+/// most once) respecting real time explains every output, key by key (the model's state is
+/// one key's).
+pub fn brute_force<M: Model>(model: &M, history: &[Operation<M::Input, M::Output>]) -> bool
+where
+    M::Input: Clone,
+    M::Output: Clone,
+{
+    let mut keys: Vec<String> = history
+        .iter()
+        .map(|op| model.partition_key(&op.input).into_owned())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys.iter().all(|key| {
+        let part: Vec<Operation<M::Input, M::Output>> = history
+            .iter()
+            .filter(|op| model.partition_key(&op.input) == key.as_str())
+            .cloned()
+            .collect();
+        let mut placed = vec![false; part.len()];
+        place(model, &part, &mut placed, &model.init())
+    })
 }
 
 fn place<M: Model>(
