@@ -2,6 +2,7 @@
 //! linearizable. Exit status: 0 linearizable, 1 not linearizable, 2 unknown (a limit ran
 //! out), 3 the check could not be made (bad arguments, unreadable file).
 
+use std::io::Write;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -206,28 +207,31 @@ fn run(args: &Args) -> Result<Verdict, String> {
             (r, t, history.len())
         }
     };
-    if args.json {
-        let json = serde_json::to_string_pretty(&report)
-            .map_err(|e| format!("cannot write the report as JSON: {e}"))?;
-        println!("{json}");
+    let text = if args.json {
+        serde_json::to_string_pretty(&report)
+            .map_err(|e| format!("cannot write the report as JSON: {e}"))?
     } else {
-        println!(
-            "{}: {} ({count} operations, {} partition{} checked, {} steps, {:.3} ms)",
+        let plural = if report.partitions.len() == 1 {
+            ""
+        } else {
+            "s"
+        };
+        let mut text = format!(
+            "{}: {} ({count} operations, {} partition{plural} checked, {} steps, {:.3} ms)",
             args.file,
             report.verdict,
             report.partitions.len(),
-            if report.partitions.len() == 1 {
-                ""
-            } else {
-                "s"
-            },
             report.steps,
             elapsed.as_secs_f64() * 1e3,
         );
         if report.verdict != Verdict::Linearizable {
-            println!("{report}");
+            text.push('\n');
+            text.push_str(&report.to_string());
         }
-    }
+        text
+    };
+    // A reader that went away (`| head`) does not change the verdict or the exit status.
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
     Ok(report.verdict)
 }
 
