@@ -296,56 +296,46 @@ pub(crate) enum Progress {
     Paused,
 }
 
-/// The search for a linearization of one partition's operations, resumable: it runs until a
-/// given step count, and goes on from there when asked again.
-pub(crate) struct Search<T: Stepper> {
-    stepper: T,
-    /// The most bytes the cache may take.
+/// What every walk of a partition shares: the stepper, the operations' intervals, which of
+/// them are read-only, and each walk's share of the memory limit.
+struct Part<'a, T> {
+    stepper: &'a T,
+    intervals: &'a [Interval],
+    read_only: &'a [bool],
     memory_limit: usize,
-    intervals: Vec<Interval>,
-    /// Per operation: whether it is read-only.
-    read_only: Vec<bool>,
+}
+
+/// One depth-first walk over the configurations, resumable: it runs until a given step count,
+/// and goes on from there when asked again.
+struct Walk<S> {
+    /// Whether candidates of unknown outcome are tried after those of known outcome (a
+    /// second pass over the candidates), or in call order with the others.
+    unknowns_last: bool,
     list: Entries,
     bits: Vec<u64>,
     bits_hash: u64,
-    cache: Cache<T::State>,
-    state: T::State,
+    cache: Cache<S>,
+    state: S,
     /// The linearization so far: each lifted call entry (flagged when its operation is
-    /// read-only) and the state before it.
-    frames: Vec<(u32, T::State)>,
+    /// read-only, and when it was lifted in the second pass) and the state before it.
+    frames: Vec<(u32, S)>,
     /// The same operations, in order.
     path: Vec<u32>,
     longest: Longest,
     /// Operations with a known outcome not yet lifted.
     unplaced: usize,
     steps: u64,
-    /// Where the walk over the list stands, and in which pass: the candidates of known
-    /// outcome first, then (`unknowns`) those of unknown outcome.
+    /// Where the walk over the list stands, and in which pass.
     entry: u32,
     unknowns: bool,
-    /// Whether any operation of unknown outcome is in the list (else no second pass).
-    has_unknowns: bool,
     end: Option<End>,
 }
 
-impl<T: Stepper> Search<T> {
-    /// A search over `intervals` (operation `i` of the partition is `intervals[i]`).
-    pub fn new(stepper: T, intervals: Vec<Interval>, memory_limit: usize) -> Self {
-        let n = intervals.len() as u32;
-        let unplaced = intervals.iter().filter(|iv| iv.ret.is_some()).count();
-        let read_only: Vec<bool> = (0..n).map(|op| stepper.read_only(op)).collect();
-        // An unknown outcome that changes nothing could only ever be dropped: leave it out.
-        let listed = |op: u32| intervals[op as usize].ret.is_some() || !read_only[op as usize];
-        let list = Entries::new(&intervals, listed);
-        let has_unknowns = (0..n).any(|op| listed(op) && intervals[op as usize].ret.is_none());
-        let words = intervals.len().div_ceil(64);
-        let state = stepper.init();
+impl<S: Clone + Eq> Walk<S> {
+    fn new(list: Entries, state: S, unplaced: usize, words: usize, unknowns_last: bool) -> Self {
         let entry = list.next[HEAD as usize];
-        Search {
-            stepper,
-            memory_limit,
-            intervals,
-            read_only,
+        Walk {
+            unknowns_last,
             list,
             bits: vec![0; words],
             bits_hash: 0,
@@ -361,48 +351,19 @@ impl<T: Stepper> Search<T> {
             steps: 0,
             entry,
             unknowns: false,
-            has_unknowns,
             // Nothing has to take effect (operations with unknown outcomes need not).
             end: (unplaced == 0).then_some(End::Linearizable),
         }
     }
 
-    /// Steps taken so far.
-    pub fn steps(&self) -> u64 {
-        self.steps
-    }
-
-    /// The answer, once there is one.
-    pub fn end(&self) -> Option<End> {
-        self.end
-    }
-
-    /// Stops the search for good (a limit ran out).
-    pub fn halt(&mut self, halt: Halt) {
-        if self.end.is_none() {
-            self.end = Some(End::Halted(halt));
-        }
-    }
-
-    /// What was found: the answer (if any), the steps, and the whole linearization or the
-    /// longest linearizable prefix.
-    pub fn found(self) -> Found {
-        let end = self.end.unwrap_or(End::Halted(Halt::Cancelled));
-        let longest = if end == End::Linearizable {
-            self.path
-        } else {
-            self.longest.best
-        };
-        Found {
-            end,
-            steps: self.steps,
-            longest,
-        }
-    }
-
-    /// Searches until there is an answer or `until` steps have been taken in all. `poll` is
-    /// asked every 1024 steps whether to stop for good.
-    pub fn run(&mut self, until: u64, poll: &mut dyn FnMut() -> Option<Halt>) -> Progress {
+    /// Walks until there is an answer or `until` steps have been taken. `poll` is asked
+    /// every 1024 steps whether to stop for good.
+    fn run<T: Stepper<State = S>>(
+        &mut self,
+        part: &Part<'_, T>,
+        until: u64,
+        poll: &mut dyn FnMut() -> Option<Halt>,
+    ) -> Progress {
         if self.end.is_some() {
             return Progress::Done;
         }
@@ -425,19 +386,19 @@ impl<T: Stepper> Search<T> {
                 // A call: try to let its operation take effect now (in the first pass only
                 // those of known outcome, in the second the others).
                 let op = tag >> 1;
-                if self.intervals[op as usize].ret.is_some() == unknowns {
+                if self.unknowns_last && part.intervals[op as usize].ret.is_some() == unknowns {
                     entry = self.list.next[entry as usize];
                     continue;
                 }
-                if let Some(next_state) = self.stepper.step(&self.state, op) {
-                    let read_only = self.read_only[op as usize];
+                if let Some(next_state) = part.stepper.step(&self.state, op) {
+                    let read_only = part.read_only[op as usize];
                     let word = op_word(op);
                     let (w, b) = ((op / 64) as usize, op % 64);
                     self.bits[w] |= 1 << b;
-                    let key = (self.bits_hash ^ word) ^ self.stepper.hash(&next_state);
-                    let bytes = self.stepper.state_bytes(&next_state);
+                    let key = (self.bits_hash ^ word) ^ part.stepper.hash(&next_state);
+                    let bytes = part.stepper.state_bytes(&next_state);
                     if self.cache.insert(key, &self.bits, &next_state, bytes) {
-                        if self.cache.bytes > self.memory_limit {
+                        if self.cache.bytes > part.memory_limit {
                             self.bits[w] &= !(1 << b);
                             break End::Halted(Halt::Memory);
                         }
@@ -451,7 +412,7 @@ impl<T: Stepper> Search<T> {
                         self.path.push(op);
                         self.longest.pushed(&self.path);
                         self.list.lift(entry, op);
-                        if self.intervals[op as usize].ret.is_some() {
+                        if part.intervals[op as usize].ret.is_some() {
                             self.unplaced -= 1;
                             if self.unplaced == 0 {
                                 break End::Linearizable;
@@ -471,7 +432,7 @@ impl<T: Stepper> Search<T> {
                     }
                 }
                 entry = self.list.next[entry as usize];
-            } else if !unknowns && self.has_unknowns {
+            } else if !unknowns && self.unknowns_last {
                 // The end of the first pass: now the candidates of unknown outcome.
                 entry = self.list.next[HEAD as usize];
                 unknowns = true;
@@ -490,7 +451,7 @@ impl<T: Stepper> Search<T> {
                 self.path.pop();
                 self.longest.popped(self.path.len());
                 self.list.unlift(call, op);
-                if self.intervals[op as usize].ret.is_some() {
+                if part.intervals[op as usize].ret.is_some() {
                     self.unplaced += 1;
                 }
                 if flagged & READ_ONLY != 0 {
@@ -508,6 +469,133 @@ impl<T: Stepper> Search<T> {
         self.unknowns = unknowns;
         self.end = Some(end);
         Progress::Done
+    }
+}
+
+/// Steps one walk takes before the other gets its turn.
+const QUANTUM: u64 = 256;
+
+/// The search for a linearization of one partition's operations, resumable: it runs until a
+/// given step count, and goes on from there when asked again.
+///
+/// When some operations have unknown outcomes, two walks take turns: one tries every
+/// candidate in call order (as porcupine does), the other tries those of unknown outcome
+/// only after the others. Neither order is best for every history (an operation that timed
+/// out but took effect early favours the first, one that never took effect the second), and
+/// both are complete, so the first to finish answers: the search costs at most twice the
+/// better order.
+pub(crate) struct Search<T: Stepper> {
+    stepper: T,
+    intervals: Vec<Interval>,
+    /// Per operation: whether it is read-only.
+    read_only: Vec<bool>,
+    /// Each walk's share of the memory limit.
+    memory_limit: usize,
+    walks: Vec<Walk<T::State>>,
+    /// The walk that answered.
+    winner: Option<usize>,
+    end: Option<End>,
+}
+
+impl<T: Stepper> Search<T> {
+    /// A search over `intervals` (operation `i` of the partition is `intervals[i]`).
+    pub fn new(stepper: T, intervals: Vec<Interval>, memory_limit: usize) -> Self {
+        let n = intervals.len() as u32;
+        let unplaced = intervals.iter().filter(|iv| iv.ret.is_some()).count();
+        let read_only: Vec<bool> = (0..n).map(|op| stepper.read_only(op)).collect();
+        // An unknown outcome that changes nothing could only ever be dropped: leave it out.
+        let listed = |op: u32| intervals[op as usize].ret.is_some() || !read_only[op as usize];
+        let list = Entries::new(&intervals, listed);
+        let has_unknowns = (0..n).any(|op| listed(op) && intervals[op as usize].ret.is_none());
+        let words = intervals.len().div_ceil(64);
+        let mut walks = vec![Walk::new(list, stepper.init(), unplaced, words, false)];
+        if has_unknowns {
+            let list = Entries::new(&intervals, listed);
+            walks.push(Walk::new(list, stepper.init(), unplaced, words, true));
+        }
+        let end = walks[0].end;
+        Search {
+            memory_limit: memory_limit / walks.len(),
+            stepper,
+            intervals,
+            read_only,
+            walks,
+            winner: end.map(|_| 0),
+            end,
+        }
+    }
+
+    /// Steps taken so far (by all walks).
+    pub fn steps(&self) -> u64 {
+        self.walks.iter().map(|w| w.steps).sum()
+    }
+
+    /// The answer, once there is one.
+    pub fn end(&self) -> Option<End> {
+        self.end
+    }
+
+    /// Stops the search for good (a limit ran out).
+    pub fn halt(&mut self, halt: Halt) {
+        if self.end.is_none() {
+            self.end = Some(End::Halted(halt));
+        }
+    }
+
+    /// What was found: the answer (if any), the steps, and the whole linearization or the
+    /// longest linearizable prefix (of the walk that answered; without an answer, the
+    /// longest of all walks).
+    pub fn found(self) -> Found {
+        let steps = self.steps();
+        let end = self.end.unwrap_or(End::Halted(Halt::Cancelled));
+        let mut walks = self.walks;
+        let index = match self.winner {
+            Some(i) if end != End::Halted(Halt::Memory) => i,
+            _ => (0..walks.len())
+                .max_by_key(|&i| (walks[i].longest.best.len(), std::cmp::Reverse(i)))
+                .unwrap_or(0),
+        };
+        let walk = walks.swap_remove(index);
+        let longest = if end == End::Linearizable {
+            walk.path
+        } else {
+            walk.longest.best
+        };
+        Found {
+            end,
+            steps,
+            longest,
+        }
+    }
+
+    /// Searches until there is an answer or `until` steps have been taken in all (the walks
+    /// take turns of [`QUANTUM`] steps, the one behind first). `poll` is asked every 1024
+    /// steps of a walk whether to stop for good.
+    pub fn run(&mut self, until: u64, poll: &mut dyn FnMut() -> Option<Halt>) -> Progress {
+        let part = Part {
+            stepper: &self.stepper,
+            intervals: &self.intervals,
+            read_only: &self.read_only,
+            memory_limit: self.memory_limit,
+        };
+        loop {
+            if self.end.is_some() {
+                return Progress::Done;
+            }
+            let total: u64 = self.walks.iter().map(|w| w.steps).sum();
+            if total >= until {
+                return Progress::Paused;
+            }
+            let Some(i) = (0..self.walks.len()).min_by_key(|&i| self.walks[i].steps) else {
+                return Progress::Done;
+            };
+            let walk = &mut self.walks[i];
+            let cap = walk.steps + QUANTUM.min(until - total);
+            if walk.run(&part, cap, poll) == Progress::Done {
+                self.end = walk.end;
+                self.winner = Some(i);
+            }
+        }
     }
 }
 
