@@ -7,6 +7,7 @@
 //!   the first folder above the crate that has it, i.e. `../shared/...` beside the repository);
 //! - `LIN_BENCH_SECS`: how long to time each file at least (default 0.3 s; at least 3 runs);
 //! - `LIN_BENCH_FILTER`: only files whose name contains this;
+//! - `LIN_BENCH_WHOLE=0`: skip the key/value checks without partitioning;
 //! - `PORCUPINE_BENCH`: a command that times the Go porcupine on the same files (called as
 //!   `$PORCUPINE_BENCH [--no-partition] [--time-limit D] FILE`, printing
 //!   `NAME<TAB>VERDICT<TAB>RUNS<TAB>MEDIAN_US`, run with `GOMAXPROCS=1`); when set, each
@@ -125,6 +126,7 @@ fn main() {
     );
     let filter = std::env::var("LIN_BENCH_FILTER").unwrap_or_default();
     let driver = std::env::var("PORCUPINE_BENCH").ok();
+    let whole = std::env::var("LIN_BENCH_WHOLE").map_or(true, |v| v != "0");
 
     let mut files: Vec<PathBuf> = ["kv", "etcd"]
         .iter()
@@ -216,6 +218,9 @@ fn main() {
             };
             let t = time_check(&KvModel, &history, true, None, min_time);
             row(name.clone(), t, go(true, None));
+            if !whole {
+                continue;
+            }
             // Without partitioning: the 50-client files get a 1 s limit and one run.
             let limit = name.contains("c50").then_some(Duration::from_secs(1));
             let t = time_check(&KvModel, &history, false, limit, min_time);

@@ -178,8 +178,7 @@ impl<'m, M: Model> Checker<'m, M> {
         M::State: Send + Sync,
     {
         validate(history)?;
-        let started = now();
-        let deadline = self.time_limit.map(|limit| started + limit);
+        let deadline = self.time_limit.map(|limit| now() + limit);
         let budget = self.step_budget.unwrap_or(u64::MAX);
 
         let parts = self.partitions(history);

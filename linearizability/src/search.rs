@@ -107,12 +107,18 @@ const ENTRY_MASK: u32 = SECOND_PASS - 1;
 /// The sorted call/return entries, threaded on a doubly linked list that the search edits in
 /// place (removal and restoring in reverse order, as in dancing links).
 struct Entries {
-    next: Vec<u32>,
-    prev: Vec<u32>,
-    /// `op << 1 | 1` for a return entry, `op << 1` for a call; the tail is a return of no one.
-    tag: Vec<u32>,
+    nodes: Vec<Node>,
     /// For each operation, its return entry (`NONE` for an unknown outcome).
     ret_entry: Vec<u32>,
+}
+
+/// One entry of the list: its neighbours, and `op << 1 | 1` for a return entry, `op << 1`
+/// for a call (the sentinels' tag is odd: they read as returns of no operation).
+#[derive(Clone, Copy)]
+struct Node {
+    next: u32,
+    prev: u32,
+    tag: u32,
 }
 
 impl Entries {
@@ -131,46 +137,63 @@ impl Entries {
             }
         }
         order.sort_unstable();
-        let m = order.len() as u32;
-        let tail = m + 1;
-        let mut tag = Vec::with_capacity(order.len() + 2);
+        let tail = order.len() as u32 + 1;
+        let mut nodes = Vec::with_capacity(order.len() + 2);
         let mut ret_entry = vec![NONE; intervals.len()];
-        tag.push(NONE);
+        nodes.push(Node {
+            next: 1,
+            prev: HEAD,
+            tag: NONE,
+        });
         for (i, &(_, kind, op)) in order.iter().enumerate() {
-            tag.push(op << 1 | u32::from(kind));
+            let e = i as u32 + 1;
+            nodes.push(Node {
+                next: e + 1,
+                prev: e - 1,
+                tag: op << 1 | u32::from(kind),
+            });
             if kind == 1 {
-                ret_entry[op as usize] = i as u32 + 1;
+                ret_entry[op as usize] = e;
             }
         }
-        tag.push(NONE); // the tail: odd, so it reads as a return (of no operation)
-        let next = (1..=tail).chain([tail]).collect();
-        let prev = [HEAD].into_iter().chain(0..tail).collect();
-        Entries {
-            next,
-            prev,
-            tag,
-            ret_entry,
-        }
+        nodes.push(Node {
+            next: tail,
+            prev: tail - 1,
+            tag: NONE,
+        });
+        Entries { nodes, ret_entry }
+    }
+
+    /// The entry after `e`.
+    #[inline]
+    fn next(&self, e: u32) -> u32 {
+        self.nodes[e as usize].next
+    }
+
+    /// Entry `e`'s tag.
+    #[inline]
+    fn tag(&self, e: u32) -> u32 {
+        self.nodes[e as usize].tag
     }
 
     /// The tail sentinel: reads as a return, so visiting it backtracks.
     #[inline]
     fn tail(&self) -> u32 {
-        (self.tag.len() - 1) as u32
+        (self.nodes.len() - 1) as u32
     }
 
     #[inline]
     fn unlink(&mut self, e: u32) {
-        let (p, n) = (self.prev[e as usize], self.next[e as usize]);
-        self.next[p as usize] = n;
-        self.prev[n as usize] = p;
+        let Node { next, prev, .. } = self.nodes[e as usize];
+        self.nodes[prev as usize].next = next;
+        self.nodes[next as usize].prev = prev;
     }
 
     #[inline]
     fn relink(&mut self, e: u32) {
-        let (p, n) = (self.prev[e as usize], self.next[e as usize]);
-        self.next[p as usize] = e;
-        self.prev[n as usize] = e;
+        let Node { next, prev, .. } = self.nodes[e as usize];
+        self.nodes[prev as usize].next = e;
+        self.nodes[next as usize].prev = e;
     }
 
     /// Takes a call entry and its operation's return entry out of the list.
@@ -200,9 +223,9 @@ impl Entries {
 struct Cache<S> {
     words: usize,
     heads: HashMap<u64, u32, BuildPassThrough>,
-    chain: Vec<u32>,
+    /// Per configuration: the next one in its chain, and its state.
+    entries: Vec<(u32, S)>,
     bits: Vec<u64>,
-    states: Vec<S>,
     /// About how much memory it takes.
     bytes: usize,
 }
@@ -212,13 +235,13 @@ struct Cache<S> {
 const ENTRY_OVERHEAD: usize = 32;
 
 impl<S: Clone + Eq> Cache<S> {
-    fn new(words: usize) -> Self {
+    /// An empty cache with room for `room` configurations before it grows.
+    fn new(words: usize, room: usize) -> Self {
         Cache {
             words,
-            heads: HashMap::default(),
-            chain: Vec::new(),
-            bits: Vec::new(),
-            states: Vec::new(),
+            heads: HashMap::with_capacity_and_hasher(room, BuildPassThrough::default()),
+            entries: Vec::with_capacity(room),
+            bits: Vec::with_capacity(room * words),
             bytes: 0,
         }
     }
@@ -227,28 +250,27 @@ impl<S: Clone + Eq> Cache<S> {
     /// what keeping the state costs.
     #[inline]
     fn insert(&mut self, key: u64, bits: &[u64], state: &S, bytes: usize) -> bool {
-        let index = self.states.len() as u32;
-        match self.heads.entry(key) {
+        let index = self.entries.len() as u32;
+        let next = match self.heads.entry(key) {
             Entry::Occupied(mut head) => {
                 let mut at = *head.get();
                 while at != NONE {
                     let i = at as usize;
                     let theirs = &self.bits[i * self.words..(i + 1) * self.words];
-                    if same_words(theirs, bits) && self.states[i] == *state {
+                    if same_words(theirs, bits) && self.entries[i].1 == *state {
                         return false;
                     }
-                    at = self.chain[i];
+                    at = self.entries[i].0;
                 }
-                self.chain.push(*head.get());
-                head.insert(index);
+                head.insert(index)
             }
             Entry::Vacant(slot) => {
-                self.chain.push(NONE);
                 slot.insert(index);
+                NONE
             }
-        }
+        };
+        self.entries.push((next, state.clone()));
         self.bits.extend_from_slice(bits);
-        self.states.push(state.clone());
         self.bytes += ENTRY_OVERHEAD + self.words * 8 + bytes;
         true
     }
@@ -333,18 +355,19 @@ struct Walk<S> {
 
 impl<S: Clone + Eq> Walk<S> {
     fn new(list: Entries, state: S, unplaced: usize, words: usize, unknowns_last: bool) -> Self {
-        let entry = list.next[HEAD as usize];
+        let entry = list.next(HEAD);
         Walk {
             unknowns_last,
             list,
             bits: vec![0; words],
             bits_hash: 0,
-            cache: Cache::new(words),
+            // Room for a walk that never backtracks: one configuration per operation.
+            cache: Cache::new(words, unplaced + 1),
             state,
-            frames: Vec::new(),
-            path: Vec::new(),
+            frames: Vec::with_capacity(unplaced + 1),
+            path: Vec::with_capacity(unplaced + 1),
             longest: Longest {
-                best: Vec::new(),
+                best: Vec::with_capacity(unplaced + 1),
                 agree: 0,
             },
             unplaced,
@@ -381,13 +404,13 @@ impl<S: Clone + Eq> Walk<S> {
                     break End::Halted(halt);
                 }
             }
-            let tag = self.list.tag[entry as usize];
+            let tag = self.list.tag(entry);
             if tag & 1 == 0 {
                 // A call: try to let its operation take effect now (in the first pass only
                 // those of known outcome, in the second the others).
                 let op = tag >> 1;
                 if self.unknowns_last && part.intervals[op as usize].ret.is_some() == unknowns {
-                    entry = self.list.next[entry as usize];
+                    entry = self.list.next(entry);
                     continue;
                 }
                 if let Some(next_state) = part.stepper.step(&self.state, op) {
@@ -418,7 +441,7 @@ impl<S: Clone + Eq> Walk<S> {
                                 break End::Linearizable;
                             }
                         }
-                        entry = self.list.next[HEAD as usize];
+                        entry = self.list.next(HEAD);
                         unknowns = false;
                         continue;
                     }
@@ -431,10 +454,10 @@ impl<S: Clone + Eq> Walk<S> {
                         continue;
                     }
                 }
-                entry = self.list.next[entry as usize];
+                entry = self.list.next(entry);
             } else if !unknowns && self.unknowns_last {
                 // The end of the first pass: now the candidates of unknown outcome.
-                entry = self.list.next[HEAD as usize];
+                entry = self.list.next(HEAD);
                 unknowns = true;
             } else {
                 // A return (or the tail) in the last pass: an operation that should have
@@ -444,7 +467,7 @@ impl<S: Clone + Eq> Walk<S> {
                     break End::NotLinearizable;
                 };
                 let call = flagged & ENTRY_MASK;
-                let op = self.list.tag[call as usize] >> 1;
+                let op = self.list.tag(call) >> 1;
                 self.state = previous;
                 self.bits[(op / 64) as usize] &= !(1 << (op % 64));
                 self.bits_hash ^= op_word(op);
@@ -460,7 +483,7 @@ impl<S: Clone + Eq> Walk<S> {
                     entry = self.list.tail();
                     unknowns = true;
                 } else {
-                    entry = self.list.next[call as usize];
+                    entry = self.list.next(call);
                     unknowns = flagged & SECOND_PASS != 0;
                 }
             }

@@ -2,6 +2,7 @@
 //! model's own state ([`PartStepper`]), or, when partitioning is off, every key's operations
 //! against the product of the keys' states ([`WholeStepper`]).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::hash::{hash_one, mix, op_word};
@@ -120,17 +121,18 @@ impl<'a, M: Model> WholeStepper<'a, M> {
         history: &'a [Operation<M::Input, M::Output>],
         ops: &'a [usize],
     ) -> Self {
-        let names: Vec<String> = ops
+        let names: Vec<Cow<'a, str>> = ops
             .iter()
-            .map(|&i| model.partition_key(&history[i].input).into_owned())
+            .map(|&i| model.partition_key(&history[i].input))
             .collect();
-        let mut keys = names.clone();
-        keys.sort();
-        keys.dedup();
+        let mut sorted: Vec<&str> = names.iter().map(|n| n.as_ref()).collect();
+        sorted.sort_unstable();
+        sorted.dedup();
         let key_of = names
             .iter()
-            .map(|name| keys.binary_search(name).unwrap_or(0) as u32)
+            .map(|name| sorted.binary_search(&name.as_ref()).unwrap_or(0) as u32)
             .collect();
+        let keys = sorted.into_iter().map(str::to_string).collect();
         WholeStepper {
             model,
             history,
