@@ -50,7 +50,7 @@ where
     M: Model + Sync,
     M::Input: Sync,
     M::Output: Sync,
-    M::State: Send + Sync,
+    M::State: Send,
 {
     let mut checker = Checker::new(model).threads(1).partition(partition);
     if let Some(limit) = limit {

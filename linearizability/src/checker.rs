@@ -175,7 +175,7 @@ impl<'m, M: Model> Checker<'m, M> {
         M: Sync,
         M::Input: Sync,
         M::Output: Sync,
-        M::State: Send + Sync,
+        M::State: Send,
     {
         validate(history)?;
         let deadline = self.time_limit.map(|limit| now() + limit);

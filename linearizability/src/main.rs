@@ -163,7 +163,7 @@ where
     M: Model + Sync,
     M::Input: Sync,
     M::Output: Sync,
-    M::State: Send + Sync,
+    M::State: Send,
 {
     let mut checker = Checker::new(model)
         .partition(args.partition)

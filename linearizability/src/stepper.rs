@@ -3,9 +3,10 @@
 //! against the product of the keys' states ([`WholeStepper`]).
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::cell::RefCell;
+use std::collections::HashMap;
 
-use crate::hash::{hash_one, mix, op_word};
+use crate::hash::{hash_one, mix, op_word, BuildPassThrough};
 use crate::history::{Operation, Outcome};
 use crate::model::Model;
 use crate::search::Stepper;
@@ -67,36 +68,15 @@ impl<M: Model> Describe for PartStepper<'_, M> {
     }
 }
 
-/// The state of every key at once, with each key's hash kept beside it so that a step
-/// rehashes only the key it changed.
-#[derive(Debug)]
-pub(crate) struct WholeState<S> {
-    parts: Arc<[(S, u64)]>,
+/// The state of every key at once: a number standing for one combination of the keys'
+/// states. Combinations are shared (hash-consed) by the stepper that made them, so equal
+/// states have equal numbers, and a state costs the search's cache 16 bytes, whatever the
+/// keys' states hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WholeState {
+    id: u32,
     hash: u64,
 }
-
-impl<S> Clone for WholeState<S> {
-    fn clone(&self) -> Self {
-        WholeState {
-            parts: Arc::clone(&self.parts),
-            hash: self.hash,
-        }
-    }
-}
-
-impl<S: Eq> PartialEq for WholeState<S> {
-    fn eq(&self, other: &Self) -> bool {
-        self.hash == other.hash
-            && (Arc::ptr_eq(&self.parts, &other.parts)
-                || self
-                    .parts
-                    .iter()
-                    .zip(other.parts.iter())
-                    .all(|(a, b)| a.1 == b.1 && a.0 == b.0))
-    }
-}
-
-impl<S: Eq> Eq for WholeState<S> {}
 
 /// Key `k`'s share of the whole state's hash (the hash is the sum of the shares).
 #[inline]
@@ -104,14 +84,70 @@ fn share(k: usize, hash: u64) -> u64 {
     mix(hash ^ op_word(k as u32))
 }
 
+/// Every distinct key state and every distinct combination the search has reached, each
+/// numbered once.
+struct Interner<S> {
+    /// The key states, their hashes, and chains of those with the same hash.
+    values: Vec<(S, u64, u32)>,
+    value_heads: HashMap<u64, u32, BuildPassThrough>,
+    /// The combinations: `keys` value numbers each, and chains by hash.
+    products: Vec<u32>,
+    product_chain: Vec<u32>,
+    product_heads: HashMap<u64, u32, BuildPassThrough>,
+}
+
+const NONE: u32 = u32::MAX;
+
+impl<S: Eq> Interner<S> {
+    /// The number of key state `value` (with hash `hash`).
+    fn value(&mut self, value: S, hash: u64) -> u32 {
+        let index = self.values.len() as u32;
+        let head = self.value_heads.entry(hash).or_insert(NONE);
+        let mut at = *head;
+        while at != NONE {
+            let (known, known_hash, next) = &self.values[at as usize];
+            if *known_hash == hash && *known == value {
+                return at;
+            }
+            at = *next;
+        }
+        self.values.push((value, hash, *head));
+        *head = index;
+        index
+    }
+
+    /// The number of the combination `parts` (value numbers, one per key) with hash `hash`.
+    fn product(&mut self, parts: &[u32], hash: u64) -> u32 {
+        let keys = parts.len().max(1);
+        let index = (self.products.len() / keys) as u32;
+        let head = self.product_heads.entry(hash).or_insert(NONE);
+        let mut at = *head;
+        while at != NONE {
+            let i = at as usize;
+            if self.products[i * keys..(i + 1) * keys] == *parts {
+                return at;
+            }
+            at = self.product_chain[i];
+        }
+        self.products.extend_from_slice(parts);
+        self.product_chain.push(*head);
+        *head = index;
+        index
+    }
+}
+
 /// All operations (history indices in `ops`) against the product of every key's state.
 pub(crate) struct WholeStepper<'a, M: Model> {
-    pub model: &'a M,
-    pub history: &'a [Operation<M::Input, M::Output>],
-    pub ops: &'a [usize],
+    model: &'a M,
+    history: &'a [Operation<M::Input, M::Output>],
+    ops: &'a [usize],
     /// The keys, sorted; `key_of[i]` is the index of operation `ops[i]`'s key.
-    pub keys: Vec<String>,
-    pub key_of: Vec<u32>,
+    keys: Vec<String>,
+    key_of: Vec<u32>,
+    /// The states reached so far (the search runs one walk at a time, on one thread).
+    interner: RefCell<Interner<M::State>>,
+    /// Scratch for the combination a step builds.
+    scratch: RefCell<Vec<u32>>,
 }
 
 impl<'a, M: Model> WholeStepper<'a, M> {
@@ -132,71 +168,77 @@ impl<'a, M: Model> WholeStepper<'a, M> {
             .iter()
             .map(|name| sorted.binary_search(&name.as_ref()).unwrap_or(0) as u32)
             .collect();
-        let keys = sorted.into_iter().map(str::to_string).collect();
+        let keys: Vec<String> = sorted.into_iter().map(str::to_string).collect();
         WholeStepper {
             model,
             history,
             ops,
+            scratch: RefCell::new(vec![0; keys.len()]),
             keys,
             key_of,
+            interner: RefCell::new(Interner {
+                values: Vec::new(),
+                value_heads: HashMap::default(),
+                products: Vec::new(),
+                product_chain: Vec::new(),
+                product_heads: HashMap::default(),
+            }),
         }
     }
 }
 
 impl<M: Model> Stepper for WholeStepper<'_, M> {
-    type State = WholeState<M::State>;
+    type State = WholeState;
 
-    fn init(&self) -> Self::State {
+    fn init(&self) -> WholeState {
         let init = self.model.init();
         let h = hash_one(&init);
-        let parts: Vec<(M::State, u64)> = (0..self.keys.len()).map(|_| (init.clone(), h)).collect();
+        let mut interner = self.interner.borrow_mut();
+        let v = interner.value(init, h);
+        let parts = vec![v; self.keys.len()];
         let hash = (0..self.keys.len()).fold(0u64, |acc, k| acc.wrapping_add(share(k, h)));
         WholeState {
-            parts: parts.into(),
+            id: interner.product(&parts, hash),
             hash,
         }
     }
 
     #[inline]
-    fn step(&self, state: &Self::State, op: u32) -> Option<Self::State> {
+    fn step(&self, state: &WholeState, op: u32) -> Option<WholeState> {
         let k = self.key_of[op as usize] as usize;
-        let (old, old_hash) = &state.parts[k];
+        let keys = self.keys.len();
+        let mut interner = self.interner.borrow_mut();
+        let at = state.id as usize * keys;
+        let old_value = interner.products[at + k];
+        let (old, old_hash, _) = &interner.values[old_value as usize];
+        let old_hash = *old_hash;
         let new = step_op(self.model, old, &self.history[self.ops[op as usize]])?;
         if new == *old {
-            return Some(state.clone());
+            return Some(*state);
         }
         let new_hash = hash_one(&new);
-        let mut new = Some((new, new_hash));
-        // One allocation: the slice is built in place from an iterator of known length.
-        let parts: Arc<[(M::State, u64)]> = state
-            .parts
-            .iter()
-            .enumerate()
-            .map(|(i, part)| match new.take() {
-                Some(replacement) if i == k => replacement,
-                other => {
-                    new = other;
-                    part.clone()
-                }
-            })
-            .collect();
+        let new_value = interner.value(new, new_hash);
+        let mut parts = self.scratch.borrow_mut();
+        parts.copy_from_slice(&interner.products[at..at + keys]);
+        parts[k] = new_value;
         let hash = state
             .hash
-            .wrapping_sub(share(k, *old_hash))
+            .wrapping_sub(share(k, old_hash))
             .wrapping_add(share(k, new_hash));
-        Some(WholeState { parts, hash })
+        Some(WholeState {
+            id: interner.product(&parts, hash),
+            hash,
+        })
     }
 
     #[inline]
-    fn hash(&self, state: &Self::State) -> u64 {
+    fn hash(&self, state: &WholeState) -> u64 {
         state.hash
     }
 
-    fn state_bytes(&self, state: &Self::State) -> usize {
-        // The handle, and the slice it shares with at most a few others.
-        std::mem::size_of::<Self::State>()
-            + 16
-            + state.parts.len() * std::mem::size_of::<(M::State, u64)>()
+    fn state_bytes(&self, _state: &WholeState) -> usize {
+        // The number, and (at most) a new combination of key state numbers.
+        std::mem::size_of::<WholeState>() + 4 * self.keys.len() + 16
     }
 
     fn read_only(&self, op: u32) -> bool {
@@ -207,12 +249,20 @@ impl<M: Model> Stepper for WholeStepper<'_, M> {
 }
 
 impl<M: Model> Describe for WholeStepper<'_, M> {
-    fn describe_state(&self, state: &Self::State) -> String {
+    fn describe_state(&self, state: &WholeState) -> String {
+        let interner = self.interner.borrow();
+        let at = state.id as usize * self.keys.len();
         let parts: Vec<String> = self
             .keys
             .iter()
-            .zip(state.parts.iter())
-            .map(|(key, (s, _))| format!("{key:?}: {}", self.model.describe_state(s)))
+            .enumerate()
+            .map(|(k, key)| {
+                let value = interner.products[at + k] as usize;
+                format!(
+                    "{key:?}: {}",
+                    self.model.describe_state(&interner.values[value].0)
+                )
+            })
             .collect();
         format!("{{{}}}", parts.join(", "))
     }

@@ -41,7 +41,7 @@ where
     M: Model + Sync,
     M::Input: Sync,
     M::Output: Sync,
-    M::State: Send + Sync,
+    M::State: Send,
 {
     let one = Checker::new(model)
         .threads(1)
