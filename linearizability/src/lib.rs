@@ -43,13 +43,19 @@
 //!   operation's return passes with the operation not yet placed, and remembers every
 //!   (set of operations placed, state) pair it reached so that it never explores one twice;
 //! - an operation whose outcome is unknown ([`Operation::unknown`]: a call that timed out,
-//!   Jepsen's `:info`) may take effect at any time after its call, or never.
+//!   Jepsen's `:info`) may take effect at any time after its call, or never;
+//! - beyond porcupine, two sound prunings: a read-only operation ([`Model::is_read_only`])
+//!   that is possible now is placed now and never tried later, and with unknown outcomes two
+//!   walks take turns (candidates in call order, and unknown outcomes last), the first to
+//!   finish answering; and partitions take turns too, so one hopeless key does not hide a
+//!   violation in another.
 //!
 //! The answer has three values ([`Verdict`]): linearizable, not linearizable, or unknown
-//! when a limit ran out. Two limits are offered: a wall-clock [`Checker::time_limit`], which
-//! stops every partition's search within a thousand steps of it, and a
-//! [`Checker::step_budget`], whose answer depends only on the history, so that a check run
-//! inside a seeded simulation gives the same answer on every machine.
+//! when a limit ran out. Three limits are offered: a wall-clock [`Checker::time_limit`],
+//! which stops every partition's search within a thousand steps of it, and a
+//! [`Checker::step_budget`] and a [`Checker::memory_limit`], whose answers depend only on
+//! the history, so that a check run inside a seeded simulation gives the same answer on
+//! every machine.
 //!
 //! A check that fails explains itself: [`CheckResult::report`] gives a [`Report`] (plain,
 //! serializable data) with, per partition, every operation, the longest linearizable prefix

@@ -12,10 +12,13 @@
 //!
 //! An operation whose outcome is unknown has no return entry: it may be lifted anywhere after
 //! its call, and need not be lifted at all. One that is also read-only is left out: it could
-//! only ever be dropped. The others are tried after the candidates of known outcome (the walk
-//! makes two passes over the candidates): an operation that timed out usually matters to
-//! nobody, and trying it first at every step would explore every place it could go before
-//! finding that it need not go anywhere.
+//! only ever be dropped. Where the others are tried matters a great deal, and no one place
+//! is best: in call order (porcupine's), an operation that timed out and never took effect
+//! is tried first at every step, and every place it could go is explored before the search
+//! finds it need not go anywhere; tried after the candidates of known outcome (a second pass
+//! over the candidates), one that did take effect early is found late. So a partition with
+//! such operations gets two walks, one of each order, which take turns; both are complete,
+//! and the first to finish answers (see [`Search`]).
 //!
 //! One pruning goes beyond porcupine's search, and is sound (it never changes an answer):
 //! **read-only operations first.** A read-only operation (see
@@ -217,14 +220,17 @@ impl Entries {
     }
 }
 
-/// The configurations already reached: (operations placed, state). Chained on a hash of
-/// both; the bit sets live in one flat array, `words` words each. Every configuration in it
-/// that is not on the search's current path has been explored without success.
+/// The configurations already reached: (operations placed, state), shared by the walks of a
+/// partition. Chained on a hash of both; the bit sets live in one flat array, `words` words
+/// each. A configuration is *owned* by the walks that have it on their current path (being
+/// explored); one that no walk owns has been explored without success, by one walk or the
+/// other (the configurations, and whether one can be finished, are the same whatever the
+/// order of the walk that reached them).
 struct Cache<S> {
     words: usize,
     heads: HashMap<u64, u32, BuildPassThrough>,
-    /// Per configuration: the next one in its chain, and its state.
-    entries: Vec<(u32, S)>,
+    /// Per configuration: the next one in its chain, its owners (one bit per walk), its state.
+    entries: Vec<(u32, u8, S)>,
     bits: Vec<u64>,
     /// About how much memory it takes.
     bytes: usize,
@@ -233,6 +239,15 @@ struct Cache<S> {
 /// What one configuration costs the cache besides its bit set and state: its slot in the
 /// hash table (key, index and control byte, at the table's load) and its chain link.
 const ENTRY_OVERHEAD: usize = 32;
+
+/// What [`Cache::enter`] found.
+enum Entered {
+    /// The configuration is new, or being explored by another walk: explore it (this walk
+    /// now owns entry `index` too).
+    Explore(u32),
+    /// Explored before without success: skip it.
+    Dead,
+}
 
 impl<S: Clone + Eq> Cache<S> {
     /// An empty cache with room for `room` configurations before it grows.
@@ -246,10 +261,10 @@ impl<S: Clone + Eq> Cache<S> {
         }
     }
 
-    /// Adds the configuration unless it is there already; whether it was added. `bytes` is
-    /// what keeping the state costs.
+    /// Walk `walk` (a bit) reaches the configuration: adds it, or joins another walk still
+    /// exploring it, unless it is dead. `bytes` is what keeping the state costs.
     #[inline]
-    fn insert(&mut self, key: u64, bits: &[u64], state: &S, bytes: usize) -> bool {
+    fn enter(&mut self, key: u64, bits: &[u64], state: &S, bytes: usize, walk: u8) -> Entered {
         let index = self.entries.len() as u32;
         let next = match self.heads.entry(key) {
             Entry::Occupied(mut head) => {
@@ -257,10 +272,15 @@ impl<S: Clone + Eq> Cache<S> {
                 while at != NONE {
                     let i = at as usize;
                     let theirs = &self.bits[i * self.words..(i + 1) * self.words];
-                    if same_words(theirs, bits) && self.entries[i].1 == *state {
-                        return false;
+                    let entry = &mut self.entries[i];
+                    if same_words(theirs, bits) && entry.2 == *state {
+                        if entry.1 == 0 {
+                            return Entered::Dead;
+                        }
+                        entry.1 |= walk;
+                        return Entered::Explore(at);
                     }
-                    at = self.entries[i].0;
+                    at = entry.0;
                 }
                 head.insert(index)
             }
@@ -269,10 +289,16 @@ impl<S: Clone + Eq> Cache<S> {
                 NONE
             }
         };
-        self.entries.push((next, state.clone()));
+        self.entries.push((next, walk, state.clone()));
         self.bits.extend_from_slice(bits);
         self.bytes += ENTRY_OVERHEAD + self.words * 8 + bytes;
-        true
+        Entered::Explore(index)
+    }
+
+    /// Walk `walk` has explored entry `index` without success.
+    #[inline]
+    fn leave(&mut self, index: u32, walk: u8) {
+        self.entries[index as usize].1 &= !walk;
     }
 }
 
@@ -318,8 +344,8 @@ pub(crate) enum Progress {
     Paused,
 }
 
-/// What every walk of a partition shares: the stepper, the operations' intervals, which of
-/// them are read-only, and each walk's share of the memory limit.
+/// What every walk of a partition shares besides the cache: the stepper, the operations'
+/// intervals, which of them are read-only, and the memory limit.
 struct Part<'a, T> {
     stepper: &'a T,
     intervals: &'a [Interval],
@@ -336,11 +362,13 @@ struct Walk<S> {
     list: Entries,
     bits: Vec<u64>,
     bits_hash: u64,
-    cache: Cache<S>,
+    /// This walk's bit in the cache's owner marks.
+    mark: u8,
     state: S,
     /// The linearization so far: each lifted call entry (flagged when its operation is
-    /// read-only, and when it was lifted in the second pass) and the state before it.
-    frames: Vec<(u32, S)>,
+    /// read-only, and when it was lifted in the second pass), the state before it, and the
+    /// cache entry of the configuration it led to.
+    frames: Vec<(u32, S, u32)>,
     /// The same operations, in order.
     path: Vec<u32>,
     longest: Longest,
@@ -361,8 +389,7 @@ impl<S: Clone + Eq> Walk<S> {
             list,
             bits: vec![0; words],
             bits_hash: 0,
-            // Room for a walk that never backtracks: one configuration per operation.
-            cache: Cache::new(words, unplaced + 1),
+            mark: if unknowns_last { 2 } else { 1 },
             state,
             frames: Vec::with_capacity(unplaced + 1),
             path: Vec::with_capacity(unplaced + 1),
@@ -384,6 +411,7 @@ impl<S: Clone + Eq> Walk<S> {
     fn run<T: Stepper<State = S>>(
         &mut self,
         part: &Part<'_, T>,
+        cache: &mut Cache<S>,
         until: u64,
         poll: &mut dyn FnMut() -> Option<Halt>,
     ) -> Progress {
@@ -420,8 +448,10 @@ impl<S: Clone + Eq> Walk<S> {
                     self.bits[w] |= 1 << b;
                     let key = (self.bits_hash ^ word) ^ part.stepper.hash(&next_state);
                     let bytes = part.stepper.state_bytes(&next_state);
-                    if self.cache.insert(key, &self.bits, &next_state, bytes) {
-                        if self.cache.bytes > part.memory_limit {
+                    if let Entered::Explore(config) =
+                        cache.enter(key, &self.bits, &next_state, bytes, self.mark)
+                    {
+                        if cache.bytes > part.memory_limit {
                             self.bits[w] &= !(1 << b);
                             break End::Halted(Halt::Memory);
                         }
@@ -431,7 +461,7 @@ impl<S: Clone + Eq> Walk<S> {
                         if unknowns {
                             flags |= SECOND_PASS;
                         }
-                        self.frames.push((entry | flags, previous));
+                        self.frames.push((entry | flags, previous, config));
                         self.path.push(op);
                         self.longest.pushed(&self.path);
                         self.list.lift(entry, op);
@@ -463,9 +493,10 @@ impl<S: Clone + Eq> Walk<S> {
                 // A return (or the tail) in the last pass: an operation that should have
                 // taken effect by now has not. Undo the last choice, and try what comes after
                 // it in its pass.
-                let Some((flagged, previous)) = self.frames.pop() else {
+                let Some((flagged, previous, config)) = self.frames.pop() else {
                     break End::NotLinearizable;
                 };
+                cache.leave(config, self.mark);
                 let call = flagged & ENTRY_MASK;
                 let op = self.list.tag(call) >> 1;
                 self.state = previous;
@@ -506,15 +537,17 @@ const QUANTUM: u64 = 256;
 /// only after the others. Neither order is best for every history (an operation that timed
 /// out but took effect early favours the first, one that never took effect the second), and
 /// both are complete, so the first to finish answers: the search costs at most twice the
-/// better order.
+/// better order, and less, since they share one cache (what one walk has explored without
+/// success, the other skips).
 pub(crate) struct Search<T: Stepper> {
     stepper: T,
     intervals: Vec<Interval>,
     /// Per operation: whether it is read-only.
     read_only: Vec<bool>,
-    /// Each walk's share of the memory limit.
+    /// The most bytes the cache may take.
     memory_limit: usize,
     walks: Vec<Walk<T::State>>,
+    cache: Cache<T::State>,
     /// The walk that answered.
     winner: Option<usize>,
     end: Option<End>,
@@ -538,7 +571,9 @@ impl<T: Stepper> Search<T> {
         }
         let end = walks[0].end;
         Search {
-            memory_limit: memory_limit / walks.len(),
+            memory_limit,
+            // Room for a walk that never backtracks: one configuration per operation.
+            cache: Cache::new(words, unplaced + 1),
             stepper,
             intervals,
             read_only,
@@ -565,15 +600,17 @@ impl<T: Stepper> Search<T> {
         }
     }
 
-    /// What was found: the answer (if any), the steps, and the whole linearization or the
-    /// longest linearizable prefix (of the walk that answered; without an answer, the
-    /// longest of all walks).
+    /// What was found: the answer (if any), the steps, and the whole linearization (of the
+    /// walk that found it) or the longest linearizable prefix any walk reached (the first
+    /// walk's on a tie). After a longest prefix of a history that is not linearizable, the
+    /// model rejects every candidate: one it accepted would lead to a configuration deeper
+    /// than any reached, which some walk would have entered.
     pub fn found(self) -> Found {
         let steps = self.steps();
         let end = self.end.unwrap_or(End::Halted(Halt::Cancelled));
         let mut walks = self.walks;
         let index = match self.winner {
-            Some(i) if end != End::Halted(Halt::Memory) => i,
+            Some(i) if end == End::Linearizable => i,
             _ => (0..walks.len())
                 .max_by_key(|&i| (walks[i].longest.best.len(), std::cmp::Reverse(i)))
                 .unwrap_or(0),
@@ -614,7 +651,7 @@ impl<T: Stepper> Search<T> {
             };
             let walk = &mut self.walks[i];
             let cap = walk.steps + QUANTUM.min(until - total);
-            if walk.run(&part, cap, poll) == Progress::Done {
+            if walk.run(&part, &mut self.cache, cap, poll) == Progress::Done {
                 self.end = walk.end;
                 self.winner = Some(i);
             }
