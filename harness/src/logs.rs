@@ -17,8 +17,9 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::{Context, SubscriberExt};
-use tracing_subscriber::{EnvFilter, Layer};
+use tracing_subscriber::Layer;
 
 use crate::timeline::probe;
 use crate::timeline::record::{Record, RecordLayer};
@@ -251,7 +252,10 @@ impl<S: Subscriber> Layer<S> for CaptureLayer {
         if self.echo {
             let mut line = String::new();
             write_line(&mut line, micros, topic, fields.peer, fields.term, &parts);
-            eprintln!("{line}");
+            line.push('\n');
+            // Straight to the process's stderr, which `cargo test` does not capture: the log of
+            // a passing test shows too, as it happens.
+            let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
         }
         self.buffer
             .lock()
@@ -282,13 +286,14 @@ pub struct Capture {
 }
 
 impl Capture {
-    /// A capture keeping events that pass `filter` (`RUST_LOG` syntax: `debug`,
-    /// `raft=trace,tester=info`, ...).
+    /// A capture keeping events that pass `filter`: a level (`debug`), targets with levels
+    /// (`raft=trace,tester=info`), or both (`info,raft=trace`), as [`parse_filter`] reads it.
     pub fn new(filter: &str) -> Result<Capture, String> {
         Capture::build(filter, false, false)
     }
 
-    /// Like [`Capture::new`], and also prints each line to stderr as it happens.
+    /// Like [`Capture::new`], and also prints each line to the process's stderr as it happens
+    /// (not through `eprintln!`, so `cargo test` shows it without `--nocapture`).
     pub fn echoing(filter: &str) -> Result<Capture, String> {
         Capture::build(filter, true, false)
     }
@@ -325,8 +330,7 @@ impl Capture {
 
     fn build(filter: &str, echo: bool, records: bool) -> Result<Capture, String> {
         keep_captures_complete();
-        let bad = |e| format!("bad log filter {filter:?}: {e}");
-        let text_filter = EnvFilter::try_new(filter).map_err(bad)?;
+        let text_filter = parse_filter(filter)?;
         let buffer = Arc::new(Mutex::new(Lines::default()));
         let kept = records.then(|| Arc::new(Mutex::new(Vec::new())));
         let record_layer = match &kept {
@@ -336,7 +340,7 @@ impl Capture {
                 } else {
                     format!("{filter},{}=trace", probe::TARGET)
                 };
-                let record_filter = EnvFilter::try_new(&with_facts).map_err(bad)?;
+                let record_filter = parse_filter(&with_facts)?;
                 Some(RecordLayer::new(list.clone()).with_filter(record_filter))
             }
             None => None,
@@ -374,6 +378,55 @@ impl Capture {
             .map(|r| std::mem::take(&mut *r.lock()))
             .unwrap_or_default()
     }
+}
+
+/// Reads a log filter: a comma-separated list of `LEVEL` (the default for every target),
+/// `TARGET=LEVEL` and `TARGET` (everything of that target) items, levels being `error`, `warn`,
+/// `info`, `debug`, `trace` or `off`. The targets of the lab are `raft` (the peer), `tester`
+/// (the tester's own events) and `labrpc`.
+///
+/// ```
+/// use harness::logs::parse_filter;
+///
+/// assert!(parse_filter("debug").is_ok());
+/// assert!(parse_filter("info,raft=trace").is_ok());
+/// let e = parse_filter("raft=loud").expect_err("not a level");
+/// assert!(e.contains("raft=loud"), "{e}");
+/// assert!(parse_filter("[[").is_err());
+/// ```
+///
+/// # Errors
+/// A filter that does not parse, with what was wrong and the expected form.
+pub fn parse_filter(filter: &str) -> Result<Targets, String> {
+    const LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace", "off"];
+    let bad = |why: String| {
+        format!(
+            "bad log filter {filter:?}: {why} (expected a level such as `debug`, or \
+             `target=level` items such as `info,raft=trace`; levels: {})",
+            LEVELS.join(", ")
+        )
+    };
+    let is_level = |w: &str| LEVELS.contains(&w.trim().to_ascii_lowercase().as_str());
+    let is_target = |t: &str| {
+        !t.is_empty()
+            && t.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == ':')
+    };
+    for item in filter.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let ok = match item.split_once('=') {
+            Some((target, level)) => is_target(target.trim()) && is_level(level),
+            None => is_level(item) || is_target(item),
+        };
+        if !ok {
+            return Err(bad(format!(
+                "{item:?} is neither a level nor `target=level`"
+            )));
+        }
+    }
+    filter
+        .trim()
+        .parse::<Targets>()
+        .map_err(|e| bad(e.to_string()))
 }
 
 /// Makes every capture see every event, whichever thread first meets an event's call site.

@@ -41,12 +41,12 @@ use labrpc::observe::Observer;
 use labrpc::runtime::{self, Instant, NodeId};
 use labrpc::{ClientEnd, Network, Server};
 use parking_lot::Mutex;
-use raft::{ApplyMsg, Persister};
+use raftapi::{ApplyMsg, Persister};
 use serde::{Deserialize, Serialize};
 
 use crate::monitor::{Monitor, MonitorSettings};
-use crate::peer::Peer;
 use crate::timeline::probe::{self, Fact};
+use raftapi::Peer;
 
 /// How the tester's log line for a new cluster begins (`new cluster: 3 peers`).
 pub const CLUSTER_LINE: &str = "new cluster: ";
@@ -790,7 +790,7 @@ impl<P: Peer> Tester<P> {
             .shared
             .monitor
             .peer_started(i, node, &ends, restored_through);
-        let (tx, rx) = raft::apply_channel();
+        let (tx, rx) = raftapi::apply_channel();
         let peer = runtime::enter_node(node, || P::make(ends, i, persister, tx));
         let server = Server::on_node(node);
         if let Err(e) = server.add_service(peer.service()) {
@@ -815,7 +815,7 @@ impl<P: Peer> Tester<P> {
         i: usize,
         incarnation: u64,
         life: u64,
-        mut rx: raft::ApplyReceiver,
+        mut rx: raftapi::ApplyReceiver,
         peer: Arc<P>,
         node: NodeId,
     ) {

@@ -7,7 +7,7 @@
 //! | `LAB_SEED` | run this one seed (replays a failure) | unset |
 //! | `LAB_SEEDS` | how many seeds to run | 12 in sim (fewer for the longest graders), 1 in real |
 //! | `LAB_SEED_START` | the first seed | 1 |
-//! | `LAB_LOG` | print the log of each trial as it runs (`RUST_LOG` syntax, e.g. `debug`) | unset |
+//! | `LAB_LOG` (or `RUST_LOG`) | print the log of each trial to stderr as it runs, passing or not (a level such as `debug`, or `info,raft=trace`: [`logs::parse_filter`](crate::logs::parse_filter)) | unset |
 //! | `LAB_STUCK_AFTER` | seconds of wall time without progress before a trial is failed as stuck | 10 |
 //! | `LAB_MONITOR` | `0` turns the safety monitor off ([`crate::monitor`]) | on |
 //! | `LAB_HTML` | `1`: write each failing seed's [timeline page](crate::timeline) under `lab-results/timeline/`; a folder: write them there | unset |
@@ -31,8 +31,8 @@ use labrpc::runtime::Executor;
 use std::path::PathBuf;
 
 use crate::graders;
-use crate::peer::Peer;
 use crate::trial::{run_trial, TrialReport, TrialSettings};
+use raftapi::Peer;
 
 /// Seeds a grader runs in sim mode under `cargo test` unless `LAB_SEEDS` says otherwise.
 pub const DEFAULT_SIM_SEEDS: u64 = 12;
@@ -74,7 +74,8 @@ pub struct TestPlan {
 }
 
 impl TestPlan {
-    /// Reads `LAB_RUNTIME`, `LAB_SEED`, `LAB_SEEDS`, `LAB_SEED_START`, `LAB_LOG` and
+    /// Reads `LAB_RUNTIME`, `LAB_SEED`, `LAB_SEEDS`, `LAB_SEED_START`, `LAB_LOG` (or
+    /// `RUST_LOG`) and
     /// `LAB_STUCK_AFTER`.
     ///
     /// # Panics
@@ -113,7 +114,11 @@ impl TestPlan {
         TestPlan {
             executor,
             seeds,
-            log: std::env::var("LAB_LOG").ok(),
+            // `RUST_LOG` is what Rust programmers reach for first: it means the same here.
+            log: std::env::var("LAB_LOG")
+                .or_else(|_| std::env::var("RUST_LOG"))
+                .ok()
+                .filter(|f| !f.trim().is_empty()),
             html: html_dir(std::env::var("LAB_HTML").ok().as_deref()),
             stuck_after,
         }
@@ -141,13 +146,68 @@ pub fn html_dir(value: Option<&str>) -> Option<PathBuf> {
     }
 }
 
+/// The test binary that runs every grader under `cargo test -p harness` (`tests/graders.rs`).
+pub const GRADERS_TEST: &str = "graders";
+
+/// The module of [`GRADERS_TEST`] that holds the tests of a lab part: `raft_3A` for part `A`,
+/// so that `cargo test -p harness 3A` selects the part as `go test -run 3A` does.
+///
+/// ```
+/// assert_eq!(harness::testing::test_module("B"), "raft_3B");
+/// ```
+pub fn test_module(part: &str) -> String {
+    format!("raft_3{part}")
+}
+
+/// The test of `grader` under `cargo test -p harness`: its module and its name, e.g.
+/// `raft_3A::initial_election`.
+pub fn test_path(grader: &graders::Grader) -> String {
+    format!("{}::{}", test_module(grader.part), grader.name)
+}
+
 /// The command that replays `seed` of `grader` under `cargo test`.
-pub fn replay_command(test_binary: &str, grader: &str, seed: u64, executor: Executor) -> String {
+///
+/// ```
+/// use labrpc::runtime::Executor;
+/// let g = harness::graders::by_name("snapshot_install").expect("a grader");
+/// assert_eq!(
+///     harness::testing::replay_command(&g, 7, Executor::Sim),
+///     "LAB_SEED=7 cargo test -p harness --test graders -- --exact raft_3D::snapshot_install"
+/// );
+/// ```
+pub fn replay_command(grader: &graders::Grader, seed: u64, executor: Executor) -> String {
     let runtime = match executor {
         Executor::Sim => String::new(),
         Executor::Real => "LAB_RUNTIME=real ".to_string(),
     };
-    format!("{runtime}LAB_SEED={seed} cargo test -p harness --test {test_binary} {grader}")
+    format!(
+        "{runtime}LAB_SEED={seed} cargo test -p harness --test {GRADERS_TEST} -- --exact {}",
+        test_path(grader)
+    )
+}
+
+/// Seeds `grader` runs in sim mode under `cargo test` when `LAB_SEEDS` is unset:
+/// [`DEFAULT_SIM_SEEDS`], fewer for the longest graders so that `cargo test` stays quick (a
+/// seed of `reliable_churn` takes about 1.6 s of CPU in a debug build; each part-D trial runs
+/// 30 rounds of crashes or disconnections). `harness run PART --runs 1000` is the many-seed
+/// check.
+pub fn default_test_seeds(grader: &graders::Grader) -> u64 {
+    match grader.name {
+        "reliable_churn" => 2,
+        "figure8_unreliable" | "unreliable_churn" => 4,
+        _ if grader.part == "D" && !grader.is_conformance() => 3,
+        _ => DEFAULT_SIM_SEEDS,
+    }
+}
+
+/// The command that replays `seed` of `grader` with the grader CLI and shows its log one
+/// column per peer.
+pub fn cli_replay_command(grader: &str, seed: u64, executor: Executor) -> String {
+    let real = match executor {
+        Executor::Sim => "",
+        Executor::Real => " --real",
+    };
+    format!("cargo run --release -p harness-cli -- replay {grader} --seed {seed}{real}")
 }
 
 /// Runs the grader `name` with peer type `P` over the seeds of `plan`, and returns the failing
@@ -188,22 +248,25 @@ pub fn failures<P: Peer>(name: &str, plan: &TestPlan) -> Vec<TrialReport> {
     failed
 }
 
-/// Runs the grader `name` with peer type `P` (see the module docs) and panics with a readable
-/// report on the first failing seed.
+/// Runs the grader `name` with peer type `P` over the seeds the environment asks for (see the
+/// module docs) and panics with a readable report when a seed fails. `module` is the caller's
+/// `module_path!()`: a grader run from another part's module would print a wrong replay
+/// command, so that is refused.
 ///
 /// # Panics
-/// Panics when a trial fails: that is how `cargo test` learns of it.
-pub fn grade<P: Peer>(test_binary: &str, name: &str) {
-    grade_seeds::<P>(test_binary, name, DEFAULT_SIM_SEEDS);
-}
-
-/// Like [`grade`], with `sim_seeds` seeds in sim mode when `LAB_SEEDS` is unset: for the
-/// graders that take longest, so that `cargo test` stays quick.
-///
-/// # Panics
-/// Panics when a trial fails: that is how `cargo test` learns of it.
-pub fn grade_seeds<P: Peer>(test_binary: &str, name: &str, sim_seeds: u64) {
-    let plan = TestPlan::from_env_with(sim_seeds);
+/// Panics when a trial fails (that is how `cargo test` learns of it), when no grader has that
+/// name, or when `module` is not the grader's part's module.
+pub fn grade<P: Peer>(module: &str, name: &str) {
+    let grader = graders::by_name(name).unwrap_or_else(|| panic!("no grader named {name:?}"));
+    let want = test_module(grader.part);
+    let here = module.rsplit("::").next().unwrap_or(module);
+    assert!(
+        here == want,
+        "{name} is a part-{} grader: its test belongs in module {want} of tests/{GRADERS_TEST}.rs, \
+         not {here}",
+        grader.part
+    );
+    let plan = TestPlan::from_env_with(default_test_seeds(&grader));
     let failed = failures::<P>(name, &plan);
     let Some(first) = failed.first() else {
         return;
@@ -237,7 +300,7 @@ pub fn grade_seeds<P: Peer>(test_binary: &str, name: &str, sim_seeds: u64) {
         failed.len(),
         plan.seeds.len(),
         seeds.join(", "),
-        replay_command(test_binary, name, first.seed, first.executor)
+        replay_command(&grader, first.seed, first.executor)
     );
 }
 

@@ -6,9 +6,9 @@ use labrpc::runtime::{self, Executor, RunConfig, RunError, TraceSummary};
 
 use crate::graders::Grader;
 use crate::logs::Capture;
-use crate::peer::Peer;
 use crate::tester::{applier_peer, Passed, TestFailure, TEST_TIME_LIMIT};
 use crate::timeline::record::Record;
+use raftapi::Peer;
 
 /// The most of a trial's log kept in memory (the newest lines; see [`Capture::bounded`]): far
 /// more than any test's debug log, and a bound on what a stuck run that goes on logging can
@@ -22,7 +22,7 @@ pub struct TrialSettings {
     pub executor: Executor,
     /// The seed.
     pub seed: u64,
-    /// Capture the log with this filter (`RUST_LOG` syntax), e.g. `"debug"`.
+    /// Capture the log with this filter (a level such as `debug`, or `info,raft=trace`), e.g. `"debug"`.
     pub log: Option<String>,
     /// Also print the log to stderr as it happens.
     pub echo_log: bool,
@@ -305,7 +305,7 @@ where
 mod tests {
     use super::*;
     use labrpc::{ClientEnd, Service};
-    use raft::{ApplySender, Persister};
+    use raftapi::{ApplySender, Persister};
 
     /// A peer that does nothing, except that peer 2's task panics at once.
     struct PanicsAsPeer2;

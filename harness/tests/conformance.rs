@@ -1,102 +1,15 @@
 //! The conformance graders (Figure 2, rule by rule, with the tester playing every peer but the
-//! one under test): the `raft` crate passes each, a correct toy peer passes each, and each
-//! rejects the broken toy peers it exists to catch, naming the rule.
-//!
-//! The reference runs over several seeds in sim mode (`LAB_SEEDS`, `LAB_SEED_START`), one seed
-//! with `LAB_SEED=N`, or in real time with `LAB_RUNTIME=real`. A failure prints the command that
-//! replays it.
+//! one under test): a correct toy peer passes each, and each rejects the broken toy peers it
+//! exists to catch, naming the rule. (The `raft` crate runs them in `tests/graders.rs`.)
 
 mod support;
 
 use harness::graders;
-use harness::testing::grade;
 use harness::trial::{run_trial, TrialError, TrialSettings};
 use harness::Peer;
 use support::conformance_peers::*;
 use support::snap_peer::{Faithful, ReappliesCoveredCommand, SnapPeer};
 use support::snapshot_proxy::AppliesEverySnapshot;
-
-const BINARY: &str = "conformance";
-
-#[test]
-fn fig2_older_term() {
-    grade::<raft::Raft>(BINARY, "fig2_older_term");
-}
-
-#[test]
-fn fig2_vote_once_per_term() {
-    grade::<raft::Raft>(BINARY, "fig2_vote_once_per_term");
-}
-
-#[test]
-fn fig2_vote_persisted() {
-    grade::<raft::Raft>(BINARY, "fig2_vote_persisted");
-}
-
-#[test]
-fn fig2_vote_up_to_date() {
-    grade::<raft::Raft>(BINARY, "fig2_vote_up_to_date");
-}
-
-#[test]
-fn fig2_term_from_request() {
-    grade::<raft::Raft>(BINARY, "fig2_term_from_request");
-}
-
-#[test]
-fn fig2_term_from_reply() {
-    grade::<raft::Raft>(BINARY, "fig2_term_from_reply");
-}
-
-#[test]
-fn fig2_timer_heartbeats() {
-    grade::<raft::Raft>(BINARY, "fig2_timer_heartbeats");
-}
-
-#[test]
-fn fig2_timer_expiry() {
-    grade::<raft::Raft>(BINARY, "fig2_timer_expiry");
-}
-
-#[test]
-fn fig2_timer_votes() {
-    grade::<raft::Raft>(BINARY, "fig2_timer_votes");
-}
-
-#[test]
-fn fig2_append_conflict() {
-    grade::<raft::Raft>(BINARY, "fig2_append_conflict");
-}
-
-#[test]
-fn fig2_append_commit() {
-    grade::<raft::Raft>(BINARY, "fig2_append_commit");
-}
-
-#[test]
-fn fig2_old_term_commit() {
-    grade::<raft::Raft>(BINARY, "fig2_old_term_commit");
-}
-
-#[test]
-fn fig2_stale_reply() {
-    grade::<raft::Raft>(BINARY, "fig2_stale_reply");
-}
-
-#[test]
-fn fig2_fast_backup() {
-    grade::<raft::Raft>(BINARY, "fig2_fast_backup");
-}
-
-#[test]
-fn fig2_log_persisted() {
-    grade::<raft::Raft>(BINARY, "fig2_log_persisted");
-}
-
-#[test]
-fn fig2_install_snapshot() {
-    grade::<raft::Raft>(BINARY, "fig2_install_snapshot");
-}
 
 /// The seeds each broken peer is tried on: the scenarios are deterministic, so every seed must
 /// catch it (the seed only moves ids, terms and the peer's own timeouts).
@@ -514,37 +427,6 @@ fn other_part_a_graders_against_the_broken_peers() {
             assert_eq!(outcome::<FigPeer<NoBugs>>(g, seed), None, "{g} seed {seed}");
         }
     }
-}
-
-#[test]
-fn only_original_leaves_the_conformance_graders_out() {
-    use harness::cli::{main_from, EXIT_PASSED, EXIT_USAGE};
-    let code =
-        main_from::<raft::Raft, _, _>(["harness", "run", "fig2_older_term", "--only-original"]);
-    assert_eq!(code, EXIT_USAGE, "nothing is left to run");
-
-    let report = std::env::temp_dir().join(format!(
-        "conformance-only-original-{}.json",
-        std::process::id()
-    ));
-    let path = report.to_str().expect("a UTF-8 temp path");
-    let code = main_from::<raft::Raft, _, _>([
-        "harness",
-        "run",
-        "fig2_older_term",
-        "initial_election",
-        "--only-original",
-        "--runs",
-        "1",
-        "--no-bundles",
-        "--json",
-        path,
-    ]);
-    let json = std::fs::read_to_string(&report).expect("the report was written");
-    let _ = std::fs::remove_file(&report);
-    assert_eq!(code, EXIT_PASSED);
-    assert!(json.contains("initial_election"), "{json}");
-    assert!(!json.contains("fig2_"), "{json}");
 }
 
 /// One row of the report below: whether `grader` rejects `P` on [`SEEDS`], and which other

@@ -122,3 +122,23 @@ fn a_test_past_120_seconds_fails_with_the_go_message_and_leaves_no_peer_behind()
         "peers of a trial that hit the time limit are still alive"
     );
 }
+
+#[test]
+fn heartbeat_stability_reports_a_stats_line_per_cluster() {
+    let grader = harness::graders::by_name("heartbeat_stability").expect("a grader");
+    let passed =
+        harness::trial::run_trial::<raft::Raft>(grader, &harness::trial::TrialSettings::sim(1))
+            .outcome
+            .expect("the reference peer passes");
+    let peers: Vec<usize> = passed.clusters.iter().map(|s| s.peers).collect();
+    assert_eq!(peers, [3, 5], "one figure per cluster, in order");
+    let shown = passed.to_string();
+    let lines: Vec<&str> = shown.lines().collect();
+    assert_eq!(lines.len(), 2, "{shown}");
+    for (line, n) in lines.iter().zip([3, 5]) {
+        assert!(
+            line.starts_with("  ... Passed --  time ") && line.contains(&format!("#peers {n} ")),
+            "{shown}"
+        );
+    }
+}

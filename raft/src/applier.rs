@@ -23,10 +23,10 @@ use std::sync::Arc;
 
 use futures::future::{select, Either};
 
-use crate::apply::ApplyMsg;
 use crate::logging::raft_event;
 use crate::peer::Peer;
 use crate::state::State;
+use raftapi::ApplyMsg;
 
 // The pure rules of applying.
 impl State {
@@ -131,9 +131,9 @@ impl Peer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::Term;
-    use crate::messages::LogEntry;
     use crate::state::tests::follower;
+    use raftapi::LogEntry;
+    use raftapi::Term;
 
     fn with_log(terms: &[u64]) -> State {
         let mut st = follower(0, 3, 5);

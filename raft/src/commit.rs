@@ -99,9 +99,9 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{PeerId, Term};
-    use crate::messages::LogEntry;
     use crate::state::tests::follower;
+    use raftapi::LogEntry;
+    use raftapi::{PeerId, Term};
 
     fn entry(term: u64) -> LogEntry {
         LogEntry {

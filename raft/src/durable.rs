@@ -39,9 +39,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{PeerId, Term};
 use crate::log::{BadLog, Log};
-use crate::messages::LogEntry;
+use raftapi::LogEntry;
+use raftapi::{PeerId, Term};
 
 /// The first bytes of every saved Raft state.
 pub(crate) const MAGIC: [u8; 4] = *b"RAFT";

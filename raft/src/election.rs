@@ -15,13 +15,13 @@ use std::sync::Arc;
 
 use labrpc::runtime;
 
-use crate::ids::{PeerId, Term};
 use crate::logging::raft_event;
-use crate::messages::{RequestVoteArgs, RequestVoteReply};
 use crate::peer::Peer;
 use crate::rpc;
 use crate::state::{Effects, LeaderState, Role, State, TermCheck};
 use crate::timing::{random_election_timeout, ELECTION_TICK};
+use raftapi::{PeerId, Term};
+use raftapi::{RequestVoteArgs, RequestVoteReply};
 
 /// The shortest sleep of the election ticker, so that it always yields to other tasks.
 const MIN_TICKER_SLEEP: std::time::Duration = std::time::Duration::from_millis(1);
@@ -81,6 +81,7 @@ impl State {
             candidate_id: self.me,
             last_log_index: self.log.last_index(),
             last_log_term: self.log.last_term(),
+            ..Default::default()
         };
         let effects = Effects {
             persist: true,
@@ -205,6 +206,7 @@ impl State {
         RequestVoteReply {
             term: self.term,
             vote_granted,
+            ..Default::default()
         }
     }
 }
@@ -341,8 +343,8 @@ impl Peer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::messages::LogEntry;
     use crate::state::tests::follower;
+    use raftapi::LogEntry;
 
     fn ask(candidate: usize, term: u64, last_index: u64, last_term: u64) -> RequestVoteArgs {
         RequestVoteArgs {

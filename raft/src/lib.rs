@@ -117,18 +117,17 @@
 //! `apply` events). Filter them with `RUST_LOG=raft=debug`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+// Messages are built with their fields and then `..Default::default()`, so that a field added to
+// `raftapi`'s messages (which a submission may do) needs no change in this crate.
+#![allow(clippy::needless_update)]
 
 mod applier;
-mod apply;
 mod commit;
 mod durable;
 mod election;
-mod ids;
 mod log;
 mod logging;
-mod messages;
 mod peer;
-mod persister;
 mod replication;
 mod rpc;
 mod signal;
@@ -136,11 +135,44 @@ mod snapshot;
 mod state;
 pub mod timing;
 
-pub use apply::{apply_channel, ApplyClosed, ApplyMsg, ApplyReceiver, ApplySender};
-pub use ids::{PeerId, Term};
-pub use messages::{
-    AppendEntriesArgs, AppendEntriesReply, InstallSnapshotArgs, InstallSnapshotReply, LogEntry,
-    RequestVoteArgs, RequestVoteReply,
-};
 pub use peer::Raft;
-pub use persister::Persister;
+// The given types live in `raftapi`, shared with the tester; re-exported so that `raft::X`
+// names them too.
+pub use raftapi::{
+    apply_channel, AppendEntriesArgs, AppendEntriesReply, ApplyClosed, ApplyMsg, ApplyReceiver,
+    ApplySender, InstallSnapshotArgs, InstallSnapshotReply, LogEntry, Peer, PeerId, Persister,
+    RequestVoteArgs, RequestVoteReply, Term,
+};
+
+/// The tester drives the peer through [`raftapi::Peer`]; each call is the method of the same
+/// name on [`Raft`] (`make` is [`Raft::new`]).
+impl raftapi::Peer for Raft {
+    fn make(
+        peers: Vec<labrpc::ClientEnd>,
+        me: usize,
+        persister: Persister,
+        apply_tx: ApplySender,
+    ) -> Self {
+        Raft::new(peers, me, persister, apply_tx)
+    }
+
+    fn get_state(&self) -> (u64, bool) {
+        Raft::get_state(self)
+    }
+
+    fn kill(&self) {
+        Raft::kill(self)
+    }
+
+    fn service(&self) -> labrpc::Service {
+        Raft::service(self)
+    }
+
+    fn start(&self, command: Vec<u8>) -> Option<(u64, u64)> {
+        Raft::start(self, command)
+    }
+
+    fn snapshot(&self, index: u64, snapshot: Vec<u8>) {
+        Raft::snapshot(self, index, snapshot)
+    }
+}

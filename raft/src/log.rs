@@ -8,8 +8,8 @@
 //! caller keeps speaking in log indices. Discarded entries are freed: the vector is rebuilt
 //! from the entries that remain, not merely hidden behind an offset.
 
-use crate::ids::Term;
-use crate::messages::LogEntry;
+use raftapi::LogEntry;
+use raftapi::Term;
 
 /// Why a follower's log cannot take entries after `prev_log_index`; becomes the conflict hints
 /// of an `AppendEntries` reply.
@@ -79,6 +79,7 @@ impl Log {
             entries: vec![LogEntry {
                 term: Term::ZERO,
                 command: Vec::new(),
+                ..Default::default()
             }],
             changed_from: 0,
         }
@@ -207,6 +208,7 @@ impl Log {
         entries.push(LogEntry {
             term,
             command: Vec::new(),
+            ..Default::default()
         });
         entries.extend(self.entries.drain(keep_from.min(self.entries.len())..));
         self.entries = entries;

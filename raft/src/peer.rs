@@ -9,15 +9,15 @@ use labrpc::runtime;
 use labrpc::ClientEnd;
 use parking_lot::Mutex;
 
-use crate::apply::ApplySender;
 use crate::durable::{self, Restored};
-use crate::ids::{PeerId, Term};
 use crate::logging::raft_event;
-use crate::persister::Persister;
 use crate::rpc;
 use crate::signal::Signal;
 use crate::state::{Effects, State};
 use crate::timing::{random_election_timeout, ElectionTimer};
+use raftapi::ApplySender;
+use raftapi::Persister;
+use raftapi::{PeerId, Term};
 
 /// The core of one peer, shared (through an `Arc`) by the handle, the tickers, the senders and
 /// the RPC handlers. Holds no task handles, so there is no reference cycle: when the peer's
@@ -364,8 +364,8 @@ mod tests {
     use labrpc::Network;
 
     use super::*;
-    use crate::apply::apply_channel;
-    use crate::messages::{AppendEntriesArgs, LogEntry, RequestVoteArgs};
+    use raftapi::apply_channel;
+    use raftapi::{AppendEntriesArgs, LogEntry, RequestVoteArgs};
 
     /// Three ends that lead nowhere: the peer under test only answers RPCs called directly.
     fn dead_ends(net: &Network, generation: u32) -> Vec<ClientEnd> {

@@ -34,15 +34,15 @@ use std::sync::Arc;
 
 use labrpc::runtime::{self, Instant};
 
-use crate::ids::{PeerId, Term};
 use crate::log::Log;
 use crate::logging::raft_event;
-use crate::messages::{AppendEntriesArgs, AppendEntriesReply, LogEntry};
 use crate::peer::Peer;
 use crate::rpc;
 use crate::snapshot::Request;
 use crate::state::{Effects, InFlight, Role, State, TermCheck};
 use crate::timing::{APPEND_RESEND_AFTER, HEARTBEAT_INTERVAL};
+use raftapi::{AppendEntriesArgs, AppendEntriesReply, LogEntry};
+use raftapi::{PeerId, Term};
 
 /// Why a round of `AppendEntries` runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,6 +106,7 @@ impl State {
         let index = self.log.append(LogEntry {
             term: self.term,
             command,
+            ..Default::default()
         });
         let mut effects = Effects {
             persist: true,
@@ -169,6 +170,7 @@ impl State {
             prev_log_term: self.log.term_at(prev_log_index).unwrap_or(Term::ZERO),
             entries,
             leader_commit: commit,
+            ..Default::default()
         };
         Some(Outgoing { to, seq, args })
     }
@@ -357,6 +359,7 @@ impl State {
             success,
             conflict_term,
             conflict_index,
+            ..Default::default()
         }
     }
 }

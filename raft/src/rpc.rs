@@ -9,14 +9,14 @@ use parking_lot::MutexGuard;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::ids::{PeerId, Term};
 use crate::logging::raft_event;
-use crate::messages::{
+use crate::peer::Peer;
+use crate::state::{Effects, State, TermCheck};
+use raftapi::{
     AppendEntriesArgs, AppendEntriesReply, InstallSnapshotArgs, InstallSnapshotReply,
     RequestVoteArgs, RequestVoteReply,
 };
-use crate::peer::Peer;
-use crate::state::{Effects, State, TermCheck};
+use raftapi::{PeerId, Term};
 
 /// A reply that carries the replier's term, for the sender to align with.
 pub(crate) trait Reply: DeserializeOwned + Send + 'static {

@@ -28,14 +28,14 @@ use std::sync::Arc;
 
 use labrpc::runtime::{self, Instant};
 
-use crate::ids::PeerId;
 use crate::logging::raft_event;
-use crate::messages::{InstallSnapshotArgs, InstallSnapshotReply};
 use crate::peer::Peer;
 use crate::replication::{Outgoing, Round};
 use crate::rpc;
 use crate::state::{Effects, InFlight, Role, State, TermCheck};
 use crate::timing::APPEND_RESEND_AFTER;
+use raftapi::PeerId;
+use raftapi::{InstallSnapshotArgs, InstallSnapshotReply};
 
 /// One `InstallSnapshot` to send, and the number that tells its reply apart.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -139,6 +139,7 @@ impl State {
             last_included_index: base,
             last_included_term: self.log.base_term(),
             data: self.snapshot.clone(),
+            ..Default::default()
         };
         raft_event!(
             debug,
@@ -212,7 +213,13 @@ impl State {
                 args.term,
                 self.term
             );
-            return (InstallSnapshotReply { term: self.term }, effects);
+            return (
+                InstallSnapshotReply {
+                    term: self.term,
+                    ..Default::default()
+                },
+                effects,
+            );
         }
         if !matches!(self.role, Role::Follower) {
             raft_event!(
@@ -237,7 +244,13 @@ impl State {
                 "ignored {leader}'s snapshot through index {index}: already committed through {}",
                 self.commit_index
             );
-            return (InstallSnapshotReply { term: self.term }, effects);
+            return (
+                InstallSnapshotReply {
+                    term: self.term,
+                    ..Default::default()
+                },
+                effects,
+            );
         }
         if self.log.install(index, args.last_included_term) {
             self.snapshot = args.data;
@@ -256,7 +269,13 @@ impl State {
                 self.log.last_index()
             );
         }
-        (InstallSnapshotReply { term: self.term }, effects)
+        (
+            InstallSnapshotReply {
+                term: self.term,
+                ..Default::default()
+            },
+            effects,
+        )
     }
 }
 
@@ -332,10 +351,10 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::apply::ApplyMsg;
-    use crate::ids::Term;
-    use crate::messages::{AppendEntriesReply, LogEntry};
     use crate::state::tests::follower;
+    use raftapi::ApplyMsg;
+    use raftapi::Term;
+    use raftapi::{AppendEntriesReply, LogEntry};
 
     fn entry(term: u64, x: u8) -> LogEntry {
         LogEntry {

@@ -12,10 +12,10 @@ use std::collections::BTreeSet;
 use labrpc::runtime::Instant;
 
 use crate::durable::Restored;
-use crate::ids::{PeerId, Term};
 use crate::log::Log;
 use crate::logging::raft_event;
 use crate::timing::ElectionTimer;
+use raftapi::{PeerId, Term};
 
 /// What a peer is in its current term.
 #[derive(Clone, Debug, PartialEq, Eq)]

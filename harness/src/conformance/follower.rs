@@ -4,8 +4,8 @@
 use super::rules::{self, Rule};
 use super::script::Scripted;
 use super::{draw, expect_applies, expect_reply_term, peers, probe, Book};
-use crate::peer::Peer;
 use crate::tester::{Stats, TestFailure};
+use raftapi::Peer;
 
 /// Sends entries `from..=to` of `book` after `from - 1` as leader `leader` of `term` with
 /// commit index `commit`; the peer must accept them (`rule` says why) and answer in `term`.

@@ -10,7 +10,7 @@ use std::time::Duration;
 use futures::channel::oneshot;
 use labrpc::runtime;
 use parking_lot::Mutex;
-use raft::{
+use raftapi::{
     AppendEntriesArgs, AppendEntriesReply, ApplyMsg, InstallSnapshotArgs, InstallSnapshotReply,
     LogEntry, RequestVoteArgs, RequestVoteReply,
 };

@@ -16,8 +16,8 @@ use super::rules::{self, Rule};
 use super::script::{success_reply, Answer, Gate, Scripted};
 use super::terms::make_leader;
 use super::{draw, expect_applies, expect_state, peers, Book, FIRST_HEARTBEAT_WITHIN};
-use crate::peer::Peer;
 use crate::tester::{Stats, TestFailure};
+use raftapi::Peer;
 
 /// How long the tester watches a leader for a commit it must not make: several heartbeat
 /// intervals of any peer that heartbeats at least every 250 ms.

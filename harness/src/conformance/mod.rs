@@ -52,10 +52,10 @@ pub(crate) mod votes;
 use std::time::Duration;
 
 use labrpc::runtime;
-use raft::{ApplyMsg, LogEntry, Term};
+use raftapi::{ApplyMsg, LogEntry, Term};
 
-use crate::peer::Peer;
 use crate::tester::TestFailure;
+use raftapi::Peer;
 use rules::Rule;
 use script::Scripted;
 
@@ -219,7 +219,7 @@ pub(crate) async fn expect_vote<P: Peer>(
     granted: bool,
     rule: &Rule,
     why: impl std::fmt::Display,
-) -> Result<raft::RequestVoteReply, TestFailure> {
+) -> Result<raftapi::RequestVoteReply, TestFailure> {
     let reply = s.ask_vote(from, term, 0, 0).await?;
     if reply.vote_granted != granted {
         let did = if reply.vote_granted {
@@ -268,6 +268,7 @@ impl Book {
         self.entries.push(LogEntry {
             term: Term(term),
             command: format!("{tag}{index}").into_bytes(),
+            ..Default::default()
         });
     }
 

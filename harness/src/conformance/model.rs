@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use raft::{AppendEntriesArgs, AppendEntriesReply, Term};
+use raftapi::{AppendEntriesArgs, AppendEntriesReply, Term};
 
 use super::script::{Answer, AppendScript};
 
@@ -60,7 +60,7 @@ impl ModelFollower {
 
     /// Answers `args` as Figure 2's receiver: an older term is refused; otherwise the term is
     /// adopted, the consistency check decides, entries are stored (truncating only at a real
-    /// conflict); a refusal carries the hints of [`raft::AppendEntriesReply`].
+    /// conflict); a refusal carries the hints of [`raftapi::AppendEntriesReply`].
     pub fn answer(&mut self, args: &AppendEntriesArgs) -> AppendEntriesReply {
         let refuse =
             |term: u64, conflict_term: Option<u64>, conflict_index: u64| AppendEntriesReply {
@@ -68,6 +68,7 @@ impl ModelFollower {
                 success: false,
                 conflict_term: conflict_term.map(Term),
                 conflict_index,
+                ..Default::default()
             };
         if args.term.0 < self.term {
             return refuse(self.term, None, 0);
@@ -104,6 +105,7 @@ impl ModelFollower {
                 success: true,
                 conflict_term: None,
                 conflict_index: 0,
+                ..Default::default()
             }
         };
         self.probes.push(probe);
@@ -120,7 +122,7 @@ pub fn model_appends(model: &Arc<Mutex<ModelFollower>>) -> AppendScript {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use raft::{LogEntry, PeerId};
+    use raftapi::{LogEntry, PeerId};
 
     fn append(term: u64, prev: u64, prev_term: u64, terms: &[u64]) -> AppendEntriesArgs {
         AppendEntriesArgs {
@@ -133,9 +135,11 @@ mod tests {
                 .map(|&t| LogEntry {
                     term: Term(t),
                     command: Vec::new(),
+                    ..Default::default()
                 })
                 .collect(),
             leader_commit: 0,
+            ..Default::default()
         }
     }
 

@@ -6,8 +6,8 @@ use super::rules;
 use super::script::Scripted;
 use super::votes::expect_term_restored;
 use super::{draw, expect_applies, peers, Book};
-use crate::peer::Peer;
 use crate::tester::{Stats, TestFailure};
+use raftapi::Peer;
 
 /// Restarts the peer under test and checks it came back in `term`; `before` says what it had
 /// answered just before the crash.

@@ -39,14 +39,14 @@ use futures::future::{FutureExt, Shared};
 use labrpc::runtime::{self, Instant, NodeId};
 use labrpc::{ClientEnd, Network, RpcError, Server, Service};
 use parking_lot::Mutex;
-use raft::{
+use raftapi::{
     AppendEntriesArgs, AppendEntriesReply, ApplyMsg, InstallSnapshotArgs, InstallSnapshotReply,
     LogEntry, PeerId, Persister, RequestVoteArgs, RequestVoteReply, Term,
 };
 
 use super::journal::{Event, Journal, Message};
-use crate::peer::Peer;
 use crate::tester::{server_name, Stats, TestFailure};
+use raftapi::Peer;
 
 /// How a scripted peer answers a request.
 pub enum Answer<R> {
@@ -70,6 +70,7 @@ pub fn deny_votes() -> VoteScript {
         Answer::Now(RequestVoteReply {
             term: args.term,
             vote_granted: false,
+            ..Default::default()
         })
     })
 }
@@ -80,6 +81,7 @@ pub fn grant_votes() -> VoteScript {
         Answer::Now(RequestVoteReply {
             term: args.term,
             vote_granted: true,
+            ..Default::default()
         })
     })
 }
@@ -96,6 +98,7 @@ pub fn success_reply(term: u64) -> AppendEntriesReply {
         success: true,
         conflict_term: None,
         conflict_index: 0,
+        ..Default::default()
     }
 }
 
@@ -389,7 +392,7 @@ impl<P: Peer> Scripted<P> {
         self.saved = persister.clone();
         let node = runtime::new_node();
         self.node = node;
-        let (tx, mut rx) = raft::apply_channel();
+        let (tx, mut rx) = raftapi::apply_channel();
         let peer = runtime::enter_node(node, || P::make(ends, me, persister, tx));
         let server = Server::on_node(node);
         let registered = server.add_service(peer.service());
@@ -560,6 +563,7 @@ impl<P: Peer> Scripted<P> {
             candidate_id: PeerId(from),
             last_log_index,
             last_log_term: Term(last_log_term),
+            ..Default::default()
         };
         self.request_vote(from, args).await
     }
@@ -598,6 +602,7 @@ impl<P: Peer> Scripted<P> {
             prev_log_term: Term(prev_log_term),
             entries,
             leader_commit,
+            ..Default::default()
         };
         self.append_entries(from, args).await
     }
@@ -831,7 +836,10 @@ fn scripted_service(
             message: Message::InstallSnapshot(args.clone()),
         });
         // A scripted peer takes any snapshot and answers in the leader's term.
-        let reply = InstallSnapshotReply { term: args.term };
+        let reply = InstallSnapshotReply {
+            term: args.term,
+            ..Default::default()
+        };
         answer(
             jr.clone(),
             me,

@@ -1,14 +1,14 @@
 //! The `InstallSnapshot` receiver (Figure 13, as the lab sends it: the whole snapshot in one
 //! RPC) and the apply order around a snapshot.
 
-use raft::{ApplyMsg, InstallSnapshotArgs, PeerId, Term};
+use raftapi::{ApplyMsg, InstallSnapshotArgs, PeerId, Term};
 
 use super::follower::{expect_holds, store};
 use super::rules::{self, Rule};
 use super::script::Scripted;
 use super::{applies_text, apply_grace, draw, expect_applies, peers, probe, Book, APPLY_WITHIN};
-use crate::peer::Peer;
 use crate::tester::{Stats, TestFailure};
+use raftapi::Peer;
 
 /// Sends the peer under test a snapshot through `index` (of `term`) from leader `from` of
 /// `leader_term`; returns the `ApplyMsg` a peer that installs it applies.
@@ -26,6 +26,7 @@ async fn send_snapshot<P: Peer>(
         last_included_index: index,
         last_included_term: Term(term),
         data: data.clone(),
+        ..Default::default()
     };
     s.install_snapshot(from, args).await?;
     Ok(ApplyMsg::Snapshot { index, term, data })

@@ -8,7 +8,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use labrpc::runtime;
-use raft::{AppendEntriesReply, RequestVoteReply, Term};
+use raftapi::{AppendEntriesReply, RequestVoteReply, Term};
 
 use super::journal::{Event, Message};
 use super::rules::{self, Rule};
@@ -17,8 +17,8 @@ use super::{
     draw, expect_state, follow, in_flight_grace, peers, ELECTION_START_BOUND,
     FIRST_HEARTBEAT_WITHIN, STEP_DOWN_WATCH,
 };
-use crate::peer::Peer;
 use crate::tester::{Stats, TestFailure};
+use raftapi::Peer;
 
 /// A request of a higher term: a vote request or a heartbeat.
 #[derive(Clone, Copy, Debug)]
@@ -235,6 +235,7 @@ fn held_grants(gate: &Gate) -> super::script::VoteScript {
             RequestVoteReply {
                 term: args.term,
                 vote_granted: true,
+                ..Default::default()
             },
         )
     })
@@ -402,6 +403,7 @@ pub(crate) async fn from_reply<P: Peer>(title: &'static str) -> Result<Stats, Te
             Answer::Now(RequestVoteReply {
                 term: Term(args.term.0 + bump),
                 vote_granted: false,
+                ..Default::default()
             })
         }),
     );
@@ -458,6 +460,7 @@ pub(crate) async fn from_reply<P: Peer>(title: &'static str) -> Result<Stats, Te
                 success: false,
                 conflict_term: None,
                 conflict_index: 0,
+                ..Default::default()
             })
         }),
     );

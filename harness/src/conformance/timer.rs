@@ -25,8 +25,8 @@ use super::{
     draw, expect_reply_term, expect_state, expect_vote, follow, in_flight_grace, peers,
     ELECTION_START_BOUND, HEARTBEAT_EVERY, QUIET_PERIOD,
 };
-use crate::peer::Peer;
 use crate::tester::{Stats, TestFailure};
+use raftapi::Peer;
 
 /// Fails if the peer under test has started an election since journal mark `mark`: `why` says
 /// why it should not have.

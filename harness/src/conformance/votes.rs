@@ -2,14 +2,14 @@
 //! votes that survive a crash, and the election restriction.
 
 use labrpc::runtime;
-use raft::{LogEntry, Term};
+use raftapi::{LogEntry, Term};
 
 use super::rules::{self, Rule};
 use super::script::Scripted;
 use super::ELECTION_START_BOUND;
 use super::{draw, expect_reply_term, expect_state, expect_vote, follow, peers};
-use crate::peer::Peer;
 use crate::tester::{Stats, TestFailure};
+use raftapi::Peer;
 
 /// Waits for the peer under test to start an election (journal mark `mark` on) and returns its
 /// term; a follower that does not within [`ELECTION_START_BOUND`] breaks its timer rule.
@@ -307,6 +307,7 @@ pub(crate) async fn up_to_date<P: Peer>(title: &'static str) -> Result<Stats, Te
         .map(|(i, &t)| LogEntry {
             term: Term(t),
             command: format!("cmd{}", i + 1).into_bytes(),
+            ..Default::default()
         })
         .collect();
     let reply = s.send_entries(leader, term, 0, 0, entries, 0).await?;

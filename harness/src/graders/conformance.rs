@@ -4,7 +4,7 @@
 
 use super::{one_cluster as passed, Body, Grader, GraderFuture, Origin};
 use crate::conformance::{follower, leader, persist, snapshots, terms, timer, votes};
-use crate::peer::Peer;
+use raftapi::Peer;
 
 /// The conformance tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -10,8 +10,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::LazyLock;
 
-use crate::peer::Peer;
 use crate::tester::{Passed, Stats, TestFailure};
+use raftapi::Peer;
 
 /// A grader's body, boxed so the registry can hold every grader in one list. A test that ends
 /// with `Ok(t.stats().into())` passes with one stats line and no warning.

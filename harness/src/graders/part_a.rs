@@ -7,8 +7,8 @@ use labrpc::runtime;
 
 use super::{Body, Grader, GraderFuture, Origin};
 use crate::fail;
-use crate::peer::Peer;
 use crate::tester::{Passed, Stats, TestFailure, Tester, RAFT_ELECTION_TIMEOUT};
+use raftapi::Peer;
 
 /// The original's non-fatal warning when `initial_election`'s term moves with no failures.
 pub(crate) const TERM_CHANGED_WARNING: &str =

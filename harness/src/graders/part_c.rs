@@ -15,8 +15,8 @@ use labrpc::runtime;
 
 use super::{one_cluster, Body, Grader, GraderFuture, Origin};
 use crate::fail;
-use crate::peer::Peer;
 use crate::tester::{Command, Stats, TestFailure, Tester, TesterHandle, RAFT_ELECTION_TIMEOUT};
+use raftapi::Peer;
 
 /// The part-C tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -19,8 +19,8 @@ use labrpc::runtime;
 
 use super::{one_cluster, Body, Grader, GraderFuture, Origin};
 use crate::fail;
-use crate::peer::Peer;
 use crate::tester::{Command, Stats, TestFailure, Tester, MAX_LOG_SIZE, SNAPSHOT_INTERVAL};
+use raftapi::Peer;
 
 /// The part-D tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use raft::AppendEntriesArgs;
+use raftapi::AppendEntriesArgs;
 
 use super::applies::{show, StateMachineSafety};
 use super::index_map::IndexMap;
@@ -154,7 +154,7 @@ impl LogRules {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use raft::{LogEntry, PeerId, Term};
+    use raftapi::{LogEntry, PeerId, Term};
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
@@ -172,9 +172,11 @@ mod tests {
                 .map(|&(t, c)| LogEntry {
                     term: Term(t),
                     command: c.to_vec(),
+                    ..Default::default()
                 })
                 .collect(),
             leader_commit: 0,
+            ..Default::default()
         }
     }
 

@@ -19,7 +19,7 @@
 //! A Raft RPC that does not decode as the `raft` crate's message types fails the trial too
 //! ([`Rule::UnreadableMessage`]), naming the type and the method. The monitor decodes the
 //! methods `Raft.RequestVote`, `Raft.AppendEntries` and `Raft.InstallSnapshot` with
-//! `raft::RequestVoteArgs`, `RequestVoteReply`, `AppendEntriesArgs`, `AppendEntriesReply`,
+//! `raftapi::RequestVoteArgs`, `RequestVoteReply`, `AppendEntriesArgs`, `AppendEntriesReply`,
 //! `InstallSnapshotArgs` and `InstallSnapshotReply`, and reads these fields:
 //! `RequestVoteArgs::term`, `RequestVoteReply::{term, vote_granted}`,
 //! `AppendEntriesArgs::{term, prev_log_index, entries}` with `LogEntry::{term, command}`,
@@ -48,7 +48,7 @@
 //! ```
 //! use std::time::Duration;
 //! use harness::monitor::{Request, Rule, Rules};
-//! use raft::{AppendEntriesArgs, PeerId, Term};
+//! use raftapi::{AppendEntriesArgs, PeerId, Term};
 //!
 //! let heartbeat = |leader: usize| AppendEntriesArgs {
 //!     term: Term(4),
@@ -89,7 +89,7 @@ use labrpc::observe::{Observer, RpcEvent, Stage};
 use labrpc::runtime::{self, Executor, NodeId};
 use labrpc::{ClientEnd, Network};
 use parking_lot::Mutex;
-use raft::{
+use raftapi::{
     AppendEntriesArgs, AppendEntriesReply, ApplyMsg, InstallSnapshotArgs, InstallSnapshotReply,
     RequestVoteArgs, RequestVoteReply,
 };
@@ -618,7 +618,7 @@ fn unreadable(
     Violation::new(
         Rule::UnreadableMessage,
         at,
-        format!("S{from}'s {name} {what} to S{to} does not decode as a raft::{expected}"),
+        format!("S{from}'s {name} {what} to S{to} does not decode as a raftapi::{expected}"),
     )
     .event(at, error)
     .note(format!(

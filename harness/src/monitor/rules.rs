@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use raft::{
+use raftapi::{
     AppendEntriesArgs, AppendEntriesReply, InstallSnapshotArgs, InstallSnapshotReply,
     RequestVoteArgs, RequestVoteReply,
 };
@@ -241,7 +241,7 @@ impl Rules {
 mod tests {
     use super::*;
     use crate::monitor::Rule;
-    use raft::{LogEntry, PeerId, Term};
+    use raftapi::{LogEntry, PeerId, Term};
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
@@ -253,6 +253,7 @@ mod tests {
             candidate_id: PeerId(candidate),
             last_log_index: 0,
             last_log_term: Term(0),
+            ..Default::default()
         }
     }
 
@@ -260,6 +261,7 @@ mod tests {
         RequestVoteReply {
             term: Term(term),
             vote_granted: yes,
+            ..Default::default()
         }
     }
 
@@ -271,6 +273,7 @@ mod tests {
             prev_log_term: Term(0),
             entries: Vec::new(),
             leader_commit: 0,
+            ..Default::default()
         }
     }
 
@@ -355,6 +358,7 @@ mod tests {
             success: false,
             conflict_term: None,
             conflict_index: 0,
+            ..Default::default()
         }
     }
 
@@ -377,6 +381,7 @@ mod tests {
             last_included_index: 5,
             last_included_term: Term(term),
             data: vec![1, 2, 3],
+            ..Default::default()
         };
         let mut r = three();
         r.request_sent(ms(100), 0, 1, Request::Append(&heartbeat(3, 0)), false)
@@ -392,7 +397,10 @@ mod tests {
             ms(100),
             0,
             1,
-            Response::Snapshot(&InstallSnapshotReply { term: Term(4) }),
+            Response::Snapshot(&InstallSnapshotReply {
+                term: Term(4),
+                ..Default::default()
+            }),
         );
         let v = r
             .request_sent(ms(500), 0, 2, Request::Snapshot(&snapshot(3, 0)), false)
@@ -407,6 +415,7 @@ mod tests {
         let entry = |t: u64, c: &[u8]| LogEntry {
             term: Term(t),
             command: c.to_vec(),
+            ..Default::default()
         };
         let mut ae = heartbeat(1, 0);
         ae.entries = vec![entry(1, b"x")];

@@ -908,7 +908,7 @@ pub fn from_report(report: &TrialReport) -> Timeline {
             .map_or_else(|| report.grader.to_string(), |g| g.title.to_string()),
         seed: report.seed,
         executor: report.executor.to_string(),
-        replay: crate::cli::run::replay_command(report.grader, report.seed, report.executor),
+        replay: crate::testing::cli_replay_command(report.grader, report.seed, report.executor),
         end,
         peers: lanes,
         clusters,

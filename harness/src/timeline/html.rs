@@ -21,10 +21,10 @@ const PAGE_JS: &str = include_str!("page.js");
 pub const FORMAT: u32 = 1;
 
 /// Escapes text for HTML: the same escaping as the JUnit report's
-/// ([`xml_escape`](crate::cli::report::xml_escape)), which HTML5 reads as well, control
+/// ([`xml_escape`](crate::escape::xml_escape)), which HTML5 reads as well, control
 /// characters such as ANSI colour codes dropped.
 pub fn escape(text: &str) -> String {
-    crate::cli::report::xml_escape(text)
+    crate::escape::xml_escape(text)
 }
 
 /// JSON safe inside a `<script>` element: no `<`, `>` or `&` can end it early.

@@ -161,7 +161,7 @@ pub fn summary(method: &str, bytes: &[u8], reply: bool) -> Option<String> {
 /// `method`.
 fn read_message(method: &str, bytes: &[u8], reply: bool) -> Option<(String, u64)> {
     use labrpc::codec::decode;
-    use raft::{
+    use raftapi::{
         AppendEntriesArgs, AppendEntriesReply, InstallSnapshotArgs, InstallSnapshotReply,
         RequestVoteArgs, RequestVoteReply,
     };

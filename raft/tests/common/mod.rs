@@ -522,10 +522,14 @@ pub fn sim_config(name: &str, seed: u64) -> RunConfig {
         RunConfig::sim(seed)
     };
     let mut config = config.named(name).time_limit(Duration::from_secs(120));
-    if std::env::var_os("RUST_LOG").is_some() {
-        let subscriber = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .finish();
+    if let Ok(filter) = std::env::var("RUST_LOG") {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        use tracing_subscriber::Layer as _;
+        let targets: tracing_subscriber::filter::Targets = filter
+            .parse()
+            .unwrap_or_else(|e| panic!("RUST_LOG={filter:?} is not a log filter: {e}"));
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_subscriber::fmt::layer().with_filter(targets));
         config = config.dispatch(tracing::Dispatch::new(subscriber));
     }
     config

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use labrpc::runtime;
 
-use crate::apply::ApplyMsg;
+use raftapi::ApplyMsg;
 use crate::logging::raft_event;
 use crate::peer::Peer;
 

@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use labrpc::runtime;
 
-use crate::ids::{PeerId, Term};
+use raftapi::{PeerId, Term};
 use crate::logging::raft_event;
-use crate::messages::{RequestVoteArgs, RequestVoteReply};
+use raftapi::{RequestVoteArgs, RequestVoteReply};
 use crate::peer::{spawn_detached, Peer, Role};
 use crate::rpc::REQUEST_VOTE;
 

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use labrpc::{runtime, ClientEnd};
 use parking_lot::Mutex;
 
-use crate::apply::ApplySender;
-use crate::ids::{PeerId, Term};
+use raftapi::ApplySender;
+use raftapi::{PeerId, Term};
 use crate::logging::raft_event;
-use crate::persister::Persister;
+use raftapi::Persister;
 
 /// What a peer is in its current term.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -12,9 +12,9 @@ use std::sync::Arc;
 
 use labrpc::runtime;
 
-use crate::ids::{PeerId, Term};
+use raftapi::{PeerId, Term};
 use crate::logging::raft_event;
-use crate::messages::{AppendEntriesArgs, AppendEntriesReply};
+use raftapi::{AppendEntriesArgs, AppendEntriesReply};
 use crate::peer::{spawn_detached, Peer, Role, State};
 use crate::rpc::APPEND_ENTRIES;
 use crate::timing::HEARTBEAT_INTERVAL;

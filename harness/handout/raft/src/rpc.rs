@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use labrpc::Service;
 
-use crate::messages::{AppendEntriesArgs, InstallSnapshotArgs, RequestVoteArgs};
+use raftapi::{AppendEntriesArgs, InstallSnapshotArgs, RequestVoteArgs};
 use crate::peer::Peer;
 
 /// The name a candidate calls: `peers[i].call::<RequestVoteArgs, RequestVoteReply>(REQUEST_VOTE,

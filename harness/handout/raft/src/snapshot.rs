@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
-use crate::ids::{PeerId, Term};
+use raftapi::{PeerId, Term};
 use crate::logging::raft_event;
-use crate::messages::{InstallSnapshotArgs, InstallSnapshotReply};
+use raftapi::{InstallSnapshotArgs, InstallSnapshotReply};
 use crate::peer::{Peer, State};
 use crate::rpc::INSTALL_SNAPSHOT;
 

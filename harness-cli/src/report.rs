@@ -1,0 +1,392 @@
+//! Machine-readable reports of a run: Gradescope's `results.json` and JUnit XML.
+//!
+//! Both come from the same [`RunSummary`] and [`Policy`]: one test (JSON) or test case (JUnit)
+//! per grader, passed when its pass rate reaches its threshold, with the pass count, the pass
+//! rate with a 95% confidence interval, and the failing seeds with the commands that replay
+//! them.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use super::policy::Policy;
+use super::run::{replay_command, FailedSeed, GraderSummary, RunSummary};
+
+/// Failing seeds listed in a report's text; the rest are counted (and all are in the JSON's
+/// `extra_data`).
+const LISTED_FAILURES: usize = 25;
+
+/// A report could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the report {path}: {source}")]
+pub struct ReportError {
+    /// The file.
+    pub path: PathBuf,
+    /// Why.
+    pub source: std::io::Error,
+}
+
+/// Writes `contents` to `path`, creating its folder if needed.
+pub fn write_report(path: &Path, contents: &str) -> Result<(), ReportError> {
+    let fail = |source| ReportError {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(fail)?;
+    }
+    std::fs::write(path, contents).map_err(fail)
+}
+
+/// One grader's grade.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grade {
+    /// The grader's name.
+    pub name: &'static str,
+    /// Its part.
+    pub part: &'static str,
+    /// Its title.
+    pub title: &'static str,
+    /// Trials that passed.
+    pub passed: u64,
+    /// Trials that finished.
+    pub finished: u64,
+    /// Trials planned.
+    pub planned: u64,
+    /// `passed / finished`.
+    pub pass_rate: f64,
+    /// The 95% Wilson interval of the pass rate.
+    pub interval: (f64, f64),
+    /// The threshold.
+    pub threshold: f64,
+    /// The points at stake.
+    pub max_score: f64,
+    /// `max_score` if the pass rate reached the threshold, else 0.
+    pub score: f64,
+    /// Whether the pass rate reached the threshold (and some trial finished).
+    pub ok: bool,
+}
+
+/// The 95% Wilson score interval of `passed` successes in `n` trials.
+///
+/// ```
+/// use harness_cli::report::wilson_interval;
+///
+/// let (lo, hi) = wilson_interval(1000, 1000);
+/// assert!(lo > 0.996 && hi == 1.0);
+/// assert_eq!(wilson_interval(0, 0), (0.0, 1.0));
+/// ```
+pub fn wilson_interval(passed: u64, n: u64) -> (f64, f64) {
+    if n == 0 {
+        return (0.0, 1.0);
+    }
+    let z = 1.96_f64;
+    let n = n as f64;
+    let p = passed as f64 / n;
+    let denom = 1.0 + z * z / n;
+    let centre = (p + z * z / (2.0 * n)) / denom;
+    let half = z * ((p * (1.0 - p) + z * z / (4.0 * n)) / n).sqrt() / denom;
+    ((centre - half).max(0.0), (centre + half).min(1.0))
+}
+
+/// Grades one grader's figures.
+pub fn grade(g: &GraderSummary, policy: &Policy) -> Grade {
+    let threshold = policy.threshold(g.grader.name);
+    let max_score = policy.max_score(g.grader.name);
+    let finished = g.finished();
+    let pass_rate = g.pass_rate();
+    let ok = finished > 0 && pass_rate >= threshold;
+    Grade {
+        name: g.grader.name,
+        part: g.grader.part,
+        title: g.grader.title,
+        passed: g.passed,
+        finished,
+        planned: g.planned,
+        pass_rate,
+        interval: wilson_interval(g.passed, finished),
+        threshold,
+        max_score,
+        score: if ok { max_score } else { 0.0 },
+        ok,
+    }
+}
+
+fn percent(x: f64) -> String {
+    let p = 100.0 * x;
+    if p == p.trunc() {
+        format!("{p:.0}%")
+    } else {
+        format!("{p:.1}%")
+    }
+}
+
+/// The one-line verdict of a grade.
+pub fn verdict(grade: &Grade) -> String {
+    format!(
+        "passed {} of {} trials ({}); threshold {}: {}",
+        grade.passed,
+        grade.finished,
+        percent(grade.pass_rate),
+        percent(grade.threshold),
+        if grade.ok { "PASSED" } else { "FAILED" }
+    )
+}
+
+/// The text a report shows for one grader: verdict, figures and failing seeds.
+pub fn grader_text(summary: &RunSummary, g: &GraderSummary, grade: &Grade) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", grade.title);
+    let _ = writeln!(out, "{}", verdict(grade));
+    let _ = writeln!(
+        out,
+        "pass rate {} (95% confidence interval {} to {})",
+        percent(grade.pass_rate),
+        percent(grade.interval.0),
+        percent(grade.interval.1)
+    );
+    if grade.finished < grade.planned {
+        let _ = writeln!(
+            out,
+            "interrupted: only {} of {} planned trials ran",
+            grade.finished, grade.planned
+        );
+    }
+    if grade.finished > 0 {
+        let _ = writeln!(
+            out,
+            "run time per trial {:.2}s ± {:.2}s ({} mode), seeds {}..={}{}",
+            g.run_time.mean(),
+            g.run_time.sd(),
+            summary.executor,
+            summary.seed_start,
+            summary.seed_start + summary.runs.saturating_sub(1),
+            shard_note(summary)
+        );
+    }
+    if g.warned > 0 {
+        let _ = writeln!(out, "passing seeds with a warning ({}):", g.warned);
+        for w in &g.warnings {
+            let _ = writeln!(out, "  seed {}: {}", w.seed, w.warning);
+        }
+        if g.warned > g.warnings.len() as u64 {
+            let _ = writeln!(out, "  ... and {} more", g.warned - g.warnings.len() as u64);
+        }
+    }
+    if !g.failures.is_empty() {
+        let _ = writeln!(out, "failing seeds ({}):", g.failures.len());
+        for f in g.failures.iter().take(LISTED_FAILURES) {
+            write_failure(&mut out, summary, g.grader.name, f);
+        }
+        if g.failures.len() > LISTED_FAILURES {
+            let _ = writeln!(out, "  ... and {} more", g.failures.len() - LISTED_FAILURES);
+        }
+    }
+    out
+}
+
+/// `, shard K/N` for a shard's report, nothing for a whole run.
+fn shard_note(summary: &RunSummary) -> String {
+    if summary.shard.is_whole() {
+        String::new()
+    } else {
+        format!(", shard {}", summary.shard)
+    }
+}
+
+fn write_failure(out: &mut String, summary: &RunSummary, grader: &str, f: &FailedSeed) {
+    let _ = writeln!(
+        out,
+        "  seed {}: {}",
+        f.seed,
+        f.error.replace('\n', "\n    ")
+    );
+    let _ = writeln!(
+        out,
+        "    replay: {}",
+        replay_command(grader, f.seed, summary.executor)
+    );
+    if let Some(b) = &f.bundle {
+        let _ = writeln!(out, "    bundle: {}", b.display());
+    }
+}
+
+/// Gradescope's `results.json` for a run: a top-level `score` and `execution_time`, and one
+/// test per grader with `name`, `score`, `max_score`, `status`, `output` and `visibility`.
+pub fn gradescope_json(
+    summary: &RunSummary,
+    policy: &Policy,
+    visibility: &str,
+) -> serde_json::Value {
+    let mut tests = Vec::new();
+    let mut score = 0.0;
+    let mut max = 0.0;
+    for g in &summary.graders {
+        let grade = grade(g, policy);
+        score += grade.score;
+        max += grade.max_score;
+        let failing: Vec<serde_json::Value> = g
+            .failures
+            .iter()
+            .map(|f| {
+                json!({
+                    "seed": f.seed,
+                    "error": f.error,
+                    "replay": replay_command(g.grader.name, f.seed, summary.executor),
+                    "bundle": f.bundle.as_ref().map(|b| b.display().to_string()),
+                })
+            })
+            .collect();
+        tests.push(json!({
+            "name": format!("{} ({})", grade.name, grade.title),
+            "score": grade.score,
+            "max_score": grade.max_score,
+            "status": if grade.ok { "passed" } else { "failed" },
+            "output": grader_text(summary, g, &grade),
+            "tags": [format!("part {}", grade.part)],
+            "visibility": visibility,
+            "extra_data": {
+                "grader": grade.name,
+                "passed": grade.passed,
+                "failed": g.failed,
+                "finished": grade.finished,
+                "planned": grade.planned,
+                "pass_rate": grade.pass_rate,
+                "pass_rate_95": [grade.interval.0, grade.interval.1],
+                "threshold": grade.threshold,
+                "run_time_mean_s": g.run_time.mean(),
+                "run_time_sd_s": g.run_time.sd(),
+                "run_time_ns": g.run_time.to_json(),
+                "wall_total_s": g.wall_total.as_secs_f64(),
+                "failing_seeds": failing,
+                "warned": g.warned,
+                "warnings": g.warnings.iter().map(|w| json!({"seed": w.seed, "warning": w.warning})).collect::<Vec<_>>(),
+            },
+        }));
+    }
+    let passed = tests.iter().filter(|t| t["status"] == "passed").count();
+    json!({
+        "score": score,
+        "execution_time": summary.wall.as_secs_f64().round() as u64,
+        "output": format!(
+            "{passed} of {} graders passed; score {score} of {max}; {} trials in {} mode{}",
+            tests.len(),
+            summary.finished(),
+            summary.executor,
+            if summary.interrupted { " (interrupted)" } else { "" }
+        ),
+        "visibility": visibility,
+        "tests": tests,
+        "extra_data": {
+            "executor": summary.executor.to_string(),
+            "seed_start": summary.seed_start,
+            "runs": summary.runs,
+            "jobs": summary.jobs,
+            "interrupted": summary.interrupted,
+            "harness_version": env!("CARGO_PKG_VERSION"),
+            "shard": summary.shard.to_string(),
+            "check_determinism": summary.check_determinism,
+            "monitor": summary.monitor,
+            "graders": summary.graders.iter().map(|g| g.grader.name).collect::<Vec<_>>(),
+            "wall_s": summary.wall.as_secs_f64(),
+        },
+    })
+}
+
+pub use harness::escape::xml_escape;
+
+/// A JUnit XML report of a run: one `<testsuite>` with one `<testcase>` per grader, and a
+/// `<failure>` naming the failing seeds when a grader's pass rate is below its threshold.
+pub fn junit_xml(summary: &RunSummary, policy: &Policy) -> String {
+    let grades: Vec<(Grade, &GraderSummary)> = summary
+        .graders
+        .iter()
+        .map(|g| (grade(g, policy), g))
+        .collect();
+    let failures = grades.iter().filter(|(g, _)| !g.ok).count();
+    let time = summary.wall.as_secs_f64();
+    let suite = format!(
+        "raft graders ({} mode, seeds {}..={}{})",
+        summary.executor,
+        summary.seed_start,
+        summary.seed_start + summary.runs.saturating_sub(1),
+        shard_note(summary)
+    );
+    let mut x = String::new();
+    x.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        x,
+        "<testsuites name=\"harness\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" time=\"{time:.3}\">",
+        grades.len()
+    );
+    let _ = writeln!(
+        x,
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\" time=\"{time:.3}\">",
+        xml_escape(&suite),
+        grades.len()
+    );
+    x.push_str("    <properties>\n");
+    for (name, value) in [
+        ("executor", summary.executor.to_string()),
+        ("seed_start", summary.seed_start.to_string()),
+        ("runs", summary.runs.to_string()),
+        ("jobs", summary.jobs.to_string()),
+        ("interrupted", summary.interrupted.to_string()),
+        ("shard", summary.shard.to_string()),
+    ] {
+        let _ = writeln!(
+            x,
+            "      <property name=\"{name}\" value=\"{}\"/>",
+            xml_escape(&value)
+        );
+    }
+    x.push_str("    </properties>\n");
+    for (grade, g) in &grades {
+        let _ = writeln!(
+            x,
+            "    <testcase name=\"{}\" classname=\"harness.part{}\" time=\"{:.3}\">",
+            xml_escape(grade.name),
+            xml_escape(grade.part),
+            g.wall_total.as_secs_f64()
+        );
+        let text = grader_text(summary, g, grade);
+        if !grade.ok {
+            let seeds: Vec<String> = g.failures.iter().map(|f| f.seed.to_string()).collect();
+            let message = if seeds.is_empty() {
+                verdict(grade)
+            } else {
+                format!("{}; failing seeds: {}", verdict(grade), seeds.join(", "))
+            };
+            let _ = writeln!(
+                x,
+                "      <failure message=\"{}\" type=\"BelowThreshold\">{}</failure>",
+                xml_escape(&message),
+                xml_escape(&text)
+            );
+        }
+        let _ = writeln!(x, "      <system-out>{}</system-out>", xml_escape(&text));
+        x.push_str("    </testcase>\n");
+    }
+    x.push_str("  </testsuite>\n</testsuites>\n");
+    x
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wilson_interval_brackets_the_rate() {
+        let (lo, hi) = wilson_interval(95, 100);
+        assert!(lo < 0.95 && 0.95 < hi);
+        assert!((lo - 0.888).abs() < 0.001, "{lo}");
+        assert_eq!(wilson_interval(0, 10).0, 0.0);
+    }
+
+    #[test]
+    fn percents_drop_needless_decimals() {
+        assert_eq!(percent(1.0), "100%");
+        assert_eq!(percent(0.998), "99.8%");
+    }
+}

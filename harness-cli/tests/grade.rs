@@ -1,0 +1,549 @@
+//! `harness grade SUBMISSION`: the reference gets full marks; a submission that does not
+//! compile, has a planted bug, or kills its process gets the report it deserves, and grading
+//! goes on; the handout's skeleton gets 0; sharded grades merge.
+//!
+//! Building a submission is a Cargo build of the scratch workspace (release), so these tests
+//! share one grading target folder (`$HARNESS_GRADE_TARGET_DIR`, or `target/tmp/grade-target`):
+//! dependencies are built once, and each submission rebuilds only `raft` and the harness. The
+//! tests that build are ignored by `cargo test --workspace` (a first build takes minutes) and
+//! run by `.ci/run`: `cargo test -p harness-cli --test grade -- --include-ignored`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+
+use harness_cli::merge::without_machine_fields;
+use serde_json::Value;
+
+/// One grade at a time: they share the scratch workspace (its lock would serialize the builds
+/// anyway) and the machine's cores.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn kit() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the harness is inside the kit")
+        .to_path_buf()
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("grade-tests")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    dir
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("HARNESS_GRADE_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("grade-target"))
+}
+
+/// Copies `from` (a crate folder) to `to`, leaving out build output.
+fn copy_crate(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).expect("readable") {
+        let entry = entry.expect("an entry");
+        let name = entry.file_name();
+        if name == "target" {
+            continue;
+        }
+        let (src, dst) = (entry.path(), to.join(&name));
+        if src.is_dir() {
+            std::fs::create_dir_all(&dst).expect("a dir");
+            copy_crate(&src, &dst);
+        } else {
+            std::fs::copy(&src, &dst).expect("copied");
+        }
+    }
+}
+
+/// A student repository at `target/tmp/grade-tests/NAME/repo` holding a copy of the reference
+/// raft, changed by `edit` (given the crate's folder).
+fn submission(name: &str, edit: impl FnOnce(&Path)) -> PathBuf {
+    let repo = tmp(name).join("repo");
+    let krate = repo.join("raft");
+    std::fs::create_dir_all(&krate).expect("a dir");
+    copy_crate(&kit().join("raft"), &krate);
+    edit(&krate);
+    repo
+}
+
+/// Replaces `old` (which must be there) by `new` in `file`.
+fn patch(file: &Path, old: &str, new: &str) {
+    let text = std::fs::read_to_string(file).expect("readable");
+    assert!(
+        text.contains(old),
+        "the test's planted change no longer fits the reference: {} has no {old:?}; update the test",
+        file.display()
+    );
+    std::fs::write(file, text.replacen(old, new, 1)).expect("written");
+}
+
+struct Graded {
+    output: Output,
+    results: Value,
+    junit: String,
+    out: PathBuf,
+}
+
+impl Graded {
+    fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+    fn said(&self) -> String {
+        format!(
+            "{}\n--- stderr ---\n{}",
+            self.stdout(),
+            String::from_utf8_lossy(&self.output.stderr)
+        )
+    }
+    fn test(&self, grader: &str) -> &Value {
+        self.results["tests"]
+            .as_array()
+            .and_then(|t| t.iter().find(|t| t["extra_data"]["grader"] == grader))
+            .unwrap_or_else(|| panic!("no test for {grader} in {}", self.results))
+    }
+    fn failing(&self, grader: &str) -> Vec<(u64, String)> {
+        self.test(grader)["extra_data"]["failing_seeds"]
+            .as_array()
+            .map(|seeds| {
+                seeds
+                    .iter()
+                    .map(|s| {
+                        (
+                            s["seed"].as_u64().unwrap_or(0),
+                            s["error"].as_str().unwrap_or("").to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Runs `harness grade SUBMISSION ARGS...` into a fresh output folder, with `env`.
+fn grade(submission: &Path, name: &str, args: &[&str], env: &[(&str, &str)]) -> Graded {
+    let out = tmp(name).join("out");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_harness"));
+    cmd.arg("grade")
+        .arg(submission)
+        .args(args)
+        .arg("--out")
+        .arg(&out)
+        .arg("--target-dir")
+        .arg(target_dir())
+        .env_remove("PLANTED");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let output = cmd.output().expect("the harness binary runs");
+    let results = std::fs::read_to_string(out.join("results.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null);
+    let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap_or_default();
+    Graded {
+        output,
+        results,
+        junit,
+        out,
+    }
+}
+
+#[test]
+fn a_folder_without_a_raft_crate_is_a_usage_error() {
+    let empty = tmp("empty");
+    let g = grade(&empty, "empty-out", &["A", "--runs", "1"], &[]);
+    assert_eq!(g.output.status.code(), Some(2), "{}", g.said());
+    assert!(g.said().contains("holds no raft crate"), "{}", g.said());
+}
+
+#[test]
+fn path_dependencies_outside_the_crate_are_refused_before_building() {
+    let _one = ONE_AT_A_TIME.lock();
+    let repo = submission("path-dep", |krate| {
+        patch(
+            &krate.join("Cargo.toml"),
+            "[dependencies]\n",
+            "[dependencies]\nmy-harness = { path = \"../../harness\" }\n",
+        );
+    });
+    let g = grade(&repo, "path-dep-out", &["A", "--runs", "1"], &[]);
+    assert_eq!(g.output.status.code(), Some(2), "{}", g.said());
+    assert!(g.said().contains("outside the raft crate"), "{}", g.said());
+}
+
+#[test]
+#[ignore = "builds the scratch workspace (minutes the first time); .ci/run runs it"]
+fn the_reference_gets_full_marks_and_sharded_grades_merge() {
+    let _one = ONE_AT_A_TIME.lock();
+    let repo = submission("reference", |_| {});
+    let whole = grade(&repo, "reference-out", &["all", "--runs", "4"], &[]);
+    assert_eq!(whole.output.status.code(), Some(0), "{}", whole.said());
+    let r = &whole.results;
+    assert!(r["score"].as_f64().is_some_and(|s| s > 0.0), "{r}");
+    let max: f64 = r["tests"]
+        .as_array()
+        .expect("tests")
+        .iter()
+        .map(|t| t["max_score"].as_f64().unwrap_or(0.0))
+        .sum();
+    assert_eq!(r["score"].as_f64(), Some(max), "{}", whole.said());
+    assert!(r["tests"]
+        .as_array()
+        .expect("tests")
+        .iter()
+        .all(|t| t["status"] == "passed"));
+    assert_eq!(r["extra_data"]["grade"]["disallowed"], Value::Array(vec![]));
+    assert!(!whole.junit.contains("<failure"), "{}", whole.junit);
+    assert!(
+        whole.stdout().contains(&format!("score {max} of {max}")),
+        "{}",
+        whole.said()
+    );
+
+    // Two shards of the same grade, merged, are the whole grade's report.
+    let mut shards = Vec::new();
+    for k in 1..=2 {
+        let shard = format!("{k}/2");
+        let g = grade(
+            &repo,
+            &format!("reference-shard-{k}"),
+            &["all", "--runs", "4", "--shard", &shard],
+            &[],
+        );
+        assert_eq!(g.output.status.code(), Some(0), "{}", g.said());
+        shards.push(g.out.join("results.json"));
+    }
+    let merged = tmp("reference-merged").join("merged.json");
+    let m = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .arg("merge")
+        .args(&shards)
+        .arg("-o")
+        .arg(&merged)
+        .output()
+        .expect("merge runs");
+    assert_eq!(
+        m.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&m.stderr)
+    );
+    let merged: Value =
+        serde_json::from_str(&std::fs::read_to_string(&merged).expect("written")).expect("JSON");
+    assert_eq!(without_machine_fields(&merged), without_machine_fields(r));
+}
+
+#[test]
+#[ignore = "builds the scratch workspace (minutes the first time); .ci/run runs it"]
+fn a_submission_that_does_not_compile_scores_0_with_the_compilers_errors() {
+    let _one = ONE_AT_A_TIME.lock();
+    let repo = submission("no-compile", |krate| {
+        let lib = krate.join("src/lib.rs");
+        let mut text = std::fs::read_to_string(&lib).expect("readable");
+        text.push_str("\nfn broken() -> u64 {\n    \"not a number\"\n}\n");
+        std::fs::write(&lib, text).expect("written");
+    });
+    let g = grade(&repo, "no-compile-out", &["A", "--runs", "2"], &[]);
+    assert_eq!(g.output.status.code(), Some(1), "{}", g.said());
+    let r = &g.results;
+    assert_eq!(r["score"].as_f64(), Some(0.0), "{r}");
+    let output = r["output"].as_str().unwrap_or("");
+    assert!(output.contains("did not compile"), "{output}");
+    assert!(
+        output.contains("E0308") && output.contains("raft/src/lib.rs"),
+        "{output}"
+    );
+    assert!(r["tests"]
+        .as_array()
+        .expect("tests")
+        .iter()
+        .all(|t| t["status"] == "failed"
+            && t["output"].as_str().is_some_and(|o| o.contains("not run"))));
+    assert!(g.junit.contains("type=\"BuildFailed\""), "{}", g.junit);
+    assert!(g.out.join("build.log").is_file());
+}
+
+/// Behaviours planted in a copy of the reference, chosen at run time by `$PLANTED`, so that one
+/// build serves every way of dying. Each strikes once a peer's term reaches 3: on the seeds of
+/// `re_election` and `many_elections` (which elect again and again), rarely in
+/// `initial_election`.
+const PLANTED: &str = r#"
+//! Planted behaviours for the grading tests (chosen by $PLANTED).
+
+/// What to do in `get_state` once the term has reached 3.
+pub(crate) fn in_get_state(term: u64) {
+    if term < 3 {
+        return;
+    }
+    match std::env::var("PLANTED").as_deref() {
+        Ok("exit") => std::process::exit(3),
+        Ok("abort") => std::process::abort(),
+        Ok("overflow") => {
+            std::hint::black_box(deeper(std::hint::black_box(1)));
+        }
+        Ok("alloc") => {
+            let mut hoard: Vec<Vec<u8>> = Vec::new();
+            loop {
+                hoard.push(vec![7; 1 << 20]);
+                std::hint::black_box(&hoard);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// What to do in the `RequestVote` handler.
+pub(crate) fn in_handler() {
+    if std::env::var("PLANTED").as_deref() == Ok("spin") {
+        loop {
+            std::hint::spin_loop();
+        }
+    }
+}
+
+fn deeper(n: u64) -> u64 {
+    let pad = std::hint::black_box([n; 64]);
+    pad[3] + deeper(n + 1)
+}
+
+/// Never called: here for the lint to find.
+pub(crate) fn nap() {
+    std::thread::sleep(std::time::Duration::from_millis(1));
+}
+"#;
+
+fn planted_submission() -> PathBuf {
+    submission("planted", |krate| {
+        std::fs::write(krate.join("src/planted.rs"), PLANTED).expect("written");
+        patch(
+            &krate.join("src/lib.rs"),
+            "mod peer;\n",
+            "mod peer;\nmod planted;\n",
+        );
+        patch(
+            &krate.join("src/peer.rs"),
+            "    pub fn get_state(&self) -> (u64, bool) {\n",
+            "    pub fn get_state(&self) -> (u64, bool) {\n        let state = self.get_state_unplanted();\n        crate::planted::in_get_state(state.0);\n        state\n    }\n\n    fn get_state_unplanted(&self) -> (u64, bool) {\n",
+        );
+        patch(
+            &krate.join("src/election.rs"),
+            "    pub(crate) fn request_vote(&self, args: RequestVoteArgs) -> RequestVoteReply {\n",
+            "    pub(crate) fn request_vote(&self, args: RequestVoteArgs) -> RequestVoteReply {\n        crate::planted::in_handler();\n",
+        );
+    })
+}
+
+#[test]
+#[ignore = "builds the scratch workspace (minutes the first time); .ci/run runs it"]
+fn a_trial_that_kills_its_process_fails_alone_and_says_how() {
+    let _one = ONE_AT_A_TIME.lock();
+    let repo = planted_submission();
+    let common = [
+        "initial_election",
+        "re_election",
+        "--runs",
+        "3",
+        "--memory",
+        "512",
+    ];
+
+    // Nothing planted: the copy passes, and the lint finds the one direct clock call.
+    let g = grade(&repo, "planted-none", &common, &[]);
+    assert_eq!(g.output.status.code(), Some(0), "{}", g.said());
+    let found = &g.results["extra_data"]["grade"]["disallowed"];
+    assert_eq!(found.as_array().map(Vec::len), Some(1), "{found}");
+    assert_eq!(found[0]["file"], "src/planted.rs");
+    assert_eq!(found[0]["call"], "std::thread::sleep");
+    assert!(
+        g.results["output"].as_str().is_some_and(
+            |o| o.contains("raft/src/planted.rs:") && o.contains("labrpc::runtime::sleep")
+        ),
+        "{}",
+        g.results["output"]
+    );
+
+    for (mode, says) in [
+        ("exit", "std::process::exit(3)"),
+        ("abort", "the process aborted"),
+        ("overflow", "overflowed its stack"),
+        ("alloc", "ran out of memory"),
+    ] {
+        let g = grade(
+            &repo,
+            &format!("planted-{mode}"),
+            &common,
+            &[("PLANTED", mode)],
+        );
+        assert_eq!(g.output.status.code(), Some(1), "{mode}: {}", g.said());
+        let died = g.failing("re_election");
+        assert!(
+            !died.is_empty(),
+            "{mode}: re_election should die: {}",
+            g.said()
+        );
+        for (seed, error) in &died {
+            assert!(error.contains(says), "{mode}, seed {seed}: {error}");
+            assert!(error.contains("died during this trial"), "{error}");
+        }
+        // Grading went on: every trial of both graders was counted, each in its own place.
+        for grader in ["initial_election", "re_election"] {
+            assert_eq!(
+                g.test(grader)["extra_data"]["finished"],
+                3,
+                "{mode}: {}",
+                g.said()
+            );
+        }
+        // A bundle for each death, with the process's last output.
+        let bundles: Vec<_> = std::fs::read_dir(g.out.join("bundles"))
+            .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        for (seed, _) in &died {
+            let name = format!("failed-re_election-seed{seed}.log");
+            assert!(
+                bundles.iter().any(|b| *b == *name),
+                "{mode}: no {name} in {bundles:?}"
+            );
+        }
+    }
+
+    // A handler that spins forever: the runtime's watchdog fails the trial, and the next ones run.
+    let g = grade(
+        &repo,
+        "planted-spin",
+        &["initial_election", "--runs", "2", "--stuck-after", "1"],
+        &[("PLANTED", "spin")],
+    );
+    assert_eq!(g.output.status.code(), Some(1), "{}", g.said());
+    let stuck = g.failing("initial_election");
+    assert_eq!(stuck.len(), 2, "{}", g.said());
+    assert!(
+        stuck
+            .iter()
+            .all(|(_, e)| e.contains("stuck") && e.contains("a loop that never awaits")),
+        "{stuck:?}"
+    );
+    // Each stuck trial was its own: both were counted.
+    assert_eq!(g.test("initial_election")["extra_data"]["finished"], 2);
+}
+
+#[test]
+#[ignore = "builds the scratch workspace (minutes the first time); .ci/run runs it"]
+fn a_planted_bug_fails_its_graders_with_the_testers_message() {
+    let _one = ONE_AT_A_TIME.lock();
+    let repo = submission("misspelt", |krate| {
+        // A misspelt RPC name: no vote is ever delivered, so no leader is ever elected.
+        patch(
+            &krate.join("src/rpc.rs"),
+            "\"Raft.RequestVote\"",
+            "\"Raft.RequestVotes\"",
+        );
+    });
+    // The original lab's graders: the conformance graders of part A play the other peers
+    // themselves and call the peer's handlers by their right names, so some of them pass.
+    let g = grade(
+        &repo,
+        "misspelt-out",
+        &["A", "--runs", "2", "--only-original"],
+        &[],
+    );
+    assert_eq!(g.output.status.code(), Some(1), "{}", g.said());
+    assert_eq!(g.results["score"].as_f64(), Some(0.0));
+    let graded: Vec<&str> = g.results["tests"]
+        .as_array()
+        .expect("tests")
+        .iter()
+        .filter_map(|t| t["extra_data"]["grader"].as_str())
+        .collect();
+    assert_eq!(
+        graded,
+        ["initial_election", "re_election", "many_elections"],
+        "--only-original reaches the grading processes"
+    );
+    for grader in graded {
+        let failing = g.failing(grader);
+        assert_eq!(failing.len(), 2, "{grader}: {}", g.said());
+        assert!(
+            failing
+                .iter()
+                .all(|(_, e)| e.contains("expected one leader, got none")),
+            "{grader}: {failing:?}"
+        );
+    }
+    assert!(g.junit.contains("<failure"), "{}", g.junit);
+    assert!(g.out.join("bundles").is_dir());
+}
+
+#[test]
+#[ignore = "builds the handout's skeleton (minutes the first time); .ci/run runs it"]
+fn the_handout_skeleton_scores_0_with_every_grader_failing() {
+    let _one = ONE_AT_A_TIME.lock();
+    let repo = tmp("skeleton").join("repo");
+    let made = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .arg("handout")
+        .arg("--out")
+        .arg(&repo)
+        .output()
+        .expect("handout runs");
+    assert_eq!(
+        made.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let g = grade(&repo, "skeleton-out", &["all", "--runs", "2"], &[]);
+    assert_eq!(g.output.status.code(), Some(1), "{}", g.said());
+    assert_eq!(g.results["score"].as_f64(), Some(0.0), "{}", g.said());
+    let tests = g.results["tests"].as_array().expect("tests");
+    assert!(!tests.is_empty());
+    for t in tests {
+        assert_eq!(t["status"], "failed", "{t}");
+        assert_eq!(t["extra_data"]["passed"], 0, "{t}");
+    }
+    for (_, e) in g.failing("initial_election") {
+        assert!(e.contains("expected one leader, got none"), "{e}");
+    }
+}
+
+/// A submission may add fields to the messages (its copy of `raftapi/src/messages.rs`): the
+/// tester builds what it sends with the fields it knows and the rest from `Default`, so every
+/// grader passes as it does for the reference.
+#[test]
+#[ignore = "builds the scratch workspace (minutes the first time); .ci/run runs it"]
+fn a_submission_that_adds_a_field_to_every_message_gets_full_marks() {
+    let _one = ONE_AT_A_TIME.lock();
+    let repo = submission("extended-messages", |_| {});
+    let given = std::fs::read_to_string(kit().join("raftapi/src/messages.rs")).expect("readable");
+    let mut extended = String::new();
+    let mut added = 0;
+    for line in given.lines() {
+        extended.push_str(line);
+        extended.push('\n');
+        if line.starts_with("pub struct ") && line.ends_with('{') {
+            extended
+                .push_str("    /// A field of the submission's own.\n    pub extra_note: u32,\n");
+            added += 1;
+        }
+    }
+    assert_eq!(added, 7, "a field added to each of the seven message types");
+    let messages = repo.join("raftapi/src/messages.rs");
+    std::fs::create_dir_all(messages.parent().expect("a folder")).expect("a dir");
+    std::fs::write(&messages, extended).expect("written");
+
+    let g = grade(&repo, "extended-messages-out", &["all", "--runs", "1"], &[]);
+    assert_eq!(g.output.status.code(), Some(0), "{}", g.said());
+    let tests = g.results["tests"].as_array().expect("tests");
+    assert!(
+        tests.iter().all(|t| t["status"] == "passed"),
+        "{}",
+        g.said()
+    );
+    let max: f64 = tests
+        .iter()
+        .map(|t| t["max_score"].as_f64().unwrap_or(0.0))
+        .sum();
+    assert_eq!(g.results["score"].as_f64(), Some(max), "{}", g.said());
+}
