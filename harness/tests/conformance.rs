@@ -159,6 +159,36 @@ fn persisted_rejects_a_vote_lost_in_a_crash() {
 }
 
 #[test]
+fn persisted_rejects_a_vote_granted_in_an_adopted_term_and_lost_in_a_crash() {
+    assert_rejects::<FigPeer<VoteSavedOnlyWithTerm>>(
+        "fig2_vote_persisted",
+        PERSISTED,
+        "a term it had adopted earlier",
+    );
+}
+
+#[test]
+fn a_vote_saved_only_with_its_term_passes_the_log_grader() {
+    // The step of fig2_vote_persisted above is the only one that catches it.
+    for seed in SEEDS {
+        assert_eq!(
+            outcome::<FigPeer<VoteSavedOnlyWithTerm>>("fig2_log_persisted", seed),
+            None,
+            "seed {seed}"
+        );
+    }
+}
+
+#[test]
+fn the_persistence_graders_tell_a_second_vote_in_one_term_before_a_lost_one() {
+    // A peer that grants every candidate saved its vote but ignores it: the rule it breaks is
+    // one vote per term, seen with no crash, not the persistence of votedFor.
+    for grader in ["fig2_vote_persisted", "fig2_log_persisted"] {
+        assert_rejects::<FigPeer<DoubleVote>>(grader, VOTE_GRANT, "with no crash between");
+    }
+}
+
+#[test]
 fn up_to_date_rejects_votes_for_a_stale_log() {
     assert_rejects::<FigPeer<IgnoresLogInVotes>>("fig2_vote_up_to_date", UP_TO_DATE, "is behind");
 }

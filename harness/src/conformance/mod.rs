@@ -18,7 +18,6 @@
 //! |---|---|
 //! | `fig2_older_term` | RequestVote and AppendEntries receivers: reply false if term < currentTerm |
 //! | `fig2_vote_once_per_term` | one vote per term: deny a second candidate, grant the same one again, a candidate has voted for itself |
-//! | `fig2_vote_persisted` | the term and the vote survive a crash once the peer has answered |
 //! | `fig2_vote_up_to_date` | the election restriction (§5.4.1); part B, as in the lab's handout |
 //! | `fig2_term_from_request` | a request of a higher term makes a follower, candidate or leader adopt it and follow |
 //! | `fig2_term_from_reply` | so does a reply: a candidate's, a leader's |
@@ -29,7 +28,8 @@
 //! | `fig2_append_commit` | B: the follower's commitIndex = min(leaderCommit, index of last new entry), seen in what it applies |
 //! | `fig2_old_term_commit` | B: Figure 8, no commit of an older term's entry by counting replicas; commit with one of its own |
 //! | `fig2_stale_reply` | B: replies to requests of an earlier term do not move the leader's matchIndex or commit index |
-//! | `fig2_fast_backup` | B: a diverging follower is matched in about one refusal per conflicting term (`BACKUP_SLACK` in `leader.rs`) |
+//! | `fig2_fast_backup` | B: a diverging follower's log is brought in line with the leader's in about one refusal per conflicting term (`BACKUP_SLACK` in `leader.rs`) |
+//! | `fig2_vote_persisted` | C: the term and the vote survive a crash once the peer has answered (a vote granted in a term adopted earlier, with no change of term, too); one vote per term is checked first, without a crash |
 //! | `fig2_log_persisted` | C: log, term and vote survive a crash right after every answer |
 //! | `fig2_install_snapshot` | D: InstallSnapshot keeps matching entries, discards a conflicting log, ignores an older snapshot; the apply order around it |
 //!

@@ -71,6 +71,12 @@ pub struct Bugs {
     pub slow_backup: bool,
     /// Saves its term and vote but not its log.
     pub forget_log: bool,
+    /// Saves its state in the `RequestVote` handler only when the request changed its term:
+    /// a vote granted in a term it had adopted before (from a request it denied) is not saved.
+    pub vote_saved_only_with_term: bool,
+    /// A part-A peer and nothing more: no log (`AppendEntries` of its term or a later one
+    /// succeeds, whatever it carries), `start` returns `None`, nothing is saved.
+    pub election_only: bool,
     /// A follower saves its state only when `AppendEntries` made its log longer (not when it
     /// replaced entries).
     pub persist_only_growth: bool,
@@ -101,6 +107,8 @@ pub const NONE: Bugs = Bugs {
     slow_backup: false,
     forget_log: false,
     persist_only_growth: false,
+    vote_saved_only_with_term: false,
+    election_only: false,
 };
 
 /// How often a leader sends heartbeats.
@@ -148,6 +156,8 @@ bug_set!(ActsOnStaleReplies, stale_replies: true);
 bug_set!(BacksUpSlowly, slow_backup: true);
 bug_set!(ForgetsLog, forget_log: true);
 bug_set!(PersistsOnlyGrowth, persist_only_growth: true);
+bug_set!(VoteSavedOnlyWithTerm, vote_saved_only_with_term: true);
+bug_set!(ElectionOnly, election_only: true);
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Role {
@@ -212,6 +222,9 @@ impl Inner {
     }
 
     fn persist(&self, st: &State) {
+        if self.bugs.election_only {
+            return;
+        }
         let saved = Saved {
             term: st.term,
             voted_for: st.voted_for,
@@ -248,7 +261,8 @@ impl Inner {
         if a.term.0 < st.term && !self.bugs.grants_older_term {
             return deny(&st);
         }
-        if a.term.0 > st.term {
+        let adopted = a.term.0 > st.term;
+        if adopted {
             self.adopt(&mut st, a.term.0);
         }
         let c = a.candidate_id.0;
@@ -263,7 +277,12 @@ impl Inner {
             return deny(&st);
         }
         st.voted_for = Some(c);
-        if !self.bugs.vote_not_persisted {
+        let save = if self.bugs.vote_saved_only_with_term {
+            adopted
+        } else {
+            !self.bugs.vote_not_persisted
+        };
+        if save {
             self.persist(&st);
         }
         if !self.bugs.no_reset_on_grant {
@@ -301,6 +320,10 @@ impl Inner {
         }
         if !self.bugs.no_reset_on_heartbeat {
             self.reset_timer(&mut st);
+        }
+        if self.bugs.election_only {
+            // No log: every heartbeat of its leader is a success.
+            return reply(&st, true, None, 0);
         }
         let prev = a.prev_log_index as usize;
         if prev >= st.log.len() {
@@ -636,7 +659,7 @@ impl<B: BugSet> Peer for FigPeer<B> {
     fn start(&self, command: Vec<u8>) -> Option<(u64, u64)> {
         let (index, term) = {
             let mut st = self.inner.state.lock();
-            if st.dead || st.role != Role::Leader {
+            if st.dead || st.role != Role::Leader || self.inner.bugs.election_only {
                 return None;
             }
             let term = st.term;
