@@ -333,11 +333,26 @@ pub(crate) async fn stale_reply<P: Peer>(title: &'static str) -> Result<Stats, T
         "scripts: every peer holds entry 1 of term {t2} and acknowledges AppendEntries through \
          it at once, through later entries only when the tester lets it"
     ));
+    let elected = s.mark();
     let t3 = make_leader(&s).await?;
     book.push(t3, "z");
     let mark = s.mark();
     start_on(&s, book.command(2), 2, t3)?;
     expect_sent_through(&s, mark, &others, t3, 2, "with entry 2").await?;
+    // Figure 8's rule first: so far the followers have acknowledged only entry 1, of term
+    // {t2}, in this term; a leader that commits it is told that, not that it acted on a stale
+    // reply below.
+    expect_no_commit(
+        &s,
+        elected,
+        1,
+        &rules::OLD_TERM_COMMIT,
+        format_args!(
+            "as leader of term {t3}, its followers had acknowledged only entry 1, of term {t2} \
+             (entry 2, of its own term, not yet)"
+        ),
+    )
+    .await?;
 
     let mark = s.mark();
     s.note(format!(

@@ -156,6 +156,35 @@ pub(crate) async fn install<P: Peer>(title: &'static str) -> Result<Stats, TestF
         s.me()
     ));
     send_snapshot(&s, l, t, old, book.term(old)).await?;
+    // The snapshot's age first: a late snapshot changes neither the state machine nor the log,
+    // and a peer that takes it as new is told so here, not by what goes wrong next.
+    expect_applies(
+        &s,
+        mark,
+        &[],
+        &rules::SNAPSHOT_PREFIX,
+        format_args!(
+            "after a snapshot through index {old}, which it had applied long before (through \
+             {k}): its state machine holds all of it already (lastApplied only moves forward), \
+             yet"
+        ),
+    )
+    .await?;
+    expect_holds(
+        &s,
+        l,
+        t,
+        k,
+        book.term(k),
+        true,
+        &rules::SNAPSHOT_PREFIX,
+        format_args!(
+            "a snapshot through index {old} describes a prefix of its log (entries 1..={k}), so \
+             entries {}..={k} had to stay; yet",
+            old + 1
+        ),
+    )
+    .await?;
     book.extend(2, t, "s");
     store(
         &s,
