@@ -854,6 +854,8 @@ impl<P: Peer> Tester<P> {
                 // Synchronously, before the next message is taken, as Go's applierSnap does:
                 // a peer that holds its lock while it sends on the apply channel deadlocks here.
                 if let Some((index, data)) = due {
+                    // What every InstallSnapshot through `index` must carry.
+                    monitor.snapshot_made(index, &data);
                     peer.snapshot(index, data);
                 }
             }

@@ -8,7 +8,9 @@ use harness::graders;
 use harness::trial::{run_trial, TrialError, TrialSettings};
 use harness::Peer;
 use support::conformance_peers::*;
-use support::snap_peer::{Faithful, ReappliesCoveredCommand, SnapPeer};
+use support::snap_peer::{
+    Faithful, ForgetsSnapshotBytesOnRestart, ReappliesCoveredCommand, SnapPeer,
+};
 use support::snapshot_proxy::AppliesEverySnapshot;
 
 /// The seeds each broken peer is tried on: the scenarios are deterministic, so every seed must
@@ -60,7 +62,7 @@ fn toy_graders() -> Vec<graders::Grader> {
 #[test]
 fn every_conformance_grader_goes_beyond_the_original_and_has_a_part() {
     let list = conformance_graders();
-    assert_eq!(list.len(), 16);
+    assert_eq!(list.len(), 17);
     for g in list {
         assert_eq!(g.origin, graders::Origin::Beyond, "{}", g.name);
         assert!(
@@ -288,6 +290,7 @@ const LEADER_STATE: &str = "matchIndex[]: for each server";
 const FAST_BACKUP: &str = "one AppendEntries RPC will be required for each term";
 const APPLY: &str = "If commitIndex > lastApplied";
 const SNAPSHOT_PREFIX: &str = "receives a snapshot that describes a prefix of its log";
+const SNAPSHOT_SEND: &str = "the leader must occasionally send snapshots to followers";
 
 #[test]
 fn append_conflict_rejects_truncating_after_every_append() {
@@ -426,6 +429,60 @@ fn install_snapshot_rejects_rolling_back_to_an_older_snapshot_naming_its_age() {
             "seed {seed}: {msg}"
         );
     }
+}
+
+#[test]
+fn send_snapshot_rejects_a_restarted_leader_that_lost_its_snapshots_bytes() {
+    assert_rejects::<SnapPeer<raft::Raft, ForgetsSnapshotBytesOnRestart>>(
+        "fig2_send_snapshot",
+        SNAPSHOT_SEND,
+        "carried 0 bytes, not the",
+    );
+    // The safety monitor, on in the conformance graders, saw the same on the wire.
+    let msg =
+        outcome::<SnapPeer<raft::Raft, ForgetsSnapshotBytesOnRestart>>("fig2_send_snapshot", 1)
+            .expect("it fails");
+    assert!(
+        msg.contains("the safety monitor saw:") && msg.contains("(Snapshot Contents)"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn the_monitor_watches_the_peer_under_test_in_every_conformance_grader() {
+    // A second vote in a term: the grader names Figure 2's rule first, and the monitor's
+    // violation follows it.
+    let msg = outcome::<FigPeer<DoubleVote>>("fig2_vote_once_per_term", 1).expect("it fails");
+    let first = msg.lines().next().unwrap_or("");
+    assert!(first.contains(VOTE_GRANT), "{msg}");
+    assert!(
+        msg.contains("the safety monitor saw:") && msg.contains("(One Vote Per Term)"),
+        "{msg}"
+    );
+    // With the monitor off, only the grader speaks.
+    let g = graders::by_name("fig2_vote_once_per_term").expect("a known grader");
+    let off = run_trial::<FigPeer<DoubleVote>>(g, &TrialSettings::sim(1).without_monitor());
+    let off = off.outcome.expect_err("it fails").to_string();
+    assert!(!off.contains("the safety monitor saw"), "{off}");
+}
+
+#[test]
+fn a_scenario_that_passes_its_checks_still_fails_on_a_monitor_violation() {
+    use harness::conformance::script::Scripted;
+    use labrpc::runtime::{self, RunConfig};
+    // A scenario of its own that asks for two votes in one term and looks at neither answer.
+    let outcome = runtime::run(RunConfig::sim(5), || async {
+        let s = Scripted::<FigPeer<DoubleVote>>::with_tested(3, 0).expect("S0 starts");
+        s.ask_vote(1, 4, 0, 0).await.expect("an answer");
+        s.ask_vote(2, 4, 0, 0).await.expect("an answer");
+        s.finish().map(|_| ()).map_err(|e| e.to_string())
+    })
+    .expect("the run finishes");
+    let err = outcome
+        .value
+        .expect_err("the monitor saw two votes in term 4");
+    assert!(err.contains("S0 voted twice in term 4"), "{err}");
+    assert!(err.contains("the exchange"), "{err}");
 }
 
 #[test]

@@ -105,6 +105,7 @@ mod raft_3D {
         snapshot_init,
         // Figure 2, rule by rule (beyond the original lab).
         fig2_install_snapshot,
+        fig2_send_snapshot,
     }
 }
 // @end

@@ -258,7 +258,7 @@ pub(crate) async fn old_term_commit<P: Peer>(title: &'static str) -> Result<Stat
         ),
     )
     .await?;
-    Ok(s.stats())
+    s.finish()
 }
 
 /// A leader acts on a reply only while it leads the term it sent the request in: successes
@@ -386,7 +386,7 @@ pub(crate) async fn stale_reply<P: Peer>(title: &'static str) -> Result<Stats, T
         format_args!("once every follower acknowledged entry 2 of its term {t3}"),
     )
     .await?;
-    Ok(s.stats())
+    s.finish()
 }
 
 /// One diverging follower of the fast back-up scenario.
@@ -411,7 +411,7 @@ impl Diverging {
             .filter(|p| p.term == term && !p.success)
             .map(|p| p.prev_log_index)
             .collect();
-        let matched = model.terms().starts_with(leader);
+        let matched = model.holds(leader);
         (refused.into_iter().rev().collect(), matched)
     }
 }
@@ -513,5 +513,5 @@ pub(crate) async fn fast_backup<P: Peer>(title: &'static str) -> Result<Stats, T
             ));
         }
     }
-    Ok(s.stats())
+    s.finish()
 }

@@ -218,5 +218,5 @@ pub(crate) async fn log_persisted<P: Peer>(title: &'static str) -> Result<Stats,
         &format!("acknowledged S{l5}'s entries {}..={}", end + 1, book.last()),
     )?;
     expect_log_applied(&s, l5, t4, &book, "after its last crash").await?;
-    Ok(s.stats())
+    s.finish()
 }

@@ -170,6 +170,15 @@ pub const FAST_BACKUP: Rule = Rule {
            entries, rather than one RPC per entry",
 };
 
+/// The leader's side of snapshots.
+pub const SNAPSHOT_SEND: Rule = Rule {
+    place: "§7, log compaction, and Figure 13, InstallSnapshot RPC (the whole snapshot in one \
+            call, as the lab sends it)",
+    text: "the leader must occasionally send snapshots to followers that lag behind. This \
+           happens when the leader has already discarded the next log entry that it needs to \
+           send to a follower",
+};
+
 /// A snapshot that arrives late: §7's own words for what Figure 13's receiver does with it.
 pub const SNAPSHOT_PREFIX: Rule = Rule {
     place: "§7, log compaction: a snapshot of a prefix of the follower's log",

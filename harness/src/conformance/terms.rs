@@ -422,7 +422,7 @@ pub(crate) async fn from_request<P: Peer>(title: &'static str) -> Result<Stats, 
         format_args!("after S{from}'s {} of term {higher}", kind.name()),
     )
     .await?;
-    Ok(s.stats())
+    s.finish()
 }
 
 /// A reply of a higher term makes a candidate and a leader adopt it and become followers: the
@@ -549,5 +549,5 @@ pub(crate) async fn from_reply<P: Peer>(title: &'static str) -> Result<Stats, Te
         format_args!("after S{h} answered its AppendEntries with term {higher}"),
     )
     .await?;
-    Ok(s.stats())
+    s.finish()
 }

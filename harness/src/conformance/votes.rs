@@ -92,7 +92,7 @@ pub(crate) async fn older_term<P: Peer>(title: &'static str) -> Result<Stats, Te
         &rules::APPEND_OLDER_TERM,
         format_args!("after AppendEntries of older term {stale} from S{old_leader}"),
     )?;
-    Ok(s.stats())
+    s.finish()
 }
 
 /// One vote per term: the first candidate of a term gets it, a second one does not, the same
@@ -177,7 +177,7 @@ pub(crate) async fn once_per_term<P: Peer>(title: &'static str) -> Result<Stats,
         own,
         format_args!("its reply to S{c}'s RequestVote of term {own}"),
     )?;
-    Ok(s.stats())
+    s.finish()
 }
 
 /// Checks, right after a restart, that the peer under test came back in `term`.
@@ -325,7 +325,7 @@ pub(crate) async fn persisted<P: Peer>(title: &'static str) -> Result<Stats, Tes
     .await?;
 
     vote_in_an_adopted_term(&mut s, own).await?;
-    Ok(s.stats())
+    s.finish()
 }
 
 /// A vote granted in a term the peer had adopted earlier, from a `RequestVote` it denied, then
@@ -550,5 +550,5 @@ pub(crate) async fn up_to_date<P: Peer>(title: &'static str) -> Result<Stats, Te
             format_args!("its reply to S{c}'s RequestVote of term {probe_term}"),
         )?;
     }
-    Ok(s.stats())
+    s.finish()
 }

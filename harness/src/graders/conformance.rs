@@ -25,6 +25,7 @@ pub(crate) enum Test {
     FastBackup,
     LogPersisted,
     InstallSnapshot,
+    SendSnapshot,
 }
 
 /// The conformance graders of part A, after the part's own graders.
@@ -200,17 +201,31 @@ pub(crate) const GRADERS_C: &[Grader] = &[
 ];
 
 /// The conformance graders of part D.
-pub(crate) const GRADERS_D: &[Grader] = &[Grader {
-    name: "fig2_install_snapshot",
-    part: "D",
-    title: "Conformance (3D): InstallSnapshot and the apply order",
-    description: "Figure 13, InstallSnapshot receiver: \"If existing log entry has same index \
+pub(crate) const GRADERS_D: &[Grader] = &[
+    Grader {
+        name: "fig2_install_snapshot",
+        part: "D",
+        title: "Conformance (3D): InstallSnapshot and the apply order",
+        description: "Figure 13, InstallSnapshot receiver: \"If existing log entry has same index \
                   and term as snapshot's last included entry, retain log entries following \
                   it\", else \"Discard the entire log\"; an older snapshot changes nothing, and \
                   the snapshot is applied before the commands after it, none it covers",
-    origin: Origin::Beyond,
-    body: Body::Conformance(Test::InstallSnapshot),
-}];
+        origin: Origin::Beyond,
+        body: Body::Conformance(Test::InstallSnapshot),
+    },
+    Grader {
+        name: "fig2_send_snapshot",
+        part: "D",
+        title: "Conformance (3D): the leader sends its snapshot",
+        description: "§7 and Figure 13: \"the leader must occasionally send snapshots to \
+                      followers that lag behind ... when the leader has already discarded the \
+                      next log entry that it needs to send\": restarted after its service's \
+                      snapshot, a leader sends followers that snapshot, the service's bytes, \
+                      then the entries after it",
+        origin: Origin::Beyond,
+        body: Body::Conformance(Test::SendSnapshot),
+    },
+];
 
 /// The body of conformance test `test` for peer type `P`.
 pub(crate) fn body<P: Peer>(test: Test, title: &'static str) -> GraderFuture {
@@ -231,5 +246,6 @@ pub(crate) fn body<P: Peer>(test: Test, title: &'static str) -> GraderFuture {
         Test::FastBackup => passed(leader::fast_backup::<P>(title)),
         Test::LogPersisted => passed(persist::log_persisted::<P>(title)),
         Test::InstallSnapshot => passed(snapshots::install::<P>(title)),
+        Test::SendSnapshot => passed(snapshots::send::<P>(title)),
     }
 }

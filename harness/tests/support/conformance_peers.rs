@@ -1,7 +1,7 @@
 //! A compact Raft peer for the conformance graders' own tests: election, heartbeats, log
-//! replication with fast back-up, commitment, an applier, persistence (parts A-C) and, as a
-//! follower, `InstallSnapshot` (part D's receiver; as leader it never trims its log, so it never
-//! sends one), speaking the `raft` crate's message types (which a submission keeps) but nothing
+//! replication with fast back-up, commitment, an applier, persistence (parts A-C) and
+//! snapshots (part D: `snapshot` trims the log, a leader sends its snapshot to a follower that
+//! needs what it discarded, a follower installs one), speaking the `raft` crate's message types (which a submission keeps) but nothing
 //! else of it. Each [`Bugs`] switch is a mistake students make; with none switched on it is a
 //! correct peer, and every conformance grader passes it (the control that shows each failure
 //! comes from its bug).
@@ -559,8 +559,27 @@ impl Inner {
             if j == self.me {
                 continue;
             }
-            // (It never trims its log as leader, so entries from base + 1 on are all it needs.)
-            let next = st.next[j].clamp(st.base + 1, st.last_index() + 1);
+            if st.next[j] <= st.base {
+                // The follower needs an entry the snapshot covers: the snapshot, whole.
+                let args = InstallSnapshotArgs {
+                    term: Term(term),
+                    leader_id: PeerId(self.me),
+                    last_included_index: st.base,
+                    last_included_term: st.log[0].term,
+                    data: st.snapshot.clone(),
+                };
+                let (me, end) = (self.clone(), end.clone());
+                drop(runtime::spawn(async move {
+                    if let Ok(reply) = end
+                        .call::<_, InstallSnapshotReply>("Raft.InstallSnapshot", &args)
+                        .await
+                    {
+                        me.on_snapshot_reply(j, &args, reply);
+                    }
+                }));
+                continue;
+            }
+            let next = st.next[j].min(st.last_index() + 1);
             let args = AppendEntriesArgs {
                 term: Term(term),
                 leader_id: PeerId(self.me),
@@ -580,6 +599,32 @@ impl Inner {
             }));
         }
         true
+    }
+
+    fn on_snapshot_reply(
+        self: Arc<Self>,
+        j: usize,
+        args: &InstallSnapshotArgs,
+        reply: InstallSnapshotReply,
+    ) {
+        let mut st = self.state.lock();
+        if st.dead {
+            return;
+        }
+        if reply.term.0 > st.term {
+            self.adopt(&mut st, reply.term.0);
+            return;
+        }
+        if st.role != Role::Leader || st.term != args.term.0 {
+            return;
+        }
+        let index = args.last_included_index;
+        st.matched[j] = st.matched[j].max(index);
+        st.next[j] = st.next[j].max(index + 1);
+        self.advance_commit(&mut st);
+        let term = st.term;
+        drop(st);
+        self.round(term);
     }
 
     fn on_append_reply(
@@ -626,7 +671,8 @@ impl Inner {
                 },
             }
         };
-        st.next[j] = next.clamp(st.base + 1, prev.max(st.base + 1));
+        // Below the snapshot's last entry, the next round sends the snapshot.
+        st.next[j] = next.clamp(1, prev.max(1));
         if !self.bugs.slow_backup {
             let term = st.term;
             drop(st);
@@ -799,7 +845,17 @@ impl<B: BugSet> Peer for FigPeer<B> {
         Some((index, term))
     }
 
-    fn snapshot(&self, _index: u64, _snapshot: Vec<u8>) {
-        // This toy keeps no log, so it has nothing to trim.
+    /// Discards the log through `index` (committed) and saves `snapshot` with the state.
+    fn snapshot(&self, index: u64, snapshot: Vec<u8>) {
+        let mut st = self.inner.state.lock();
+        if self.inner.bugs.election_only || index <= st.base || index > st.commit {
+            return;
+        }
+        let pos = st.pos(index);
+        st.log.drain(..pos);
+        st.log[0].command = Vec::new();
+        st.base = index;
+        st.snapshot = snapshot;
+        self.inner.persist(&st);
     }
 }
