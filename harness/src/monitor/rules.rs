@@ -111,12 +111,13 @@ impl Rules {
     /// applied (0, or the index of a snapshot it restored).
     pub fn started(&mut self, at: Duration, peer: usize, life: u64, applied_through: u64) {
         let (started, restarts) = &mut self.restarts[peer];
-        if *started {
+        let restart = *started;
+        if restart {
             restarts.push(at);
             self.terms.restarted(at, peer);
         }
         *started = true;
-        self.applies.started(peer, life, applied_through);
+        self.applies.started(peer, life, applied_through, restart);
     }
 
     /// `from` sent `request` to `to` at `at`. `repeat` says the same end sent these very bytes

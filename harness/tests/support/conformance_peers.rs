@@ -89,6 +89,10 @@ pub struct Bugs {
     /// On a refusal, a leader steps `nextIndex` back by one entry and retries at once (one round
     /// trip per entry, but no wait for the next heartbeat).
     pub backup_one_entry_at_once: bool,
+    /// Saves lastApplied (and takes it as its commit index at a restart), so a restarted peer
+    /// goes on applying after what it applied before the crash instead of applying its log
+    /// again: the original's tester accepts it, this one does not (see the README).
+    pub resumes_after_restart: bool,
     /// A follower saves its state only when `AppendEntries` made its log longer (not when it
     /// replaced entries).
     pub persist_only_growth: bool,
@@ -124,6 +128,7 @@ pub const NONE: Bugs = Bugs {
     older_snapshot_rolls_back: false,
     deposed_keeps_heartbeating: false,
     backup_one_entry_at_once: false,
+    resumes_after_restart: false,
 };
 
 /// How often a leader sends heartbeats.
@@ -176,6 +181,7 @@ bug_set!(ElectionOnly, election_only: true);
 bug_set!(OlderSnapshotRollsBack, older_snapshot_rolls_back: true);
 bug_set!(DeposedKeepsHeartbeating, deposed_keeps_heartbeating: true);
 bug_set!(BacksUpOneEntryAtOnce, backup_one_entry_at_once: true);
+bug_set!(ResumesAfterRestart, resumes_after_restart: true);
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Role {
@@ -191,6 +197,8 @@ struct Saved {
     voted_for: Option<usize>,
     log: Vec<LogEntry>,
     base: u64,
+    /// lastApplied, saved only with [`Bugs::resumes_after_restart`].
+    applied: u64,
 }
 
 struct State {
@@ -275,6 +283,11 @@ impl Inner {
                 st.log.clone()
             },
             base: st.base,
+            applied: if self.bugs.resumes_after_restart {
+                st.applied
+            } else {
+                0
+            },
         };
         if let Ok(bytes) = labrpc::codec::encode(&saved) {
             self.persister.save(bytes, Some(st.snapshot.clone()));
@@ -726,6 +739,9 @@ impl Inner {
                     term: st.log[st.pos(index)].term.0,
                     command: st.log[st.pos(index)].command.clone(),
                 }));
+                if self.bugs.resumes_after_restart && !batch.is_empty() {
+                    self.persist(&st);
+                }
                 batch
             };
             if batch.is_empty() {
@@ -777,8 +793,8 @@ impl<B: BugSet> Peer for FigPeer<B> {
                 reset_at: runtime::now(),
                 timeout: Duration::ZERO,
                 // The service restores the snapshot itself: applying goes on after it.
-                commit: saved.base,
-                applied: saved.base,
+                commit: saved.base.max(saved.applied),
+                applied: saved.base.max(saved.applied),
                 next: vec![1; n],
                 matched: vec![0; n],
                 dead: false,
