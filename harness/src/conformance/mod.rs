@@ -59,8 +59,9 @@ use raftapi::Peer;
 use rules::Rule;
 use script::Scripted;
 
-/// How often a scripted leader sends heartbeats: the rate the brief and the reference use, and
-/// under the handout's limit of ten per second.
+/// How often a scripted leader sends heartbeats: the interval of the reference and of the
+/// handout's skeleton (`HEARTBEAT_INTERVAL` in `raft/src/timing.rs`, with an election timeout
+/// of 500–1000 ms), under the lab's limit of ten per second.
 pub const HEARTBEAT_EVERY: Duration = Duration::from_millis(150);
 
 /// How long heartbeats (or granted votes) must keep a follower from starting an election.
@@ -78,8 +79,8 @@ pub const ELECTION_ROUNDS: u32 = 3;
 /// The longest a follower may go without a heartbeat or a granted vote before it starts an
 /// election, and a candidate before it starts the next one: [`LEADER_CHECK_WINDOW`] /
 /// [`ELECTION_ROUNDS`] = 1.5 s. A peer slower than this can fail the original's "a new leader
-/// within five seconds" after two split votes. (The reference draws its timeout from
-/// 500–1000 ms.)
+/// within five seconds" after two split votes. (The reference and the skeleton draw their
+/// timeout from 500–1000 ms.)
 pub const ELECTION_START_BOUND: Duration =
     Duration::from_millis(LEADER_CHECK_WINDOW.as_millis() as u64 / ELECTION_ROUNDS as u64);
 
