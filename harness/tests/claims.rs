@@ -232,3 +232,11 @@ fn a_restarted_peer_that_goes_on_after_what_it_applied() {
 fn a_restarted_peer_that_goes_on_after_what_it_applied_passes_parts_a_and_b() {
     passes_all_others::<FigPeer<ResumesAfterRestart>>(&["A", "B"], &[]);
 }
+
+/// The README's replay example: a follower whose consistency check looks only at its log's
+/// length fails `rejoin` and `backup` on every seed.
+#[test]
+fn a_follower_that_checks_only_its_logs_length() {
+    fails::<FigPeer<LengthOnlyConsistency>>("rejoin", "");
+    fails::<FigPeer<LengthOnlyConsistency>>("backup", "");
+}

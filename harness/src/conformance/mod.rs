@@ -31,11 +31,23 @@
 //! | `fig2_fast_backup` | B: a diverging follower's log is brought in line with the leader's in about one refusal per conflicting term (`BACKUP_SLACK` in `leader.rs`) |
 //! | `fig2_vote_persisted` | C: the term and the vote survive a crash once the peer has answered (a vote granted in a term adopted earlier, with no change of term, too); one vote per term is checked first, without a crash |
 //! | `fig2_log_persisted` | C: log, term and vote survive a crash right after every answer |
-//! | `fig2_install_snapshot` | D: InstallSnapshot keeps matching entries, discards a conflicting log, ignores an older snapshot; the apply order around it |
+//! | `fig2_install_snapshot` | D: InstallSnapshot keeps matching entries, discards a conflicting log, ignores an older snapshot (its age checked first, §7); the apply order around it |
+//! | `fig2_send_snapshot` | D: a leader restarted since its service's snapshot sends a follower that needs a discarded entry that snapshot (the service's bytes), then the entries after it |
 //!
 //! For the leader's side the scripted peers keep [`model::ModelFollower`] logs: they answer
-//! as a correct follower does, with the conflict hints of the `raft` crate's reply type, and
-//! can hold a reply until the tester lets it go ([`script::Gate`]).
+//! as a correct follower does, with the conflict hints of the `raft` crate's reply type, take
+//! snapshots, and can hold a reply until the tester lets it go ([`script::Gate`]).
+//!
+//! Where two rules could explain what a peer did, a scenario checks the more specific one
+//! first: one vote per term with no crash before the vote's persistence, Figure 8 before stale
+//! replies, a late snapshot's age before the `AppendEntries` after it, a deposed leader still
+//! heartbeating in its old term before what it does in its next.
+//!
+//! The safety monitor ([`crate::monitor`]) watches the peer under test in every scenario, but
+//! does not end it: a scenario's own check names the rule of Figure 2 first, and the monitor's
+//! first violation is shown after it ([`journal::Journal::transcript`]); a scenario that passes
+//! its checks fails on a violation ([`script::Scripted::finish`]). The tester's scripted
+//! requests are not checked: they follow a script, not Raft's rules.
 
 pub(crate) mod follower;
 pub mod journal;

@@ -93,6 +93,9 @@ pub struct Bugs {
     /// goes on applying after what it applied before the crash instead of applying its log
     /// again: the original's tester accepts it, this one does not (see the README).
     pub resumes_after_restart: bool,
+    /// The `AppendEntries` consistency check looks only at the log's length, not at the term
+    /// of the entry at `prevLogIndex`.
+    pub length_only_consistency: bool,
     /// A follower saves its state only when `AppendEntries` made its log longer (not when it
     /// replaced entries).
     pub persist_only_growth: bool,
@@ -129,6 +132,7 @@ pub const NONE: Bugs = Bugs {
     deposed_keeps_heartbeating: false,
     backup_one_entry_at_once: false,
     resumes_after_restart: false,
+    length_only_consistency: false,
 };
 
 /// How often a leader sends heartbeats.
@@ -182,6 +186,7 @@ bug_set!(OlderSnapshotRollsBack, older_snapshot_rolls_back: true);
 bug_set!(DeposedKeepsHeartbeating, deposed_keeps_heartbeating: true);
 bug_set!(BacksUpOneEntryAtOnce, backup_one_entry_at_once: true);
 bug_set!(ResumesAfterRestart, resumes_after_restart: true);
+bug_set!(LengthOnlyConsistency, length_only_consistency: true);
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Role {
@@ -388,7 +393,10 @@ impl Inner {
             let len = st.last_index() + 1;
             return reply(&st, false, None, len);
         }
-        if skip == 0 && st.term_at(prev) != Some(a.prev_log_term) {
+        if skip == 0
+            && st.term_at(prev) != Some(a.prev_log_term)
+            && !self.bugs.length_only_consistency
+        {
             let here = st.log[st.pos(prev)].term;
             let first = st
                 .log
