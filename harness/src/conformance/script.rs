@@ -194,7 +194,7 @@ pub struct Scripted<P: Peer> {
     monitor: Arc<Monitor>,
     /// Every snapshot the tester made or sent, by its bytes: what a restarted peer's service
     /// holds when the peer's persister holds those bytes.
-    snapshots: Arc<Mutex<KnownSnapshots>>,
+    snapshots: Mutex<KnownSnapshots>,
     t0: Instant,
     rpcs0: u64,
     bytes0: u64,
@@ -267,7 +267,7 @@ impl<P: Peer> Scripted<P> {
             journal,
             scripts,
             monitor,
-            snapshots: Arc::new(Mutex::new(Vec::new())),
+            snapshots: Mutex::new(Vec::new()),
             t0: runtime::now(),
             rpcs0: 0,
             bytes0: 0,
