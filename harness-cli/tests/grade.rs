@@ -583,6 +583,9 @@ fn without_parts_b_to_d(krate: &Path) {
     );
 }
 
+/// A copy of the reference with some parts left out: its name, the edit, the parts it keeps.
+type Variant = (&'static str, fn(&Path), &'static [&'static str]);
+
 /// Each part is graded on its own (issue 18): the reference with its later parts left out,
 /// graded with `all`, gets full marks on exactly the parts it implements: every grader of
 /// those parts passes, and every later part has a failing grader.
@@ -590,7 +593,7 @@ fn without_parts_b_to_d(krate: &Path) {
 #[ignore = "builds three submissions in the scratch workspace (minutes); .ci/run runs it"]
 fn a_submission_of_the_first_parts_gets_full_marks_on_exactly_those_parts() {
     let _one = ONE_AT_A_TIME.lock();
-    let variants: [(&str, fn(&Path), &[&str]); 3] = [
+    let variants: [Variant; 3] = [
         ("parts-a-to-c", without_part_d, &["A", "B", "C"]),
         ("parts-a-b", without_parts_c_and_d, &["A", "B"]),
         ("part-a", without_parts_b_to_d, &["A"]),
