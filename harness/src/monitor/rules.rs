@@ -190,10 +190,12 @@ impl Rules {
             self.terms.received(at, by, term, how);
         }
         if let Response::Vote(reply) = response {
+            let term = request_term.unwrap_or(response.term());
             if reply.vote_granted {
-                let term = request_term.unwrap_or(response.term());
                 self.votes
                     .vote(at, by, term, caller, &self.restarts[by].1)?;
+            } else {
+                self.votes.denied(by, term, caller);
             }
         }
         let how = Source::Replied {
