@@ -353,7 +353,8 @@ where
     }
 }
 
-/// The text of `harness list`: name, part and what each grader checks.
+/// The text of `harness list`: name, part, origin (`original`, or `beyond` the original lab)
+/// and what each grader checks.
 pub fn list_text() -> String {
     let width = graders::all()
         .iter()
@@ -362,11 +363,19 @@ pub fn list_text() -> String {
         .unwrap_or(0);
     let mut out = String::new();
     for g in graders::all() {
+        let origin = match g.origin {
+            graders::Origin::Original => "original",
+            graders::Origin::Beyond => "beyond",
+        };
         out.push_str(&format!(
-            "{:<width$}  part {:<3} {}\n{:<width$}  {}\n",
+            "{:<width$}  part {:<3} {origin:<9} {}\n{:<width$}  {}\n",
             g.name, g.part, g.title, "", g.description
         ));
     }
+    out.push_str(
+        "\noriginal: a test of the original lab, step for step; beyond: a check the original \
+         lacks (run --only-original leaves these out)\n",
+    );
     out
 }
 

@@ -360,7 +360,25 @@ fn list_names_every_grader_with_its_part() {
     let stdout = text(&out.stdout);
     for g in graders::all() {
         assert!(stdout.contains(g.name) && stdout.contains(g.description));
+        // Each grader's line says whether the original lab has it.
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{} ", g.name)))
+            .unwrap_or_else(|| panic!("no line for {}:\n{stdout}", g.name));
+        let origin = match g.origin {
+            graders::Origin::Original => " original ",
+            graders::Origin::Beyond => " beyond ",
+        };
+        assert!(line.contains(origin), "{line}");
     }
+    let beyond = stdout
+        .lines()
+        .find(|l| l.starts_with("old_term_commit "))
+        .expect("old_term_commit is listed");
+    assert!(
+        beyond.contains(" beyond ") && beyond.contains("Beyond (3B): "),
+        "{beyond}"
+    );
 }
 
 #[test]

@@ -19,6 +19,14 @@
 //! applied a different one is an error, as is a command no one passed to `Start()`, a command
 //! that does not decode, or an index applied twice.
 //!
+//! **A deliberate difference**: what a peer applied belongs to one incarnation. A restart
+//! clears it (its service starts over, from the saved snapshot if there is one), so a restarted
+//! peer must apply its log again from index 1, or from the entry after its snapshot, in order:
+//! Figure 2 makes lastApplied volatile state, "initialized to 0". The original's tester keeps a
+//! peer's applied commands across its restarts (only a restored snapshot replaces them), so
+//! there a restarted peer that saved lastApplied and goes on after it passes; here it fails
+//! with `apply out of order`, saying why. The safety monitor checks the same, per life.
+//!
 //! # The snapshot service (part D)
 //!
 //! [`Tester::with_snapshots`] gives each peer the service of Go's `applierSnap`: a command must
@@ -362,6 +370,8 @@ struct Applied {
     last_applied: Vec<u64>,
     /// The first apply error seen (Go's `apply error: ...`).
     error: Option<TestFailure>,
+    /// Per peer: whether its current incarnation has applied nothing yet.
+    quiet: Vec<bool>,
 }
 
 impl Applied {
@@ -370,6 +380,7 @@ impl Applied {
             logs: vec![BTreeMap::new(); n],
             incarnation: vec![0; n],
             last_applied: vec![0; n],
+            quiet: vec![true; n],
             ..Applied::default()
         }
     }
@@ -421,6 +432,7 @@ impl Applied {
     /// [`check_apply`](Applied::check_apply) does. Returns the snapshot the service takes now
     /// (after every [`SNAPSHOT_INTERVAL`] commands), if any.
     fn apply_snap(&mut self, i: usize, inc: u64, msg: &ApplyMsg) -> Option<(u64, Vec<u8>)> {
+        let quiet = std::mem::replace(&mut self.quiet[i], false);
         match msg {
             ApplyMsg::Snapshot { index, data, .. } => {
                 if let Err(err) = self.ingest(i, data, Some(*index)) {
@@ -431,8 +443,10 @@ impl Applied {
             ApplyMsg::Command { index, command, .. } => {
                 let expected = self.last_applied[i] + 1;
                 if *index != expected {
+                    let why = self.restart_note(i, quiet && *index > expected);
                     self.record_error(format!(
-                        "server {i} apply out of order, expected index {expected}, got {index}"
+                        "server {i} apply out of order, expected index {expected}, got \
+                         {index}{why}"
                     ));
                 } else if let Some(err) = self.check_apply(i, inc, *index, command) {
                     self.record_error(err);
@@ -444,6 +458,20 @@ impl Applied {
         }
     }
 
+    /// Why an apply past the next index is out of order, when it is the first apply of a
+    /// restarted peer (`first_skips`; empty otherwise): the tester's service of a peer starts
+    /// over at a restart, unlike the original's (see the module docs).
+    fn restart_note(&self, i: usize, first_skips: bool) -> String {
+        if !(first_skips && self.incarnation[i] > 0) {
+            return String::new();
+        }
+        " (it was restarted and has applied nothing since: lastApplied is volatile state, \
+         initialized to 0, and the service's state went with the crash, so a restarted peer \
+         applies its log again from index 1, or from the entry after its snapshot; the \
+         original lab's tester lets a restarted peer go on where it was)"
+            .to_string()
+    }
+
     fn record_error(&mut self, message: String) {
         tracing::warn!(target: "tester", topic = "test", "apply error: {message}");
         self.error
@@ -453,6 +481,7 @@ impl Applied {
     /// Checks peer `i`'s incarnation `inc` applying `bytes` at `index` (Go `checkLogs` and
     /// `applier`, plus the history across crashes) and records it. Returns the error, if any.
     fn check_apply(&mut self, i: usize, inc: u64, index: u64, bytes: &[u8]) -> Option<String> {
+        let quiet = std::mem::replace(&mut self.quiet[i], false);
         let command = match Command::decode(bytes) {
             Ok(c) => c,
             Err(e) => {
@@ -483,7 +512,8 @@ impl Applied {
         let last = self.logs[i].keys().next_back().copied().unwrap_or(0);
         let error = if index > last + 1 {
             // Go: prevok is false.
-            Some(format!("server {i} apply out of order {index}"))
+            let why = self.restart_note(i, quiet);
+            Some(format!("server {i} apply out of order {index}{why}"))
         } else if index <= last {
             Some(format!(
                 "server {i} apply out of order {index} (it had already applied through index \
@@ -780,6 +810,7 @@ impl<P: Peer> Tester<P> {
             let mut a = self.shared.applied.lock();
             a.logs[i].clear();
             a.last_applied[i] = 0;
+            a.quiet[i] = true;
             // Imitate a service that restores its state from the saved snapshot (Go start1).
             let snapshot = persister.read_snapshot();
             if !snapshot.is_empty() {
@@ -863,6 +894,8 @@ impl<P: Peer> Tester<P> {
                 // a peer that holds its lock while it sends on the apply channel deadlocks here.
                 // Marked as a call into the peer, so the watchdog names it if it never returns.
                 if let Some((index, data)) = due {
+                    // What every InstallSnapshot through `index` must carry.
+                    monitor.snapshot_made(index, &data);
                     runtime::call_into(peer_node, SNAPSHOT_CALL, || peer.snapshot(index, data));
                 }
             }

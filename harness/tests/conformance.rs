@@ -8,7 +8,9 @@ use harness::graders;
 use harness::trial::{run_trial, TrialError, TrialSettings};
 use harness::Peer;
 use support::conformance_peers::*;
-use support::snap_peer::{Faithful, ReappliesCoveredCommand, SnapPeer};
+use support::snap_peer::{
+    Faithful, ForgetsSnapshotBytesOnRestart, ReappliesCoveredCommand, SnapPeer,
+};
 use support::snapshot_proxy::AppliesEverySnapshot;
 
 /// The seeds each broken peer is tried on: the scenarios are deterministic, so every seed must
@@ -51,18 +53,16 @@ fn assert_rejects<P: Peer>(grader: &str, rule: &str, detail: &str) {
     }
 }
 
-/// The conformance graders the toy peer answers: parts A to C (it keeps no snapshots).
+/// The conformance graders the toy peer answers: all of them (part D's are the
+/// `InstallSnapshot` receiver's).
 fn toy_graders() -> Vec<graders::Grader> {
     conformance_graders()
-        .into_iter()
-        .filter(|g| g.part != "D")
-        .collect()
 }
 
 #[test]
 fn every_conformance_grader_goes_beyond_the_original_and_has_a_part() {
     let list = conformance_graders();
-    assert_eq!(list.len(), 16);
+    assert_eq!(list.len(), 17);
     for g in list {
         assert_eq!(g.origin, graders::Origin::Beyond, "{}", g.name);
         assert!(
@@ -78,7 +78,7 @@ fn every_conformance_grader_goes_beyond_the_original_and_has_a_part() {
 }
 
 #[test]
-fn the_toy_peer_without_bugs_passes_every_conformance_grader_of_parts_a_to_c() {
+fn the_toy_peer_without_bugs_passes_every_conformance_grader() {
     for g in toy_graders() {
         for seed in SEEDS {
             assert_eq!(
@@ -156,6 +156,36 @@ fn persisted_rejects_a_vote_lost_in_a_crash() {
         PERSISTED,
         "before the crash",
     );
+}
+
+#[test]
+fn persisted_rejects_a_vote_granted_in_an_adopted_term_and_lost_in_a_crash() {
+    assert_rejects::<FigPeer<VoteSavedOnlyWithTerm>>(
+        "fig2_vote_persisted",
+        PERSISTED,
+        "a term it had adopted earlier",
+    );
+}
+
+#[test]
+fn a_vote_saved_only_with_its_term_passes_the_log_grader() {
+    // The step of fig2_vote_persisted above is the only one that catches it.
+    for seed in SEEDS {
+        assert_eq!(
+            outcome::<FigPeer<VoteSavedOnlyWithTerm>>("fig2_log_persisted", seed),
+            None,
+            "seed {seed}"
+        );
+    }
+}
+
+#[test]
+fn the_persistence_graders_tell_a_second_vote_in_one_term_before_a_lost_one() {
+    // A peer that grants every candidate saved its vote but ignores it: the rule it breaks is
+    // one vote per term, seen with no crash, not the persistence of votedFor.
+    for grader in ["fig2_vote_persisted", "fig2_log_persisted"] {
+        assert_rejects::<FigPeer<DoubleVote>>(grader, VOTE_GRANT, "with no crash between");
+    }
 }
 
 #[test]
@@ -259,6 +289,8 @@ const OLD_TERM_COMMIT: &str = "Raft never commits log entries from previous term
 const LEADER_STATE: &str = "matchIndex[]: for each server";
 const FAST_BACKUP: &str = "one AppendEntries RPC will be required for each term";
 const APPLY: &str = "If commitIndex > lastApplied";
+const SNAPSHOT_PREFIX: &str = "receives a snapshot that describes a prefix of its log";
+const SNAPSHOT_SEND: &str = "the leader must occasionally send snapshots to followers";
 
 #[test]
 fn append_conflict_rejects_truncating_after_every_append() {
@@ -293,6 +325,33 @@ fn stale_reply_rejects_acting_on_replies_of_an_earlier_term() {
         "fig2_stale_reply",
         LEADER_STATE,
         "no follower had acknowledged entry 2",
+    );
+}
+
+#[test]
+fn stale_reply_tells_a_leader_that_counts_an_older_term_about_figure_8() {
+    assert_rejects::<FigPeer<CommitsOldTerms>>(
+        "fig2_stale_reply",
+        OLD_TERM_COMMIT,
+        "its followers had acknowledged only entry 1",
+    );
+}
+
+#[test]
+fn a_deposed_leader_heartbeating_in_its_old_term_is_told_about_the_higher_term() {
+    assert_rejects::<FigPeer<DeposedKeepsHeartbeating>>(
+        "fig2_stale_reply",
+        HIGHER_TERM,
+        "as if it still led that term",
+    );
+}
+
+#[test]
+fn fast_backup_rejects_one_entry_per_refusal_even_retried_at_once() {
+    assert_rejects::<FigPeer<BacksUpOneEntryAtOnce>>(
+        "fig2_fast_backup",
+        FAST_BACKUP,
+        "AppendEntries refused",
     );
 }
 
@@ -352,9 +411,78 @@ fn install_snapshot_rejects_a_covered_command_applied_after_the_snapshot() {
 fn install_snapshot_rejects_applying_an_older_snapshot() {
     assert_rejects::<AppliesEverySnapshot<raft::Raft>>(
         "fig2_install_snapshot",
-        APPLY,
+        SNAPSHOT_PREFIX,
         "lastApplied only moves forward",
     );
+}
+
+#[test]
+fn install_snapshot_rejects_rolling_back_to_an_older_snapshot_naming_its_age() {
+    // Whether the late snapshot ends inside the log or before it, the failure names the
+    // snapshot's age, not the AppendEntries that went wrong after it (on every seed).
+    for seed in 1..=10 {
+        let msg = outcome::<FigPeer<OlderSnapshotRollsBack>>("fig2_install_snapshot", seed)
+            .unwrap_or_else(|| panic!("seed {seed}: the rolling-back peer passed"));
+        let first = msg.lines().next().unwrap_or("");
+        assert!(
+            first.contains(SNAPSHOT_PREFIX) && first.contains("lastApplied only moves forward"),
+            "seed {seed}: {msg}"
+        );
+    }
+}
+
+#[test]
+fn send_snapshot_rejects_a_restarted_leader_that_lost_its_snapshots_bytes() {
+    assert_rejects::<SnapPeer<raft::Raft, ForgetsSnapshotBytesOnRestart>>(
+        "fig2_send_snapshot",
+        SNAPSHOT_SEND,
+        "carried 0 bytes, not the",
+    );
+    // The safety monitor, on in the conformance graders, saw the same on the wire.
+    let msg =
+        outcome::<SnapPeer<raft::Raft, ForgetsSnapshotBytesOnRestart>>("fig2_send_snapshot", 1)
+            .expect("it fails");
+    assert!(
+        msg.contains("the safety monitor saw:") && msg.contains("(Snapshot Contents)"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn the_monitor_watches_the_peer_under_test_in_every_conformance_grader() {
+    // A second vote in a term: the grader names Figure 2's rule first, and the monitor's
+    // violation follows it.
+    let msg = outcome::<FigPeer<DoubleVote>>("fig2_vote_once_per_term", 1).expect("it fails");
+    let first = msg.lines().next().unwrap_or("");
+    assert!(first.contains(VOTE_GRANT), "{msg}");
+    assert!(
+        msg.contains("the safety monitor saw:") && msg.contains("(One Vote Per Term)"),
+        "{msg}"
+    );
+    // With the monitor off, only the grader speaks.
+    let g = graders::by_name("fig2_vote_once_per_term").expect("a known grader");
+    let off = run_trial::<FigPeer<DoubleVote>>(g, &TrialSettings::sim(1).without_monitor());
+    let off = off.outcome.expect_err("it fails").to_string();
+    assert!(!off.contains("the safety monitor saw"), "{off}");
+}
+
+#[test]
+fn a_scenario_that_passes_its_checks_still_fails_on_a_monitor_violation() {
+    use harness::conformance::script::Scripted;
+    use labrpc::runtime::{self, RunConfig};
+    // A scenario of its own that asks for two votes in one term and looks at neither answer.
+    let outcome = runtime::run(RunConfig::sim(5), || async {
+        let s = Scripted::<FigPeer<DoubleVote>>::with_tested(3, 0).expect("S0 starts");
+        s.ask_vote(1, 4, 0, 0).await.expect("an answer");
+        s.ask_vote(2, 4, 0, 0).await.expect("an answer");
+        s.finish().map(|_| ()).map_err(|e| e.to_string())
+    })
+    .expect("the run finishes");
+    let err = outcome
+        .value
+        .expect_err("the monitor saw two votes in term 4");
+    assert!(err.contains("S0 voted twice in term 4"), "{err}");
+    assert!(err.contains("the exchange"), "{err}");
 }
 
 #[test]

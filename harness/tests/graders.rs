@@ -38,7 +38,6 @@ mod raft_3A {
         // Figure 2, rule by rule (beyond the original lab).
         fig2_older_term,
         fig2_vote_once_per_term,
-        fig2_vote_persisted,
         fig2_term_from_request,
         fig2_term_from_reply,
         fig2_timer_heartbeats,
@@ -87,6 +86,7 @@ mod raft_3C {
         reliable_churn,
         unreliable_churn,
         // Figure 2, rule by rule (beyond the original lab).
+        fig2_vote_persisted,
         fig2_log_persisted,
     }
 }
@@ -105,6 +105,7 @@ mod raft_3D {
         snapshot_init,
         // Figure 2, rule by rule (beyond the original lab).
         fig2_install_snapshot,
+        fig2_send_snapshot,
     }
 }
 // @end

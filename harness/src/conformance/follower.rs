@@ -270,7 +270,7 @@ pub(crate) async fn conflict<P: Peer>(title: &'static str) -> Result<Stats, Test
         format_args!("its entry at index {i} is of term {held}, not {wrong}"),
     )
     .await?;
-    Ok(s.stats())
+    s.finish()
 }
 
 /// The follower's commit index is `min(leaderCommit, index of last new entry)`: it applies
@@ -364,5 +364,5 @@ pub(crate) async fn commit<P: Peer>(title: &'static str) -> Result<Stats, TestFa
         ),
     )
     .await?;
-    Ok(s.stats())
+    s.finish()
 }

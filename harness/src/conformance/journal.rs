@@ -10,6 +10,8 @@ use std::time::Duration;
 use futures::channel::oneshot;
 use labrpc::runtime;
 use parking_lot::Mutex;
+
+use crate::monitor::Monitor;
 use raftapi::{
     AppendEntriesArgs, AppendEntriesReply, ApplyMsg, InstallSnapshotArgs, InstallSnapshotReply,
     LogEntry, RequestVoteArgs, RequestVoteReply,
@@ -211,6 +213,8 @@ struct Inner {
     records: Vec<Record>,
     /// Woken (and removed) at every new record.
     waiters: Vec<oneshot::Sender<()>>,
+    /// The safety monitor of the run, whose first violation the transcript shows.
+    monitor: Option<Arc<Monitor>>,
 }
 
 /// The journal: records in the order they happened. Cheap to clone; clones share it.
@@ -264,6 +268,13 @@ impl Journal {
         for w in waiters {
             let _ = w.send(());
         }
+    }
+
+    /// Shows `monitor`'s first violation, if it finds one, at the end of every
+    /// [`transcript`](Self::transcript): a failure of the scenario's own checks then also says
+    /// what the safety monitor saw.
+    pub fn watched_by(&self, monitor: Arc<Monitor>) {
+        self.inner.lock().monitor = Some(monitor);
     }
 
     /// Records what the tester did.
@@ -345,8 +356,26 @@ impl Journal {
     }
 
     /// The exchange so far, one line per event with its run time, runs of repeated lines (a
-    /// stream of heartbeats) folded into one, and only the last lines if there are many.
+    /// stream of heartbeats) folded into one, and only the last lines if there are many; then
+    /// the safety monitor's first violation, if the journal is [watched](Self::watched_by) and
+    /// there is one.
     pub fn transcript(&self) -> String {
+        let mut out = self.exchange();
+        let monitor = self.inner.lock().monitor.clone();
+        if let Some(v) = monitor.and_then(|m| m.violation()) {
+            out.push_str("the safety monitor saw:\n");
+            for line in v.to_string().lines() {
+                out.push_str("  ");
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// The exchange so far, as [`transcript`](Self::transcript) shows it, without the
+    /// monitor's violation.
+    pub fn exchange(&self) -> String {
         let records = self.records_since(0);
         let lines: Vec<(Duration, String)> = records
             .iter()

@@ -258,7 +258,7 @@ pub(crate) async fn old_term_commit<P: Peer>(title: &'static str) -> Result<Stat
         ),
     )
     .await?;
-    Ok(s.stats())
+    s.finish()
 }
 
 /// A leader acts on a reply only while it leads the term it sent the request in: successes
@@ -333,11 +333,26 @@ pub(crate) async fn stale_reply<P: Peer>(title: &'static str) -> Result<Stats, T
         "scripts: every peer holds entry 1 of term {t2} and acknowledges AppendEntries through \
          it at once, through later entries only when the tester lets it"
     ));
+    let elected = s.mark();
     let t3 = make_leader(&s).await?;
     book.push(t3, "z");
     let mark = s.mark();
     start_on(&s, book.command(2), 2, t3)?;
     expect_sent_through(&s, mark, &others, t3, 2, "with entry 2").await?;
+    // Figure 8's rule first: so far the followers have acknowledged only entry 1, of term
+    // {t2}, in this term; a leader that commits it is told that, not that it acted on a stale
+    // reply below.
+    expect_no_commit(
+        &s,
+        elected,
+        1,
+        &rules::OLD_TERM_COMMIT,
+        format_args!(
+            "as leader of term {t3}, its followers had acknowledged only entry 1, of term {t2} \
+             (entry 2, of its own term, not yet)"
+        ),
+    )
+    .await?;
 
     let mark = s.mark();
     s.note(format!(
@@ -371,7 +386,7 @@ pub(crate) async fn stale_reply<P: Peer>(title: &'static str) -> Result<Stats, T
         format_args!("once every follower acknowledged entry 2 of its term {t3}"),
     )
     .await?;
-    Ok(s.stats())
+    s.finish()
 }
 
 /// One diverging follower of the fast back-up scenario.
@@ -385,18 +400,19 @@ struct Diverging {
 }
 
 impl Diverging {
-    /// The positions (`prev_log_index`) refused in `term` before the first success, and
-    /// whether one came.
-    fn backup(&self, term: u64) -> (Vec<u64>, bool) {
+    /// The positions (`prev_log_index`) refused in `term`, and whether the follower's log now
+    /// holds every entry of the leader's log `leader` (the terms of its entries, index 1 first):
+    /// a success alone is not a match, since a heartbeat after index 0 succeeds on any log.
+    fn backup(&self, term: u64, leader: &[u64]) -> (Vec<u64>, bool) {
         let model = self.model.lock();
-        let mut refused = BTreeSet::new();
-        for p in model.probes().iter().filter(|p| p.term == term) {
-            if p.success {
-                return (refused.into_iter().rev().collect(), true);
-            }
-            refused.insert(p.prev_log_index);
-        }
-        (refused.into_iter().rev().collect(), false)
+        let refused: BTreeSet<u64> = model
+            .probes()
+            .iter()
+            .filter(|p| p.term == term && !p.success)
+            .map(|p| p.prev_log_index)
+            .collect();
+        let matched = model.holds(leader);
+        (refused.into_iter().rev().collect(), matched)
     }
 }
 
@@ -445,10 +461,11 @@ pub(crate) async fn fast_backup<P: Peer>(title: &'static str) -> Result<Stats, T
             model,
         });
     }
+    let leader_log: Vec<u64> = (1..=book.last()).map(|i| book.term(i)).collect();
     let mark = s.mark();
     let term = make_leader(&s).await?;
     let over = |f: &Diverging| {
-        let (refused, matched) = f.backup(term);
+        let (refused, matched) = f.backup(term, &leader_log);
         matched || refused.len() as u64 > f.terms + BACKUP_SLACK
     };
     let _ = s
@@ -458,7 +475,7 @@ pub(crate) async fn fast_backup<P: Peer>(title: &'static str) -> Result<Stats, T
         })
         .await;
     for f in &followers {
-        let (refused, matched) = f.backup(term);
+        let (refused, matched) = f.backup(term, &leader_log);
         let bound = f.terms + BACKUP_SLACK;
         let shown: Vec<String> = refused.iter().map(|i| i.to_string()).collect();
         let why = format!(
@@ -479,11 +496,16 @@ pub(crate) async fn fast_backup<P: Peer>(title: &'static str) -> Result<Stats, T
             ));
         }
         if !matched {
+            let has = f.model.lock().terms().len();
             return Err(rules::FAST_BACKUP.broken(
                 me,
                 format!(
-                    "{why}; as leader of term {term} it had not matched it within \
+                    "{why}; as leader of term {term} it had not brought S{}'s log in line with \
+                     its own ({} entries; S{} holds {has}, not all of them the leader's) within \
                      {BACKUP_WITHIN:?} ({} refused, after indices {})",
+                    f.id,
+                    book.last(),
+                    f.id,
                     refused.len(),
                     shown.join(", ")
                 ),
@@ -491,5 +513,5 @@ pub(crate) async fn fast_backup<P: Peer>(title: &'static str) -> Result<Stats, T
             ));
         }
     }
-    Ok(s.stats())
+    s.finish()
 }

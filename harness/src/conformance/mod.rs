@@ -18,7 +18,6 @@
 //! |---|---|
 //! | `fig2_older_term` | RequestVote and AppendEntries receivers: reply false if term < currentTerm |
 //! | `fig2_vote_once_per_term` | one vote per term: deny a second candidate, grant the same one again, a candidate has voted for itself |
-//! | `fig2_vote_persisted` | the term and the vote survive a crash once the peer has answered |
 //! | `fig2_vote_up_to_date` | the election restriction (§5.4.1); part B, as in the lab's handout |
 //! | `fig2_term_from_request` | a request of a higher term makes a follower, candidate or leader adopt it and follow |
 //! | `fig2_term_from_reply` | so does a reply: a candidate's, a leader's |
@@ -29,13 +28,26 @@
 //! | `fig2_append_commit` | B: the follower's commitIndex = min(leaderCommit, index of last new entry), seen in what it applies |
 //! | `fig2_old_term_commit` | B: Figure 8, no commit of an older term's entry by counting replicas; commit with one of its own |
 //! | `fig2_stale_reply` | B: replies to requests of an earlier term do not move the leader's matchIndex or commit index |
-//! | `fig2_fast_backup` | B: a diverging follower is matched in about one refusal per conflicting term (`BACKUP_SLACK` in `leader.rs`) |
+//! | `fig2_fast_backup` | B: a diverging follower's log is brought in line with the leader's in about one refusal per conflicting term (`BACKUP_SLACK` in `leader.rs`) |
+//! | `fig2_vote_persisted` | C: the term and the vote survive a crash once the peer has answered (a vote granted in a term adopted earlier, with no change of term, too); one vote per term is checked first, without a crash |
 //! | `fig2_log_persisted` | C: log, term and vote survive a crash right after every answer |
-//! | `fig2_install_snapshot` | D: InstallSnapshot keeps matching entries, discards a conflicting log, ignores an older snapshot; the apply order around it |
+//! | `fig2_install_snapshot` | D: InstallSnapshot keeps matching entries, discards a conflicting log, ignores an older snapshot (its age checked first, §7); the apply order around it |
+//! | `fig2_send_snapshot` | D: a leader restarted since its service's snapshot sends a follower that needs a discarded entry that snapshot (the service's bytes), then the entries after it |
 //!
 //! For the leader's side the scripted peers keep [`model::ModelFollower`] logs: they answer
-//! as a correct follower does, with the conflict hints of the `raft` crate's reply type, and
-//! can hold a reply until the tester lets it go ([`script::Gate`]).
+//! as a correct follower does, with the conflict hints of the `raft` crate's reply type, take
+//! snapshots, and can hold a reply until the tester lets it go ([`script::Gate`]).
+//!
+//! Where two rules could explain what a peer did, a scenario checks the more specific one
+//! first: one vote per term with no crash before the vote's persistence, Figure 8 before stale
+//! replies, a late snapshot's age before the `AppendEntries` after it, a deposed leader still
+//! heartbeating in its old term before what it does in its next.
+//!
+//! The safety monitor ([`crate::monitor`]) watches the peer under test in every scenario, but
+//! does not end it: a scenario's own check names the rule of Figure 2 first, and the monitor's
+//! first violation is shown after it ([`journal::Journal::transcript`]); a scenario that passes
+//! its checks fails on a violation ([`script::Scripted::finish`]). The tester's scripted
+//! requests are not checked: they follow a script, not Raft's rules.
 
 pub(crate) mod follower;
 pub mod journal;
@@ -59,8 +71,9 @@ use raftapi::Peer;
 use rules::Rule;
 use script::Scripted;
 
-/// How often a scripted leader sends heartbeats: the rate the brief and the reference use, and
-/// under the handout's limit of ten per second.
+/// How often a scripted leader sends heartbeats: the interval of the reference and of the
+/// handout's skeleton (`HEARTBEAT_INTERVAL` in `raft/src/timing.rs`, with an election timeout
+/// of 500–1000 ms), under the lab's limit of ten per second.
 pub const HEARTBEAT_EVERY: Duration = Duration::from_millis(150);
 
 /// How long heartbeats (or granted votes) must keep a follower from starting an election.
@@ -78,8 +91,8 @@ pub const ELECTION_ROUNDS: u32 = 3;
 /// The longest a follower may go without a heartbeat or a granted vote before it starts an
 /// election, and a candidate before it starts the next one: [`LEADER_CHECK_WINDOW`] /
 /// [`ELECTION_ROUNDS`] = 1.5 s. A peer slower than this can fail the original's "a new leader
-/// within five seconds" after two split votes. (The reference draws its timeout from
-/// 500–1000 ms.)
+/// within five seconds" after two split votes. (The reference and the skeleton draw their
+/// timeout from 500–1000 ms.)
 pub const ELECTION_START_BOUND: Duration =
     Duration::from_millis(LEADER_CHECK_WINDOW.as_millis() as u64 / ELECTION_ROUNDS as u64);
 

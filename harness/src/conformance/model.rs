@@ -6,9 +6,11 @@
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use raftapi::{AppendEntriesArgs, AppendEntriesReply, Term};
+use raftapi::{
+    AppendEntriesArgs, AppendEntriesReply, InstallSnapshotArgs, InstallSnapshotReply, Term,
+};
 
-use super::script::{Answer, AppendScript};
+use super::script::{Answer, AppendScript, SnapshotScript};
 
 /// One `AppendEntries` a model follower answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,6 +30,8 @@ pub struct Probe {
 pub struct ModelFollower {
     term: u64,
     log: Vec<u64>,
+    /// The last index its snapshot covers (0 without one): the terms before it are unknown.
+    base: u64,
     probes: Vec<Probe>,
 }
 
@@ -39,7 +43,46 @@ impl ModelFollower {
         ModelFollower {
             term: 0,
             log,
+            base: 0,
             probes: Vec::new(),
+        }
+    }
+
+    /// Whether its log holds the leader's log whose entries have `terms` (index 1 first): the
+    /// same term at every index from its snapshot's last on (what the snapshot covers matches,
+    /// being committed).
+    pub fn holds(&self, terms: &[u64]) -> bool {
+        let base = self.base as usize;
+        self.log.len() > terms.len()
+            && (base.max(1)..=terms.len()).all(|i| self.log[i] == terms[i - 1])
+    }
+
+    /// The last index its snapshot covers (0 without one).
+    pub fn snapshot_base(&self) -> u64 {
+        self.base
+    }
+
+    /// Answers `args` as Figure 13's receiver: an older term is refused; a snapshot older than
+    /// what it holds changes nothing; otherwise it keeps the entries after the snapshot's last
+    /// entry when it holds that entry, and discards its log when not.
+    pub fn install(&mut self, args: &InstallSnapshotArgs) -> InstallSnapshotReply {
+        if args.term.0 >= self.term {
+            self.term = args.term.0;
+            let index = args.last_included_index;
+            let last_term = args.last_included_term.0;
+            if index > self.base {
+                let holds = self.log.get(index as usize) == Some(&last_term);
+                if !holds {
+                    // What the snapshot covers is unknown here: term 0 stands for it.
+                    self.log = vec![0; index as usize];
+                    self.log.push(last_term);
+                }
+                self.base = index;
+            }
+        }
+        InstallSnapshotReply {
+            term: Term(self.term),
+            ..Default::default()
         }
     }
 
@@ -119,6 +162,12 @@ pub fn model_appends(model: &Arc<Mutex<ModelFollower>>) -> AppendScript {
     Arc::new(move |args| Answer::Now(model.lock().answer(args)))
 }
 
+/// A script that answers every `InstallSnapshot` at once as `model` does.
+pub fn model_snapshots(model: &Arc<Mutex<ModelFollower>>) -> SnapshotScript {
+    let model = model.clone();
+    Arc::new(move |args| Answer::Now(model.lock().install(args)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,5 +220,37 @@ mod tests {
             4,
             "a request of an older term is not counted"
         );
+    }
+
+    fn snapshot(term: u64, index: u64, last_term: u64) -> InstallSnapshotArgs {
+        InstallSnapshotArgs {
+            term: Term(term),
+            leader_id: PeerId(0),
+            last_included_index: index,
+            last_included_term: Term(last_term),
+            data: b"state".to_vec(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_snapshot_keeps_what_follows_a_matching_entry_and_replaces_anything_else() {
+        let leader = [1, 1, 2, 2, 3];
+        let mut f = ModelFollower::new(&[1]);
+        assert!(!f.holds(&leader));
+        f.install(&snapshot(4, 3, 2));
+        assert_eq!(f.snapshot_base(), 3);
+        assert!(f.answer(&append(4, 3, 2, &[2, 3])).success);
+        assert!(
+            f.holds(&leader),
+            "covered by the snapshot, then the same terms"
+        );
+        // An older snapshot changes nothing; one whose entry it holds keeps what follows.
+        f.install(&snapshot(4, 2, 1));
+        assert_eq!(f.snapshot_base(), 3);
+        f.install(&snapshot(4, 4, 2));
+        assert_eq!((f.snapshot_base(), f.last_index()), (4, 5));
+        assert!(f.holds(&leader));
+        assert!(!f.holds(&[1, 1, 2, 2, 4]), "a different last entry");
     }
 }

@@ -4,7 +4,7 @@
 use super::follower::{expect_holds, store};
 use super::rules;
 use super::script::Scripted;
-use super::votes::expect_term_restored;
+use super::votes::{expect_one_vote_without_crash, expect_term_restored};
 use super::{draw, expect_applies, peers, Book};
 use crate::tester::{Stats, TestFailure};
 use raftapi::Peer;
@@ -89,9 +89,14 @@ pub(crate) async fn log_persisted<P: Peer>(title: &'static str) -> Result<Stats,
     .await?;
     // (Nothing is committed until the end: a later leader replaces some of these entries.)
 
-    // A vote granted.
+    // A vote granted. One vote per term first, with no crash and in a term of its own, so that
+    // a peer that grants every candidate is told that, not that it forgot its vote.
+    let t_once = t1 + draw(1, 2);
+    let first = s.pick_other(&[]);
+    let second = s.pick_other(&[first]);
+    expect_one_vote_without_crash(&s, (first, second), t_once, (k1, t1)).await?;
     let c = s.pick_other(&[]);
-    let t2 = t1 + draw(1, 2);
+    let t2 = t_once + 1;
     let reply = s.ask_vote(c, t2, k1, t1).await?;
     if !reply.vote_granted {
         return Err(rules::VOTE_GRANT.broken(
@@ -213,5 +218,5 @@ pub(crate) async fn log_persisted<P: Peer>(title: &'static str) -> Result<Stats,
         &format!("acknowledged S{l5}'s entries {}..={}", end + 1, book.last()),
     )?;
     expect_log_applied(&s, l5, t4, &book, "after its last crash").await?;
-    Ok(s.stats())
+    s.finish()
 }

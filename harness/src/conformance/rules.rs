@@ -170,6 +170,23 @@ pub const FAST_BACKUP: Rule = Rule {
            entries, rather than one RPC per entry",
 };
 
+/// The leader's side of snapshots.
+pub const SNAPSHOT_SEND: Rule = Rule {
+    place: "§7, log compaction, and Figure 13, InstallSnapshot RPC (the whole snapshot in one \
+            call, as the lab sends it)",
+    text: "the leader must occasionally send snapshots to followers that lag behind. This \
+           happens when the leader has already discarded the next log entry that it needs to \
+           send to a follower",
+};
+
+/// A snapshot that arrives late: §7's own words for what Figure 13's receiver does with it.
+pub const SNAPSHOT_PREFIX: Rule = Rule {
+    place: "§7, log compaction: a snapshot of a prefix of the follower's log",
+    text: "If instead the follower receives a snapshot that describes a prefix of its log (due to \
+           retransmission or by mistake), then log entries covered by the snapshot are deleted \
+           but entries following the snapshot are still valid and must be retained",
+};
+
 /// InstallSnapshot receiver, 6.
 pub const SNAPSHOT_RETAIN: Rule = Rule {
     place: "Figure 13, InstallSnapshot RPC, receiver implementation 6",

@@ -45,6 +45,7 @@ use raftapi::{
 };
 
 use super::journal::{Event, Journal, Message};
+use crate::monitor::Monitor;
 use crate::tester::{server_name, Stats, TestFailure};
 use raftapi::Peer;
 
@@ -64,6 +65,10 @@ pub type VoteScript = Arc<dyn Fn(&RequestVoteArgs) -> Answer<RequestVoteReply> +
 /// How a scripted peer answers the `AppendEntries` of the peer under test.
 pub type AppendScript = Arc<dyn Fn(&AppendEntriesArgs) -> Answer<AppendEntriesReply> + Send + Sync>;
 
+/// How a scripted peer answers the `InstallSnapshot`s of the peer under test.
+pub type SnapshotScript =
+    Arc<dyn Fn(&InstallSnapshotArgs) -> Answer<InstallSnapshotReply> + Send + Sync>;
+
 /// Deny every vote, replying in the candidate's term (a peer that already voted).
 pub fn deny_votes() -> VoteScript {
     Arc::new(|args| {
@@ -81,6 +86,16 @@ pub fn grant_votes() -> VoteScript {
         Answer::Now(RequestVoteReply {
             term: args.term,
             vote_granted: true,
+            ..Default::default()
+        })
+    })
+}
+
+/// Take every snapshot, replying in the leader's term.
+pub fn accept_snapshots() -> SnapshotScript {
+    Arc::new(|args| {
+        Answer::Now(InstallSnapshotReply {
+            term: args.term,
             ..Default::default()
         })
     })
@@ -147,10 +162,14 @@ impl Gate {
     }
 }
 
+/// Snapshots by their bytes, with the index each is through.
+type KnownSnapshots = Vec<(Vec<u8>, u64)>;
+
 /// The scripts of every scripted peer, indexed by peer id.
 struct Scripts {
     votes: Vec<VoteScript>,
     appends: Vec<AppendScript>,
+    snapshots: Vec<SnapshotScript>,
 }
 
 /// One peer under test among peers played by the tester. See the module documentation.
@@ -168,6 +187,14 @@ pub struct Scripted<P: Peer> {
     to_me: Vec<Option<(String, ClientEnd)>>,
     journal: Journal,
     scripts: Arc<Mutex<Scripts>>,
+    /// The safety monitor, on the peer under test only (the tester's own requests follow a
+    /// script). It does not end the trial: the scenario's own checks name the rule of Figure 2
+    /// first, and [`finish`](Self::finish) fails a scenario that passed them but broke a rule
+    /// of the monitor's.
+    monitor: Arc<Monitor>,
+    /// Every snapshot the tester made or sent, by its bytes: what a restarted peer's service
+    /// holds when the peer's persister holds those bytes.
+    snapshots: Mutex<KnownSnapshots>,
     t0: Instant,
     rpcs0: u64,
     bytes0: u64,
@@ -199,10 +226,13 @@ impl<P: Peer> Scripted<P> {
         let net = Network::new();
         net.set_reliable(true);
         net.set_long_delays(false);
+        let monitor = Monitor::observe_deferred(&net, n);
         let journal = Journal::new();
+        journal.watched_by(monitor.clone());
         let scripts = Arc::new(Mutex::new(Scripts {
             votes: vec![deny_votes(); n],
             appends: vec![accept_appends(); n],
+            snapshots: vec![accept_snapshots(); n],
         }));
         let mut to_me = Vec::with_capacity(n);
         for j in 0..n {
@@ -221,6 +251,7 @@ impl<P: Peer> Scripted<P> {
                 .map_err(|e| TestFailure::new(format!("tester end {name}: {e}")))?;
             net.connect(&name, server_name(me))
                 .map_err(|e| TestFailure::new(format!("tester end {name}: {e}")))?;
+            monitor.tester_end(&end, j, me);
             to_me.push(Some((name, end)));
         }
         let mut s = Scripted {
@@ -235,6 +266,8 @@ impl<P: Peer> Scripted<P> {
             to_me,
             journal,
             scripts,
+            monitor,
+            snapshots: Mutex::new(Vec::new()),
             t0: runtime::now(),
             rpcs0: 0,
             bytes0: 0,
@@ -360,6 +393,55 @@ impl<P: Peer> Scripted<P> {
         }
     }
 
+    /// Sets how scripted peer `j` answers `InstallSnapshot`.
+    pub fn set_snapshots(&self, j: usize, script: SnapshotScript) {
+        self.scripts.lock().snapshots[j] = script;
+    }
+
+    /// The service of the peer under test makes a snapshot of its state through `index` (Go
+    /// `Snapshot`, as the tester's applier calls it): calls the peer's `snapshot(index, data)`,
+    /// and remembers `data` as the snapshot through `index` (for the monitor, and for a
+    /// restart from it).
+    pub fn service_snapshot(&self, index: u64, data: Vec<u8>) {
+        self.note(format!(
+            "the service of S{} snapshots through index {index} ({} bytes)",
+            self.me,
+            data.len()
+        ));
+        self.remember_snapshot(index, &data);
+        if let Some(peer) = &self.peer {
+            peer.snapshot(index, data);
+        }
+    }
+
+    fn remember_snapshot(&self, index: u64, data: &[u8]) {
+        self.monitor.snapshot_made(index, data);
+        let mut known = self.snapshots.lock();
+        if !known.iter().any(|(d, _)| d == data) {
+            known.push((data.to_vec(), index));
+        }
+    }
+
+    /// Ends a scenario whose checks all passed: its figures, or the first violation of the
+    /// safety monitor's rules, with the exchange.
+    ///
+    /// # Errors
+    /// When the monitor saw the peer under test break one of its rules.
+    pub fn finish(&self) -> Result<Stats, TestFailure> {
+        match self.monitor.violation() {
+            None => Ok(self.stats()),
+            Some(v) => Err(TestFailure {
+                message: format!(
+                    "{v}\nthe exchange (run time; S{} is the peer under test, the others are \
+                     played by the tester):\n{}",
+                    self.me,
+                    self.journal.exchange()
+                ),
+                at: v.at,
+            }),
+        }
+    }
+
     /// Starts the peer under test (Go `start1`): fresh ends, a copy of its persisted state, a
     /// new node, an applier that records what it applies, and its server. Crashes it first if
     /// it runs. It is connected at once.
@@ -390,8 +472,17 @@ impl<P: Peer> Scripted<P> {
         self.ends = names;
         let persister = self.saved.copy();
         self.saved = persister.clone();
+        // The service restores the saved snapshot (Go start1): applying goes on after it.
+        let saved_snapshot = persister.read_snapshot();
+        let restored = self
+            .snapshots
+            .lock()
+            .iter()
+            .find(|(d, _)| *d == saved_snapshot)
+            .map_or(0, |&(_, index)| index);
         let node = runtime::new_node();
         self.node = node;
+        let life = self.monitor.peer_started(me, node, &ends, restored);
         let (tx, mut rx) = raftapi::apply_channel();
         let peer = runtime::enter_node(node, || P::make(ends, me, persister, tx));
         let server = Server::on_node(node);
@@ -399,9 +490,11 @@ impl<P: Peer> Scripted<P> {
         self.net.add_server(server_name(me), server);
         self.peer = Some(Arc::new(peer));
         let journal = self.journal.clone();
+        let monitor = self.monitor.clone();
         // The applier belongs to the tester: it ends when the peer's sender is dropped.
         drop(runtime::spawn_on(NodeId::ROOT, async move {
             while let Some(msg) = rx.recv().await {
+                monitor.applied(me, life, &msg);
                 journal.record(Event::Applied { peer: me, msg });
             }
         }));
@@ -418,6 +511,7 @@ impl<P: Peer> Scripted<P> {
     pub fn crash(&mut self) {
         let me = self.me;
         self.note(format!("crash S{me}"));
+        self.monitor.peer_crashed(me);
         self.disconnect();
         self.net.delete_server(&server_name(me));
         // The old instance keeps writing to the old persister; the saved one is a copy.
@@ -617,6 +711,8 @@ impl<P: Peer> Scripted<P> {
         from: usize,
         args: InstallSnapshotArgs,
     ) -> Result<InstallSnapshotReply, TestFailure> {
+        // A snapshot the tester plays the service of: the peer may send it on as leader.
+        self.remember_snapshot(args.last_included_index, &args.data);
         self.call(
             from,
             "InstallSnapshot",
@@ -828,23 +924,19 @@ fn scripted_service(
         )
     })
     .expect("AppendEntries is a new method");
-    let jr = journal.clone();
+    let (jr, sc) = (journal.clone(), scripts.clone());
     svc.handle_async("InstallSnapshot", move |args: InstallSnapshotArgs| {
         jr.record(Event::Message {
             from: me,
             to: j,
             message: Message::InstallSnapshot(args.clone()),
         });
-        // A scripted peer takes any snapshot and answers in the leader's term.
-        let reply = InstallSnapshotReply {
-            term: args.term,
-            ..Default::default()
-        };
+        let script = sc.lock().snapshots[j].clone();
         answer(
             jr.clone(),
             me,
             j,
-            Answer::Now(reply),
+            script(&args),
             Message::InstallSnapshotReply,
         )
     })

@@ -1,11 +1,19 @@
 //! The `InstallSnapshot` receiver (Figure 13, as the lab sends it: the whole snapshot in one
-//! RPC) and the apply order around a snapshot.
+//! RPC) and the apply order around a snapshot; and the sender: a leader sends its snapshot to a
+//! follower that needs what it discarded.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
 use raftapi::{ApplyMsg, InstallSnapshotArgs, PeerId, Term};
 
 use super::follower::{expect_holds, store};
+use super::journal::Message;
+use super::model::{model_appends, model_snapshots, ModelFollower};
 use super::rules::{self, Rule};
 use super::script::Scripted;
+use super::terms::make_leader;
 use super::{applies_text, apply_grace, draw, expect_applies, peers, probe, Book, APPLY_WITHIN};
 use crate::tester::{Stats, TestFailure};
 use raftapi::Peer;
@@ -156,6 +164,35 @@ pub(crate) async fn install<P: Peer>(title: &'static str) -> Result<Stats, TestF
         s.me()
     ));
     send_snapshot(&s, l, t, old, book.term(old)).await?;
+    // The snapshot's age first: a late snapshot changes neither the state machine nor the log,
+    // and a peer that takes it as new is told so here, not by what goes wrong next.
+    expect_applies(
+        &s,
+        mark,
+        &[],
+        &rules::SNAPSHOT_PREFIX,
+        format_args!(
+            "after a snapshot through index {old}, which it had applied long before (through \
+             {k}): its state machine holds all of it already (lastApplied only moves forward), \
+             yet"
+        ),
+    )
+    .await?;
+    expect_holds(
+        &s,
+        l,
+        t,
+        k,
+        book.term(k),
+        true,
+        &rules::SNAPSHOT_PREFIX,
+        format_args!(
+            "a snapshot through index {old} describes a prefix of its log (entries 1..={k}), so \
+             entries {}..={k} had to stay; yet",
+            old + 1
+        ),
+    )
+    .await?;
     book.extend(2, t, "s");
     store(
         &s,
@@ -259,5 +296,136 @@ pub(crate) async fn install<P: Peer>(title: &'static str) -> Result<Stats, TestF
         ),
     )
     .await?;
-    Ok(s.stats())
+    s.finish()
+}
+
+/// How long a leader may take to bring a follower that needs a discarded entry up to date:
+/// a refusal, the snapshot, the entries after it.
+pub const SNAPSHOT_SENT_WITHIN: Duration = Duration::from_secs(3);
+
+/// The leader's side of Figure 13 (as the lab sends it, the whole snapshot at once): a
+/// follower that needs an entry the leader has discarded gets the leader's snapshot, which is
+/// the one its service made, then the entries after it. The leader is restarted between its
+/// service's snapshot and its election, so it sends the snapshot it saved with its state.
+pub(crate) async fn send<P: Peer>(title: &'static str) -> Result<Stats, TestFailure> {
+    let mut s = Scripted::<P>::new(peers())?;
+    s.begin(title);
+    let me = s.me();
+    let l = s.pick_other(&[]);
+    let t = draw(1, 3);
+    let k = draw(5, 9);
+    let mut terms: Vec<u64> = (1..k).map(|_| draw(1, t)).collect();
+    terms.sort_unstable();
+    terms.push(t);
+    let mut book = Book::default();
+    for term in &terms {
+        book.push(*term, "s");
+    }
+    let mark = s.mark();
+    store(&s, l, t, &book, (1, k), k, &rules::APPEND_NEW_ENTRIES).await?;
+    expect_applies(
+        &s,
+        mark,
+        &book.applies(1, k),
+        &rules::APPEND_COMMIT,
+        format_args!("after S{l} sent entries 1..={k} with leaderCommit {k}"),
+    )
+    .await?;
+
+    // Its service snapshots a prefix; then a crash: the restarted peer holds the snapshot and
+    // the entries after it.
+    let at = draw(2, k - 1);
+    let data = format!("the service's state through index {at}").into_bytes();
+    s.service_snapshot(at, data.clone());
+    s.restart()?;
+
+    // Followers that hold only a part of what the snapshot covers.
+    let mut followers = Vec::new();
+    for j in s.others() {
+        let has = draw(0, at - 1);
+        let model = Arc::new(Mutex::new(ModelFollower::new(&terms[..has as usize])));
+        s.set_appends(j, model_appends(&model));
+        s.set_snapshots(j, model_snapshots(&model));
+        s.note(format!(
+            "scripts: S{j} holds entries 1..={has} of S{me}'s log and answers AppendEntries and \
+             InstallSnapshot as followers do"
+        ));
+        followers.push((j, has, model));
+    }
+    let mark = s.mark();
+    let term = make_leader(&s).await?;
+    let _ = s
+        .journal()
+        .wait_for(mark, SNAPSHOT_SENT_WITHIN, |_| {
+            followers
+                .iter()
+                .all(|(_, _, m)| m.lock().holds(&terms))
+                .then_some(())
+        })
+        .await;
+    let why = |j: usize, has: u64| {
+        format!(
+            "as leader of term {term}, restarted since its service snapshotted through index \
+             {at}, it had to bring S{j} (whose log ends at index {has}) up to date"
+        )
+    };
+    for (j, has, model) in &followers {
+        let sent = s.journal().find(mark, |r| match r.sent_by(me) {
+            Some((to, Message::InstallSnapshot(a))) if to == *j && a.term.0 == term => {
+                Some(a.clone())
+            }
+            _ => None,
+        });
+        let Some((_, snap)) = sent else {
+            return Err(rules::SNAPSHOT_SEND.broken(
+                me,
+                format!(
+                    "{}; it sent S{j} no InstallSnapshot within {SNAPSHOT_SENT_WITHIN:?}, though \
+                     S{j} needs entries through {at}, which its log no longer holds",
+                    why(*j, *has)
+                ),
+                s.journal(),
+            ));
+        };
+        let (index, last_term) = (snap.last_included_index, snap.last_included_term.0);
+        if (index, last_term) != (at, book.term(at)) {
+            return Err(rules::SNAPSHOT_SEND.broken(
+                me,
+                format!(
+                    "{}; its InstallSnapshot to S{j} was through index {index} (term \
+                     {last_term}), not through {at} (term {}), the snapshot it had",
+                    why(*j, *has),
+                    book.term(at)
+                ),
+                s.journal(),
+            ));
+        }
+        if snap.data != data {
+            return Err(rules::SNAPSHOT_SEND.broken(
+                me,
+                format!(
+                    "{}; its InstallSnapshot to S{j} through index {at} carried {} bytes, not the \
+                     {} bytes its service made (a restarted peer reads its snapshot back with its \
+                     state, persister.read_snapshot(), and sends that)",
+                    why(*j, *has),
+                    snap.data.len(),
+                    data.len()
+                ),
+                s.journal(),
+            ));
+        }
+        if !model.lock().holds(&terms) {
+            return Err(rules::SNAPSHOT_SEND.broken(
+                me,
+                format!(
+                    "{}; after the snapshot through {at} it had not sent S{j} entries {}..={k} \
+                     within {SNAPSHOT_SENT_WITHIN:?}",
+                    why(*j, *has),
+                    at + 1
+                ),
+                s.journal(),
+            ));
+        }
+    }
+    s.finish()
 }

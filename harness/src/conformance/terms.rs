@@ -168,21 +168,65 @@ async fn expect_no_leading<P: Peer>(
     Ok(())
 }
 
-/// Makes the peer under test a leader: every scripted peer grants its votes until it sends its
-/// first `AppendEntries`; then they deny votes again. Returns the term it leads.
+/// What the peer under test sent while [`make_leader`] waited for it to lead.
+enum Leads {
+    /// Its first `AppendEntries` of the term it had or a later one: it leads that term.
+    Term(u64),
+    /// An `AppendEntries` of a term below the one it had, sent after the grace: as a deposed
+    /// leader, to this peer, at this run time.
+    Stale { term: u64, to: usize, at: Duration },
+}
+
+/// Makes the peer under test (a follower or a candidate) a leader: every scripted peer grants
+/// its votes until it sends its first `AppendEntries` of the term it had or a later one; then they
+/// deny votes again. Returns the term it leads. An `AppendEntries` of a term below the one it
+/// had (past [`in_flight_grace`]) fails: it still acts as the leader of a term it has left.
 pub(crate) async fn make_leader<P: Peer>(s: &Scripted<P>) -> Result<u64, TestFailure> {
+    let me = s.me();
+    let had = s.state().map_or(0, |(t, _)| t);
     s.set_all_votes(grant_votes());
     s.note("scripts: every peer grants its vote");
     let mark = s.mark();
+    let since = runtime::now().since_start();
+    let grace = in_flight_grace();
     let first = s
-        .next_append(mark, ELECTION_START_BOUND + FIRST_HEARTBEAT_WITHIN)
+        .journal()
+        .wait_for(
+            mark,
+            ELECTION_START_BOUND + FIRST_HEARTBEAT_WITHIN,
+            |r| match r.sent_by(me) {
+                Some((_, Message::AppendEntries(a))) if a.term.0 >= had => {
+                    Some(Leads::Term(a.term.0))
+                }
+                Some((to, Message::AppendEntries(a))) if a.term.0 < had && r.at > since + grace => {
+                    Some(Leads::Stale {
+                        term: a.term.0,
+                        to,
+                        at: r.at,
+                    })
+                }
+                _ => None,
+            },
+        )
         .await;
     s.set_all_votes(deny_votes());
     s.note("scripts: every peer denies its vote");
-    if let Some((_, _, args)) = first {
-        return Ok(args.term.0);
+    match first {
+        Some((_, Leads::Term(term))) => return Ok(term),
+        Some((_, Leads::Stale { term, to, at })) => {
+            return Err(rules::HIGHER_TERM.broken(
+                me,
+                format!(
+                    "in term {had}, it sent S{to} AppendEntries of its old term {term} at \
+                     {:.3}s, as if it still led that term: a leader that learns a higher term \
+                     converts to follower, and its replication of the old term stops",
+                    at.as_secs_f64()
+                ),
+                s.journal(),
+            ))
+        }
+        None => {}
     }
-    let me = s.me();
     let elections = s.journal().find(mark, |r| match r.sent_by(me) {
         Some((_, Message::RequestVote(a))) => Some(a.term.0),
         _ => None,
@@ -378,7 +422,7 @@ pub(crate) async fn from_request<P: Peer>(title: &'static str) -> Result<Stats, 
         format_args!("after S{from}'s {} of term {higher}", kind.name()),
     )
     .await?;
-    Ok(s.stats())
+    s.finish()
 }
 
 /// A reply of a higher term makes a candidate and a leader adopt it and become followers: the
@@ -505,5 +549,5 @@ pub(crate) async fn from_reply<P: Peer>(title: &'static str) -> Result<Stats, Te
         format_args!("after S{h} answered its AppendEntries with term {higher}"),
     )
     .await?;
-    Ok(s.stats())
+    s.finish()
 }

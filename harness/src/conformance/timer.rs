@@ -134,7 +134,7 @@ pub(crate) async fn heartbeats<P: Peer>(title: &'static str) -> Result<Stats, Te
         &rules::FOLLOWER_TIMEOUT,
         format_args!("after {QUIET_PERIOD:?} of heartbeats from S{leader}, leader of term {term}"),
     )?;
-    Ok(s.stats())
+    s.finish()
 }
 
 /// A follower whose leader falls silent starts an election within [`ELECTION_START_BOUND`]:
@@ -208,7 +208,7 @@ pub(crate) async fn expiry<P: Peer>(title: &'static str) -> Result<Stats, TestFa
             at.as_secs_f64()
         );
     }
-    Ok(s.stats())
+    s.finish()
 }
 
 /// Sends `probe` every [`HEARTBEAT_EVERY`] from the reset at run time `reset` on, until the peer
@@ -421,5 +421,5 @@ pub(crate) async fn votes<P: Peer>(title: &'static str) -> Result<Stats, TestFai
         },
     )
     .await?;
-    Ok(s.stats())
+    s.finish()
 }

@@ -92,7 +92,7 @@ pub(crate) async fn older_term<P: Peer>(title: &'static str) -> Result<Stats, Te
         &rules::APPEND_OLDER_TERM,
         format_args!("after AppendEntries of older term {stale} from S{old_leader}"),
     )?;
-    Ok(s.stats())
+    s.finish()
 }
 
 /// One vote per term: the first candidate of a term gets it, a second one does not, the same
@@ -177,7 +177,7 @@ pub(crate) async fn once_per_term<P: Peer>(title: &'static str) -> Result<Stats,
         own,
         format_args!("its reply to S{c}'s RequestVote of term {own}"),
     )?;
-    Ok(s.stats())
+    s.finish()
 }
 
 /// Checks, right after a restart, that the peer under test came back in `term`.
@@ -203,15 +203,62 @@ pub(crate) fn expect_term_restored<P: Peer>(
     }
 }
 
+/// Checks one vote per term with no crash involved, before a check that a vote survives a
+/// crash: candidate `a` asks for the vote of `term` and gets it, then `b` asks in the same term
+/// and does not. A peer that grants every candidate is told so here ("If votedFor is null or
+/// candidateId"), not later that it forgot its vote across the crash. Both candidates' logs end
+/// at `last` = (index, term), as up-to-date as the peer's.
+pub(crate) async fn expect_one_vote_without_crash<P: Peer>(
+    s: &Scripted<P>,
+    (a, b): (usize, usize),
+    term: u64,
+    last: (u64, u64),
+) -> Result<(), TestFailure> {
+    let (last_index, last_term) = last;
+    let reply = s.ask_vote(a, term, last_index, last_term).await?;
+    if !reply.vote_granted {
+        return Err(rules::VOTE_GRANT.broken(
+            s.me(),
+            format!(
+                "it denied S{a}'s vote request for term {term}: it was the first request of that \
+                 term, from a candidate whose log (last index {last_index}, term {last_term}) is \
+                 as up-to-date as its own"
+            ),
+            s.journal(),
+        ));
+    }
+    let reply = s.ask_vote(b, term, last_index, last_term).await?;
+    if reply.vote_granted {
+        return Err(rules::VOTE_GRANT.broken(
+            s.me(),
+            format!(
+                "it granted S{b}'s vote request for term {term}, though it had voted for S{a} in \
+                 that term a moment before, with no crash between (votedFor was S{a}, neither \
+                 null nor S{b})"
+            ),
+            s.journal(),
+        ));
+    }
+    Ok(())
+}
+
 /// The vote survives a crash: after granting one (or voting for itself and saying so), a
-/// restarted peer denies a second candidate of that term and still grants the first.
+/// restarted peer denies a second candidate of that term and still grants the first; and so
+/// does a peer that granted its vote in a term it had adopted earlier, from a request it
+/// denied (no term changes at that grant, and the vote must be saved all the same). One vote
+/// per term is checked first, with no crash, so that a peer that grants every candidate is told
+/// that rather than that it forgot its vote.
 pub(crate) async fn persisted<P: Peer>(title: &'static str) -> Result<Stats, TestFailure> {
     let mut s = Scripted::<P>::new(peers())?;
     s.begin(title);
+    let first = s.pick_other(&[]);
+    let second = s.pick_other(&[first]);
+    let t0 = draw(1, 4);
+    expect_one_vote_without_crash(&s, (first, second), t0, (0, 0)).await?;
+
     let a = s.pick_other(&[]);
     let b = s.pick_other(&[a]);
-    let term = draw(1, 6);
-
+    let term = t0 + draw(1, 3);
     expect_vote(
         &s,
         a,
@@ -276,7 +323,112 @@ pub(crate) async fn persisted<P: Peer>(title: &'static str) -> Result<Stats, Tes
         ),
     )
     .await?;
-    Ok(s.stats())
+
+    vote_in_an_adopted_term(&mut s, own).await?;
+    s.finish()
+}
+
+/// A vote granted in a term the peer had adopted earlier, from a `RequestVote` it denied, then
+/// a crash: the grant changes no term, and a peer that saves only when its term changes loses
+/// that vote and can vote twice. The peer (in term `now`) first gets a log, so that a
+/// candidate whose log is behind is denied.
+async fn vote_in_an_adopted_term<P: Peer>(
+    s: &mut Scripted<P>,
+    now: u64,
+) -> Result<(), TestFailure> {
+    let me = s.me();
+    let leader = s.pick_other(&[]);
+    // It may have started an election since its restart.
+    let t1 = s.state().map_or(now, |(t, _)| t.max(now)) + 1;
+    let k = draw(2, 4);
+    let entries: Vec<LogEntry> = (1..=k)
+        .map(|i| LogEntry {
+            term: Term(t1),
+            command: format!("v{i}").into_bytes(),
+            ..Default::default()
+        })
+        .collect();
+    let reply = s.send_entries(leader, t1, 0, 0, entries, 0).await?;
+    if !reply.success {
+        return Err(rules::APPEND_NEW_ENTRIES.broken(
+            me,
+            format!(
+                "it refused {k} entries after index 0 from S{leader}, leader of term {t1}; \
+                 every log holds index 0"
+            ),
+            s.journal(),
+        ));
+    }
+
+    // A candidate whose log is behind: denied, but its term is adopted.
+    let behind = s.pick_other(&[]);
+    let t2 = t1 + draw(1, 2);
+    let reply = s.ask_vote(behind, t2, k - 1, t1).await?;
+    if reply.vote_granted {
+        return Err(rules::UP_TO_DATE.broken(
+            me,
+            format!(
+                "it granted S{behind} its vote in term {t2}, although the candidate's log (last \
+                 index {}, term {t1}) is shorter than its own (last index {k}, term {t1})",
+                k - 1
+            ),
+            s.journal(),
+        ));
+    }
+    expect_reply_term(
+        s,
+        &rules::VOTE_REPLY_TERM,
+        reply.term.0,
+        t2,
+        format_args!("its reply to S{behind}'s RequestVote of term {t2}"),
+    )?;
+
+    // A second candidate of that term, as up-to-date: granted, with no change of term.
+    let g = s.pick_other(&[behind]);
+    let reply = s.ask_vote(g, t2, k, t1).await?;
+    if !reply.vote_granted {
+        return Err(rules::VOTE_GRANT.broken(
+            me,
+            format!(
+                "it denied S{g}'s vote request for term {t2}: it had voted for no one in that \
+                 term (it denied S{behind}), and S{g}'s log (last index {k}, term {t1}) is as \
+                 up-to-date as its own"
+            ),
+            s.journal(),
+        ));
+    }
+    s.restart()?;
+    expect_term_restored(
+        s,
+        t2,
+        &format!("denied S{behind} and then granted S{g} its vote"),
+    )?;
+    let h = s.pick_other(&[g]);
+    let reply = s.ask_vote(h, t2, k, t1).await?;
+    if reply.vote_granted {
+        return Err(rules::PERSISTENT_STATE.broken(
+            me,
+            format!(
+                "it granted S{h} its vote in term {t2}; before the crash it had voted for S{g} \
+                 in that term, a term it had adopted earlier from S{behind}'s request, which it \
+                 denied (votedFor was not on stable storage when it answered S{g}: a vote given \
+                 with no change of term must be saved before the reply too)"
+            ),
+            s.journal(),
+        ));
+    }
+    let reply = s.ask_vote(g, t2, k, t1).await?;
+    if !reply.vote_granted {
+        return Err(rules::PERSISTENT_STATE.broken(
+            me,
+            format!(
+                "it denied S{g}'s request for term {t2} again; before the crash it had voted for \
+                 S{g} in that term: it must remember for whom, and S{g} may ask again"
+            ),
+            s.journal(),
+        ));
+    }
+    Ok(())
 }
 
 /// One probe of the election restriction: a candidate's last entry and the expected answer.
@@ -398,5 +550,5 @@ pub(crate) async fn up_to_date<P: Peer>(title: &'static str) -> Result<Stats, Te
             format_args!("its reply to S{c}'s RequestVote of term {probe_term}"),
         )?;
     }
-    Ok(s.stats())
+    s.finish()
 }

@@ -25,9 +25,10 @@ pub(crate) enum Test {
     FastBackup,
     LogPersisted,
     InstallSnapshot,
+    SendSnapshot,
 }
 
-/// The conformance graders of parts A and B, each after the part's original graders.
+/// The conformance graders of part A, after the part's own graders.
 pub(crate) const GRADERS_A: &[Grader] = &[
     Grader {
         name: "fig2_older_term",
@@ -48,16 +49,6 @@ pub(crate) const GRADERS_A: &[Grader] = &[
                       for itself",
         origin: Origin::Beyond,
         body: Body::Conformance(Test::VoteOncePerTerm),
-    },
-    Grader {
-        name: "fig2_vote_persisted",
-        part: "A",
-        title: "Conformance (3A): the vote survives a crash",
-        description: "Figure 2, persistent state \"(Updated on stable storage before responding \
-                      to RPCs) currentTerm, votedFor\": restarted after answering, a peer still \
-                      denies a second candidate in the term it voted in",
-        origin: Origin::Beyond,
-        body: Body::Conformance(Test::VotePersisted),
     },
     Grader {
         name: "fig2_term_from_request",
@@ -173,38 +164,68 @@ pub(crate) const GRADERS_B: &[Grader] = &[
         title: "Conformance (3B): fast back-up, one round trip per conflicting term",
         description: "§5.3: \"one AppendEntries RPC will be required for each term with \
                       conflicting entries, rather than one RPC per entry\": followers diverging \
-                      over 15-40 entries of 1-3 terms are matched within their terms + 3 \
-                      refusals",
+                      over 15-40 entries of 1-3 terms hold the leader's log after at most their \
+                      terms + 3 refusals",
         origin: Origin::Beyond,
         body: Body::Conformance(Test::FastBackup),
     },
 ];
 
-/// The conformance graders of part C.
-pub(crate) const GRADERS_C: &[Grader] = &[Grader {
-    name: "fig2_log_persisted",
-    part: "C",
-    title: "Conformance (3C): the log, term and vote survive a crash after every answer",
-    description: "Figure 2, persistent state \"(Updated on stable storage before responding to \
+/// The conformance graders of part C: what must survive a crash. The vote's grader is here,
+/// not in part A, because saving the vote is part C's work (a part-A peer keeps nothing across a
+/// restart, as the lab's handout has it).
+pub(crate) const GRADERS_C: &[Grader] = &[
+    Grader {
+        name: "fig2_vote_persisted",
+        part: "C",
+        title: "Conformance (3C): the vote survives a crash",
+        description: "Figure 2, persistent state \"(Updated on stable storage before responding \
+                      to RPCs) currentTerm, votedFor\": restarted after answering, a peer still \
+                      denies a second candidate in the term it voted in, also when it voted in a \
+                      term it had adopted earlier",
+        origin: Origin::Beyond,
+        body: Body::Conformance(Test::VotePersisted),
+    },
+    Grader {
+        name: "fig2_log_persisted",
+        part: "C",
+        title: "Conformance (3C): the log, term and vote survive a crash after every answer",
+        description:
+            "Figure 2, persistent state \"(Updated on stable storage before responding to \
                   RPCs) currentTerm, votedFor, log[]\": crashed right after each answer \
                   (entries appended, a vote, entries replaced, a term adopted), a peer still \
                   holds what it answered",
-    origin: Origin::Beyond,
-    body: Body::Conformance(Test::LogPersisted),
-}];
+        origin: Origin::Beyond,
+        body: Body::Conformance(Test::LogPersisted),
+    },
+];
 
 /// The conformance graders of part D.
-pub(crate) const GRADERS_D: &[Grader] = &[Grader {
-    name: "fig2_install_snapshot",
-    part: "D",
-    title: "Conformance (3D): InstallSnapshot and the apply order",
-    description: "Figure 13, InstallSnapshot receiver: \"If existing log entry has same index \
+pub(crate) const GRADERS_D: &[Grader] = &[
+    Grader {
+        name: "fig2_install_snapshot",
+        part: "D",
+        title: "Conformance (3D): InstallSnapshot and the apply order",
+        description: "Figure 13, InstallSnapshot receiver: \"If existing log entry has same index \
                   and term as snapshot's last included entry, retain log entries following \
                   it\", else \"Discard the entire log\"; an older snapshot changes nothing, and \
                   the snapshot is applied before the commands after it, none it covers",
-    origin: Origin::Beyond,
-    body: Body::Conformance(Test::InstallSnapshot),
-}];
+        origin: Origin::Beyond,
+        body: Body::Conformance(Test::InstallSnapshot),
+    },
+    Grader {
+        name: "fig2_send_snapshot",
+        part: "D",
+        title: "Conformance (3D): the leader sends its snapshot",
+        description: "§7 and Figure 13: \"the leader must occasionally send snapshots to \
+                      followers that lag behind ... when the leader has already discarded the \
+                      next log entry that it needs to send\": restarted after its service's \
+                      snapshot, a leader sends followers that snapshot, the service's bytes, \
+                      then the entries after it",
+        origin: Origin::Beyond,
+        body: Body::Conformance(Test::SendSnapshot),
+    },
+];
 
 /// The body of conformance test `test` for peer type `P`.
 pub(crate) fn body<P: Peer>(test: Test, title: &'static str) -> GraderFuture {
@@ -225,5 +246,6 @@ pub(crate) fn body<P: Peer>(test: Test, title: &'static str) -> GraderFuture {
         Test::FastBackup => passed(leader::fast_backup::<P>(title)),
         Test::LogPersisted => passed(persist::log_persisted::<P>(title)),
         Test::InstallSnapshot => passed(snapshots::install::<P>(title)),
+        Test::SendSnapshot => passed(snapshots::send::<P>(title)),
     }
 }

@@ -47,7 +47,9 @@ pub struct Grader {
     pub name: &'static str,
     /// The lab part, e.g. `"A"`.
     pub part: &'static str,
-    /// The title printed at the start of the test, as in the Go tester.
+    /// The title printed at the start of the test, as in the Go tester: `Test (3A): ...` for a
+    /// test of the original lab, `Beyond (3A): ...` or `Conformance (3A): ...` for one that goes
+    /// beyond it.
     pub title: &'static str,
     /// What the grader checks, in one sentence.
     pub description: &'static str,
@@ -207,6 +209,28 @@ mod tests {
                 g.title
             );
         }
+    }
+
+    #[test]
+    fn only_the_original_tests_have_a_title_that_reads_like_one() {
+        for g in all() {
+            let original_title = g.title.starts_with(&format!("Test (3{}): ", g.part));
+            assert_eq!(
+                original_title,
+                g.origin == Origin::Original,
+                "{}: {:?} and {:?}",
+                g.name,
+                g.title,
+                g.origin
+            );
+        }
+        let beyond = by_name("old_term_commit").expect("registered");
+        assert_eq!(beyond.origin, Origin::Beyond);
+        assert!(
+            beyond.title.starts_with("Beyond (3B): "),
+            "{}",
+            beyond.title
+        );
     }
 
     #[test]

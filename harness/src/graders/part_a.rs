@@ -53,7 +53,7 @@ pub(crate) const GRADERS: &[Grader] = &[
     Grader {
         name: "heartbeat_stability",
         part: "A",
-        title: "Test (3A): heartbeat-only stability",
+        title: "Beyond (3A): heartbeat-only stability",
         description: "with no failures, term and leader hold for 10 s and each follower gets at \
                       most 10 RPCs per second (3 and 5 peers)",
         origin: Origin::Beyond,

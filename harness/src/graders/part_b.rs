@@ -116,7 +116,7 @@ pub(crate) const GRADERS: &[Grader] = &[
     Grader {
         name: "old_term_commit",
         part: "B",
-        title: "Test (3B): no commit of an earlier term's entry by counting replicas (Figure 8)",
+        title: "Beyond (3B): no commit of an earlier term's entry by counting replicas (Figure 8)",
         description: "a new leader does not commit an earlier term's entry stored on a majority; \
                       a peer holding a later entry at that index then replaces it",
         origin: Origin::Beyond,

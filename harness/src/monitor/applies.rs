@@ -41,13 +41,25 @@ pub(crate) struct StateMachineSafety {
     applied: IndexMap<Applied>,
     /// (peer, life) → the last index it applied, and when (`None`: where it started).
     last: BTreeMap<(usize, u64), (u64, Option<Duration>)>,
+    /// The lives that are restarts of their peer.
+    restarts: std::collections::BTreeSet<(usize, u64)>,
 }
 
 impl StateMachineSafety {
-    /// Life `life` of `peer` began, with everything through `applied_through` already in its
-    /// state machine (0, or the index of the snapshot it restored).
-    pub(crate) fn started(&mut self, peer: usize, life: u64, applied_through: u64) {
+    /// Life `life` of `peer` began (`restart`: not its first), with everything through
+    /// `applied_through` already in its state machine (0, or the index of the snapshot it
+    /// restored).
+    ///
+    /// Each life starts over: the service's state of a crashed peer is gone with it, so a
+    /// restarted peer applies its log again from index 1 (or from the entry after its
+    /// snapshot). The original lab's tester keeps what a peer applied before its crash and would
+    /// let it go on from there; this is a deliberate difference (Figure 2: lastApplied is
+    /// volatile state, "initialized to 0").
+    pub(crate) fn started(&mut self, peer: usize, life: u64, applied_through: u64, restart: bool) {
         self.last.insert((peer, life), (applied_through, None));
+        if restart {
+            self.restarts.insert((peer, life));
+        }
     }
 
     /// The first apply at `index`, if any.
@@ -108,6 +120,14 @@ impl StateMachineSafety {
             let mut v = Violation::new(Rule::StateMachineSafety, at, what);
             v = match last_at {
                 Some(t) => v.event(t, format_args!("S{peer} applied index {last}")),
+                None if last == 0 && self.restarts.contains(&(peer, life)) => v.note(format!(
+                    "S{peer} had applied nothing since its restart: lastApplied is volatile \
+                     state (Figure 2, initialized to 0), and the service's state went with the \
+                     crash, so a restarted peer applies its log again from index 1 (or from the \
+                     entry after its snapshot) as it learns what is committed (the original \
+                     lab's tester keeps what a peer applied before its crash and lets this pass; \
+                     this one does not)"
+                )),
                 None if last == 0 => {
                     v.note(format!("S{peer} had applied nothing since it started"))
                 }
@@ -145,7 +165,7 @@ mod tests {
     fn peers_that_apply_the_same_commands_in_order_pass() {
         let mut r = StateMachineSafety::default();
         for peer in 0..3 {
-            r.started(peer, peer as u64, 0);
+            r.started(peer, peer as u64, 0, false);
             for index in 1..=5 {
                 r.command(ms(index), peer, peer as u64, index, &[index as u8], 1)
                     .expect("in order and in agreement");
@@ -157,10 +177,10 @@ mod tests {
     #[test]
     fn two_commands_at_one_index_fail_even_from_a_crashed_peer() {
         let mut r = StateMachineSafety::default();
-        r.started(0, 1, 0);
+        r.started(0, 1, 0, false);
         r.command(ms(10), 0, 1, 1, b"x", 1).expect("first");
         // S0's life 1 has crashed; S1 applies something else at index 1.
-        r.started(1, 2, 0);
+        r.started(1, 2, 0, false);
         let v = r
             .command(ms(20), 1, 2, 1, b"y", 1)
             .expect_err("another command at index 1");
@@ -190,7 +210,7 @@ mod tests {
     #[test]
     fn a_gap_and_a_repeat_fail() {
         let mut r = StateMachineSafety::default();
-        r.started(2, 7, 0);
+        r.started(2, 7, 0, false);
         r.command(ms(1), 2, 7, 1, b"a", 1).expect("first");
         let gap = r
             .command(ms(2), 2, 7, 3, b"c", 1)
@@ -201,7 +221,7 @@ mod tests {
         );
 
         let mut r = StateMachineSafety::default();
-        r.started(2, 7, 0);
+        r.started(2, 7, 0, false);
         r.command(ms(1), 2, 7, 1, b"a", 1).expect("first");
         let repeat = r
             .command(ms(2), 2, 7, 1, b"a", 1)
@@ -210,18 +230,38 @@ mod tests {
     }
 
     #[test]
+    fn a_restarted_peer_that_goes_on_after_what_it_applied_is_told_why_not() {
+        let mut r = StateMachineSafety::default();
+        r.started(0, 1, 0, false);
+        r.command(ms(1), 0, 1, 1, b"a", 1).expect("life 1");
+        r.started(0, 2, 0, true);
+        let v = r
+            .command(ms(2), 0, 2, 2, b"b", 1)
+            .expect_err("life 2 skips index 1");
+        assert_eq!(
+            v.summary,
+            "S0 applied index 2 after index 0, skipping index 1"
+        );
+        assert!(
+            v.evidence[0].contains("since its restart: lastApplied is volatile"),
+            "{:?}",
+            v.evidence
+        );
+    }
+
+    #[test]
     fn each_life_starts_over_and_a_snapshot_moves_the_next_index() {
         let mut r = StateMachineSafety::default();
-        r.started(0, 1, 0);
+        r.started(0, 1, 0, false);
         r.command(ms(1), 0, 1, 1, b"a", 1).expect("life 1");
         r.command(ms(2), 0, 1, 2, b"b", 1).expect("life 1");
-        r.started(0, 2, 0);
+        r.started(0, 2, 0, true);
         r.command(ms(3), 0, 2, 1, b"a", 1)
             .expect("life 2 replays from 1");
         r.snapshot(ms(4), 0, 2, 9);
         r.command(ms(5), 0, 2, 10, b"j", 1)
             .expect("after the snapshot");
-        r.started(0, 3, 20);
+        r.started(0, 3, 20, true);
         let v = r
             .command(ms(6), 0, 3, 1, b"a", 1)
             .expect_err("life 3 restored a snapshot through 20");

@@ -223,7 +223,7 @@ mod tests {
         let mut applied = StateMachineSafety::default();
         log.append_sent(ms(1), 0, 1, &append(0, 2, 0, &[(2, b"a")]), &applied, false)
             .expect("leader of term 2");
-        applied.started(1, 1, 0);
+        applied.started(1, 1, 0, false);
         applied
             .command(ms(2), 1, 1, 1, b"a", log.max_term())
             .expect("S1 applies it");
@@ -247,7 +247,7 @@ mod tests {
         let mut applied = StateMachineSafety::default();
         log.append_sent(ms(1), 0, 1, &append(0, 4, 0, &[(4, b"a")]), &applied, false)
             .expect("leader of term 4");
-        applied.started(1, 1, 0);
+        applied.started(1, 1, 0, false);
         applied
             .command(ms(2), 1, 1, 1, b"a", log.max_term())
             .expect("applied while term 4 was the highest");

@@ -75,6 +75,7 @@ mod election;
 mod index_map;
 mod log;
 mod rules;
+mod snapshots;
 mod terms;
 mod trial;
 mod violation;
@@ -249,6 +250,9 @@ struct End {
     from: usize,
     to: usize,
     life: u64,
+    /// An end of the tester playing peer `from` (the conformance graders): its requests follow
+    /// a script, not Raft's rules, so only what the peer called does with them is checked.
+    tester: bool,
 }
 
 struct State {
@@ -316,6 +320,15 @@ impl std::fmt::Debug for Monitor {
 impl Monitor {
     /// A monitor of `n` peers.
     pub fn new(n: usize, settings: MonitorSettings) -> Arc<Monitor> {
+        Monitor::reporting_to(n, settings, trial::current())
+    }
+
+    /// A monitor of `n` peers that reports its first violation to `trial`, if any.
+    fn reporting_to(
+        n: usize,
+        settings: MonitorSettings,
+        trial: Option<Arc<TrialWatch>>,
+    ) -> Arc<Monitor> {
         Arc::new(Monitor {
             settings,
             state: Mutex::new(State {
@@ -329,7 +342,7 @@ impl Monitor {
                 in_flight: HashMap::default(),
                 first: None,
             }),
-            trial: trial::current(),
+            trial,
         })
     }
 
@@ -342,6 +355,37 @@ impl Monitor {
             let _ = net.set_observer(monitor.clone());
         }
         monitor
+    }
+
+    /// Like [`observe`](Self::observe), but a violation does not end the trial: the caller asks
+    /// for it ([`violation`](Self::violation)) when it decides. The conformance graders use it:
+    /// their own checks name the rule of Figure 2 that broke, more precisely than the monitor's
+    /// safety rules, so they come first, and the monitor fails a scenario that passed them.
+    pub fn observe_deferred(net: &Network, n: usize) -> Arc<Monitor> {
+        let monitor = Monitor::reporting_to(n, MonitorSettings::for_this_run(), None);
+        if monitor.settings.enabled {
+            let _ = net.set_observer(monitor.clone());
+        }
+        monitor
+    }
+
+    /// `end` is the tester's, playing peer `as_peer` and calling peer `to` (the conformance
+    /// graders' scripted peers): what it sends breaks no rule of the monitor's, since it
+    /// follows a script; what peer `to` answers is checked as any peer's answer is.
+    pub fn tester_end(&self, end: &ClientEnd, as_peer: usize, to: usize) {
+        let Ok(id) = usize::try_from(end.id()) else {
+            return;
+        };
+        let mut st = self.state.lock();
+        if st.ends.len() <= id {
+            st.ends.resize(id + 1, None);
+        }
+        st.ends[id] = Some(End {
+            from: as_peer,
+            to,
+            life: u64::MAX,
+            tester: true,
+        });
     }
 
     /// Whether the monitor checks anything.
@@ -397,6 +441,7 @@ impl Monitor {
                 from: peer,
                 to,
                 life,
+                tester: false,
             });
         }
         st.nodes.insert(node, (peer, life));
@@ -436,6 +481,19 @@ impl Monitor {
             }
         };
         self.settle(st, result);
+    }
+
+    /// A service made snapshot `data` through `index` (the tester hands it to a peer's
+    /// `snapshot`), or the tester itself sends a peer one: what every `InstallSnapshot` through
+    /// `index` must carry.
+    pub fn snapshot_made(&self, index: u64, data: &[u8]) {
+        if !self.settings.enabled {
+            return;
+        }
+        self.state
+            .lock()
+            .rules
+            .snapshot_made(Self::now(), index, data);
     }
 
     /// The tester's `get_state()` says `peer` leads `term`.
@@ -478,6 +536,18 @@ impl Monitor {
     ) -> Result<(), Violation> {
         let at = event.at.since_start();
         match event.stage {
+            Stage::Sent { args } if end.tester => {
+                // Only the request's term is kept, for the check of the answer.
+                let term = match method {
+                    Method::Vote => decode::<RequestVoteArgs>(args).map(|a| a.term),
+                    Method::Append => decode::<AppendEntriesArgs>(args).map(|a| a.term),
+                    Method::Snapshot => decode::<InstallSnapshotArgs>(args).map(|a| a.term),
+                };
+                if let Ok(term) = term {
+                    st.in_flight.insert(event.call, (term.into(), end.from));
+                }
+                Ok(())
+            }
             Stage::Sent { args } => {
                 if !st.alive(&end) {
                     return Ok(());

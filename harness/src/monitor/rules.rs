@@ -11,6 +11,7 @@ use raftapi::{
 use super::applies::StateMachineSafety;
 use super::election::{ElectionSafety, Evidence};
 use super::log::LogRules;
+use super::snapshots::SnapshotContents;
 use super::terms::{Source, TermsMoveForward};
 use super::violation::Violation;
 use super::votes::OneVotePerTerm;
@@ -81,6 +82,7 @@ pub struct Rules {
     terms: TermsMoveForward,
     log: LogRules,
     applies: StateMachineSafety,
+    snapshots: SnapshotContents,
     /// Per peer: whether it has started once, and the times of its restarts.
     restarts: Vec<(bool, Vec<Duration>)>,
 }
@@ -95,6 +97,7 @@ impl Rules {
             terms: TermsMoveForward::new(n, term_window),
             log: LogRules::default(),
             applies: StateMachineSafety::default(),
+            snapshots: SnapshotContents::default(),
             restarts: vec![(false, Vec::new()); n],
         }
     }
@@ -108,12 +111,13 @@ impl Rules {
     /// applied (0, or the index of a snapshot it restored).
     pub fn started(&mut self, at: Duration, peer: usize, life: u64, applied_through: u64) {
         let (started, restarts) = &mut self.restarts[peer];
-        if *started {
+        let restart = *started;
+        if restart {
             restarts.push(at);
             self.terms.restarted(at, peer);
         }
         *started = true;
-        self.applies.started(peer, life, applied_through);
+        self.applies.started(peer, life, applied_through, restart);
     }
 
     /// `from` sent `request` to `to` at `at`. `repeat` says the same end sent these very bytes
@@ -151,7 +155,7 @@ impl Rules {
                 self.log
                     .append_sent(at, from, to, args, &self.applies, repeat)
             }
-            Request::Snapshot(_) => {
+            Request::Snapshot(args) => {
                 let how = Evidence::Sent {
                     method: INSTALL_SNAPSHOT,
                     to,
@@ -161,7 +165,8 @@ impl Rules {
                     method: INSTALL_SNAPSHOT,
                     peer: to,
                 };
-                self.terms.sent(at, from, term, how, None)
+                self.terms.sent(at, from, term, how, None)?;
+                self.snapshots.sent(at, from, to, args)
             }
         }
     }
@@ -185,10 +190,12 @@ impl Rules {
             self.terms.received(at, by, term, how);
         }
         if let Response::Vote(reply) = response {
+            let term = request_term.unwrap_or(response.term());
             if reply.vote_granted {
-                let term = request_term.unwrap_or(response.term());
                 self.votes
                     .vote(at, by, term, caller, &self.restarts[by].1)?;
+            } else {
+                self.votes.denied(by, term, caller);
             }
         }
         let how = Source::Replied {
@@ -229,6 +236,12 @@ impl Rules {
     ) -> Result<(), Violation> {
         self.applies
             .command(at, peer, life, index, command, self.log.max_term())
+    }
+
+    /// A service made (or restored) snapshot `data` through `index` at `at`: what an
+    /// `InstallSnapshot` through `index` must carry.
+    pub fn snapshot_made(&mut self, at: Duration, index: u64, data: &[u8]) {
+        self.snapshots.made(at, index, data);
     }
 
     /// Life `life` of `peer` installed a snapshot through `index`.

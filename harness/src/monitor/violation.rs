@@ -20,19 +20,23 @@ pub enum Rule {
     StateMachineSafety,
     /// A leader holds every committed entry (Figure 3, §5.4).
     LeaderCompleteness,
+    /// An `InstallSnapshot` carries the snapshot the service made at its last included index
+    /// (Figure 13, §7).
+    SnapshotContents,
     /// A Raft RPC that does not decode as the `raft` crate's message types.
     UnreadableMessage,
 }
 
 impl Rule {
     /// Every rule, in the order of the table in the module docs.
-    pub const ALL: [Rule; 7] = [
+    pub const ALL: [Rule; 8] = [
         Rule::ElectionSafety,
         Rule::OneVotePerTerm,
         Rule::TermsMoveForward,
         Rule::LogMatching,
         Rule::StateMachineSafety,
         Rule::LeaderCompleteness,
+        Rule::SnapshotContents,
         Rule::UnreadableMessage,
     ];
 
@@ -45,6 +49,7 @@ impl Rule {
             Rule::LogMatching => "Log Matching",
             Rule::StateMachineSafety => "State Machine Safety",
             Rule::LeaderCompleteness => "Leader Completeness",
+            Rule::SnapshotContents => "Snapshot Contents",
             Rule::UnreadableMessage => "Readable Messages",
         }
     }
@@ -79,6 +84,11 @@ impl Rule {
                 "if a log entry is committed in a given term, then that entry will be present \
                  in the logs of the leaders for all higher-numbered terms (Raft paper, Figure \
                  3, §5.4)"
+            }
+            Rule::SnapshotContents => {
+                "the leader sends the snapshot the service made: InstallSnapshot's data is the \
+                 \"raw bytes of the snapshot\", whose state includes the last included index \
+                 (Raft paper, Figure 13 and §7; the lab's Snapshot(index, snapshot))"
             }
             Rule::UnreadableMessage => {
                 "the tester reads Raft's RPCs with the raft crate's message types \

@@ -48,9 +48,23 @@ impl fmt::Display for Cast {
 #[derive(Debug, Default)]
 pub(crate) struct OneVotePerTerm {
     votes: BTreeMap<(usize, u64), Ballot>,
+    /// The peers seen denying a candidate in a term in which they had voted for another: they
+    /// keep their vote within a life, so a second vote across a restart is a vote forgotten.
+    keeps_votes: std::collections::BTreeSet<usize>,
 }
 
 impl OneVotePerTerm {
+    /// `voter` denied `candidate` its vote in `term`.
+    pub(crate) fn denied(&mut self, voter: usize, term: u64, candidate: usize) {
+        if self
+            .votes
+            .get(&(voter, term))
+            .is_some_and(|b| b.candidate != candidate)
+        {
+            self.keeps_votes.insert(voter);
+        }
+    }
+
     /// `voter` voted for `candidate` in `term` at `at`. `restarts` are the voter's restart
     /// times, to point out a vote forgotten across one.
     pub(crate) fn vote(
@@ -107,10 +121,18 @@ impl OneVotePerTerm {
             },
         );
         if !between.is_empty() {
-            v = v.note(format!(
-                "S{voter} forgot its vote across the restart: save votedFor (and currentTerm) \
-                 with the persister before replying"
-            ));
+            v = v.note(if self.keeps_votes.contains(&voter) {
+                format!(
+                    "S{voter} forgot its vote across the restart: save votedFor (and \
+                     currentTerm) with the persister before replying"
+                )
+            } else {
+                format!(
+                    "either S{voter} forgot its vote across the restart (save votedFor, and \
+                     currentTerm, with the persister before replying), or it grants a second \
+                     candidate whatever votedFor says (fig2_vote_once_per_term tells which)"
+                )
+            });
         }
         Err(v)
     }
@@ -163,11 +185,28 @@ mod tests {
     fn a_vote_forgotten_across_a_restart_names_the_restart() {
         let mut rule = OneVotePerTerm::default();
         rule.vote(ms(1000), 0, 7, 1, &[]).expect("first vote");
+        // Seen keeping its vote within a life: a vote across a restart was forgotten.
+        rule.denied(0, 7, 3);
         let v = rule
             .vote(ms(3000), 0, 7, 2, &[ms(500), ms(2000)])
             .expect_err("a second vote after the restart");
         assert_eq!(v.evidence.len(), 4);
         assert_eq!(v.evidence[1], "2.000000s: S0 was restarted by the tester");
-        assert!(v.evidence[3].contains("save votedFor"));
+        assert!(v.evidence[3].starts_with("S0 forgot its vote across the restart"));
+    }
+
+    #[test]
+    fn a_second_vote_across_a_restart_from_a_peer_never_seen_keeping_one_names_both_causes() {
+        let mut rule = OneVotePerTerm::default();
+        rule.vote(ms(1000), 0, 7, 1, &[]).expect("first vote");
+        rule.denied(0, 7, 1);
+        let v = rule
+            .vote(ms(3000), 0, 7, 2, &[ms(2000)])
+            .expect_err("a second vote after the restart");
+        let note = &v.evidence[3];
+        assert!(
+            note.starts_with("either S0 forgot its vote") && note.contains("whatever votedFor"),
+            "{note}"
+        );
     }
 }

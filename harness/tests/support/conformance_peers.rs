@@ -1,9 +1,10 @@
 //! A compact Raft peer for the conformance graders' own tests: election, heartbeats, log
-//! replication with fast back-up, commitment, an applier, and persistence (parts A-C),
-//! speaking the `raft` crate's message types (which a submission keeps) but nothing else of
-//! it. Each [`Bugs`] switch is a mistake students make; with none switched on it is a correct
-//! peer, and every conformance grader of parts A-C passes it (the control that shows each
-//! failure comes from its bug).
+//! replication with fast back-up, commitment, an applier, persistence (parts A-C) and
+//! snapshots (part D: `snapshot` trims the log, a leader sends its snapshot to a follower that
+//! needs what it discarded, a follower installs one), speaking the `raft` crate's message types (which a submission keeps) but nothing
+//! else of it. Each [`Bugs`] switch is a mistake students make; with none switched on it is a
+//! correct peer, and every conformance grader passes it (the control that shows each failure
+//! comes from its bug).
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -16,8 +17,8 @@ use labrpc::runtime::{self, Instant};
 use labrpc::{ClientEnd, Service};
 use parking_lot::Mutex;
 use raft::{
-    AppendEntriesArgs, AppendEntriesReply, ApplyMsg, ApplySender, LogEntry, PeerId, Persister,
-    RequestVoteArgs, RequestVoteReply, Term,
+    AppendEntriesArgs, AppendEntriesReply, ApplyMsg, ApplySender, InstallSnapshotArgs,
+    InstallSnapshotReply, LogEntry, PeerId, Persister, RequestVoteArgs, RequestVoteReply, Term,
 };
 use serde::{Deserialize, Serialize};
 
@@ -71,6 +72,30 @@ pub struct Bugs {
     pub slow_backup: bool,
     /// Saves its term and vote but not its log.
     pub forget_log: bool,
+    /// Saves its state in the `RequestVote` handler only when the request changed its term:
+    /// a vote granted in a term it had adopted before (from a request it denied) is not saved.
+    pub vote_saved_only_with_term: bool,
+    /// A part-A peer and nothing more: no log (`AppendEntries` of its term or a later one
+    /// succeeds, whatever it carries), `start` returns `None`, nothing is saved, no
+    /// `InstallSnapshot`.
+    pub election_only: bool,
+    /// `InstallSnapshot`: installs an older snapshot too (one that covers nothing beyond the
+    /// commit index), setting the commit index and lastApplied back to its index (and
+    /// discarding the log when the snapshot ends before it).
+    pub older_snapshot_rolls_back: bool,
+    /// A leader's replication ticker goes on after the leader is deposed, heartbeating in its
+    /// old term until it leads again.
+    pub deposed_keeps_heartbeating: bool,
+    /// On a refusal, a leader steps `nextIndex` back by one entry and retries at once (one round
+    /// trip per entry, but no wait for the next heartbeat).
+    pub backup_one_entry_at_once: bool,
+    /// Saves lastApplied (and takes it as its commit index at a restart), so a restarted peer
+    /// goes on applying after what it applied before the crash instead of applying its log
+    /// again: the original's tester accepts it, this one does not (see the README).
+    pub resumes_after_restart: bool,
+    /// The `AppendEntries` consistency check looks only at the log's length, not at the term
+    /// of the entry at `prevLogIndex`.
+    pub length_only_consistency: bool,
     /// A follower saves its state only when `AppendEntries` made its log longer (not when it
     /// replaced entries).
     pub persist_only_growth: bool,
@@ -101,6 +126,13 @@ pub const NONE: Bugs = Bugs {
     slow_backup: false,
     forget_log: false,
     persist_only_growth: false,
+    vote_saved_only_with_term: false,
+    election_only: false,
+    older_snapshot_rolls_back: false,
+    deposed_keeps_heartbeating: false,
+    backup_one_entry_at_once: false,
+    resumes_after_restart: false,
+    length_only_consistency: false,
 };
 
 /// How often a leader sends heartbeats.
@@ -148,6 +180,13 @@ bug_set!(ActsOnStaleReplies, stale_replies: true);
 bug_set!(BacksUpSlowly, slow_backup: true);
 bug_set!(ForgetsLog, forget_log: true);
 bug_set!(PersistsOnlyGrowth, persist_only_growth: true);
+bug_set!(VoteSavedOnlyWithTerm, vote_saved_only_with_term: true);
+bug_set!(ElectionOnly, election_only: true);
+bug_set!(OlderSnapshotRollsBack, older_snapshot_rolls_back: true);
+bug_set!(DeposedKeepsHeartbeating, deposed_keeps_heartbeating: true);
+bug_set!(BacksUpOneEntryAtOnce, backup_one_entry_at_once: true);
+bug_set!(ResumesAfterRestart, resumes_after_restart: true);
+bug_set!(LengthOnlyConsistency, length_only_consistency: true);
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Role {
@@ -156,19 +195,28 @@ enum Role {
     Leader,
 }
 
-/// What the peer saves.
+/// What the peer saves (the snapshot goes beside it).
 #[derive(Serialize, Deserialize, Default)]
 struct Saved {
     term: u64,
     voted_for: Option<usize>,
     log: Vec<LogEntry>,
+    base: u64,
+    /// lastApplied, saved only with [`Bugs::resumes_after_restart`].
+    applied: u64,
 }
 
 struct State {
     term: u64,
     voted_for: Option<usize>,
-    /// `log[0]` is a dummy entry of term 0.
+    /// `log[0]` is the entry at index `base`: a dummy entry of term 0 at index 0, or the last
+    /// entry a snapshot covers (its term, no command).
     log: Vec<LogEntry>,
+    base: u64,
+    /// The snapshot through `base` (empty without one).
+    snapshot: Vec<u8>,
+    /// A snapshot installed and not yet handed to the service.
+    snapshot_due: bool,
     role: Role,
     votes: usize,
     reset_at: Instant,
@@ -182,9 +230,25 @@ struct State {
 }
 
 impl State {
+    /// The term and index of the last entry.
     fn last(&self) -> (u64, u64) {
-        let i = self.log.len() - 1;
-        (self.log[i].term.0, i as u64)
+        (self.log[self.log.len() - 1].term.0, self.last_index())
+    }
+
+    fn last_index(&self) -> u64 {
+        self.base + self.log.len() as u64 - 1
+    }
+
+    /// Where index `i` (from `base` on) is in `log`.
+    fn pos(&self, i: u64) -> usize {
+        (i - self.base) as usize
+    }
+
+    /// The term of the entry at `i`, if the log holds it (the snapshot's last entry included).
+    fn term_at(&self, i: u64) -> Option<Term> {
+        (self.base..=self.last_index())
+            .contains(&i)
+            .then(|| self.log[self.pos(i)].term)
     }
 }
 
@@ -212,6 +276,9 @@ impl Inner {
     }
 
     fn persist(&self, st: &State) {
+        if self.bugs.election_only {
+            return;
+        }
         let saved = Saved {
             term: st.term,
             voted_for: st.voted_for,
@@ -220,9 +287,15 @@ impl Inner {
             } else {
                 st.log.clone()
             },
+            base: st.base,
+            applied: if self.bugs.resumes_after_restart {
+                st.applied
+            } else {
+                0
+            },
         };
         if let Ok(bytes) = labrpc::codec::encode(&saved) {
-            self.persister.save(bytes, None);
+            self.persister.save(bytes, Some(st.snapshot.clone()));
         }
     }
 
@@ -248,7 +321,8 @@ impl Inner {
         if a.term.0 < st.term && !self.bugs.grants_older_term {
             return deny(&st);
         }
-        if a.term.0 > st.term {
+        let adopted = a.term.0 > st.term;
+        if adopted {
             self.adopt(&mut st, a.term.0);
         }
         let c = a.candidate_id.0;
@@ -263,7 +337,12 @@ impl Inner {
             return deny(&st);
         }
         st.voted_for = Some(c);
-        if !self.bugs.vote_not_persisted {
+        let save = if self.bugs.vote_saved_only_with_term {
+            adopted
+        } else {
+            !self.bugs.vote_not_persisted
+        };
+        if save {
             self.persist(&st);
         }
         if !self.bugs.no_reset_on_grant {
@@ -302,25 +381,40 @@ impl Inner {
         if !self.bugs.no_reset_on_heartbeat {
             self.reset_timer(&mut st);
         }
-        let prev = a.prev_log_index as usize;
-        if prev >= st.log.len() {
-            let len = st.log.len() as u64;
+        if self.bugs.election_only {
+            // No log: every heartbeat of its leader is a success.
+            return reply(&st, true, None, 0);
+        }
+        // Entries the snapshot covers are committed, so they match: start after it.
+        let skip = st.base.saturating_sub(a.prev_log_index) as usize;
+        let prev = a.prev_log_index.max(st.base);
+        let entries = a.entries.get(skip..).unwrap_or(&[]);
+        if prev > st.last_index() {
+            let len = st.last_index() + 1;
             return reply(&st, false, None, len);
         }
-        if st.log[prev].term != a.prev_log_term {
-            let here = st.log[prev].term;
-            let first = st.log.iter().position(|e| e.term == here).unwrap_or(prev) as u64;
+        if skip == 0
+            && st.term_at(prev) != Some(a.prev_log_term)
+            && !self.bugs.length_only_consistency
+        {
+            let here = st.log[st.pos(prev)].term;
+            let first = st
+                .log
+                .iter()
+                .position(|e| e.term == here)
+                .map_or(prev, |p| st.base + p as u64);
             return reply(&st, false, Some(here.0), first.max(1));
         }
         let before = st.log.len();
         let mut changed = false;
         if self.bugs.truncate_always {
-            st.log.truncate(prev + 1);
-            st.log.extend(a.entries.iter().cloned());
+            let keep = st.pos(prev) + 1;
+            st.log.truncate(keep);
+            st.log.extend(entries.iter().cloned());
             changed = true;
         } else {
-            for (k, e) in a.entries.iter().enumerate() {
-                let i = prev + 1 + k;
+            for (k, e) in entries.iter().enumerate() {
+                let i = st.pos(prev) + 1 + k;
                 if i < st.log.len() && st.log[i].term == e.term {
                     continue;
                 }
@@ -334,7 +428,7 @@ impl Inner {
             self.persist(&st);
         }
         let last_new = if self.bugs.commit_to_log_end {
-            st.log.len() as u64 - 1
+            st.last_index()
         } else {
             a.prev_log_index + a.entries.len() as u64
         };
@@ -344,6 +438,53 @@ impl Inner {
             let _ = self.apply_wake.unbounded_send(());
         }
         reply(&st, true, None, 0)
+    }
+
+    /// Figure 13's receiver, as the lab sends it (the whole snapshot at once): an older term
+    /// is refused; a snapshot that covers nothing beyond the commit index is older than what
+    /// the service has and changes nothing; otherwise the entries after it stay when the log
+    /// holds its last entry, else the whole log goes, and the service gets the snapshot next.
+    fn install_snapshot(&self, a: InstallSnapshotArgs) -> InstallSnapshotReply {
+        let mut st = self.state.lock();
+        let reply = |st: &State| InstallSnapshotReply {
+            term: Term(st.term),
+        };
+        if a.term.0 < st.term {
+            return reply(&st);
+        }
+        if a.term.0 > st.term {
+            self.adopt(&mut st, a.term.0);
+        }
+        if st.role == Role::Candidate {
+            st.role = Role::Follower;
+        }
+        self.reset_timer(&mut st);
+        let index = a.last_included_index;
+        let rolls_back = self.bugs.older_snapshot_rolls_back;
+        if index <= st.commit && !rolls_back {
+            return reply(&st);
+        }
+        if st.term_at(index) == Some(a.last_included_term) {
+            let pos = st.pos(index);
+            st.log.drain(..pos);
+            st.log[0].command = Vec::new();
+        } else {
+            st.log = vec![LogEntry {
+                term: a.last_included_term,
+                command: Vec::new(),
+            }];
+        }
+        st.base = index;
+        st.snapshot = a.data;
+        st.commit = if rolls_back {
+            index
+        } else {
+            st.commit.max(index)
+        };
+        st.snapshot_due = true;
+        self.persist(&st);
+        let _ = self.apply_wake.unbounded_send(());
+        reply(&st)
     }
 
     async fn ticker(self: Arc<Self>) {
@@ -407,7 +548,7 @@ impl Inner {
         st.votes += 1;
         if st.votes * 2 > self.peers.len() && st.role != Role::Leader {
             st.role = Role::Leader;
-            let len = st.log.len() as u64;
+            let len = st.last_index() + 1;
             st.next = vec![len; self.peers.len()];
             st.matched = vec![0; self.peers.len()];
             let term = st.term;
@@ -427,20 +568,45 @@ impl Inner {
     /// of `term`.
     fn round(self: Arc<Self>, term: u64) -> bool {
         let st = self.state.lock();
-        if st.dead || st.role != Role::Leader || st.term != term {
+        let deposed = st.role != Role::Leader || st.term != term;
+        if st.dead || (deposed && !self.bugs.deposed_keeps_heartbeating) {
+            return false;
+        }
+        if deposed && st.role == Role::Leader {
+            // It leads again, in a later term: that term's ticker takes over.
             return false;
         }
         for (j, end) in self.peers.iter().enumerate() {
             if j == self.me {
                 continue;
             }
-            let next = st.next[j].clamp(1, st.log.len() as u64) as usize;
+            if st.next[j] <= st.base {
+                // The follower needs an entry the snapshot covers: the snapshot, whole.
+                let args = InstallSnapshotArgs {
+                    term: Term(term),
+                    leader_id: PeerId(self.me),
+                    last_included_index: st.base,
+                    last_included_term: st.log[0].term,
+                    data: st.snapshot.clone(),
+                };
+                let (me, end) = (self.clone(), end.clone());
+                drop(runtime::spawn(async move {
+                    if let Ok(reply) = end
+                        .call::<_, InstallSnapshotReply>("Raft.InstallSnapshot", &args)
+                        .await
+                    {
+                        me.on_snapshot_reply(j, &args, reply);
+                    }
+                }));
+                continue;
+            }
+            let next = st.next[j].min(st.last_index() + 1);
             let args = AppendEntriesArgs {
                 term: Term(term),
                 leader_id: PeerId(self.me),
-                prev_log_index: next as u64 - 1,
-                prev_log_term: st.log[next - 1].term,
-                entries: st.log[next..].to_vec(),
+                prev_log_index: next - 1,
+                prev_log_term: st.log[st.pos(next - 1)].term,
+                entries: st.log[st.pos(next)..].to_vec(),
                 leader_commit: st.commit,
             };
             let (me, end) = (self.clone(), end.clone());
@@ -454,6 +620,32 @@ impl Inner {
             }));
         }
         true
+    }
+
+    fn on_snapshot_reply(
+        self: Arc<Self>,
+        j: usize,
+        args: &InstallSnapshotArgs,
+        reply: InstallSnapshotReply,
+    ) {
+        let mut st = self.state.lock();
+        if st.dead {
+            return;
+        }
+        if reply.term.0 > st.term {
+            self.adopt(&mut st, reply.term.0);
+            return;
+        }
+        if st.role != Role::Leader || st.term != args.term.0 {
+            return;
+        }
+        let index = args.last_included_index;
+        st.matched[j] = st.matched[j].max(index);
+        st.next[j] = st.next[j].max(index + 1);
+        self.advance_commit(&mut st);
+        let term = st.term;
+        drop(st);
+        self.round(term);
     }
 
     fn on_append_reply(
@@ -489,17 +681,18 @@ impl Inner {
             // A reply to an older request: the leader already moved on.
             return;
         }
-        let next = if self.bugs.slow_backup {
+        let next = if self.bugs.slow_backup || self.bugs.backup_one_entry_at_once {
             prev
         } else {
             match reply.conflict_term {
                 None => reply.conflict_index,
                 Some(ct) => match st.log.iter().rposition(|e| e.term == ct) {
-                    Some(last) => last as u64 + 1,
+                    Some(last) => st.base + last as u64 + 1,
                     None => reply.conflict_index,
                 },
             }
         };
+        // Below the snapshot's last entry, the next round sends the snapshot.
         st.next[j] = next.clamp(1, prev.max(1));
         if !self.bugs.slow_backup {
             let term = st.term;
@@ -511,8 +704,8 @@ impl Inner {
 
     fn advance_commit(&self, st: &mut State) {
         let majority = self.peers.len() / 2 + 1;
-        for n in (st.commit + 1..st.log.len() as u64).rev() {
-            if st.log[n as usize].term.0 != st.term && !self.bugs.commit_old_terms {
+        for n in (st.commit + 1..=st.last_index()).rev() {
+            if st.log[st.pos(n)].term.0 != st.term && !self.bugs.commit_old_terms {
                 // Only the leader's own entries are committed by counting replicas (§5.4.2).
                 break;
             }
@@ -535,16 +728,29 @@ impl Inner {
                 if st.dead {
                     return;
                 }
+                let mut batch = Vec::new();
+                if st.snapshot_due {
+                    // The snapshot first, then what follows it.
+                    st.snapshot_due = false;
+                    st.applied = st.base;
+                    batch.push(ApplyMsg::Snapshot {
+                        index: st.base,
+                        term: st.log[0].term.0,
+                        data: st.snapshot.clone(),
+                    });
+                }
                 let from = st.applied + 1;
-                let to = st.commit.min(st.log.len() as u64 - 1);
+                let to = st.commit.min(st.last_index());
                 st.applied = st.applied.max(to);
-                (from..=to)
-                    .map(|index| ApplyMsg::Command {
-                        index,
-                        term: st.log[index as usize].term.0,
-                        command: st.log[index as usize].command.clone(),
-                    })
-                    .collect()
+                batch.extend((from..=to).map(|index| ApplyMsg::Command {
+                    index,
+                    term: st.log[st.pos(index)].term.0,
+                    command: st.log[st.pos(index)].command.clone(),
+                }));
+                if self.bugs.resumes_after_restart && !batch.is_empty() {
+                    self.persist(&st);
+                }
+                batch
             };
             if batch.is_empty() {
                 if wake.next().await.is_none() {
@@ -565,6 +771,7 @@ impl<B: BugSet> Peer for FigPeer<B> {
     fn make(peers: Vec<ClientEnd>, me: usize, persister: Persister, apply_tx: ApplySender) -> Self {
         let bugs = B::BUGS;
         let saved: Saved = labrpc::codec::decode(&persister.read_raft_state()).unwrap_or_default();
+        let snapshot = persister.read_snapshot();
         let log = if saved.log.is_empty() {
             vec![LogEntry {
                 term: Term(0),
@@ -586,12 +793,16 @@ impl<B: BugSet> Peer for FigPeer<B> {
                 term: saved.term,
                 voted_for: saved.voted_for,
                 log,
+                base: saved.base,
+                snapshot,
+                snapshot_due: false,
                 role: Role::Follower,
                 votes: 0,
                 reset_at: runtime::now(),
                 timeout: Duration::ZERO,
-                commit: 0,
-                applied: 0,
+                // The service restores the snapshot itself: applying goes on after it.
+                commit: saved.base.max(saved.applied),
+                applied: saved.base.max(saved.applied),
                 next: vec![1; n],
                 matched: vec![0; n],
                 dead: false,
@@ -630,13 +841,20 @@ impl<B: BugSet> Peer for FigPeer<B> {
             inner.append_entries(a)
         })
         .expect("a new method");
+        if !self.inner.bugs.election_only {
+            let inner = self.inner.clone();
+            svc.handle("InstallSnapshot", move |a: InstallSnapshotArgs| {
+                inner.install_snapshot(a)
+            })
+            .expect("a new method");
+        }
         svc
     }
 
     fn start(&self, command: Vec<u8>) -> Option<(u64, u64)> {
         let (index, term) = {
             let mut st = self.inner.state.lock();
-            if st.dead || st.role != Role::Leader {
+            if st.dead || st.role != Role::Leader || self.inner.bugs.election_only {
                 return None;
             }
             let term = st.term;
@@ -645,13 +863,23 @@ impl<B: BugSet> Peer for FigPeer<B> {
                 command,
             });
             self.inner.persist(&st);
-            (st.log.len() as u64 - 1, term)
+            (st.last_index(), term)
         };
         self.inner.clone().round(term);
         Some((index, term))
     }
 
-    fn snapshot(&self, _index: u64, _snapshot: Vec<u8>) {
-        // This toy keeps no log, so it has nothing to trim.
+    /// Discards the log through `index` (committed) and saves `snapshot` with the state.
+    fn snapshot(&self, index: u64, snapshot: Vec<u8>) {
+        let mut st = self.inner.state.lock();
+        if self.inner.bugs.election_only || index <= st.base || index > st.commit {
+            return;
+        }
+        let pos = st.pos(index);
+        st.log.drain(..pos);
+        st.log[0].command = Vec::new();
+        st.base = index;
+        st.snapshot = snapshot;
+        self.inner.persist(&st);
     }
 }

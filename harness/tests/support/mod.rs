@@ -7,6 +7,7 @@
 pub mod conformance_peers;
 pub mod log_peer;
 pub mod monitor_peers;
+pub mod parts;
 pub mod snap_peer;
 pub mod snapshot_proxy;
 

@@ -35,6 +35,10 @@ pub enum SnapDefect {
     /// snapshot to deliver" never turns false): every send completes at once, so it runs
     /// without end while virtual time stands still.
     RepeatSnapshot,
+    /// After a restart, holds its log's base but not its snapshot's bytes (it restored its
+    /// state and never read the snapshot back), while the persister keeps the snapshot: as
+    /// leader it sends followers an empty `InstallSnapshot`.
+    ForgetSnapshotBytesOnRestart,
 }
 
 /// Names a defect at the type level (the tester builds peers with `P::make`).
@@ -77,6 +81,12 @@ snap_flavour!(
     /// [`SnapDefect::RepeatSnapshot`].
     RepeatsSnapshot,
     SnapDefect::RepeatSnapshot
+);
+
+snap_flavour!(
+    /// [`SnapDefect::ForgetSnapshotBytesOnRestart`].
+    ForgetsSnapshotBytesOnRestart,
+    SnapDefect::ForgetSnapshotBytesOnRestart
 );
 
 /// `P` with the defect of `F`.
@@ -127,8 +137,18 @@ async fn forward(
 impl<P: Peer, F: SnapFlavour> Peer for SnapPeer<P, F> {
     fn make(peers: Vec<ClientEnd>, me: usize, persister: Persister, apply_tx: ApplySender) -> Self {
         let (inner_tx, inner_rx) = raft::apply_channel();
-        let restarted_with_snapshot = !persister.read_snapshot().is_empty();
+        let saved_snapshot = persister.read_snapshot();
+        let restarted_with_snapshot = !saved_snapshot.is_empty();
+        let hide = F::DEFECT == SnapDefect::ForgetSnapshotBytesOnRestart && restarted_with_snapshot;
+        if hide {
+            // `P` reads an empty snapshot beside its state (`make` reads the persister before it
+            // returns); the persister gets the snapshot back at once, so what is saved is whole.
+            persister.save(persister.read_raft_state(), Some(Vec::new()));
+        }
         let inner = P::make(peers, me, persister.clone(), inner_tx);
+        if hide && persister.read_snapshot().is_empty() {
+            persister.save(persister.read_raft_state(), Some(saved_snapshot));
+        }
         if F::DEFECT == SnapDefect::ForgetSnapshotOnRestart && restarted_with_snapshot {
             persister.save(persister.read_raft_state(), Some(Vec::new()));
         }
