@@ -69,7 +69,7 @@ pub enum HandoutError {
         known: String,
     },
     /// A grader of a handed-out part would not run under `cargo test -p harness`.
-    #[error("the grader {grader} (part {part}) is run by none of the handout's test files: add it to one (a `grader` line of {HANDOUT_DIR}/MANIFEST, or a template under {HANDOUT_DIR}/harness/tests)")]
+    #[error("the grader {grader} (part {part}) is run by none of the handout's test files: add it to one (a `grader` line of {HANDOUT_DIR}/MANIFEST, or a template under {HANDOUT_DIR}/harness/graders/tests)")]
     GraderNotRun {
         /// The grader.
         grader: String,
@@ -283,7 +283,10 @@ pub fn build(kit: &Path, parts: &[String]) -> Result<Handout, HandoutError> {
     // of a test file (a test function of that name, or the name passed to `grade`).
     let words: std::collections::BTreeSet<String> = files
         .iter()
-        .filter(|(p, _)| p.starts_with("harness/tests") && p.extension().is_some_and(|x| x == "rs"))
+        .filter(|(p, _)| {
+            (p.starts_with("harness/graders/tests") || p.starts_with("harness/tests"))
+                && p.extension().is_some_and(|x| x == "rs")
+        })
         .flat_map(|(_, bytes)| {
             String::from_utf8_lossy(bytes)
                 .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))

@@ -60,7 +60,8 @@ fn the_handout_has_the_kit_the_graders_and_the_given_files() {
         "raftapi/src/messages.rs",
         "harness/Cargo.toml",
         "harness/src/lib.rs",
-        "harness/tests/graders.rs",
+        "harness/graders/Cargo.toml",
+        "harness/graders/tests/graders.rs",
         "harness-cli/Cargo.toml",
         "harness-cli/src/main.rs",
         "raft/Cargo.toml",
@@ -74,10 +75,14 @@ fn the_handout_has_the_kit_the_graders_and_the_given_files() {
     // Every part's graders, in one test binary, and none of the harness's own tests.
     let tests: Vec<&String> = all
         .iter()
-        .filter(|p| p.starts_with("harness/tests/"))
+        .filter(|p| p.starts_with("harness/tests/") || p.starts_with("harness/graders/tests/"))
         .collect();
-    assert_eq!(tests, ["harness/tests/graders.rs"], "the only test file");
-    let graders_rs = text(&h, "harness/tests/graders.rs");
+    assert_eq!(
+        tests,
+        ["harness/graders/tests/graders.rs"],
+        "the only test file"
+    );
+    let graders_rs = text(&h, "harness/graders/tests/graders.rs");
     for part in known_parts() {
         assert!(
             graders_rs.contains(&format!("mod raft_3{part} {{")),
@@ -140,7 +145,7 @@ fn the_handout_has_the_kit_the_graders_and_the_given_files() {
     for (path, bytes) in &h.files {
         let t = String::from_utf8_lossy(bytes);
         if path.starts_with("raft")
-            || path.starts_with("harness/tests")
+            || path.starts_with("harness/graders")
             || path.ends_with("README.md")
         {
             assert!(
@@ -149,10 +154,15 @@ fn the_handout_has_the_kit_the_graders_and_the_given_files() {
             );
         }
     }
-    // `cargo test -p harness` builds the graders only: the library's own tests and examples
-    // drive the reference Raft.
-    let manifest = text(&h, "harness/Cargo.toml");
-    assert!(manifest.contains("test = false") && manifest.contains("doctest = false"));
+    // `cargo test -p harness` (and `cargo test`) builds the graders only: the package
+    // `harness` has no library, and the library (package harness-lib), whose own tests drive
+    // the reference Raft, is not the default member.
+    let graders_manifest = text(&h, "harness/graders/Cargo.toml");
+    assert!(
+        graders_manifest.contains("name = \"harness\"")
+            && graders_manifest.contains("autolib = false")
+    );
+    assert!(text(&h, "Cargo.toml").contains("default-members = [\"harness/graders\"]"));
 }
 
 #[test]
@@ -311,7 +321,7 @@ fn parts_choose_the_graders_and_the_skeletons_blocks() {
     let only_first = build(&kit(), std::slice::from_ref(&first)).expect("builds");
     assert_eq!(only_first.parts, vec![first.clone()]);
     // The graders of later parts (the conformance ones too) are left out with them.
-    let graders_rs = text(&only_first, "harness/tests/graders.rs");
+    let graders_rs = text(&only_first, "harness/graders/tests/graders.rs");
     for g in graders::all() {
         assert_eq!(
             graders_rs.contains(&format!("        {},\n", g.name)),
@@ -459,7 +469,7 @@ fn solution_code_in_a_template_is_refused() {
 #[test]
 fn every_grader_of_a_part_must_run_in_the_handout() {
     let kit = kit_copy("grader-not-run");
-    let template = kit.join("harness/tests/graders.rs");
+    let template = kit.join("harness/graders/tests/graders.rs");
     let text = std::fs::read_to_string(&template).expect("readable");
     let without = text.replace("        fig2_older_term,\n", "");
     assert_ne!(without, text, "the kit's graders.rs runs fig2_older_term");

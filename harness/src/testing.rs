@@ -146,7 +146,7 @@ pub fn html_dir(value: Option<&str>) -> Option<PathBuf> {
     }
 }
 
-/// The test binary that runs every grader under `cargo test -p harness` (`tests/graders.rs`).
+/// The test binary that runs every grader under `cargo test -p harness` (`harness/graders/tests/graders.rs`).
 pub const GRADERS_TEST: &str = "graders";
 
 /// The module of [`GRADERS_TEST`] that holds the tests of a lab part: `raft_3A` for part `A`,

@@ -509,7 +509,7 @@ fn a_conformance_failure_replays_from_its_seed() {
 
 /// Not a check but a report: how often the other part-A graders (the original three and
 /// heartbeat stability) catch each broken peer
-/// (`cargo test -p harness --test conformance -- --ignored --nocapture`).
+/// (`cargo test -p harness-lib --test conformance -- --ignored --nocapture`).
 #[test]
 #[ignore]
 fn other_part_a_graders_against_the_broken_peers() {
@@ -611,7 +611,7 @@ fn report_row<P: Peer>(name: &str, grader: &str, part: &str, seeds: &[u64]) {
 
 /// Not a check but a report: each broken peer of parts B-D against its conformance grader
 /// and the original graders of its part, with the safety monitor on
-/// (`cargo test --release -p harness --test conformance b_to_d_report -- --ignored --nocapture`).
+/// (`cargo test --release -p harness-lib --test conformance b_to_d_report -- --ignored --nocapture`).
 #[test]
 #[ignore]
 fn b_to_d_report() {

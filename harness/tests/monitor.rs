@@ -301,7 +301,7 @@ fn a_violation_fails_a_real_time_trial_too() {
 }
 
 /// Which seeds of which graders each bug fails with and without the monitor (run with
-/// `cargo test -p harness --test monitor -- --ignored --nocapture survey`).
+/// `cargo test -p harness-lib --test monitor -- --ignored --nocapture survey`).
 #[test]
 #[ignore]
 fn survey() {
@@ -334,7 +334,7 @@ fn survey() {
 }
 
 /// The log toy's defects over the part-B and part-C graders, with and without the monitor (run
-/// with `cargo test --release -p harness --test monitor -- --ignored --nocapture survey_log`).
+/// with `cargo test --release -p harness-lib --test monitor -- --ignored --nocapture survey_log`).
 #[test]
 #[ignore]
 fn survey_log() {
