@@ -634,7 +634,10 @@ fn a_golden_violation_shows_the_operation_that_could_not_be_placed_and_the_state
     };
     let (history, page) = golden_history_page(&data, "c10-bad.txt");
     let bad = history.violation().expect("c10-bad is not linearizable");
-    let stuck = bad.stuck.as_ref().expect("a violation has a stuck operation");
+    let stuck = bad
+        .stuck
+        .as_ref()
+        .expect("a violation has a stuck operation");
     let shown = history
         .partitions
         .iter()
@@ -654,7 +657,12 @@ fn a_golden_violation_shows_the_operation_that_could_not_be_placed_and_the_state
         .as_array()
         .expect("rows")
         .iter()
-        .map(|r| (r[0].as_str().unwrap_or("").to_string(), r[1].as_u64().unwrap_or(0)))
+        .map(|r| {
+            (
+                r[0].as_str().unwrap_or("").to_string(),
+                r[1].as_u64().unwrap_or(0),
+            )
+        })
         .collect();
     let expected: Vec<(String, u64)> = clients
         .iter()
@@ -671,9 +679,15 @@ fn a_golden_violation_shows_the_operation_that_could_not_be_placed_and_the_state
     );
     // Its bar spans its call and return on the page's axis (event k at k ms).
     let op = &history.partitions[shown].operations;
-    let stuck_op = op.iter().find(|o| o.index == stuck.index).expect("in its key");
+    let stuck_op = op
+        .iter()
+        .find(|o| o.index == stuck.index)
+        .expect("in its key");
     assert_eq!(num(s, "call"), stuck_op.call as f64 * 1e3);
-    assert_eq!(num(s, "ret"), stuck_op.ret.expect("it returned") as f64 * 1e3);
+    assert_eq!(
+        num(s, "ret"),
+        stuck_op.ret.expect("it returned") as f64 * 1e3
+    );
     assert!(h["opsDrawn"].as_u64().unwrap_or(0) > 0 && h["pointsDrawn"].as_u64().unwrap_or(0) > 0);
 
     // Hovering.
@@ -704,7 +718,12 @@ fn a_golden_violation_shows_the_operation_that_could_not_be_placed_and_the_state
             history
                 .partitions
                 .iter()
-                .map(|p| p.operations.iter().map(|o| o.client).collect::<BTreeSet<_>>().len())
+                .map(|p| p
+                    .operations
+                    .iter()
+                    .map(|o| o.client)
+                    .collect::<BTreeSet<_>>()
+                    .len())
                 .sum::<usize>() as u64
         ),
         "every key's rows: {t}"
@@ -751,7 +770,8 @@ fn a_trial_history_is_drawn_under_the_raft_lanes_on_the_same_axis() {
     let call_us = 1_900_000.0;
     assert_eq!(num(s, "call"), call_us);
     let expected = num(&check, "plotLeft")
-        + (call_us - num(&check, "viewStartUs")) / (num(&check, "viewEndUs") - num(&check, "viewStartUs"))
+        + (call_us - num(&check, "viewStartUs"))
+            / (num(&check, "viewEndUs") - num(&check, "viewStartUs"))
             * num(&check, "plotWidth");
     assert!(
         (num(s, "x0") - expected).abs() < 0.5,
@@ -767,7 +787,10 @@ fn a_trial_history_is_drawn_under_the_raft_lanes_on_the_same_axis() {
         text.contains("get('x') -> 'a'") && text.contains("state is 'ab'"),
         "{st}"
     );
-    assert_eq!(st["history"]["rowsAllKeys"], 4, "key x's three clients and key y's one: {st}");
+    assert_eq!(
+        st["history"]["rowsAllKeys"], 4,
+        "key x's three clients and key y's one: {st}"
+    );
 }
 
 // Screenshots of the history view, to look at: LAB_HISTORY_SCREENSHOTS=DIR keeps them.

@@ -20,13 +20,37 @@ pub fn history() -> Vec<Operation<KvInput, KvOutput>> {
     let none = KvOutput::default;
     vec![
         Operation::new(0, KvInput::put("x", "a"), 1000 * MS, none(), 1100 * MS),
-        Operation::new(1, KvInput::get("x"), 1050 * MS, KvOutput::value("a"), 1200 * MS),
+        Operation::new(
+            1,
+            KvInput::get("x"),
+            1050 * MS,
+            KvOutput::value("a"),
+            1200 * MS,
+        ),
         Operation::new(2, KvInput::put("y", "1"), 1000 * MS, none(), 1200 * MS),
         Operation::new(2, KvInput::append("x", "b"), 1300 * MS, none(), 1600 * MS),
-        Operation::new(0, KvInput::get("x"), 1700 * MS, KvOutput::value("ab"), 1800 * MS),
+        Operation::new(
+            0,
+            KvInput::get("x"),
+            1700 * MS,
+            KvOutput::value("ab"),
+            1800 * MS,
+        ),
         // Stale: "ab" was read before this get was called.
-        Operation::new(1, KvInput::get("x"), 1900 * MS, KvOutput::value("a"), 2000 * MS),
-        Operation::new(2, KvInput::get("y"), 2100 * MS, KvOutput::value("1"), 2200 * MS),
+        Operation::new(
+            1,
+            KvInput::get("x"),
+            1900 * MS,
+            KvOutput::value("a"),
+            2000 * MS,
+        ),
+        Operation::new(
+            2,
+            KvInput::get("y"),
+            2100 * MS,
+            KvOutput::value("1"),
+            2200 * MS,
+        ),
         // Timed out: it may or may not have happened.
         Operation::unknown(0, KvInput::append("x", "c"), 2600 * MS),
     ]
