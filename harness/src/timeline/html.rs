@@ -388,10 +388,14 @@ fn history_header(h: &History) -> String {
     let clients = h.clients().len();
     let keys = h.partitions.len();
     let summary = format!(
-        "{} operations by {clients} client{} on {keys} key{}",
+        "{} operations by {clients} client{} on {keys} key{}{}",
         h.operations(),
         if clients == 1 { "" } else { "s" },
         if keys == 1 { "" } else { "s" },
+        match h.clock {
+            Clock::RunNanos => "; times in nanoseconds of run time",
+            Clock::Order => "; times are positions in the file's sequence of calls and returns",
+        }
     );
     let explanation = if h.verdict == linearizability::Verdict::Linearizable {
         String::new()

@@ -715,6 +715,8 @@
   var OP_FILL = { lin: '#cfe8d4', after: '#e4e7ee', unchecked: '#eef0f4', stuck: '#f8d0d3' };
   var OP_LINE = { lin: '#3d8f4a', after: '#9aa4b5', unchecked: '#c2c8d3', stuck: '#d1242f' };
   var POINT_COLOUR = '#1a5e2a';
+  // The operation under the mouse: outlined, and the linearization up to it drawn bold.
+  var hoverOp = null;
   function opClass(op) {
     if (op.stuck) return 'stuck';
     if (op.lin >= 0) return 'lin';
@@ -802,6 +804,12 @@
         ctx.stroke();
         ctx.lineWidth = 1;
       }
+      if (op === hoverOp) {
+        ctx.strokeStyle = '#1d2330';
+        ctx.lineWidth = 2;
+        ctx.strokeRect(x0 - 1, top - 1, x1 - x0 + 2, h + 2);
+        ctx.lineWidth = 1;
+      }
       drawn++;
     }
     lane.drawn = drawn;
@@ -844,6 +852,23 @@
       ctx.globalAlpha = 1;
       ctx.fillStyle = POINT_COLOUR;
       ctx.fill(dots);
+      // Hovering an operation that took effect: the order up to it, bold.
+      if (hoverOp && hoverOp.part === pi && hoverOp.lin >= 0) {
+        var bold = new Path2D();
+        for (var j = 0; j <= hoverOp.lin && j < part.path.length; j++) {
+          var q = part.path[j], ql = clientLane(pi, q.client);
+          if (!ql) continue;
+          if (j === 0) bold.moveTo(xOf(q.at), ql.y + ql.h / 2); else bold.lineTo(xOf(q.at), ql.y + ql.h / 2);
+        }
+        ctx.strokeStyle = POINT_COLOUR;
+        ctx.lineWidth = 2.5;
+        ctx.stroke(bold);
+        var hl = clientLane(pi, hoverOp.client);
+        if (hl) {
+          ctx.beginPath(); ctx.arc(xOf(hoverOp.at), hl.y + hl.h / 2, 6, 0, 2 * Math.PI); ctx.stroke();
+        }
+        ctx.lineWidth = 1;
+      }
       // From the prefix's last point to the operation that could not be placed.
       if (part.stuck && last) {
         var stuckOp = part.ops[part.stuck.op];
@@ -876,7 +901,7 @@
   function timeWords(us) { return orderAxis ? 'event ' + fmtTime(us) : fmtTime(us); }
   function opText(op) {
     var part = histParts[op.part];
-    var lines = [op.desc + '   (client ' + op.client + ', ' + keyName(part) + ', operation ' + op.index + ' of the history)'];
+    var lines = [op.desc + '   (client ' + op.client + ', ' + keyName(part) + ', #' + op.index + ' in the history)'];
     lines.push('called ' + timeWords(op.call) + ', ' + (op.ret === null ? 'outcome unknown (it may have taken effect at any time after its call, or never)' :
       'returned ' + timeWords(op.ret) + (orderAxis ? '' : '  (' + ((op.ret - op.call) / 1000).toFixed(3) + ' ms)')));
     var linear = part.verdict === 'linearizable';
@@ -1105,6 +1130,7 @@
     if (lane.kind === 'key') return keyTitle(histParts[lane.part]);
     if (lane.kind === 'client') {
       var op = opAt(lane, x);
+      hoverOp = op;
       return op ? opText(op) : null;
     }
     if (lane.kind === 'tester') {
@@ -1154,7 +1180,10 @@
   canvas.addEventListener('mousemove', function (e) {
     if (drag) { tooltip.hidden = true; return; }
     var rect = canvas.getBoundingClientRect();
+    var hovered = hoverOp;
+    hoverOp = null;
     var text = hoverText(e.clientX - rect.left, e.clientY - rect.top);
+    if (hoverOp !== hovered) redraw();
     if (!text) { tooltip.hidden = true; return; }
     tooltip.textContent = text;
     tooltip.hidden = false;
@@ -1165,7 +1194,10 @@
     tooltip.style.left = left + 'px';
     tooltip.style.top = top + 'px';
   });
-  canvas.addEventListener('mouseleave', function () { tooltip.hidden = true; });
+  canvas.addEventListener('mouseleave', function () {
+    tooltip.hidden = true;
+    if (hoverOp) { hoverOp = null; redraw(); }
+  });
 
   // ---- controls ---------------------------------------------------------------------------
   function buildControls() {
