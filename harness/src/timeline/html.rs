@@ -528,6 +528,30 @@ mod tests {
     }
 
     #[test]
+    fn a_history_alone_says_so_and_a_trial_with_one_keeps_its_grader_line() {
+        use linearizability::models::{KvInput, KvModel, KvOutput};
+        use linearizability::{Checker, Operation};
+
+        let ops = vec![
+            Operation::new(0, KvInput::put("k", "<a>"), 0, KvOutput::default(), 10),
+            Operation::new(1, KvInput::get("k"), 20, KvOutput::value(""), 30),
+        ];
+        let result = Checker::new(&KvModel).check(&ops).expect("well formed");
+        let history = History::from_check(&result, Clock::RunNanos);
+        let mut t = Timeline::of_history("two calls", history);
+        let page = render(&t);
+        assert!(page.contains("a checked history of client calls, drawn on its own"));
+        assert!(page.contains("history of client calls: NOT LINEARIZABLE"));
+        assert!(!page.contains("PASSED") && !page.contains("grader <code>"));
+        assert!(!page.contains("put('k', '<a>')"), "descriptions are escaped");
+        // A trial without Raft lanes (a service on its own) keeps its grader, seed and replay.
+        t.grader = "kv_basic".into();
+        let page = render(&t);
+        assert!(page.contains("grader <code>kv_basic</code>"));
+        assert!(page.contains("PASSED"));
+    }
+
+    #[test]
     fn html_escapes_markup() {
         assert_eq!(escape("a<b & \"c\""), "a&lt;b &amp; &quot;c&quot;");
     }

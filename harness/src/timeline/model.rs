@@ -358,9 +358,13 @@ impl Timeline {
         }
     }
 
-    /// Whether this timeline is a history alone, with no trial around it.
+    /// Whether this timeline is a history alone, with no trial around it (no grader, no
+    /// peers: [`Timeline::of_history`]).
     pub fn is_history_only(&self) -> bool {
-        self.history.is_some() && self.peers == 0 && self.clusters.is_empty()
+        self.history.is_some()
+            && self.grader.is_empty()
+            && self.peers == 0
+            && self.clusters.is_empty()
     }
 
     /// The spans of `peer`, in time order.
