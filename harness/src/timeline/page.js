@@ -907,7 +907,8 @@
     var linear = part.verdict === 'linearizable';
     if (op.lin >= 0) {
       lines.push('took effect ' + (op.lin + 1) + ' of ' + part.linCount + ' in ' +
-        (linear ? 'the linearization' : 'the longest linearizable prefix') + ', at ' + timeWords(op.at));
+        (linear ? 'the linearization' : part.verdict === 'unknown' ? 'the longest linearizable prefix found before a limit ran out' :
+          'the longest linearizable prefix') + ', at ' + timeWords(op.at));
       lines.push('state before: ' + op.before);
       lines.push('state after:  ' + op.after);
     } else if (op.stuck) {
@@ -920,6 +921,8 @@
       lines.push('could have gone right after the prefix instead, but cannot either: the state there is ' + part.stuck.state);
     } else if (part.verdict === null) {
       lines.push('this key was not checked: the check stopped at the violation in another key');
+    } else if (part.verdict === 'unknown') {
+      lines.push('not placed when a limit ran out: the search had placed ' + part.linCount + ' operations of this key so far');
     } else if (op.ret === null) {
       lines.push('not in ' + (linear ? 'the linearization' : 'the prefix') + ': in this order it never took effect');
     } else {
