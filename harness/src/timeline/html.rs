@@ -543,7 +543,10 @@ mod tests {
         assert!(page.contains("a checked history of client calls, drawn on its own"));
         assert!(page.contains("history of client calls: NOT LINEARIZABLE"));
         assert!(!page.contains("PASSED") && !page.contains("grader <code>"));
-        assert!(!page.contains("put('k', '<a>')"), "descriptions are escaped");
+        assert!(
+            !page.contains("put('k', '<a>')"),
+            "descriptions are escaped"
+        );
         // A trial without Raft lanes (a service on its own) keeps its grader, seed and replay.
         t.grader = "kv_basic".into();
         let page = render(&t);
