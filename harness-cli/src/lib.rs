@@ -9,6 +9,7 @@
 //! cargo run --release -p harness-cli -- view lab-results/20260101-120000/failed-re_election-seed7.log
 //! cargo run --release -p harness-cli -- run A --runs 1000 --shard 2/4 --json shard-2.json
 //! cargo run --release -p harness-cli -- merge shard-*.json -o results.json --junit junit.xml
+//! cargo run --release -p harness-cli -- history --model kv c10-bad.txt -o c10-bad.html
 //! ```
 //!
 //! Exit codes: 0 when everything passed (every grader reached its threshold, every planned
@@ -28,6 +29,7 @@
 pub mod bundle;
 pub mod grade;
 pub mod handout;
+pub mod history;
 pub mod merge;
 pub mod policy;
 pub mod progress;
@@ -101,6 +103,10 @@ pub enum Command {
     Grade(grade::GradeArgs),
     /// Write the student repository: labrpc, harness with its graders, and a raft skeleton.
     Handout(handout::HandoutArgs),
+    /// Check a recorded history file for linearizability and write its picture: one row per
+    /// client and key, the longest linearizable prefix, the operation that could not be placed.
+    #[command(after_long_help = history::HISTORY_HELP)]
+    History(history::HistoryArgs),
 }
 
 /// The end of `harness run --help`: examples and the thresholds file.
@@ -343,6 +349,7 @@ where
         Command::Merge(args) => merge::merge_command(&args),
         Command::Grade(args) => grade::grade_command(&args),
         Command::Handout(args) => handout::handout_command(&args),
+        Command::History(args) => history::history_command(&args),
     };
     match result {
         Ok(code) => code,

@@ -1388,3 +1388,65 @@ fn harness_replay_html_writes_the_page_of_that_seed() {
         "the replay's page is the page of that very run"
     );
 }
+
+/// `harness history` checks a history file and writes its page: exit 1 and the violation on a
+/// stale read, exit 0 on a good history, exit 2 on a file it cannot read.
+#[test]
+fn harness_history_writes_the_page_of_a_history_file() {
+    use harness_cli::{main_from, EXIT_FAILED, EXIT_PASSED, EXIT_USAGE};
+
+    let dir = timeline_scratch("history");
+    // Client 1 reads "" after client 0's put of "a" returned.
+    let stale = "\
+{:process 0, :type :invoke, :f :put, :key \"x\", :value \"a\"}
+{:process 0, :type :ok, :f :put, :key \"x\", :value \"a\"}
+{:process 1, :type :invoke, :f :get, :key \"x\", :value nil}
+{:process 1, :type :ok, :f :get, :key \"x\", :value \"\"}
+";
+    let file = dir.join("stale.edn");
+    std::fs::write(&file, stale).expect("the history can be written");
+    let page = dir.join("stale.html");
+    let arg = |p: &Path| p.to_str().expect("a UTF-8 path").to_string();
+    let code = main_from::<raft::Raft, _, _>([
+        "harness".to_string(),
+        "history".into(),
+        "--model".into(),
+        "kv".into(),
+        arg(&file),
+        "-o".into(),
+        arg(&page),
+    ]);
+    assert_eq!(code, EXIT_FAILED, "a stale read is not linearizable");
+    let html = std::fs::read_to_string(&page).expect("the page was written");
+    assert!(html.contains("history of client calls: NOT LINEARIZABLE"));
+    assert!(
+        html.contains(r#""axis":"order""#),
+        "event order on the axis"
+    );
+    assert!(
+        html.contains("get(&apos;x&apos;) -&gt; &apos;&apos;"),
+        "the stale read is in the page's explanation"
+    );
+    assert!(
+        html.contains(r#""stuck":{"op":1"#),
+        "and marked in its data"
+    );
+
+    // Without the read, the default page name is the file's with .html.
+    let good = dir.join("good.edn");
+    std::fs::write(&good, stale.lines().take(2).collect::<Vec<_>>().join("\n"))
+        .expect("the history can be written");
+    let code = main_from::<raft::Raft, _, _>(["harness", "history", "--model", "kv", &arg(&good)]);
+    assert_eq!(code, EXIT_PASSED);
+    let html = std::fs::read_to_string(dir.join("good.html")).expect("the page was written");
+    assert!(html.contains("history of client calls: LINEARIZABLE"));
+
+    let code = main_from::<raft::Raft, _, _>([
+        "harness",
+        "history",
+        "--model",
+        "kv",
+        &arg(&dir.join("missing.edn")),
+    ]);
+    assert_eq!(code, EXIT_USAGE, "a file that cannot be read");
+}

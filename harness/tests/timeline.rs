@@ -713,3 +713,58 @@ fn a_part_d_trial_with_restarts_from_snapshots_is_recorded_with_the_monitor_on()
         .count();
     assert!(restarts > t.peers, "peers were restarted: {restarts}");
 }
+
+// A key/value grader checks its history inside the trial and records it with
+// `probe::history`: the trial's timeline carries it, on the clock of its other records, next to
+// the peer the tester cut off.
+#[test]
+fn a_history_checked_in_a_trial_is_on_its_timeline() {
+    use harness::timeline::history::Clock;
+    use linearizability::Verdict;
+    use support::kv_history::{history, kv_trial, STALE_GET};
+
+    let report = kv_trial(1);
+    let t = timeline::timeline(&report);
+    let h = t.history.as_ref().expect("the trial recorded its history");
+    assert_eq!(h.clock, Clock::RunNanos);
+    assert_eq!(h.verdict, Verdict::NotLinearizable);
+    assert_eq!(h.operations(), history().len());
+    let keys: Vec<&str> = h.partitions.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(keys, ["x", "y"]);
+    let x = h.violation().expect("key x is not linearizable");
+    let stuck = x.stuck.as_ref().expect("a stuck operation");
+    assert_eq!((stuck.index, stuck.state.as_str()), (STALE_GET, "'ab'"));
+    let states: Vec<(&str, &str)> = x
+        .linearization
+        .iter()
+        .map(|l| (l.state_before.as_str(), l.state_after.as_str()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("''", "'a'"),
+            ("'a'", "'a'"),
+            ("'a'", "'ab'"),
+            ("'ab'", "'ab'")
+        ]
+    );
+    assert_eq!(
+        h.partitions[1].verdict,
+        Some(Verdict::Linearizable),
+        "key y was checked too (all partitions)"
+    );
+    // The same axis: the stale get was called at 1.9 s of run time, while S0 was cut off
+    // (1.5 s to 2.5 s).
+    let get = &x.operations[x
+        .operations
+        .iter()
+        .position(|op| op.index == STALE_GET)
+        .expect("in key x")];
+    assert_eq!(h.page_micros(get.call), 1_900_000.0);
+    assert!(t
+        .cuts
+        .iter()
+        .any(|c| c.peer == 0 && c.from == 1_500_000 && c.to == 2_500_000));
+    let page = html::render(&t);
+    assert!(page.contains("history of client calls: NOT LINEARIZABLE"));
+}

@@ -9,6 +9,7 @@
 
 mod support;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,6 +19,7 @@ use std::time::Duration;
 use harness::graders;
 use harness::logs::Capture;
 use harness::tester::{TestFailure, Tester};
+use harness::timeline::history::{Clock, History};
 use harness::timeline::model::{RpcOutcome, RpcRecord};
 use harness::timeline::{self, html};
 use harness::trial::{run_trial, TrialError, TrialReport, TrialSettings};
@@ -583,4 +585,251 @@ fn a_page_with_tens_of_thousands_of_rpcs_loads_and_draws_them_all() {
         m["tenthRpcsDrawn"],
         m["hoverMs"].as_f64().unwrap_or(f64::NAN),
     );
+}
+
+/// `shared/reference/linearizability-data` beside the repository (CI lays it there), or `None`
+/// after saying why the test does nothing (outside CI only).
+fn golden_data(test: &str) -> Option<PathBuf> {
+    let found = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|dir| dir.join("shared/reference/linearizability-data"))
+        .find(|dir| dir.is_dir());
+    if found.is_none() {
+        assert!(
+            !in_ci(),
+            "{test}: shared/reference/linearizability-data is missing: CI lays shared/ beside \
+             the repository"
+        );
+        eprintln!("{test}: SKIPPED: no shared/reference/linearizability-data above this crate");
+    }
+    found
+}
+
+/// The page of a golden key/value history file, checked whole (every key).
+fn golden_history_page(data: &Path, file: &str) -> (History, PathBuf) {
+    let text = std::fs::read_to_string(data.join("kv").join(file)).expect("a golden file");
+    let ops = linearizability::jepsen::kv_history(&text).expect("a golden history parses");
+    let result = linearizability::Checker::new(&linearizability::models::KvModel)
+        .threads(1)
+        .check(&ops)
+        .expect("a well-formed history");
+    let history = History::from_check(&result, Clock::Order);
+    let page = write(
+        &timeline::history_page(file, history.clone()),
+        &format!("{file}.html"),
+    );
+    (history, page)
+}
+
+// A golden history that is not linearizable, drawn on its own (as `harness history` draws a
+// file): the page opens on the operation that could not be placed, hovering it says so with
+// the state it met, and hovering the prefix's last operation shows its states before and after.
+#[test]
+fn a_golden_violation_shows_the_operation_that_could_not_be_placed_and_the_states() {
+    let Some(browser) = chromium_or_skip("timeline_browser") else {
+        return;
+    };
+    let Some(data) = golden_data("timeline_browser") else {
+        return;
+    };
+    let (history, page) = golden_history_page(&data, "c10-bad.txt");
+    let bad = history.violation().expect("c10-bad is not linearizable");
+    let stuck = bad
+        .stuck
+        .as_ref()
+        .expect("a violation has a stuck operation");
+    let shown = history
+        .partitions
+        .iter()
+        .position(|p| p.key == bad.key)
+        .expect("the violating key is drawn");
+
+    // As it opens: the violating key's clients, zoomed on the stuck operation.
+    let dom = dump_dom(&browser, &page, "");
+    assert_no_script_errors(&dom);
+    let check = json_of(&dom, "selfcheck");
+    let h = &check["history"];
+    assert_eq!(h["axis"], "order", "{h}");
+    assert_eq!(h["keys"].as_u64(), Some(history.partitions.len() as u64));
+    assert_eq!(h["shown"].as_u64(), Some(shown as u64), "{h}");
+    let clients: BTreeSet<usize> = bad.operations.iter().map(|op| op.client).collect();
+    let rows: Vec<(String, u64)> = h["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            (
+                r[0].as_str().unwrap_or("").to_string(),
+                r[1].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, u64)> = clients
+        .iter()
+        .map(|&c| (bad.key.clone(), c as u64))
+        .collect();
+    assert_eq!(rows, expected, "one row per client of key {:?}", bad.key);
+    let s = &h["stuck"];
+    assert_eq!(s["index"].as_u64(), Some(stuck.index as u64), "{h}");
+    let (left, width) = (num(&check, "plotLeft"), num(&check, "plotWidth"));
+    let (x0, x1) = (num(s, "x0"), num(s, "x1"));
+    assert!(
+        left <= x0 && x0 < x1 && x1 <= left + width,
+        "the page opens with the stuck operation in view: {s}"
+    );
+    // Its bar spans its call and return on the page's axis (event k at k ms).
+    let op = &history.partitions[shown].operations;
+    let stuck_op = op
+        .iter()
+        .find(|o| o.index == stuck.index)
+        .expect("in its key");
+    assert_eq!(num(s, "call"), stuck_op.call as f64 * 1e3);
+    assert_eq!(
+        num(s, "ret"),
+        stuck_op.ret.expect("it returned") as f64 * 1e3
+    );
+    assert!(h["opsDrawn"].as_u64().unwrap_or(0) > 0 && h["pointsDrawn"].as_u64().unwrap_or(0) > 0);
+
+    // Hovering.
+    let dom = dump_dom(&browser, &page, "#selftest");
+    assert_no_script_errors(&dom);
+    let t = &json_of(&dom, "selftest")["history"];
+    let stuck_text = t["stuckText"].as_str().unwrap_or("");
+    assert!(
+        stuck_text.contains("COULD NOT BE PLACED") && stuck_text.contains(&stuck.state),
+        "hovering the stuck operation: {t}"
+    );
+    let last = bad.linearization.last().expect("a prefix");
+    assert_eq!(t["lastIndex"].as_u64(), Some(last.index as u64));
+    let last_text = t["lastText"].as_str().unwrap_or("");
+    assert!(
+        last_text.contains(&format!("state before: {}", last.state_before))
+            && last_text.contains(&format!("state after:  {}", last.state_after))
+            && last_text.contains(&format!(
+                "took effect {} of {}",
+                bad.linearization.len(),
+                bad.linearization.len()
+            )),
+        "hovering the prefix's last operation shows its states: {t}"
+    );
+    assert_eq!(
+        t["rowsAllKeys"].as_u64(),
+        Some(
+            history
+                .partitions
+                .iter()
+                .map(|p| p
+                    .operations
+                    .iter()
+                    .map(|o| o.client)
+                    .collect::<BTreeSet<_>>()
+                    .len())
+                .sum::<usize>() as u64
+        ),
+        "every key's rows: {t}"
+    );
+    assert_eq!(t["rowsShown"].as_u64(), Some(clients.len() as u64), "{t}");
+}
+
+fn num(v: &Value, key: &str) -> f64 {
+    v[key]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no number {key} in {v}"))
+}
+
+// A key/value-like trial: the history is drawn under the Raft lanes, on their time axis: the
+// stuck operation's bar starts where the axis puts its call, beside the failure marker and the
+// peer that was cut off.
+#[test]
+fn a_trial_history_is_drawn_under_the_raft_lanes_on_the_same_axis() {
+    let Some(browser) = chromium_or_skip("timeline_browser") else {
+        return;
+    };
+    let report = support::kv_history::kv_trial(1);
+    let t = timeline::timeline(&report);
+    assert!(t.history.is_some(), "the trial recorded its history");
+    let page = write(&html::render(&t), "kv-like.html");
+    let dom = dump_dom(&browser, &page, "");
+    assert_no_script_errors(&dom);
+    let check = json_of(&dom, "selfcheck");
+    assert_eq!(check["peers"], 3, "{check}");
+    let Err(TrialError::Check(failure)) = &report.outcome else {
+        panic!("the trial fails its check")
+    };
+    assert_marker_at(&dom, &check, failure.at.as_micros() as u64);
+    let h = &check["history"];
+    assert_eq!(h["axis"], "run");
+    // Key x (not linearizable) is shown: its three clients.
+    assert_eq!(h["shown"], 0, "{h}");
+    assert_eq!(h["rows"].as_array().map(Vec::len), Some(3), "{h}");
+    let s = &h["stuck"];
+    assert_eq!(
+        s["index"].as_u64(),
+        Some(support::kv_history::STALE_GET as u64)
+    );
+    let call_us = 1_900_000.0;
+    assert_eq!(num(s, "call"), call_us);
+    let expected = num(&check, "plotLeft")
+        + (call_us - num(&check, "viewStartUs"))
+            / (num(&check, "viewEndUs") - num(&check, "viewStartUs"))
+            * num(&check, "plotWidth");
+    assert!(
+        (num(s, "x0") - expected).abs() < 0.5,
+        "the stuck operation's bar starts at {}, the axis puts its call at {expected}",
+        num(s, "x0")
+    );
+    let dom = dump_dom(&browser, &page, "#selftest");
+    assert_no_script_errors(&dom);
+    let st = json_of(&dom, "selftest");
+    assert_eq!(st["done"], true, "{st}");
+    let text = st["history"]["stuckText"].as_str().unwrap_or("");
+    assert!(
+        text.contains("get('x') -> 'a'") && text.contains("state is 'ab'"),
+        "{st}"
+    );
+    assert_eq!(
+        st["history"]["rowsAllKeys"], 4,
+        "key x's three clients and key y's one: {st}"
+    );
+}
+
+// Screenshots of the history view, to look at: LAB_HISTORY_SCREENSHOTS=DIR keeps them.
+#[test]
+fn screenshots_of_the_history_view_are_drawn() {
+    let Some(browser) = chromium_or_skip("timeline_browser") else {
+        return;
+    };
+    let dir = std::env::var_os("LAB_HISTORY_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| scratch("png"));
+    std::fs::create_dir_all(&dir).expect("the screenshot folder can be made");
+    let mut pages = vec![(
+        "kv-trial",
+        write(
+            &timeline::page(&support::kv_history::kv_trial(1)),
+            "kv-trial.html",
+        ),
+    )];
+    if let Some(data) = golden_data("timeline_browser") {
+        pages.push(("c10-bad", golden_history_page(&data, "c10-bad.txt").1));
+    }
+    for (name, page) in pages {
+        let png = dir.join(format!("history-{name}.png"));
+        chromium(
+            &browser,
+            &format!("file://{}", page.display()),
+            &[
+                "--window-size=1280,900".to_string(),
+                "--virtual-time-budget=5000".to_string(),
+                format!("--screenshot={}", png.display()),
+            ],
+        );
+        let bytes = std::fs::read(&png).expect("Chromium wrote the screenshot");
+        assert!(
+            bytes.starts_with(b"\x89PNG\r\n\x1a\n") && bytes.len() > 10_000,
+            "{name}: the screenshot is not a drawn PNG ({} bytes)",
+            bytes.len()
+        );
+        eprintln!("screenshot: {} ({} bytes)", png.display(), bytes.len());
+    }
 }

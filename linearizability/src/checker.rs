@@ -548,6 +548,17 @@ impl<M: Model> CheckResult<'_, '_, M> {
         self.partitions.iter().map(|p| p.steps).sum()
     }
 
+    /// The history that was checked (for a picture of it: the operations of partitions left
+    /// out after a violation are only here).
+    pub fn history(&self) -> &[Operation<M::Input, M::Output>] {
+        self.history
+    }
+
+    /// The model the history was checked against (to describe operations and states).
+    pub fn model(&self) -> &M {
+        self.model
+    }
+
     /// The first partition (in key order) that is not linearizable.
     pub fn violation(&self) -> Option<&PartitionResult> {
         self.partitions

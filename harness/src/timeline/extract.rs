@@ -685,6 +685,7 @@ pub fn from_report(report: &TrialReport) -> Timeline {
     let mut lanes = 0usize;
     let mut calls = Calls::default();
     let mut cleaned: Option<u64> = None;
+    let mut history: Option<&str> = None;
 
     for r in &order {
         let at = r.micros;
@@ -717,6 +718,7 @@ pub fn from_report(report: &TrialReport) -> Timeline {
                 // The peers go down at the cleanup only if the run goes on: a trial ends with
                 // the cleanup, and its lanes end in the states of its last moment.
                 (Fact::Cleanup, _) => cleaned = cleaned.or(Some(at)),
+                (Fact::History, _) => history = r.str("history").or(history),
                 (Fact::Start, Some(p)) => {
                     let term = b.track(p).term;
                     let state = PeerState::Up {
@@ -921,7 +923,16 @@ pub fn from_report(report: &TrialReport) -> Timeline {
         rpcs: calls.records(),
         failure: None,
         notes,
+        history: None,
     };
+    if let Some(json) = history {
+        match serde_json::from_str(json) {
+            Ok(h) => timeline.history = Some(h),
+            Err(e) => timeline
+                .notes
+                .push(format!("the checked history could not be read back ({e})")),
+        }
+    }
     timeline.failure = failure_of(report, &timeline);
     timeline
 }

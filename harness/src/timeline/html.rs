@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::history::{Clock, History};
 use super::model::*;
 
 const CSS: &str = include_str!("page.css");
@@ -117,6 +118,121 @@ struct PageData<'a> {
     rpc_details: Vec<&'a str>,
     failure: Option<FailureJson<'a>>,
     notes: &'a [String],
+    history: Option<HistoryJson<'a>>,
+}
+
+/// A checked history, times in the page's microseconds.
+#[derive(Serialize)]
+struct HistoryJson<'a> {
+    /// `run` (run time) or `order` (event `k` at `k` ms; the axis counts events).
+    axis: &'static str,
+    verdict: String,
+    explanation: &'a str,
+    /// State descriptions, listed once.
+    states: Vec<String>,
+    parts: Vec<HistoryPartJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct HistoryPartJson<'a> {
+    key: &'a str,
+    /// `null`: not checked (the check stopped at a violation in another key).
+    verdict: Option<String>,
+    /// `[client, call, return (-1: unknown outcome), index in the history]`.
+    ops: Vec<(usize, f64, f64, usize)>,
+    /// The operations' descriptions, alongside `ops`.
+    descs: Vec<&'a str>,
+    /// The linearization (or longest linearizable prefix), in order: `[op (position in
+    /// ops), point, state before, state after (positions in states)]`.
+    lin: Vec<(usize, f64, usize, usize)>,
+    stuck: Option<StuckJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct StuckJson<'a> {
+    /// Position in the partition's `ops`.
+    op: usize,
+    deadline: f64,
+    state: &'a str,
+    /// Positions in `ops`.
+    candidates: Vec<usize>,
+}
+
+fn history_json(h: &History) -> HistoryJson<'_> {
+    let mut states = Table::default();
+    let verdict = |v: linearizability::Verdict| v.to_string();
+    let parts = h
+        .partitions
+        .iter()
+        .map(|p| {
+            let position: BTreeMap<usize, usize> = p
+                .operations
+                .iter()
+                .enumerate()
+                .map(|(i, op)| (op.index, i))
+                .collect();
+            let pos = |index: usize| position.get(&index).copied().unwrap_or(usize::MAX);
+            HistoryPartJson {
+                key: &p.key,
+                verdict: p.verdict.map(verdict),
+                ops: p
+                    .operations
+                    .iter()
+                    .map(|op| {
+                        (
+                            op.client,
+                            h.page_micros(op.call),
+                            op.ret.map_or(-1.0, |r| h.page_micros(r)),
+                            op.index,
+                        )
+                    })
+                    .collect(),
+                descs: p
+                    .operations
+                    .iter()
+                    .map(|op| op.description.as_str())
+                    .collect(),
+                lin: p
+                    .linearization
+                    .iter()
+                    .filter(|l| position.contains_key(&l.index))
+                    .map(|l| {
+                        (
+                            pos(l.index),
+                            h.page_micros(l.at),
+                            states.id(&l.state_before),
+                            states.id(&l.state_after),
+                        )
+                    })
+                    .collect(),
+                stuck: p
+                    .stuck
+                    .as_ref()
+                    .filter(|s| position.contains_key(&s.index))
+                    .map(|s| StuckJson {
+                        op: pos(s.index),
+                        deadline: h.page_micros(s.deadline),
+                        state: &s.state,
+                        candidates: s
+                            .candidates
+                            .iter()
+                            .filter(|&&c| position.contains_key(&c))
+                            .map(|&c| pos(c))
+                            .collect(),
+                    }),
+            }
+        })
+        .collect();
+    HistoryJson {
+        axis: match h.clock {
+            Clock::RunNanos => "run",
+            Clock::Order => "order",
+        },
+        verdict: h.verdict.to_string(),
+        explanation: &h.explanation,
+        states: states.names,
+        parts,
+    }
 }
 
 fn role_code(state: PeerState) -> (u64, u8) {
@@ -250,6 +366,7 @@ pub fn data_json(t: &Timeline) -> String {
             rpcs: f.rpcs.iter().map(|&i| page_position[i]).collect(),
         }),
         notes: &t.notes,
+        history: t.history.as_ref().map(history_json),
     };
     serde_json::to_string(&data).unwrap_or_else(|e| {
         // Only a non-string map key can fail, and the data has none; say so on the page.
@@ -260,17 +377,57 @@ pub fn data_json(t: &Timeline) -> String {
     })
 }
 
+/// The header's lines about a checked history: its verdict and, unless it is linearizable,
+/// the checker's explanation.
+fn history_header(h: &History) -> String {
+    let class = match h.verdict {
+        linearizability::Verdict::Linearizable => "passed",
+        linearizability::Verdict::NotLinearizable => "failed",
+        linearizability::Verdict::Unknown => "unknown",
+    };
+    let clients = h.clients().len();
+    let keys = h.partitions.len();
+    let summary = format!(
+        "{} operations by {clients} client{} on {keys} key{}{}",
+        h.operations(),
+        if clients == 1 { "" } else { "s" },
+        if keys == 1 { "" } else { "s" },
+        match h.clock {
+            Clock::RunNanos => "; times in nanoseconds of run time",
+            Clock::Order => "; times are positions in the file's sequence of calls and returns",
+        }
+    );
+    let explanation = if h.verdict == linearizability::Verdict::Linearizable {
+        String::new()
+    } else {
+        format!(
+            "<pre class=\"explanation\">{}</pre>",
+            escape(&h.explanation)
+        )
+    };
+    format!(
+        "<div class=\"result history {class}\" id=\"history-verdict\">history of client calls: {} <span class=\"message\">({})</span></div>{explanation}",
+        escape(&h.verdict.to_string()).to_uppercase(),
+        escape(&summary),
+    )
+}
+
 /// The whole page.
 pub fn render(t: &Timeline) -> String {
     let json = script_json(&data_json(t));
-    let result = match &t.failure {
-        Some(f) => format!(
+    let result = match (&t.failure, t.is_history_only()) {
+        (Some(f), _) => format!(
             "<div class=\"result failed\">FAILED at {:.6}s ({}): <span class=\"message\">{}</span></div>",
             f.at as f64 / 1e6,
             escape(f.source.as_str()),
             escape(&f.message)
         ),
-        None => "<div class=\"result passed\">PASSED</div>".to_string(),
+        (None, true) => String::new(),
+        (None, false) => "<div class=\"result passed\">PASSED</div>".to_string(),
+    };
+    let result = match &t.history {
+        Some(h) => result + &history_header(h),
+        None => result,
     };
     let notes = if t.notes.is_empty() {
         String::new()
@@ -282,7 +439,36 @@ pub fn render(t: &Timeline) -> String {
             .collect();
         format!("<ul class=\"notes\">{}</ul>", items.join(""))
     };
-    let rpc_count = t.rpcs.len();
+    let (page_title, meta_line) = if t.is_history_only() {
+        let verdict = t
+            .history
+            .as_ref()
+            .map_or(String::new(), |h| h.verdict.to_string());
+        (
+            format!("{}: {verdict}", t.title),
+            "<div class=\"meta\">a checked history of client calls, drawn on its own: one row per client and key, each operation a bar from its call to its return</div>".to_string(),
+        )
+    } else {
+        (
+            format!(
+                "{} seed {}: {}",
+                t.grader,
+                t.seed,
+                if t.failure.is_some() { "failed" } else { "passed" }
+            ),
+            format!(
+                "<div class=\"meta\">grader <code>{grader}</code> · seed <code>{seed}</code> · {executor} mode · {peers} peers · {events} log lines · {rpc_count} RPCs · run time {end:.3}s · replay: <code>{replay}</code></div>",
+                grader = escape(&t.grader),
+                seed = t.seed,
+                executor = escape(&t.executor),
+                peers = t.peers,
+                events = t.events.len(),
+                rpc_count = t.rpcs.len(),
+                end = t.end as f64 / 1e6,
+                replay = escape(&t.replay),
+            ),
+        )
+    };
     format!(
         r#"<!DOCTYPE html>
 <html lang="en">
@@ -290,7 +476,7 @@ pub fn render(t: &Timeline) -> String {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="harness {version}">
-<title>{grader} seed {seed}: {status}</title>
+<title>{page_title}</title>
 <style>
 {CSS}</style>
 </head>
@@ -300,7 +486,7 @@ pub fn render(t: &Timeline) -> String {
 {GUARD_JS}</script>
 <header>
 <h1>{title}</h1>
-<div class="meta">grader <code>{grader}</code> · seed <code>{seed}</code> · {executor} mode · {peers} peers · {events} log lines · {rpc_count} RPCs · run time {end:.3}s · replay: <code>{replay}</code></div>
+{meta_line}
 {result}
 {notes}
 </header>
@@ -309,6 +495,7 @@ pub fn render(t: &Timeline) -> String {
 <div class="group" id="methods"><span class="label">RPCs:</span></div>
 <div class="legend"><span><span class="swatch" style="background:#c9dcf2"></span> follower</span><span><span class="swatch" style="background:#f6c35f"></span> candidate</span><span><span class="swatch" style="background:#4fae5a"></span> leader</span><span><span class="swatch" style="background:#3a3f4b"></span> down</span><span><span class="swatch" style="background:repeating-linear-gradient(45deg,#d1242f 0 2px,transparent 2px 4px)"></span> disconnected</span><span>◇ get_state (◆ leader)</span><span style="color:#0b8f8f">▁▂ apply index</span><span style="color:#d1242f">— slow (&gt;100 ms)</span><span>✕ lost</span></div>
 <div id="hidden-peers"></div>
+<div class="group" id="history-controls" hidden><span class="label">history, key:</span><select id="history-key"></select><button id="to-stuck" title="zoom to the operation that could not be placed (s)">unplaceable op</button><span class="legend"><span><span class="swatch" style="background:#cfe8d4;border:1px solid #3d8f4a"></span> took effect (●: when)</span><span><span class="swatch" style="background:#e4e7ee;border:1px solid #9aa4b5"></span> after the prefix</span><span><span class="swatch" style="background:#f8d0d3;border:2px solid #d1242f"></span> could not be placed</span><span><span class="swatch" style="border:1px dashed #d4760a"></span> could not go first either</span><span>┄ outcome unknown</span></span></div>
 </div>
 <div id="status">drawing…</div>
 <div id="view"><canvas id="canvas"></canvas><div id="failure-marker" hidden><span>failure</span></div></div>
@@ -322,19 +509,8 @@ pub fn render(t: &Timeline) -> String {
 </html>
 "#,
         version = env!("CARGO_PKG_VERSION"),
-        grader = escape(&t.grader),
-        seed = t.seed,
-        status = if t.failure.is_some() {
-            "failed"
-        } else {
-            "passed"
-        },
+        page_title = escape(&page_title),
         title = escape(&t.title),
-        executor = escape(&t.executor),
-        peers = t.peers,
-        events = t.events.len(),
-        end = t.end as f64 / 1e6,
-        replay = escape(&t.replay),
     )
 }
 
@@ -349,6 +525,33 @@ mod tests {
         assert!(!json.contains('>'));
         let back: serde_json::Value = serde_json::from_str(&json).expect("still JSON");
         assert_eq!(back["line"], "</script><script>alert(1)</script> & <!--");
+    }
+
+    #[test]
+    fn a_history_alone_says_so_and_a_trial_with_one_keeps_its_grader_line() {
+        use linearizability::models::{KvInput, KvModel, KvOutput};
+        use linearizability::{Checker, Operation};
+
+        let ops = vec![
+            Operation::new(0, KvInput::put("k", "<a>"), 0, KvOutput::default(), 10),
+            Operation::new(1, KvInput::get("k"), 20, KvOutput::value(""), 30),
+        ];
+        let result = Checker::new(&KvModel).check(&ops).expect("well formed");
+        let history = History::from_check(&result, Clock::RunNanos);
+        let mut t = Timeline::of_history("two calls", history);
+        let page = render(&t);
+        assert!(page.contains("a checked history of client calls, drawn on its own"));
+        assert!(page.contains("history of client calls: NOT LINEARIZABLE"));
+        assert!(!page.contains("PASSED") && !page.contains("grader <code>"));
+        assert!(
+            !page.contains("put('k', '<a>')"),
+            "descriptions are escaped"
+        );
+        // A trial without Raft lanes (a service on its own) keeps its grader, seed and replay.
+        t.grader = "kv_basic".into();
+        let page = render(&t);
+        assert!(page.contains("grader <code>kv_basic</code>"));
+        assert!(page.contains("PASSED"));
     }
 
     #[test]

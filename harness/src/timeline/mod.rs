@@ -16,6 +16,11 @@
 //! - [`model`]: the [`Timeline`] data.
 //! - [`extract`]: from a trial's records and outcome to a [`Timeline`].
 //! - [`html`]: from a [`Timeline`] to the page.
+//! - [`history`]: a checked history of client calls (the key/value tests'), drawn under the
+//!   peers' lanes: one row per client, each operation a bar from call to return, per key,
+//!   the longest linearizable prefix as points, the operation that could not be placed
+//!   marked, the states before and after each operation on hover. A grader records it with
+//!   [`probe::history`]; [`history_page`] draws a history on its own.
 //!
 //! ```
 //! use harness::graders;
@@ -30,6 +35,7 @@
 //! ```
 
 pub mod extract;
+pub mod history;
 pub mod html;
 pub mod model;
 pub mod probe;
@@ -54,6 +60,27 @@ pub struct PageError {
 /// The timeline of a finished trial (see [`extract::from_report`]).
 pub fn timeline(report: &TrialReport) -> Timeline {
     extract::from_report(report)
+}
+
+/// The page of a checked history on its own, titled `title` (a history file; a service
+/// tested without Raft lanes).
+///
+/// ```
+/// use harness::timeline::{self, history::{Clock, History}};
+/// use linearizability::models::{KvInput, KvModel, KvOutput};
+/// use linearizability::{Checker, Operation};
+///
+/// let ops = vec![
+///     Operation::new(0, KvInput::put("k", "a"), 0, KvOutput::default(), 1),
+///     Operation::new(1, KvInput::get("k"), 2, KvOutput::value(""), 3),
+/// ];
+/// let result = Checker::new(&KvModel).check(&ops)?;
+/// let page = timeline::history_page("two calls", History::from_check(&result, Clock::Order));
+/// assert!(page.contains("not linearizable"));
+/// # Ok::<(), linearizability::HistoryError>(())
+/// ```
+pub fn history_page(title: &str, history: history::History) -> String {
+    html::render(&Timeline::of_history(title, history))
 }
 
 /// The HTML page of a finished trial.

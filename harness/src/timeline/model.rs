@@ -3,6 +3,8 @@
 
 use std::collections::BTreeSet;
 
+use super::history::History;
+
 /// A peer's role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Role {
@@ -326,9 +328,45 @@ pub struct Timeline {
     pub failure: Option<Failure>,
     /// What the page should say about missing data.
     pub notes: Vec<String>,
+    /// The checked history of client calls (key/value tests), drawn under the peers' lanes.
+    pub history: Option<History>,
 }
 
 impl Timeline {
+    /// A timeline with nothing but a checked history (no trial: a history file, a test of a
+    /// service without Raft lanes), titled `title`.
+    pub fn of_history(title: &str, history: History) -> Timeline {
+        Timeline {
+            grader: String::new(),
+            title: title.to_string(),
+            seed: 0,
+            executor: String::new(),
+            replay: String::new(),
+            end: history.page_micros(history.last_time()).ceil() as u64,
+            peers: 0,
+            clusters: Vec::new(),
+            roles: RoleSource::Log,
+            spans: Vec::new(),
+            cuts: Vec::new(),
+            samples: Vec::new(),
+            applies: Vec::new(),
+            events: Vec::new(),
+            rpcs: Vec::new(),
+            failure: None,
+            notes: Vec::new(),
+            history: Some(history),
+        }
+    }
+
+    /// Whether this timeline is a history alone, with no trial around it (no grader, no
+    /// peers: [`Timeline::of_history`]).
+    pub fn is_history_only(&self) -> bool {
+        self.history.is_some()
+            && self.grader.is_empty()
+            && self.peers == 0
+            && self.clusters.is_empty()
+    }
+
     /// The spans of `peer`, in time order.
     pub fn spans_of(&self, peer: usize) -> impl Iterator<Item = &Span> {
         self.spans.iter().filter(move |s| s.peer == peer)

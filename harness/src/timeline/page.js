@@ -23,6 +23,8 @@
   var AGGREGATE_LIMIT = 5000;
   var TRAFFIC_PX = 2;
   var HOVER_PX = 5;
+  var KEY_H = 20; // a key's header row in the history
+  var CLIENT_H = 26; // a client's row in the history
 
   var ROLE_FILL = ['#c9dcf2', '#f6c35f', '#4fae5a', '#3a3f4b'];
   var ROLE_NAME = ['follower', 'candidate', 'leader', 'down'];
@@ -46,7 +48,58 @@
   var LONG_COLOUR = '#d1242f';
 
   // ---- data prepared for drawing -----------------------------------------------------------
-  var end = Math.max(meta.end, 1);
+  // The checked history of client calls (key/value tests), if any: per key (part), one row per
+  // client, each operation a bar from call to return, the linearization as points.
+  var hist = data.history || null;
+  var histEnd = 0;
+  var orderAxis = !!hist && hist.axis === 'order';
+  var histParts = hist ? hist.parts.map(function (part, pi) {
+    var ops = part.ops.map(function (o, i) {
+      // [client, call, return (-1: unknown), index in the history]
+      return { part: pi, pos: i, client: o[0], call: o[1], ret: o[2] < 0 ? null : o[2], index: o[3],
+        desc: part.descs[i], lin: -1, at: 0, before: '', after: '', stuck: false, candidate: false };
+    });
+    part.lin.forEach(function (l, k) {
+      // [op, point, state before, state after]
+      var op = ops[l[0]];
+      if (!op) return;
+      op.lin = k; op.at = l[1]; op.before = hist.states[l[2]]; op.after = hist.states[l[3]];
+    });
+    var stuck = part.stuck;
+    if (stuck && ops[stuck.op]) {
+      ops[stuck.op].stuck = true;
+      stuck.candidates.forEach(function (c) { if (ops[c] && c !== stuck.op) ops[c].candidate = true; });
+    }
+    var clients = [], rows = {};
+    ops.forEach(function (op) {
+      if (!rows[op.client]) { rows[op.client] = []; clients.push(op.client); }
+      rows[op.client].push(op);
+      histEnd = Math.max(histEnd, op.ret === null ? op.call : op.ret);
+    });
+    clients.sort(function (a, b) { return a - b; });
+    // Per row, by call time, with the longest known bar to find what reaches into the view.
+    var longest = 0;
+    clients.forEach(function (c) {
+      rows[c].sort(function (a, b) { return a.call - b.call; });
+      rows[c].forEach(function (op) { if (op.ret !== null) longest = Math.max(longest, op.ret - op.call); });
+    });
+    return { key: part.key, verdict: part.verdict, ops: ops, clients: clients, rows: rows, longest: longest,
+      stuck: stuck && ops[stuck.op] ? stuck : null, linCount: part.lin.length,
+      path: part.lin.map(function (l) { return ops[l[0]]; }).filter(function (op) { return !!op; }) };
+  }) : [];
+  // Which key the history rows show: a part's position, or -1 for every key.
+  var histShown = -1;
+  (function () {
+    var rows = 0, bad = -1;
+    histParts.forEach(function (part, i) {
+      rows += part.clients.length;
+      if (bad < 0 && part.verdict === 'not linearizable') bad = i;
+    });
+    if (bad >= 0) histShown = bad;
+    else if (rows > 60 && histParts.length) histShown = 0;
+  })();
+  var histStuck = histShown >= 0 && histParts[histShown].stuck ? histParts[histShown] : null;
+  var end = Math.max(meta.end, histEnd, 1);
   // The states the run ended in are drawn a little past its end, so a change at the very end
   // (a failing check's last look) still shows.
   var TAIL = Math.max(end * 0.03, 1000);
@@ -109,6 +162,7 @@
   function xOf(t) { return plotLeft() + (t - view.start) / (view.end - view.start) * plotWidth(); }
   function tOf(x) { return view.start + (x - plotLeft()) / plotWidth() * (view.end - view.start); }
   function fmtTime(us, span) {
+    if (orderAxis) return '#' + Math.round(us / 1000);
     var digits = span === undefined ? 6 : Math.max(0, Math.min(6, Math.ceil(-Math.log10(span / 1e6)) + 1));
     return (us / 1e6).toFixed(digits) + 's';
   }
@@ -130,13 +184,28 @@
   // ---- layout -----------------------------------------------------------------------------
   function layout() {
     width = Math.max(480, container.clientWidth);
-    lanes = [{ kind: 'tester', y: AXIS_H, h: TESTER_H }];
-    var y = AXIS_H + TESTER_H + LANE_GAP;
+    lanes = [];
+    var y = AXIS_H;
+    // A history on its own has no tester lane.
+    if (peers > 0 || testerEvents.length || !hist) {
+      lanes.push({ kind: 'tester', y: AXIS_H, h: TESTER_H });
+      y += TESTER_H + LANE_GAP;
+    }
     for (var p = 0; p < peers; p++) {
       if (hidden.has(p)) continue;
       lanes.push({ kind: 'peer', peer: p, y: y, h: LANE_H });
       y += LANE_H + LANE_GAP;
     }
+    histParts.forEach(function (part, pi) {
+      if (histShown >= 0 && histShown !== pi) return;
+      lanes.push({ kind: 'key', part: pi, y: y, h: KEY_H });
+      y += KEY_H;
+      part.clients.forEach(function (c) {
+        lanes.push({ kind: 'client', part: pi, client: c, y: y, h: CLIENT_H });
+        y += CLIENT_H;
+      });
+      y += LANE_GAP;
+    });
     height = y + BOTTOM_PAD;
     var dpr = window.devicePixelRatio || 1;
     canvas.width = Math.round(width * dpr);
@@ -160,6 +229,21 @@
       el.className = 'lane-label';
       el.style.top = lane.y + 'px';
       el.style.height = lane.h + 'px';
+      if (lane.kind === 'key' || lane.kind === 'client') {
+        var part = histParts[lane.part];
+        if (lane.kind === 'key') {
+          el.classList.add('key');
+          if (part.verdict === 'not linearizable') el.classList.add('bad');
+          el.textContent = part.key === '' ? 'history' : 'key ' + part.key;
+          el.title = keyTitle(part);
+        } else {
+          el.classList.add('client');
+          el.setAttribute('data-client', String(lane.client));
+          el.textContent = 'client ' + lane.client;
+        }
+        container.appendChild(el);
+        return;
+      }
       if (lane.kind === 'tester') {
         el.classList.add('tester');
         el.innerHTML = 'tester<small>its events</small>';
@@ -194,6 +278,7 @@
   // ---- drawing ----------------------------------------------------------------------------
   function niceStep(span, px) {
     var target = span / Math.max(1, px / 110);
+    if (orderAxis) target = Math.max(target, 1000);
     var pow = Math.pow(10, Math.floor(Math.log10(target)));
     var steps = [1, 2, 5, 10];
     for (var i = 0; i < steps.length; i++) if (steps[i] * pow >= target) return steps[i] * pow;
@@ -626,6 +711,236 @@
     ctx.restore();
   }
 
+  // ---- the history of client calls -------------------------------------------------------
+  var OP_FILL = { lin: '#cfe8d4', after: '#e4e7ee', unchecked: '#eef0f4', stuck: '#f8d0d3' };
+  var OP_LINE = { lin: '#3d8f4a', after: '#9aa4b5', unchecked: '#c2c8d3', stuck: '#d1242f' };
+  var POINT_COLOUR = '#1a5e2a';
+  // The operation under the mouse: outlined, and the linearization up to it drawn bold.
+  var hoverOp = null;
+  function opClass(op) {
+    if (op.stuck) return 'stuck';
+    if (op.lin >= 0) return 'lin';
+    return histParts[op.part].verdict === null ? 'unchecked' : 'after';
+  }
+  // Where an operation's bar ends: its return, or (outcome unknown) the end of the run.
+  function opEnd(op) { return op.ret === null ? end : op.ret; }
+  function keyName(part) { return part.key === '' ? 'the whole history' : 'key ' + part.key; }
+  function keyTitle(part) {
+    var what = part.verdict === null ? 'not checked (the check stopped at a violation in another key)' : part.verdict;
+    return keyName(part) + ': ' + what + ', ' + part.ops.length + ' operations by ' + part.clients.length +
+      ' client' + (part.clients.length === 1 ? '' : 's');
+  }
+  function drawKeyLane(lane) {
+    var part = histParts[lane.part];
+    var left = plotLeft(), right = plotLeft() + plotWidth();
+    ctx.fillStyle = '#f1f4f9';
+    ctx.fillRect(left, lane.y, right - left, lane.h);
+    ctx.font = '11px system-ui, sans-serif';
+    ctx.textBaseline = 'middle';
+    ctx.textAlign = 'left';
+    ctx.fillStyle = part.verdict === 'not linearizable' ? '#d1242f' : '#3b4252';
+    var text = keyTitle(part);
+    if (part.verdict === 'not linearizable') {
+      text += ' · the longest linearizable prefix has ' + part.linCount + ' operations';
+    } else if (part.verdict === 'linearizable') {
+      text += ' · ● marks when each took effect';
+    }
+    ctx.fillText(text, left + 6, lane.y + lane.h / 2);
+  }
+  function drawClientLane(lane) {
+    var part = histParts[lane.part];
+    var row = part.rows[lane.client];
+    var left = plotLeft(), right = plotLeft() + plotWidth();
+    ctx.fillStyle = '#f8f9fc';
+    ctx.fillRect(left, lane.y, right - left, lane.h);
+    ctx.strokeStyle = '#e6e9ef';
+    ctx.beginPath(); ctx.moveTo(left, lane.y + lane.h - 0.5); ctx.lineTo(right, lane.y + lane.h - 0.5); ctx.stroke();
+    var top = lane.y + 3, h = lane.h - 6;
+    ctx.font = '11px ui-monospace, Menlo, Consolas, monospace';
+    ctx.textBaseline = 'middle';
+    ctx.textAlign = 'left';
+    var first = lowerBound(row, view.start - part.longest, function (op) { return op.call; });
+    // Operations of unknown outcome reach the end of the run: always look at them.
+    var list = row.slice(first).concat(row.slice(0, first).filter(function (op) { return op.ret === null; }));
+    var drawn = 0;
+    for (var i = 0; i < list.length; i++) {
+      var op = list[i];
+      if (op.call > view.end) continue;
+      var stop = opEnd(op);
+      if (stop < view.start) continue;
+      var x0 = Math.max(left - 2, xOf(op.call)), x1 = Math.min(right + 2, xOf(stop));
+      if (x1 - x0 < 2) { var mid = (x0 + x1) / 2; x0 = mid - 1; x1 = mid + 1; }
+      var cls = opClass(op);
+      ctx.fillStyle = OP_FILL[cls];
+      ctx.fillRect(x0, top, x1 - x0, h);
+      ctx.strokeStyle = OP_LINE[cls];
+      ctx.lineWidth = cls === 'stuck' ? 2.5 : 1;
+      if (op.ret === null) ctx.setLineDash([4, 3]);
+      ctx.strokeRect(x0 + 0.5, top + 0.5, x1 - x0 - 1, h - 1);
+      ctx.setLineDash([]);
+      if (op.candidate) {
+        ctx.strokeStyle = '#d4760a';
+        ctx.lineWidth = 1.5;
+        ctx.setLineDash([3, 2]);
+        ctx.strokeRect(x0 - 1.5, top - 1.5, x1 - x0 + 3, h + 3);
+        ctx.setLineDash([]);
+      }
+      ctx.lineWidth = 1;
+      if (x1 - x0 > 28) {
+        ctx.save();
+        ctx.beginPath(); ctx.rect(x0 + 2, top, x1 - x0 - 4, h); ctx.clip();
+        ctx.fillStyle = cls === 'stuck' ? '#8f0d1f' : '#1d2330';
+        ctx.fillText(op.desc, Math.max(x0, left) + 4, top + h / 2);
+        ctx.restore();
+      }
+      if (op.stuck) {
+        // A cross where it had to have taken effect by.
+        var xs = xOf(op.ret === null ? stop : op.ret);
+        ctx.strokeStyle = '#d1242f';
+        ctx.lineWidth = 2;
+        ctx.beginPath();
+        ctx.moveTo(xs - 5, lane.y + 2); ctx.lineTo(xs + 5, lane.y + lane.h - 2);
+        ctx.moveTo(xs + 5, lane.y + 2); ctx.lineTo(xs - 5, lane.y + lane.h - 2);
+        ctx.stroke();
+        ctx.lineWidth = 1;
+      }
+      if (op === hoverOp) {
+        ctx.strokeStyle = '#1d2330';
+        ctx.lineWidth = 2;
+        ctx.strokeRect(x0 - 1, top - 1, x1 - x0 + 2, h + 2);
+        ctx.lineWidth = 1;
+      }
+      drawn++;
+    }
+    lane.drawn = drawn;
+  }
+  function clientLane(part, client) {
+    for (var i = 0; i < lanes.length; i++) {
+      if (lanes[i].kind === 'client' && lanes[i].part === part && lanes[i].client === client) return lanes[i];
+    }
+    return null;
+  }
+  // The linearization (or longest linearizable prefix) of each key shown: a point where each
+  // operation took effect, joined in the order they did.
+  var lastLinDrawn = 0;
+  function drawLinearizations() {
+    lastLinDrawn = 0;
+    histParts.forEach(function (part, pi) {
+      if (histShown >= 0 && histShown !== pi) return;
+      if (!part.path.length) return;
+      var line = new Path2D(), dots = new Path2D();
+      var started = false, last = null;
+      var from = Math.max(0, lowerBound(part.path, view.start, function (op) { return op.at; }) - 1);
+      for (var k = from; k < part.path.length; k++) {
+        var op = part.path[k];
+        var lane = clientLane(pi, op.client);
+        if (!lane) continue;
+        var x = xOf(op.at), y = lane.y + lane.h / 2;
+        if (!started) { line.moveTo(x, y); started = true; } else line.lineTo(x, y);
+        if (op.at >= view.start && op.at <= view.end) {
+          dots.moveTo(x + 3.2, y); dots.arc(x, y, 3.2, 0, 2 * Math.PI);
+          lastLinDrawn++;
+        }
+        last = [x, y];
+        if (op.at > view.end) break;
+      }
+      ctx.save();
+      ctx.globalAlpha = 0.55;
+      ctx.strokeStyle = POINT_COLOUR;
+      ctx.lineWidth = 1.2;
+      ctx.stroke(line);
+      ctx.globalAlpha = 1;
+      ctx.fillStyle = POINT_COLOUR;
+      ctx.fill(dots);
+      // Hovering an operation that took effect: the order up to it, bold.
+      if (hoverOp && hoverOp.part === pi && hoverOp.lin >= 0) {
+        var bold = new Path2D();
+        for (var j = 0; j <= hoverOp.lin && j < part.path.length; j++) {
+          var q = part.path[j], ql = clientLane(pi, q.client);
+          if (!ql) continue;
+          if (j === 0) bold.moveTo(xOf(q.at), ql.y + ql.h / 2); else bold.lineTo(xOf(q.at), ql.y + ql.h / 2);
+        }
+        ctx.strokeStyle = POINT_COLOUR;
+        ctx.lineWidth = 2.5;
+        ctx.stroke(bold);
+        var hl = clientLane(pi, hoverOp.client);
+        if (hl) {
+          ctx.beginPath(); ctx.arc(xOf(hoverOp.at), hl.y + hl.h / 2, 6, 0, 2 * Math.PI); ctx.stroke();
+        }
+        ctx.lineWidth = 1;
+      }
+      // From the prefix's last point to the operation that could not be placed.
+      if (part.stuck && last) {
+        var stuckOp = part.ops[part.stuck.op];
+        var sl = clientLane(pi, stuckOp.client);
+        if (sl) {
+          ctx.strokeStyle = '#d1242f';
+          ctx.setLineDash([4, 3]);
+          ctx.lineWidth = 1.5;
+          ctx.beginPath(); ctx.moveTo(last[0], last[1]);
+          ctx.lineTo(xOf(opEnd(stuckOp)), sl.y + sl.h / 2); ctx.stroke();
+          ctx.setLineDash([]);
+        }
+      }
+      ctx.restore();
+    });
+  }
+  // The operation under (x, y) in a client's row, if any.
+  function opAt(lane, x) {
+    var part = histParts[lane.part];
+    var row = part.rows[lane.client];
+    var best = null, bestD = HOVER_PX + 1;
+    row.forEach(function (op) {
+      var x0 = xOf(op.call), x1 = Math.max(x0 + 2, xOf(opEnd(op)));
+      var d = x < x0 ? x0 - x : (x > x1 ? x - x1 : 0);
+      // Inside a bar beats near one; among bars, the latest called (drawn on top).
+      if (d < bestD || (d === 0 && bestD === 0)) { bestD = d; best = op; }
+    });
+    return best;
+  }
+  function timeWords(us) { return orderAxis ? 'event ' + fmtTime(us) : fmtTime(us); }
+  function opText(op) {
+    var part = histParts[op.part];
+    var lines = [op.desc + '   (client ' + op.client + ', ' + keyName(part) + ', #' + op.index + ' in the history)'];
+    lines.push('called ' + timeWords(op.call) + ', ' + (op.ret === null ? 'outcome unknown (it may have taken effect at any time after its call, or never)' :
+      'returned ' + timeWords(op.ret) + (orderAxis ? '' : '  (' + ((op.ret - op.call) / 1000).toFixed(3) + ' ms)')));
+    var linear = part.verdict === 'linearizable';
+    if (op.lin >= 0) {
+      lines.push('took effect ' + (op.lin + 1) + ' of ' + part.linCount + ' in ' +
+        (linear ? 'the linearization' : part.verdict === 'unknown' ? 'the longest linearizable prefix found before a limit ran out' :
+          'the longest linearizable prefix') + ', at ' + timeWords(op.at));
+      lines.push('state before: ' + op.before);
+      lines.push('state after:  ' + op.after);
+    } else if (op.stuck) {
+      lines.push('COULD NOT BE PLACED: after the longest linearizable prefix (' + part.linCount +
+        ' operations) the state is ' + part.stuck.state + ', and this operation cannot take effect there before it returns');
+      var others = part.stuck.candidates.length - 1;
+      lines.push(others > 0 ? 'nor can any of the ' + others + ' other operations that could go first (dashed orange)' :
+        'and no other operation could take effect before it');
+    } else if (op.candidate) {
+      lines.push('could have gone right after the prefix instead, but cannot either: the state there is ' + part.stuck.state);
+    } else if (part.verdict === null) {
+      lines.push('this key was not checked: the check stopped at the violation in another key');
+    } else if (part.verdict === 'unknown') {
+      lines.push('not placed when a limit ran out: the search had placed ' + part.linCount + ' operations of this key so far');
+    } else if (op.ret === null) {
+      lines.push('not in ' + (linear ? 'the linearization' : 'the prefix') + ': in this order it never took effect');
+    } else {
+      lines.push('not in the longest linearizable prefix: it comes after the operation that could not be placed');
+    }
+    return lines.join('\n');
+  }
+  // Zoom to the operation that could not be placed, from the prefix's last point to its return.
+  function toStuck() {
+    if (!histStuck) return;
+    var op = histStuck.ops[histStuck.stuck.op];
+    var last = histStuck.path.length ? histStuck.path[histStuck.path.length - 1] : null;
+    var from = Math.min(op.call, last ? last.call : op.call);
+    var to = Math.max(opEnd(op), last ? opEnd(last) : 0);
+    var pad = Math.max((to - from) * 0.6, orderAxis ? 5000 : 200);
+    setView(from - pad, to + pad);
+  }
+
   function placeMarker() {
     if (!failure) { marker.hidden = true; return; }
     var x = xOf(failure.at);
@@ -648,23 +963,28 @@
     ctx.clearRect(0, 0, width, height);
     drawAxis();
     lanes.forEach(function (lane) {
-      if (lane.kind === 'tester') drawTesterLane(lane); else drawPeerLane(lane);
+      if (lane.kind === 'tester') drawTesterLane(lane);
+      else if (lane.kind === 'peer') drawPeerLane(lane);
+      else if (lane.kind === 'key') drawKeyLane(lane);
+      else drawClientLane(lane);
     });
     drawClusters();
     drawEnd();
     var n = drawRpcs();
     drawMarkedRpcs();
     drawEvidence();
+    drawLinearizations();
     // Keep the plot's edges clean.
     ctx.fillStyle = '#fbfcfe';
     ctx.fillRect(0, AXIS_H, LABEL_W, height);
     ctx.fillRect(plotLeft() + plotWidth(), 0, RIGHT_PAD, height);
     placeMarker();
     lastDraw = { ms: performance.now() - t, rpcs: n, aggregated: aggregated };
+    var what = peers === 0 && !rpcs.length ? '' : ' · ' + n + ' of ' + rpcs.length +
+      ' RPCs in view' + (aggregated ? ' (drawn as traffic sent per peer, the lost in dark red; zoom in for arrows)' : '');
     status.textContent = 'view ' + fmtTime(view.start, view.end - view.start) + ' – ' +
-      fmtTime(view.end, view.end - view.start) + ' · ' + n + ' of ' + rpcs.length +
-      ' RPCs in view' + (aggregated ? ' (drawn as traffic sent per peer, the lost in dark red; zoom in for arrows)' : '') +
-      ' · drawn in ' + lastDraw.ms.toFixed(1) + ' ms';
+      fmtTime(view.end, view.end - view.start) + what + ' · drawn in ' + lastDraw.ms.toFixed(1) + ' ms' +
+      (hist ? ' · hover an operation for the states before and after it; s: zoom to the operation that could not be placed' : '');
     container.setAttribute('data-view-start-us', String(view.start));
     container.setAttribute('data-view-end-us', String(view.end));
     container.setAttribute('data-plot-left', String(plotLeft()));
@@ -745,6 +1065,7 @@
     else if (e.key === '-') zoomAt((view.start + view.end) / 2, 2);
     else if (e.key === '0') fit();
     else if (e.key === 'f') toFailure();
+    else if (e.key === 's') toStuck();
     else if (e.key === 'ArrowLeft') setView(view.start - span * 0.2, view.end - span * 0.2);
     else if (e.key === 'ArrowRight') setView(view.start + span * 0.2, view.end + span * 0.2);
   });
@@ -809,6 +1130,12 @@
     }
     if (!lane) return null;
     var t = tOf(x);
+    if (lane.kind === 'key') return keyTitle(histParts[lane.part]);
+    if (lane.kind === 'client') {
+      var op = opAt(lane, x);
+      hoverOp = op;
+      return op ? opText(op) : null;
+    }
     if (lane.kind === 'tester') {
       var evs = near(testerEvents, x, atOf);
       if (!evs.length) return null;
@@ -856,7 +1183,10 @@
   canvas.addEventListener('mousemove', function (e) {
     if (drag) { tooltip.hidden = true; return; }
     var rect = canvas.getBoundingClientRect();
+    var hovered = hoverOp;
+    hoverOp = null;
     var text = hoverText(e.clientX - rect.left, e.clientY - rect.top);
+    if (hoverOp !== hovered) redraw();
     if (!text) { tooltip.hidden = true; return; }
     tooltip.textContent = text;
     tooltip.hidden = false;
@@ -867,7 +1197,10 @@
     tooltip.style.left = left + 'px';
     tooltip.style.top = top + 'px';
   });
-  canvas.addEventListener('mouseleave', function () { tooltip.hidden = true; });
+  canvas.addEventListener('mouseleave', function () {
+    tooltip.hidden = true;
+    if (hoverOp) { hoverOp = null; redraw(); }
+  });
 
   // ---- controls ---------------------------------------------------------------------------
   function buildControls() {
@@ -907,12 +1240,48 @@
     toggle('lost only', lostOnly, function (on) { lostOnly = on; });
   }
 
+  function buildHistoryControls() {
+    if (!hist) return;
+    document.getElementById('history-controls').hidden = false;
+    if (peers === 0) {
+      // A history on its own: no Raft legend, no RPC filters.
+      document.querySelectorAll('#controls > .legend, #methods').forEach(function (el) { el.style.display = 'none'; });
+    }
+    var select = document.getElementById('history-key');
+    var all = document.createElement('option');
+    all.value = '-1';
+    all.textContent = 'every key (' + histParts.length + ')';
+    select.appendChild(all);
+    histParts.forEach(function (part, i) {
+      var o = document.createElement('option');
+      o.value = String(i);
+      o.textContent = (part.key === '' ? 'the whole history' : part.key) + ' — ' +
+        (part.verdict === null ? 'not checked' : part.verdict) + ' (' + part.ops.length + ' ops)';
+      select.appendChild(o);
+    });
+    select.value = String(histShown);
+    select.addEventListener('change', function () {
+      histShown = Number(select.value);
+      histStuck = histShown >= 0 && histParts[histShown].stuck ? histParts[histShown] : null;
+      stuckButton.hidden = !histStuck;
+      layout();
+      draw();
+    });
+    var stuckButton = document.getElementById('to-stuck');
+    stuckButton.hidden = !histStuck;
+    stuckButton.addEventListener('click', toStuck);
+  }
+
   // ---- start ------------------------------------------------------------------------------
   buildControls();
+  buildHistoryControls();
   layout();
   fit();
   // page.html#failure opens zoomed on the failure.
   if (location.hash === '#failure') toFailure();
+  // page.html#stuck, and a history drawn on its own, open on the operation that could not be
+  // placed.
+  if (location.hash === '#stuck' || (hist && peers === 0 && location.hash === '')) toStuck();
   draw();
   window.addEventListener('resize', function () { layout(); draw(); });
 
@@ -933,6 +1302,7 @@
     markedSpans: markedSpan.size,
     events: data.events.length,
     drawMs: lastDraw.ms,
+    history: hist ? historyCheck() : null,
     loadMs: performance.now() - loadStart
   };
   // page.html#measure: time the drawing and the hover search (synchronously, so the numbers
@@ -959,6 +1329,28 @@
     }, 20);
     fit();
     draw();
+  }
+  function historyCheck() {
+    // What the history rows show: keys and clients, bars and points drawn, where the
+    // operation that could not be placed is.
+    var rows = lanes.filter(function (l) { return l.kind === 'client'; });
+    var out = {
+      axis: hist.axis,
+      keys: histParts.length,
+      shown: histShown,
+      rows: rows.map(function (l) { return [histParts[l.part].key, l.client]; }),
+      opsDrawn: rows.reduce(function (n, l) { return n + (l.drawn || 0); }, 0),
+      pointsDrawn: lastLinDrawn,
+      stuck: null
+    };
+    if (histStuck) {
+      var op = histStuck.ops[histStuck.stuck.op];
+      var lane = clientLane(histShown, op.client);
+      out.stuck = { index: op.index, client: op.client, call: op.call, ret: op.ret,
+        x0: xOf(op.call), x1: xOf(opEnd(op)), y: lane ? lane.y + lane.h / 2 : null,
+        prefix: histStuck.linCount };
+    }
+    return out;
   }
   document.getElementById('selfcheck').textContent = JSON.stringify(check);
   document.body.setAttribute('data-ready', '1');
@@ -1043,8 +1435,54 @@
       for (var j = 0; j < 5; j++) draw();
       out.failureDrawMs = (performance.now() - t0) / 5;
     }
+    if (hist) out.history = await historySelfTest();
     out.done = true;
     document.getElementById('selftest').textContent = JSON.stringify(out);
+  }
+  // Hovers the operation that could not be placed and one that took effect, switches keys,
+  // and reports what the page showed.
+  async function historySelfTest() {
+    var out = {};
+    var rect = canvas.getBoundingClientRect();
+    var at = function (x, y) { return { clientX: rect.left + x, clientY: rect.top + y, bubbles: true, cancelable: true }; };
+    var hover = async function (op) {
+      var lane = clientLane(op.part, op.client);
+      var x0 = Math.max(plotLeft(), xOf(op.call)), x1 = Math.min(plotLeft() + plotWidth(), xOf(opEnd(op)));
+      canvas.dispatchEvent(new MouseEvent('mousemove', at((x0 + x1) / 2, lane.y + lane.h / 2)));
+      await frames();
+      var text = tooltip.hidden ? '' : tooltip.textContent;
+      canvas.dispatchEvent(new MouseEvent('mouseleave', at(0, 0)));
+      return text;
+    };
+    if (histStuck) {
+      toStuck();
+      draw();
+      var op = histStuck.ops[histStuck.stuck.op];
+      out.stuckIndex = op.index;
+      out.stuckText = await hover(op);
+      // The last operation of the prefix: its states.
+      var last = histStuck.path[histStuck.path.length - 1];
+      if (last) {
+        setView(last.call - (opEnd(last) - last.call), opEnd(last) + (opEnd(last) - last.call));
+        draw();
+        out.lastIndex = last.index;
+        out.lastBefore = last.before;
+        out.lastAfter = last.after;
+        out.lastText = await hover(last);
+      }
+    }
+    // Every key at once, then back.
+    var select = document.getElementById('history-key');
+    var before = select.value;
+    select.value = '-1';
+    select.dispatchEvent(new Event('change'));
+    await frames();
+    out.rowsAllKeys = container.querySelectorAll('.lane-label.client').length;
+    select.value = before;
+    select.dispatchEvent(new Event('change'));
+    await frames();
+    out.rowsShown = container.querySelectorAll('.lane-label.client').length;
+    return out;
   }
   if (location.hash === '#selftest') {
     selfTest().catch(function (e) { console.error('self-test failed: ' + (e && e.stack || e)); });

@@ -42,6 +42,9 @@ pub enum Fact {
     /// One moment of one RPC: `call`, `end`, `method`, `stage`, and for a failed call its
     /// `outcome`, with a `detail` summary of the Raft message and its `term` when it decodes.
     Rpc,
+    /// A checked history of client calls: its [`History`](super::history::History) as JSON in
+    /// the `history` field.
+    History,
 }
 
 impl Fact {
@@ -58,6 +61,7 @@ impl Fact {
             Fact::Cleanup => "cleanup",
             Fact::End => "end",
             Fact::Rpc => "rpc",
+            Fact::History => "history",
         }
     }
 
@@ -74,6 +78,7 @@ impl Fact {
             Fact::Cleanup,
             Fact::End,
             Fact::Rpc,
+            Fact::History,
         ]
         .into_iter()
         .find(|f| f.as_str() == name)
@@ -104,6 +109,46 @@ pub fn applied(peer: usize, index: u64) {
 /// The tester shut its cluster down.
 pub fn cleanup() {
     tracing::debug!(target: TARGET, fact = Fact::Cleanup.as_str());
+}
+
+/// A history of client calls was checked: the trial's page draws `history` under the Raft
+/// lanes, on the same time axis (its clock should be
+/// [`Clock::RunNanos`](super::history::Clock::RunNanos)). The last history a trial records is
+/// the one drawn. Nothing is built when nobody records.
+///
+/// A key/value grader calls it right after its check:
+///
+/// ```
+/// use harness::timeline::probe;
+/// use linearizability::models::{KvInput, KvModel, KvOutput};
+/// use linearizability::{Checker, Operation};
+///
+/// let ops = vec![Operation::new(0, KvInput::put("k", "a"), 1_000, KvOutput::default(), 2_000)];
+/// let result = Checker::new(&KvModel).check(&ops)?;
+/// probe::history(&result);
+/// # Ok::<(), linearizability::HistoryError>(())
+/// ```
+pub fn history<M: linearizability::Model>(result: &linearizability::CheckResult<'_, '_, M>) {
+    if !recording() {
+        return;
+    }
+    let history = super::history::History::from_check(result, super::history::Clock::RunNanos);
+    record_history(&history);
+}
+
+/// Records `history` as it is (see [`history`]): for a history built by hand, or on another
+/// clock.
+pub fn record_history(history: &super::history::History) {
+    if !recording() {
+        return;
+    }
+    match serde_json::to_string(history) {
+        Ok(json) => {
+            tracing::debug!(target: TARGET, fact = Fact::History.as_str(), history = json.as_str())
+        }
+        // Only a non-string map key fails, and a history has none.
+        Err(e) => tracing::warn!("the checked history cannot be kept for the timeline: {e}"),
+    }
 }
 
 /// Whether the current run keeps the timeline's facts (so the tester installs an

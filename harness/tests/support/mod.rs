@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod conformance_peers;
+pub mod kv_history;
 pub mod log_peer;
 pub mod monitor_peers;
 pub mod parts;
