@@ -320,6 +320,9 @@ fn child_flags(args: &RunArgs, bundles: Option<&Path>) -> Vec<OsString> {
         only_original: _,
         no_monitor,
         no_html,
+        // Refused by `grade` (see `plan`): a tool of `run`.
+        save_trace_hashes: _,
+        compare_trace_hashes: _,
     } = args;
     let mut flags: Vec<OsString> = Vec::new();
     if *real {
@@ -406,6 +409,13 @@ fn plan(args: &GradeArgs, name: &str) -> Result<Plan, CliError> {
     if runs == 0 || jobs == 0 {
         return Err(CliError::Usage(
             "--runs and --jobs must be at least 1".into(),
+        ));
+    }
+    if r.save_trace_hashes.is_some() || r.compare_trace_hashes.is_some() {
+        return Err(CliError::Usage(
+            "--save-trace-hashes and --compare-trace-hashes are for `harness run` (checking \
+             that a change to the harness keeps every run the same), not for grading"
+                .into(),
         ));
     }
     if r.random_seeds && !r.shard.is_whole() {

@@ -38,6 +38,7 @@ pub mod report;
 pub mod run;
 pub mod shard;
 pub mod stats;
+pub mod traces;
 
 use std::ffi::OsString;
 use std::io::IsTerminal as _;
@@ -174,6 +175,14 @@ pub struct RunArgs {
     /// Run every seed twice and fail it when the two runs' event traces differ.
     #[arg(long)]
     pub check_determinism: bool,
+    /// Write each sim trial's event-trace hash (and outcome) to FILE, one line per (grader,
+    /// seed), for a later --compare-trace-hashes.
+    #[arg(long, value_name = "FILE")]
+    pub save_trace_hashes: Option<PathBuf>,
+    /// Fail every sim trial whose event trace or outcome is not the one saved in FILE by
+    /// --save-trace-hashes (seeds not in FILE are counted, not failed).
+    #[arg(long, value_name = "FILE")]
+    pub compare_trace_hashes: Option<PathBuf>,
     /// Folder for failure bundles [default: lab-results/YYYYmmdd-HHMMSS].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -312,6 +321,9 @@ pub enum CliError {
     /// A timeline page cannot be written.
     #[error(transparent)]
     Page(#[from] harness::timeline::PageError),
+    /// A trace-hash file cannot be read or written.
+    #[error(transparent)]
+    Traces(#[from] traces::TraceFileError),
 }
 
 /// Runs the CLI with the process's arguments and peer type `P`; returns the exit code.
@@ -531,9 +543,25 @@ fn run_with<P: Peer>(
             "seeds {seed_start} + {runs} runs go past the largest seed"
         )));
     }
-    for path in [&args.json, &args.junit].into_iter().flatten() {
+    for path in [&args.json, &args.junit, &args.save_trace_hashes]
+        .into_iter()
+        .flatten()
+    {
         check_writable(path)?;
     }
+    if executor == Executor::Real
+        && (args.save_trace_hashes.is_some() || args.compare_trace_hashes.is_some())
+    {
+        return Err(CliError::Usage(
+            "--save-trace-hashes and --compare-trace-hashes need sim mode: a real-time run \
+             has no reproducible trace"
+                .into(),
+        ));
+    }
+    let saved_traces = match &args.compare_trace_hashes {
+        Some(path) => Some(Arc::new(traces::TraceHashes::load(path)?)),
+        None => None,
+    };
     let out_dir = if args.no_bundles {
         None
     } else {
@@ -554,6 +582,7 @@ fn run_with<P: Peer>(
         bundle_log: args.bundle_log.clone(),
         sequential: args.sequential,
         shard: args.shard,
+        saved_traces: saved_traces.clone(),
     };
     // A bad log filter would otherwise surface only at the first failure.
     harness::logs::Capture::new(&options.bundle_log)
@@ -591,8 +620,48 @@ fn run_with<P: Peer>(
 
     let visible = std::io::stderr().is_terminal();
     let mut progress = progress::Progress::planned(&graders, &options.planned(), visible);
-    let summary = run::run_trials::<P>(&options, control, |record| progress.trial(record));
+    let mut seen = traces::TraceHashes::default();
+    let mut unsaved = 0u64;
+    let summary = run::run_trials::<P>(&options, control, |record| {
+        progress.trial(record);
+        if let Some(trace) = record.trace {
+            if let Some(saved) = &saved_traces {
+                if saved.get(record.grader.name, record.seed).is_none() {
+                    unsaved += 1;
+                }
+            }
+            if args.save_trace_hashes.is_some() {
+                seen.insert(record.grader.name, record.seed, trace);
+            }
+        }
+    });
     progress.finish();
+    if let Some(path) = &args.save_trace_hashes {
+        seen.save(path)?;
+        eprintln!(
+            "harness: {} trace hashes written to {}",
+            seen.len(),
+            path.display()
+        );
+    }
+    if let (Some(path), Some(saved)) = (&args.compare_trace_hashes, &saved_traces) {
+        let differing: usize = summary
+            .graders
+            .iter()
+            .flat_map(|g| &g.failures)
+            .filter(|f| f.error.starts_with(traces::DIFFERENCE_PREFIX))
+            .count();
+        eprintln!(
+            "harness: traces compared with {} ({} saved): {differing} differ{}",
+            path.display(),
+            saved.len(),
+            if unsaved > 0 {
+                format!(", {unsaved} trials not in the file")
+            } else {
+                String::new()
+            }
+        );
+    }
 
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     print!("{}", stats::format_table(&summary, color));

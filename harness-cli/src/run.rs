@@ -45,6 +45,7 @@ use labrpc::runtime::{Executor, TraceSummary};
 use super::bundle::Bundle;
 use super::merge::ExactTimes;
 use super::shard::Shard;
+use super::traces::{SavedTrace, TraceHashes};
 use harness::graders::Grader;
 use harness::tester::Passed;
 use harness::trial::{run_trial, TrialError, TrialReport, TrialSettings};
@@ -85,6 +86,9 @@ pub struct RunOptions {
     pub shard: Shard,
     /// Write each bundle's [timeline page](harness::timeline) next to it (`.html`).
     pub html: bool,
+    /// Saved traces to check every sim trial against (`--compare-trace-hashes`): a trial
+    /// whose trace or outcome is not the saved one fails.
+    pub saved_traces: Option<Arc<TraceHashes>>,
 }
 
 impl RunOptions {
@@ -106,6 +110,7 @@ impl RunOptions {
             sequential: false,
             shard: Shard::WHOLE,
             html: true,
+            saved_traces: None,
         }
     }
 
@@ -239,6 +244,9 @@ pub struct TrialRecord {
     pub page: Option<PathBuf>,
     /// Anything that went wrong around the trial, e.g. its bundle could not be written.
     pub notes: Vec<String>,
+    /// Its event trace in short, for a sim trial that ended by itself (not for a real-time
+    /// one, nor one a watchdog stopped: their traces depend on the wall clock).
+    pub trace: Option<SavedTrace>,
 }
 
 impl TrialRecord {
@@ -524,6 +532,20 @@ pub fn run_one<P: Peer>(
         }
     }
 
+    let trace = (options.executor == Executor::Sim && !ran_away).then(|| SavedTrace {
+        events: first.trace.events,
+        hash: first.trace.hash,
+        passed: first.outcome.is_ok(),
+    });
+    if let (Some(saved), Some(now)) = (&options.saved_traces, &trace) {
+        if let Some(difference) = saved.difference(grader.name, seed, now) {
+            outcome = Err(match outcome {
+                Ok(_) => difference,
+                Err(e) => format!("{difference}\n{e}"),
+            });
+        }
+    }
+
     let mut bundle = None;
     let mut page = None;
     let want_bundle = outcome.is_err() || options.keep_all;
@@ -572,6 +594,7 @@ pub fn run_one<P: Peer>(
         bundle,
         page,
         notes,
+        trace,
     }
 }
 

@@ -423,6 +423,60 @@ fn check_determinism_passes_the_real_peer() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
 }
 
+#[test]
+fn saved_trace_hashes_match_a_later_run_and_a_changed_one_fails_its_seed() {
+    let dir = temp_dir("trace-hashes");
+    let file = dir.join("hashes.txt");
+    let file_arg = file.to_str().expect("a UTF-8 temp path");
+    let run = |flag: &str, runs: &str| {
+        harness(&[
+            "run",
+            "initial_election",
+            "re_election",
+            "--runs",
+            runs,
+            "--no-bundles",
+            flag,
+            file_arg,
+        ])
+    };
+    let saved = run("--save-trace-hashes", "2");
+    assert_eq!(saved.status.code(), Some(0), "{}", text(&saved.stderr));
+    let written = std::fs::read_to_string(&file).expect("the hashes were written");
+    let lines: Vec<&str> = written.lines().skip(1).collect();
+    assert_eq!(lines.len(), 4, "{written}");
+    assert!(lines[0].starts_with("initial_election 1 "), "{written}");
+    assert!(lines[3].starts_with("re_election 2 ") && lines[3].ends_with(" passed"));
+
+    // The same seeds again, and one more that was not saved.
+    let same = run("--compare-trace-hashes", "3");
+    let stderr = text(&same.stderr);
+    assert_eq!(same.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("(4 saved): 0 differ, 2 trials not in the file"),
+        "{stderr}"
+    );
+
+    // Another hash for re_election seed 2: that seed fails, saying what changed.
+    let mut fields: Vec<String> = lines[3].split(' ').map(str::to_string).collect();
+    fields[3] = format!("{:016x}", u64::from_str_radix(&fields[3], 16).unwrap() ^ 1);
+    let tampered = written.replace(lines[3], &fields.join(" "));
+    std::fs::write(&file, tampered).expect("the file can be written");
+    let changed = run("--compare-trace-hashes", "2");
+    let (stdout, stderr) = (text(&changed.stdout), text(&changed.stderr));
+    assert_eq!(changed.status.code(), Some(1), "{stdout}");
+    assert!(stderr.contains("(4 saved): 1 differ"), "{stderr}");
+    assert!(
+        stdout.contains("seed 2: not the saved run: seed 2 now has")
+            && stdout.contains(&format!(
+                "the saved trace has {} events, hash {}",
+                fields[2], fields[3]
+            )),
+        "{stdout}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[cfg(unix)]
 #[test]
 fn ctrl_c_prints_the_table_of_what_finished() {

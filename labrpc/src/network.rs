@@ -1,6 +1,7 @@
 //! The simulated network: client ends, servers, faults and counters, as in the Go `labrpc`.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -19,16 +20,42 @@ use crate::server::{Request, Server, ServerInner};
 struct EndState {
     id: u64,
     enabled: bool,
-    server: Option<String>,
+    /// Shared, so that routing a call copies a pointer, not the name.
+    server: Option<Arc<str>>,
 }
+
+/// A hasher for the network's tables of end and server names, looked up several times per
+/// call: a multiply per eight bytes instead of SipHash (the names are the tester's own, and
+/// nothing iterates these tables in an order that matters).
+#[derive(Default)]
+struct NameHasher(u64);
+
+impl Hasher for NameHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+}
+
+type NameMap<V> = HashMap<String, V, BuildHasherDefault<NameHasher>>;
+
+/// Method names interned by the network, with their trace hashes (a handful per run).
+const MAX_INTERNED_METHODS: usize = 64;
 
 struct NetState {
     reliable: bool,
     long_delays: bool,
     long_reordering: bool,
-    ends: HashMap<String, EndState>,
+    ends: NameMap<EndState>,
     /// A deleted server keeps its key with `None`, as in the original.
-    servers: HashMap<String, Option<Server>>,
+    servers: NameMap<Option<Server>>,
 }
 
 struct NetInner {
@@ -41,6 +68,9 @@ struct NetInner {
     observer: OnceLock<Arc<dyn Observer>>,
     /// Numbers the observed calls.
     next_call: AtomicU64,
+    /// The method names called so far, shared by their calls, with their trace hashes: a
+    /// call then allocates no name and hashes none.
+    methods: Mutex<Vec<(Arc<str>, u64)>>,
 }
 
 /// The simulated network: ends (one-way ports from a client to a server), servers, the fault
@@ -101,8 +131,8 @@ impl Network {
                     reliable: true,
                     long_delays: false,
                     long_reordering: false,
-                    ends: HashMap::new(),
-                    servers: HashMap::new(),
+                    ends: NameMap::default(),
+                    servers: NameMap::default(),
                 }),
                 total_count: AtomicU64::new(0),
                 total_bytes: AtomicU64::new(0),
@@ -110,6 +140,7 @@ impl Network {
                 next_end: AtomicU64::new(0),
                 observer: OnceLock::new(),
                 next_call: AtomicU64::new(0),
+                methods: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -228,7 +259,7 @@ impl Network {
             .ends
             .get_mut(end)
             .ok_or_else(|| NetworkError::UnknownEnd(end.to_string()))?;
-        e.server = Some(server.into());
+        e.server = Some(Arc::from(server.into()));
         Ok(())
     }
 
@@ -264,6 +295,19 @@ impl Network {
         self.inner.total_bytes.load(Ordering::Relaxed)
     }
 
+    /// `method` as a shared name, and its trace hash.
+    fn method(&self, method: &str) -> (Arc<str>, u64) {
+        let mut methods = self.inner.methods.lock();
+        if let Some((name, hash)) = methods.iter().find(|(name, _)| &**name == method) {
+            return (name.clone(), *hash);
+        }
+        let entry: (Arc<str>, u64) = (method.into(), runtime::hash_str(method));
+        if methods.len() < MAX_INTERNED_METHODS {
+            methods.push(entry.clone());
+        }
+        entry
+    }
+
     /// Whether the handler's server is gone: the end disabled, or the server deleted or replaced.
     fn server_dead(&self, end: &str, server_name: &str, server: &Arc<ServerInner>) -> bool {
         let st = self.inner.state.lock();
@@ -294,7 +338,7 @@ impl std::fmt::Debug for ClientEnd {
 /// What the network decided when the call was sent.
 enum Route {
     Deliver {
-        server_name: String,
+        server_name: Arc<str>,
         server: Server,
         reliable: bool,
         long_reordering: bool,
@@ -336,11 +380,11 @@ impl ClientEnd {
             detail: e.to_string(),
         });
         let end = self.clone();
-        let name: Arc<str> = method.into();
+        let (name, method_hash) = self.net.method(method);
         let args_type = std::any::type_name::<A>();
         async move {
             let args = encoded?;
-            end.call_bytes(name, args, args_type)
+            end.call_bytes(name, method_hash, args, args_type)
                 .await
                 .and_then(|reply| {
                     let expected = std::any::type_name::<R>();
@@ -384,12 +428,12 @@ impl ClientEnd {
                 end: self.name.to_string(),
             });
         }
-        match st.servers.get(server_name) {
+        match st.servers.get(&**server_name) {
             // Killing a node drops its handlers for good: like a deleted server (the original
             // tester always deletes a crashed peer's server), the call is not delivered.
             Some(Some(server)) if runtime::is_killed(server.node()) => {
                 fail(RpcError::ServerNodeKilled {
-                    server: server_name.clone(),
+                    server: server_name.to_string(),
                 })
             }
             Some(Some(server)) => Route::Deliver {
@@ -399,7 +443,7 @@ impl ClientEnd {
                 long_reordering: st.long_reordering,
             },
             _ => fail(RpcError::NoServer {
-                server: server_name.clone(),
+                server: server_name.to_string(),
             }),
         }
     }
@@ -407,6 +451,7 @@ impl ClientEnd {
     async fn call_bytes(
         &self,
         name: Arc<str>,
+        method_hash: u64,
         args: Vec<u8>,
         args_type: &'static str,
     ) -> Result<DeliveredReply, RpcError> {
@@ -418,12 +463,16 @@ impl ClientEnd {
         inner
             .total_bytes
             .fetch_add(args.len() as u64, Ordering::Relaxed);
+        // The delivery is boxed: its state (routing, faults, the handler's task, the
+        // time-outs) is large, and without the box it would be part of every future that
+        // makes a call, copied whole each time such a future is moved (into a task, say).
         let Some(observer) = inner.observer.get() else {
-            return self.deliver(name, args, args_type, None).await;
+            return Box::pin(self.deliver(name, method_hash, args, args_type, None)).await;
         };
         let call = inner.next_call.fetch_add(1, Ordering::Relaxed);
         let watch = Watch::sent(observer, call, self.id, &name, &args);
-        let result = self.deliver(name, args, args_type, Some(&watch)).await;
+        let result =
+            Box::pin(self.deliver(name, method_hash, args, args_type, Some(watch.clone()))).await;
         watch.finished(result.as_ref().map(|r| &r.bytes[..]));
         result
     }
@@ -433,12 +482,12 @@ impl ClientEnd {
     async fn deliver(
         &self,
         name: Arc<str>,
+        method_hash: u64,
         args: Vec<u8>,
         args_type: &'static str,
-        watch: Option<&Watch>,
+        watch: Option<Watch>,
     ) -> Result<DeliveredReply, RpcError> {
         let inner = &self.net.inner;
-        let method_hash = runtime::hash_str(&name);
         trace_event("rpc.send", self.id, method_hash);
 
         let (server_name, server, reliable, long_reordering) = match self.route() {
@@ -481,22 +530,26 @@ impl ClientEnd {
             args,
             args_type,
         };
-        let mut handling = handler(request);
-        if let Some(watch) = watch {
-            handling = watch.handler(server.node(), handling);
-        }
-        let mut running = runtime::spawn_on(server.node(), handling);
+        let handling = handler(request);
+        let node = server.node();
+        let mut running = runtime::spawn_on(node, async move {
+            let result = handling.await;
+            if let (Some(watch), Ok(reply)) = (&watch, &result) {
+                watch.handled(node, &reply.bytes);
+            }
+            result
+        });
         let died = || RpcError::ServerDied {
-            server: server_name.clone(),
+            server: server_name.to_string(),
             name: name.to_string(),
         };
         let result = loop {
-            match runtime::timeout(DEAD_SERVER_POLL, &mut running).await {
+            match runtime::timeout_unpin(DEAD_SERVER_POLL, &mut running).await {
                 Ok(Ok(result)) => break result,
                 Ok(Err(JoinError::Killed)) => {
                     trace_event("rpc.killed", self.id, method_hash);
                     return Err(RpcError::ServerKilled {
-                        server: server_name.clone(),
+                        server: server_name.to_string(),
                         name: name.to_string(),
                     });
                 }

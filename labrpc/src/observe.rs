@@ -60,12 +60,8 @@
 
 use std::sync::Arc;
 
-use futures::future::BoxFuture;
-use futures::FutureExt;
-
 use crate::error::RpcError;
 use crate::runtime::{self, Instant, NodeId};
-use crate::server::Reply;
 
 /// Hears every call's life on one network. Called synchronously on the task where the event
 /// happens (the caller's, or for [`Stage::Handled`] the handler's), so it must be quick and must
@@ -163,24 +159,9 @@ impl Watch {
         });
     }
 
-    /// The handler's future, reporting its reply when it produces one.
-    pub(crate) fn handler(
-        &self,
-        node: NodeId,
-        running: BoxFuture<'static, Result<Reply, RpcError>>,
-    ) -> BoxFuture<'static, Result<Reply, RpcError>> {
-        let watch = self.clone();
-        async move {
-            let result = running.await;
-            if let Ok(reply) = &result {
-                watch.report(Stage::Handled {
-                    node,
-                    reply: &reply.bytes,
-                });
-            }
-            result
-        }
-        .boxed()
+    /// Reports that the handler, running on `node`, produced `reply`.
+    pub(crate) fn handled(&self, node: NodeId, reply: &[u8]) {
+        self.report(Stage::Handled { node, reply });
     }
 
     /// Reports how the call ended for the caller.

@@ -5,6 +5,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures::channel::oneshot;
+use futures::future::BoxFuture;
+use futures::FutureExt;
 
 /// Why a spawned task produced no output.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -36,21 +38,15 @@ impl<T> Future for JoinHandle<T> {
     }
 }
 
-/// Wraps `future` so that its output goes to the returned handle.
-pub(crate) fn wrap<F>(
-    future: F,
-) -> (
-    impl Future<Output = ()> + Send + 'static,
-    JoinHandle<F::Output>,
-)
+/// Wraps `future`, boxed, so that its output goes to the returned handle.
+pub(crate) fn wrap<F>(future: F) -> (BoxFuture<'static, ()>, JoinHandle<F::Output>)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
     let (tx, rx) = oneshot::channel();
-    let task = async move {
-        let out = future.await;
+    let task = Box::pin(future.map(move |out| {
         let _ = tx.send(out);
-    };
+    }));
     (task, JoinHandle { rx })
 }

@@ -55,6 +55,7 @@ pub use join::{JoinError, JoinHandle};
 pub use notify::{Notified, Notify};
 pub(crate) use runner::panic_message;
 pub use runner::{check_determinism, run, Call, Divergence, HeldPoll, RunError, RunOutcome};
+pub(crate) use time::timeout_unpin;
 pub use time::{now, sleep, timeout, yield_now, Elapsed, Instant, Sleep, Timeout};
 pub use trace::{hash_str, TraceEvent, TraceSummary};
 pub use wait::{waiting, Wait, WaitOn, Waiting};
@@ -203,10 +204,10 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    // Boxed at once, with the sending of its output: a future of a few kilobytes is copied
+    // into its box and nowhere else (an `async` wrapper would be copied whole again, and move
+    // the future once more when first polled).
     let (task, handle) = join::wrap(future);
-    // Boxed here, so the closure below carries a pointer, not the whole future: a future of a
-    // few kilobytes would otherwise be copied again at every call it passes through.
-    let task: futures::future::BoxFuture<'static, ()> = Box::pin(task);
     with_context(|cx| cx.handle.spawn(node, task));
     handle
 }

@@ -198,6 +198,39 @@ impl<F: Future> Future for Timeout<F> {
     }
 }
 
+/// A [`Timeout`] of a future that is `Unpin` (such as `&mut JoinHandle`): nothing is boxed,
+/// for the network's wait on a handler, which runs once per call. Polls exactly as
+/// [`Timeout`] does: the future first, then the sleep.
+pub(crate) struct TimeoutUnpin<F> {
+    inner: F,
+    sleep: Sleep,
+    limit: Duration,
+}
+
+/// [`timeout`] for an `Unpin` future.
+pub(crate) fn timeout_unpin<F: Future + Unpin>(limit: Duration, future: F) -> TimeoutUnpin<F> {
+    TimeoutUnpin {
+        inner: future,
+        sleep: sleep(limit),
+        limit,
+    }
+}
+
+impl<F: Future + Unpin> Future for TimeoutUnpin<F> {
+    type Output = Result<F::Output, Elapsed>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Poll::Ready(v) = Pin::new(&mut self.inner).poll(cx) {
+            return Poll::Ready(Ok(v));
+        }
+        let limit = self.limit;
+        match Pin::new(&mut self.sleep).poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(Elapsed(limit))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
 /// Lets other tasks run before this one goes on.
 pub async fn yield_now() {
     struct YieldNow(bool);

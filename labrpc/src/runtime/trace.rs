@@ -49,7 +49,14 @@ pub(crate) struct Trace {
     hash: u64,
     events: u64,
     log: Option<Vec<TraceEvent>>,
+    /// The kinds met so far with their [`hash_str`], found by address: a run has a dozen
+    /// kinds and millions of events, and hashing the kind's text was a tenth of the cost of
+    /// recording one.
+    kinds: Vec<(usize, usize, u64)>,
 }
+
+/// Kinds remembered by a trace; past that many (not in this crate), a kind is hashed each time.
+const MAX_KINDS: usize = 32;
 
 const SEED: u64 = 0xcbf2_9ce4_8422_2325;
 const MULTIPLIER: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -76,12 +83,26 @@ impl Trace {
             hash: SEED,
             events: 0,
             log: record.then(Vec::new),
+            kinds: Vec::new(),
         }
+    }
+
+    /// `hash_str(kind)`, remembered by the text's address (the same value either way).
+    fn kind_hash(&mut self, kind: &'static str) -> u64 {
+        let key = (kind.as_ptr() as usize, kind.len());
+        if let Some(&(_, _, h)) = self.kinds.iter().find(|&&(p, l, _)| (p, l) == key) {
+            return h;
+        }
+        let h = hash_str(kind);
+        if self.kinds.len() < MAX_KINDS {
+            self.kinds.push((key.0, key.1, h));
+        }
+        h
     }
 
     pub(crate) fn record(&mut self, at: Duration, kind: &'static str, a: u64, b: u64) {
         let mut h = mix(self.hash, at.as_nanos() as u64);
-        h = mix(h, hash_str(kind));
+        h = mix(h, self.kind_hash(kind));
         h = mix(h, a);
         self.hash = mix(h, b);
         if let Some(log) = &mut self.log {
