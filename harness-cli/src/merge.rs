@@ -20,7 +20,10 @@
 //!   property);
 //! - bundles (a failing seed's `bundle`, and the `bundle:` and `timeline:` lines of the text):
 //!   each machine keeps its own first `--max-bundles` failing seeds of each grader, in its own
-//!   folder.
+//!   folder;
+//! - for a grader whose seeds failed in more than
+//!   [`KEPT_ERROR_TEXTS`](super::report::KEPT_ERROR_TEXTS) different ways, which of its errors
+//!   a report writes out (each shard keeps its own first ones).
 //!
 //! Everything else, scores, pass counts, failing seeds in seed order with their errors, run
 //! time mean and standard deviation, text, is identical in sim mode, where a seed gives the same

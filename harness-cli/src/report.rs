@@ -2,8 +2,11 @@
 //!
 //! Both come from the same [`RunSummary`] and [`Policy`]: one test (JSON) or test case (JUnit)
 //! per grader, passed when its pass rate reaches its threshold, with the pass count, the pass
-//! rate with a 95% confidence interval, and the failing seeds with the commands that replay
-//! them.
+//! rate with a 95% confidence interval, and the failing seeds: the first three in detail (as
+//! `harness run` prints them), all of them in `extra_data` with each distinct error written
+//! once ([`error_groups`]). A report names bundles relative to its own folder
+//! ([`gradescope_report`], [`for_report`]), so it can be moved, or read on another machine,
+//! with its bundles.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -14,14 +17,15 @@ use super::failures;
 use super::policy::Policy;
 use super::run::{replay_command, FailedSeed, GraderSummary, RunSummary};
 
-/// Distinct errors of a grader whose whole text a report keeps (in `extra_data.errors`, in the
-/// order of their lowest seed); the others keep their first line, and the replay of any of
-/// their seeds shows the rest. A thousand seeds failing a thousand slightly different ways
-/// (times, terms) cost a few kilobytes, not megabytes.
+/// Distinct errors of a grader whose text a report keeps (in `extra_data.errors`, in the order
+/// of their lowest seed); the seeds of any other error share one entry, [`ERRORS_NOT_KEPT`],
+/// and the replay of such a seed shows its message. So 200 seeds failing 200 slightly different
+/// ways (terms, peers) cost a few kilobytes, not the 200 messages.
 pub const KEPT_ERROR_TEXTS: usize = 20;
 
-/// What a report says after the first line of an error it does not keep whole.
-pub const CUT_ERROR: &str = " [...: the rest of this error is in the seed's replay]";
+/// The entry of `extra_data.errors` that stands for the errors past [`KEPT_ERROR_TEXTS`].
+pub const ERRORS_NOT_KEPT: &str = "[another error: a report keeps the first 20 distinct errors of \
+                                    a grader; replay the seed for its message]";
 
 /// A report could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -197,8 +201,8 @@ fn shard_note(summary: &RunSummary) -> String {
 }
 
 /// The distinct errors of a grader's failing seeds, in the order of their lowest seed, with
-/// their seeds; the position of each failing seed's error among them. Errors past the first
-/// [`KEPT_ERROR_TEXTS`] keep their first line only.
+/// their seeds; the position of each failing seed's error among them. Past the first
+/// [`KEPT_ERROR_TEXTS`], an error not seen before joins the seeds of [`ERRORS_NOT_KEPT`].
 ///
 /// ```
 /// use harness_cli::report::error_groups;
@@ -212,38 +216,29 @@ fn shard_note(summary: &RunSummary) -> String {
 pub fn error_groups(failures: &[FailedSeed]) -> (Vec<(String, Vec<u64>)>, Vec<usize>) {
     let mut groups: Vec<(String, Vec<u64>)> = Vec::new();
     let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut not_kept: Option<usize> = None;
     let mut of_seed = Vec::with_capacity(failures.len());
     for f in failures {
-        let text = if groups.len() < KEPT_ERROR_TEXTS || index.contains_key(f.error.as_str()) {
-            f.error.clone()
-        } else {
-            cut_error(&f.error)
-        };
-        let at = match index.get(f.error.as_str()) {
+        // A shard's report read back may already say an error was not kept.
+        let known = (f.error != ERRORS_NOT_KEPT)
+            .then(|| index.get(f.error.as_str()))
+            .flatten();
+        let at = match known {
             Some(&at) => at,
-            None => match groups.iter().position(|(t, _)| *t == text) {
-                // Two long errors with one first line, both cut: one group.
-                Some(at) => at,
-                None => {
-                    groups.push((text, Vec::new()));
-                    groups.len() - 1
-                }
-            },
+            None if index.len() < KEPT_ERROR_TEXTS && f.error != ERRORS_NOT_KEPT => {
+                groups.push((f.error.clone(), Vec::new()));
+                index.insert(f.error.as_str(), groups.len() - 1);
+                groups.len() - 1
+            }
+            None => *not_kept.get_or_insert_with(|| {
+                groups.push((ERRORS_NOT_KEPT.to_string(), Vec::new()));
+                groups.len() - 1
+            }),
         };
-        index.insert(f.error.as_str(), at);
         groups[at].1.push(f.seed);
         of_seed.push(at);
     }
     (groups, of_seed)
-}
-
-/// The first line of an error, saying the rest was cut (the whole error when it is one line).
-fn cut_error(error: &str) -> String {
-    let trimmed = error.trim_end();
-    match trimmed.split_once('\n') {
-        Some((first, _)) => format!("{first}{CUT_ERROR}"),
-        None => trimmed.to_string(),
-    }
 }
 
 /// `path` relative to the folder `base` (both made absolute from the current folder first):
@@ -488,6 +483,35 @@ mod tests {
         assert!(lo < 0.95 && 0.95 < hi);
         assert!((lo - 0.888).abs() < 0.001, "{lo}");
         assert_eq!(wilson_interval(0, 10).0, 0.0);
+    }
+
+    #[test]
+    fn errors_past_the_first_twenty_share_one_entry() {
+        let f = |seed: u64, error: String| FailedSeed {
+            seed,
+            error,
+            bundle: None,
+            page: None,
+        };
+        // Seeds 1..=25 fail 25 different ways; seeds 26 and 27 as seeds 1 and 25 did.
+        let mut failures: Vec<FailedSeed> = (1..=25)
+            .map(|s| f(s, format!("error {s}\nwith a long exchange")))
+            .collect();
+        failures.push(f(26, "error 1\nwith a long exchange".into()));
+        failures.push(f(27, "error 25\nwith a long exchange".into()));
+        let (groups, of_seed) = error_groups(&failures);
+        assert_eq!(groups.len(), KEPT_ERROR_TEXTS + 1);
+        assert_eq!(
+            groups[0],
+            ("error 1\nwith a long exchange".to_string(), vec![1, 26])
+        );
+        assert_eq!(groups[19].0, "error 20\nwith a long exchange");
+        assert_eq!(
+            groups[20],
+            (ERRORS_NOT_KEPT.to_string(), vec![21, 22, 23, 24, 25, 27])
+        );
+        assert_eq!(of_seed[25], 0);
+        assert_eq!(of_seed[26], 20);
     }
 
     #[test]
