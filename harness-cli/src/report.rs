@@ -20,11 +20,11 @@ use super::run::{replay_command, FailedSeed, GraderSummary, RunSummary};
 /// Distinct errors of a grader whose text a report keeps (in `extra_data.errors`, in the order
 /// of their lowest seed); the seeds of any other error share one entry, [`ERRORS_NOT_KEPT`],
 /// and the replay of such a seed shows its message. So 200 seeds failing 200 slightly different
-/// ways (terms, peers) cost a few kilobytes, not the 200 messages.
-pub const KEPT_ERROR_TEXTS: usize = 20;
+/// ways (terms, peers) cost ten messages, not 200.
+pub const KEPT_ERROR_TEXTS: usize = 10;
 
 /// The entry of `extra_data.errors` that stands for the errors past [`KEPT_ERROR_TEXTS`].
-pub const ERRORS_NOT_KEPT: &str = "[another error: a report keeps the first 20 distinct errors of \
+pub const ERRORS_NOT_KEPT: &str = "[another error: a report keeps the first 10 distinct errors of \
                                     a grader; replay the seed for its message]";
 
 /// A report could not be written.
@@ -486,14 +486,15 @@ mod tests {
     }
 
     #[test]
-    fn errors_past_the_first_twenty_share_one_entry() {
+    fn errors_past_the_first_ten_share_one_entry() {
         let f = |seed: u64, error: String| FailedSeed {
             seed,
             error,
             bundle: None,
             page: None,
         };
-        // Seeds 1..=25 fail 25 different ways; seeds 26 and 27 as seeds 1 and 25 did.
+        // Seeds 1..=25 fail 25 different ways; seeds 26 and 27 as seeds 1 and 25 did: the
+        // first ten errors are kept.
         let mut failures: Vec<FailedSeed> = (1..=25)
             .map(|s| f(s, format!("error {s}\nwith a long exchange")))
             .collect();
@@ -505,13 +506,14 @@ mod tests {
             groups[0],
             ("error 1\nwith a long exchange".to_string(), vec![1, 26])
         );
-        assert_eq!(groups[19].0, "error 20\nwith a long exchange");
+        assert_eq!(groups[9].0, "error 10\nwith a long exchange");
         assert_eq!(
-            groups[20],
-            (ERRORS_NOT_KEPT.to_string(), vec![21, 22, 23, 24, 25, 27])
+            groups[10],
+            (ERRORS_NOT_KEPT.to_string(), (11..=25).chain([27]).collect())
         );
         assert_eq!(of_seed[25], 0);
-        assert_eq!(of_seed[26], 20);
+        assert_eq!(of_seed[26], 10);
+        assert!(ERRORS_NOT_KEPT.contains(&format!("the first {KEPT_ERROR_TEXTS} distinct")));
     }
 
     #[test]
