@@ -10,7 +10,7 @@
 //! | `LAB_LOG` (or `RUST_LOG`) | print the log of each trial to stderr as it runs, passing or not (a level such as `debug`, or `info,raft=trace`: [`logs::parse_filter`](crate::logs::parse_filter)) | unset |
 //! | `LAB_STUCK_AFTER` | seconds of wall time without progress before a trial is failed as stuck: the outer bound (a deadlock or a spin of a peer's task is named after [`DEADLOCK_AFTER`](labrpc::runtime::DEADLOCK_AFTER), 2 s) | 10 |
 //! | `LAB_MONITOR` | `0` turns the safety monitor off ([`crate::monitor`]) | on |
-//! | `LAB_HTML` | `1`: write each failing seed's [timeline page](crate::timeline) under `lab-results/timeline/`; a folder: write them there | unset |
+//! | `LAB_HTML` | `1`: write the [timeline pages](crate::timeline) of the first three failing seeds under `lab-results/timeline/`; a folder: write them there | unset |
 //!
 //! Every trial keeps the tail of its debug log as it runs, so a failing seed's panic message
 //! ends with the last lines of the very run that failed, the timeline pages written (with
