@@ -1,6 +1,6 @@
 //! Failure bundles: one text file per failing trial, with everything needed to understand and
-//! replay it — the error, the seed, the settings, the exact replay command — and the run's full
-//! debug log.
+//! replay it — the error, the seed, the settings, the exact replay command — and the run's
+//! debug log, its last [`BUNDLE_LOG_BYTES`] when it is longer.
 //!
 //! A bundle starts with a header of `# key: value` lines and continues with the log in the
 //! format of [`harness::logs`]. The log view ([`harness::logview::render`], `harness view FILE`)
@@ -30,6 +30,38 @@ use harness::graders::Grader;
 
 /// The first line of every bundle.
 pub const BUNDLE_MAGIC: &str = "# harness trial bundle";
+
+/// The most bytes of log a bundle keeps: its end, where the failure is (a `reliable_churn`
+/// failure logs over a megabyte at `debug`). What is cut is said in the header (`log-cut`)
+/// and on the log's first line; the bundle's replay command shows the whole log.
+pub const BUNDLE_LOG_BYTES: usize = 256 << 10;
+
+/// The end of `log` in at most `max` bytes, from the start of a line, and how many lines and
+/// bytes were left out before it (`None` when nothing was).
+///
+/// ```
+/// use harness_cli::bundle::log_end;
+///
+/// assert_eq!(log_end("a\nbb\nccc\n", 100), ("a\nbb\nccc\n", None));
+/// assert_eq!(log_end("a\nbb\nccc\n", 5), ("ccc\n", Some((2, 5))));
+/// ```
+pub fn log_end(log: &str, max: usize) -> (&str, Option<(usize, usize)>) {
+    if log.len() <= max {
+        return (log, None);
+    }
+    let mut from = log.len() - max;
+    while !log.is_char_boundary(from) {
+        from += 1;
+    }
+    // Start at the next whole line (a line longer than `max` is left out whole).
+    let from = if from > 0 && log.as_bytes()[from - 1] == b'\n' {
+        from
+    } else {
+        log[from..].find('\n').map_or(log.len(), |i| from + i + 1)
+    };
+    let lines = log[..from].matches('\n').count();
+    (&log[from..], Some((lines, from)))
+}
 
 /// The folder under which runs keep their bundles by default.
 pub const RESULTS_ROOT: &str = "lab-results";
@@ -142,9 +174,20 @@ impl Bundle<'_> {
         for note in &self.notes {
             header.push(("note", note.clone()));
         }
+        let (log, cut) = log_end(self.log, BUNDLE_LOG_BYTES);
+        let cut_line = cut.map(|(lines, bytes)| {
+            let said = format!(
+                "the log's first {lines} lines ({} KiB) were left out: a bundle keeps the last \
+                 {} KiB of it; the replay command shows the whole log",
+                bytes.div_ceil(1024),
+                BUNDLE_LOG_BYTES / 1024
+            );
+            header.push(("log-cut", said.clone()));
+            said
+        });
         header.push(("harness", env!("CARGO_PKG_VERSION").to_string()));
 
-        let mut text = String::with_capacity(self.log.len() + 1024);
+        let mut text = String::with_capacity(log.len() + 1024);
         text.push_str(BUNDLE_MAGIC);
         text.push('\n');
         for (key, value) in header {
@@ -156,8 +199,12 @@ impl Bundle<'_> {
             }
         }
         text.push_str("#\n");
-        text.push_str(self.log);
-        if !self.log.is_empty() && !self.log.ends_with('\n') {
+        if let Some(said) = cut_line {
+            // The log's own words too, as the capture says when it lets lines go.
+            text.push_str(&format!("[{said}]\n"));
+        }
+        text.push_str(log);
+        if !log.is_empty() && !log.ends_with('\n') {
             text.push('\n');
         }
         text
@@ -313,5 +360,56 @@ mod tests {
             Some("cargo run --release -p harness-cli -- view out/b.log")
         );
         assert_eq!(log_part(&text), "  0.000000 TEST   -   -    hello\n");
+        assert!(get("log-cut").is_none());
+    }
+
+    #[test]
+    fn a_long_log_keeps_its_end_and_says_what_was_cut() {
+        let log: String = (0..20_000)
+            .map(|i| format!("{:>3}.{:06} TEST   -   -    line {i}\n", i / 1000, i % 1000))
+            .collect();
+        assert!(log.len() > 2 * BUNDLE_LOG_BYTES);
+        let bundle = Bundle {
+            grader: harness::graders::all()[0],
+            seed: 3,
+            executor: Executor::Sim,
+            error: Some("boom".into()),
+            failed_at: None,
+            run_time: Duration::from_secs(20),
+            stuck_after: Duration::from_secs(10),
+            check_determinism: false,
+            replay: "replay me".into(),
+            log_filter: "debug".into(),
+            notes: vec![],
+            timeline: None,
+            log: &log,
+        };
+        let text = bundle.render(None);
+        assert!(text.len() < BUNDLE_LOG_BYTES + 2048, "{}", text.len());
+        let header = read_header(&text);
+        let cut = header
+            .iter()
+            .find(|(k, _)| k == "log-cut")
+            .map(|(_, v)| v.clone())
+            .expect("the header says what was cut");
+        let kept = log_part(&text);
+        let first_kept: usize = kept
+            .lines()
+            .nth(1)
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|n| n.parse().ok())
+            .expect("a numbered line");
+        assert_eq!(
+            cut,
+            format!(
+                "the log's first {first_kept} lines ({} KiB) were left out: a bundle keeps the \
+                 last 256 KiB of it; the replay command shows the whole log",
+                log.len()
+                    .saturating_sub(kept.len() - kept.lines().next().map_or(0, |l| l.len() + 1))
+                    .div_ceil(1024)
+            )
+        );
+        assert_eq!(kept.lines().next(), Some(format!("[{cut}]").as_str()));
+        assert!(kept.ends_with("line 19999\n"));
     }
 }

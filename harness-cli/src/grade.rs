@@ -310,6 +310,7 @@ fn child_flags(args: &RunArgs, bundles: Option<&Path>) -> Vec<OsString> {
         keep_all,
         no_bundles: _,
         bundle_log,
+        max_bundles,
         sequential: _,
         json: _,
         junit: _,
@@ -342,6 +343,8 @@ fn child_flags(args: &RunArgs, bundles: Option<&Path>) -> Vec<OsString> {
             flags.push(dir.as_os_str().to_owned());
             flags.push("--bundle-log".into());
             flags.push(bundle_log.into());
+            flags.push("--max-bundles".into());
+            flags.push(max_bundles.to_string().into());
             if *keep_all {
                 flags.push("--keep-all".into());
             }
@@ -638,14 +641,19 @@ pub fn grade_command(args: &GradeArgs) -> Result<i32, CliError> {
 
     // Reports.
     let grade_value = serde_json::to_value(&extras).unwrap_or(Value::Null);
-    let mut value = report::gradescope_json(&summary, &plan.policy, &args.run.visibility);
+    let mut value =
+        report::gradescope_report(&summary, &plan.policy, &args.run.visibility, &plan.json);
     decorate_report(&mut value, &grade_value);
     let text =
         serde_json::to_string_pretty(&value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     report::write_report(&plan.json, &text)?;
     report::write_report(
         &plan.junit,
-        &junit_report(&summary, &plan.policy, Some(&grade_value)),
+        &junit_report(
+            &report::for_report(&summary, &plan.junit),
+            &plan.policy,
+            Some(&grade_value),
+        ),
     )?;
 
     let extra_text = extras.text();
@@ -653,8 +661,8 @@ pub fn grade_command(args: &GradeArgs) -> Result<i32, CliError> {
         println!("{extra_text}");
     }
     if build.ok {
-        print!("{}", stats::format_table(&summary, false));
         print!("{}", super::failures_text(&summary));
+        print!("{}", stats::format_table(&summary, false));
     }
     let score: f64 = summary
         .graders
@@ -767,15 +775,8 @@ fn run_batches(
             }
         }
     }
-    summary.bundles = summary
-        .graders
-        .iter()
-        .flat_map(|g| &g.failures)
-        .filter(|f| f.bundle.is_some())
-        .count() as u64;
-    for g in &mut summary.graders {
-        g.failures.sort_by_key(|f| f.seed);
-    }
+    // Each batch kept its own first bundles: keep the grader's.
+    summary.bundles = run::keep_lowest_bundles(&mut summary.graders, args.run.max_bundles);
     Ok(())
 }
 
@@ -873,6 +874,8 @@ mod tests {
                 "/b",
                 "--bundle-log",
                 "debug",
+                "--max-bundles",
+                "5",
                 "--keep-all",
                 "--no-html"
             ]

@@ -27,6 +27,7 @@
 #![allow(clippy::disallowed_methods)]
 
 pub mod bundle;
+pub mod failures;
 pub mod grade;
 pub mod handout;
 pub mod history;
@@ -121,6 +122,9 @@ Examples:
 Each trial keeps its debug log as it runs; a failing trial's log is saved as a bundle in the
 output folder, with its error, settings and replay command (sim mode replays a seed exactly);
 `harness view FILE` shows it one column per peer. --no-bundles keeps no log: the fastest runs.
+The first --max-bundles failing seeds of each grader (default 5) get a bundle and a timeline
+page; after the run, the first three of each grader are shown in detail and the others listed
+by seed, then the table.
 A passing seed that warns (as the Go tester does) is printed as a WARN line and listed after
 the table.
 
@@ -195,6 +199,10 @@ pub struct RunArgs {
     /// The log filter of bundles (a level such as `debug`, or `info,raft=trace`).
     #[arg(long, value_name = "FILTER", default_value = run::DEFAULT_BUNDLE_LOG)]
     pub bundle_log: String,
+    /// The most failing seeds of each grader that get a bundle and a timeline page (the
+    /// lowest seeds); the others are listed by seed, to replay.
+    #[arg(long, value_name = "N", default_value_t = run::DEFAULT_MAX_BUNDLES)]
+    pub max_bundles: usize,
     /// Run all trials of one grader before the next (default: graders take turns).
     #[arg(long)]
     pub sequential: bool,
@@ -583,6 +591,7 @@ fn run_with<P: Peer>(
         sequential: args.sequential,
         shard: args.shard,
         saved_traces: saved_traces.clone(),
+        max_bundles: args.max_bundles,
     };
     // A bad log filter would otherwise surface only at the first failure.
     harness::logs::Capture::new(&options.bundle_log)
@@ -663,35 +672,24 @@ fn run_with<P: Peer>(
         );
     }
 
-    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    print!("{}", stats::format_table(&summary, color));
-    print!("{}", failures_text(&summary));
-    if summary.bundles > 0 {
-        if let Some(dir) = &summary.out_dir {
-            println!(
-                "{} bundle{} in {} (show one with: cargo run --release -p harness-cli -- view FILE{})",
-                summary.bundles,
-                if summary.bundles == 1 { "" } else { "s" },
-                dir.display(),
-                if options.html {
-                    "; open its .html timeline in a browser"
-                } else {
-                    ""
-                }
-            );
-        }
-    }
+    let mut written = Vec::new();
     if let Some(path) = &args.json {
-        let value = report::gradescope_json(&summary, &policy, &args.visibility);
+        let value = report::gradescope_report(&summary, &policy, &args.visibility, path);
         let text = serde_json::to_string_pretty(&value)
             .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
         report::write_report(path, &text)?;
-        println!("results.json written to {}", path.display());
+        written.push(format!("results.json written to {}", path.display()));
     }
     if let Some(path) = &args.junit {
-        report::write_report(path, &report::junit_xml(&summary, &policy))?;
-        println!("JUnit report written to {}", path.display());
+        let named_from_there = report::for_report(&summary, path);
+        report::write_report(path, &report::junit_xml(&named_from_there, &policy))?;
+        written.push(format!("JUnit report written to {}", path.display()));
     }
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    print!(
+        "{}",
+        failures::after_run(&summary, options.html, &written, color)
+    );
     let all_ok = !summary.interrupted
         && summary
             .graders
@@ -700,65 +698,7 @@ fn run_with<P: Peer>(
     Ok(if all_ok { EXIT_PASSED } else { EXIT_FAILED })
 }
 
-/// Failing seeds listed after the table, per grader.
-const LISTED_SEEDS: usize = 10;
-
-/// The failing seeds of a run, each with its error, replay command and bundle; then the
-/// passing seeds that warned, with their warnings.
-pub fn failures_text(summary: &run::RunSummary) -> String {
-    let mut out = String::new();
-    for g in summary.graders.iter().filter(|g| g.warned > 0) {
-        out.push_str(&format!(
-            "\n{}: {} passing seed{} with a warning\n",
-            g.grader.name,
-            g.warned,
-            if g.warned == 1 { "" } else { "s" }
-        ));
-        for w in &g.warnings {
-            out.push_str(&format!("  seed {}: {}\n", w.seed, w.warning));
-        }
-        if g.warned > g.warnings.len() as u64 {
-            out.push_str(&format!(
-                "  and {} more\n",
-                g.warned - g.warnings.len() as u64
-            ));
-        }
-    }
-    for g in summary.graders.iter().filter(|g| !g.failures.is_empty()) {
-        out.push_str(&format!(
-            "\n{}: {} failing seed{}\n",
-            g.grader.name,
-            g.failures.len(),
-            if g.failures.len() == 1 { "" } else { "s" }
-        ));
-        for f in g.failures.iter().take(LISTED_SEEDS) {
-            // The whole message: a runtime error may name the peer on a later line.
-            out.push_str(&format!(
-                "  seed {}: {}\n",
-                f.seed,
-                f.error.trim_end().replace('\n', "\n    ")
-            ));
-            out.push_str(&format!(
-                "    replay: {}\n",
-                run::replay_command(g.grader.name, f.seed, summary.executor)
-            ));
-            if let Some(b) = &f.bundle {
-                out.push_str(&format!("    bundle: {}\n", b.display()));
-            }
-            if let Some(page) = &f.page {
-                out.push_str(&format!("    timeline: {}\n", page.display()));
-            }
-        }
-        if g.failures.len() > LISTED_SEEDS {
-            let rest: Vec<String> = g.failures[LISTED_SEEDS..]
-                .iter()
-                .map(|f| f.seed.to_string())
-                .collect();
-            out.push_str(&format!("  and seeds {}\n", rest.join(", ")));
-        }
-    }
-    out
-}
+pub use failures::failures_text;
 
 /// The view options from the flags and the environment.
 pub fn view_options(flags: &ViewFlags) -> ViewOptions {

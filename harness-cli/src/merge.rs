@@ -18,8 +18,12 @@
 //!   `extra_data.wall_total_s` (JUnit: every `time` attribute);
 //! - `extra_data.jobs`: trials at once (the merged report adds the shards' up; JUnit: the `jobs`
 //!   property);
-//! - bundle paths (a failing seed's `bundle`, and the `bundle:` lines of the text), which name
-//!   the folder each machine wrote its bundles to.
+//! - bundles (a failing seed's `bundle`, and the `bundle:` and `timeline:` lines of the text):
+//!   each machine keeps its own first `--max-bundles` failing seeds of each grader, in its own
+//!   folder;
+//! - for a grader whose seeds failed in more than
+//!   [`KEPT_ERROR_TEXTS`](super::report::KEPT_ERROR_TEXTS) different ways, which of its errors
+//!   a report writes out (each shard keeps its own first ones).
 //!
 //! Everything else, scores, pass counts, failing seeds in seed order with their errors, run
 //! time mean and standard deviation, text, is identical in sim mode, where a seed gives the same
@@ -140,7 +144,7 @@ pub const MACHINE_DEPENDENT: &[&str] = &[
     "extra_data.wall_s",
     "tests[].extra_data.wall_total_s",
     "tests[].extra_data.failing_seeds[].bundle",
-    "tests[].output: lines starting with `bundle:`",
+    "tests[].output: lines starting with `bundle:` or `timeline:`",
 ];
 
 /// `report` without its [`MACHINE_DEPENDENT`] fields: two reports of the same seeds, on one
@@ -172,10 +176,13 @@ pub fn without_machine_fields(report: &Value) -> Value {
     r
 }
 
-/// `text` without its `bundle: PATH` lines.
+/// `text` without its `bundle: PATH` and `timeline: PATH` lines.
 pub fn without_bundle_lines(text: &str) -> String {
     text.lines()
-        .filter(|l| !l.trim_start().starts_with("bundle: "))
+        .filter(|l| {
+            let l = l.trim_start();
+            !l.starts_with("bundle: ") && !l.starts_with("timeline: ")
+        })
         .map(|l| format!("{l}\n"))
         .collect()
 }
@@ -185,7 +192,11 @@ pub fn without_bundle_lines(text: &str) -> String {
 pub fn junit_without_machine_fields(xml: &str) -> String {
     let mut out = String::new();
     for line in xml.lines() {
-        if line.contains("<property name=\"jobs\"") || line.trim_start().starts_with("bundle: ") {
+        let trimmed = line.trim_start();
+        if line.contains("<property name=\"jobs\"")
+            || trimmed.starts_with("bundle: ")
+            || trimmed.starts_with("timeline: ")
+        {
             continue;
         }
         let mut rest = line;
@@ -416,12 +427,47 @@ impl ShardReport {
                         "{name}: `run_time_ns` is not count/sum_ns/sum_sq_ns"
                     ))
                 })?;
+            // The distinct errors, each once (a report of an older harness has none, and
+            // gives each seed's error whole).
+            let errors: Vec<&str> = match te.get("errors") {
+                None => Vec::new(),
+                Some(list) => list
+                    .as_array()
+                    .ok_or_else(|| not(format!("{name}: `errors` is not a list")))?
+                    .iter()
+                    .map(|e| str_field(e, "error", path))
+                    .collect::<Result<_, _>>()?,
+            };
+            // Bundles are named relative to the report's folder.
+            let folder = path.parent().unwrap_or(Path::new(""));
             let mut failures = Vec::new();
             for f in field(te, "failing_seeds", path)?
                 .as_array()
                 .ok_or_else(|| not(format!("{name}: `failing_seeds` is not a list")))?
             {
-                let bundle = f.get("bundle").and_then(Value::as_str).map(PathBuf::from);
+                let bundle = f
+                    .get("bundle")
+                    .and_then(Value::as_str)
+                    .map(|b| folder.join(b));
+                let error = match field(f, "error", path)? {
+                    Value::String(text) => text.clone(),
+                    Value::Number(n) => n
+                        .as_u64()
+                        .and_then(|i| errors.get(usize::try_from(i).ok()?))
+                        .ok_or_else(|| {
+                            not(format!(
+                                "{name}: a failing seed's `error` is not the position of one of \
+                                 its {} errors",
+                                errors.len()
+                            ))
+                        })?
+                        .to_string(),
+                    _ => {
+                        return Err(not(format!(
+                            "{name}: a failing seed's `error` is neither text nor a position"
+                        )))
+                    }
+                };
                 // A trial's timeline page is written next to its bundle, under the same name;
                 // the report does not name it, so it is found when this machine has it.
                 let page = bundle
@@ -430,7 +476,7 @@ impl ShardReport {
                     .filter(|p| p.is_file());
                 failures.push(FailedSeed {
                     seed: u64_field(f, "seed", path)?,
-                    error: str_field(f, "error", path)?.to_string(),
+                    error,
                     bundle,
                     page,
                 });
@@ -749,7 +795,7 @@ Example: 1000 seeds of every grader on four machines, then one report.
 Every shard must be run with the same command but for --shard (same graders, seeds,
 thresholds and executor); merge checks that, that each of the N shards is there exactly once,
 and that none was interrupted. The merged report is the one a single machine would have
-written for the same seeds, except for the wall times, job counts and bundle paths.
+written for the same seeds, except for the wall times, job counts and bundles.
 
 Exit codes: 0 every grader passed, 1 a grader failed, 2 the reports do not merge.";
 
@@ -767,9 +813,11 @@ pub struct MergeArgs {
     pub junit: Option<PathBuf>,
 }
 
-/// The Gradescope report of a merged run (with what `harness grade` adds, for grade reports).
-pub fn merged_json(merged: &Merged) -> Value {
-    let mut value = report::gradescope_json(&merged.summary, &merged.policy, &merged.visibility);
+/// The Gradescope report of a merged run (with what `harness grade` adds, for grade reports),
+/// to be written at `path` (its bundles are named relative to that folder).
+pub fn merged_json(merged: &Merged, path: &Path) -> Value {
+    let mut value =
+        report::gradescope_report(&merged.summary, &merged.policy, &merged.visibility, path);
     if let Some(grade) = &merged.grade {
         super::grade::decorate_report(&mut value, grade);
     }
@@ -781,9 +829,9 @@ pub fn merged_json(merged: &Merged) -> Value {
 pub fn merge_command(args: &MergeArgs) -> Result<i32, CliError> {
     let merged = merge_files(&args.reports)?;
     let summary = &merged.summary;
-    print!("{}", stats::format_table(summary, false));
     print!("{}", super::failures_text(summary));
-    let text = serde_json::to_string_pretty(&merged_json(&merged))
+    print!("{}", stats::format_table(summary, false));
+    let text = serde_json::to_string_pretty(&merged_json(&merged, &args.output))
         .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     report::write_report(&args.output, &text)?;
     println!(
@@ -794,7 +842,11 @@ pub fn merge_command(args: &MergeArgs) -> Result<i32, CliError> {
     if let Some(path) = &args.junit {
         report::write_report(
             path,
-            &super::grade::junit_report(summary, &merged.policy, merged.grade.as_ref()),
+            &super::grade::junit_report(
+                &report::for_report(summary, path),
+                &merged.policy,
+                merged.grade.as_ref(),
+            ),
         )?;
         println!("JUnit report written to {}", path.display());
     }

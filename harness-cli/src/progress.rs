@@ -1,12 +1,15 @@
 //! The live display of a run: one bar per grader and one for the whole run, on stderr.
 //!
 //! Bars are drawn only when stderr is a terminal; otherwise (CI, a grader's script, a pipe) the
-//! display prints nothing but the failures, one line each, as they happen.
+//! display prints nothing but a line per failure as it happens, for the first few failures of
+//! each grader ([`streamed_failure`]): the errors themselves are printed once, after the run
+//! ([`failures_text`](super::failures::failures_text)).
 
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::failures::streamed_failure;
 use super::run::TrialRecord;
 use harness::graders::Grader;
 
@@ -94,23 +97,18 @@ impl Progress {
                     ));
                 }
             }
-            if let Err(error) = &record.outcome {
+            if record.outcome.is_err() {
                 self.failed[i] += 1;
                 if self.failed[i] == 1 {
                     bar.set_style(style(GRADER_TEMPLATE_FAILING));
                 }
                 bar.set_message(format!("{} failed", self.failed[i]));
-                // The whole message: a runtime error may name the peer on a later line.
-                let mut line = format!(
-                    "FAIL {} seed {}: {}",
-                    record.grader.name,
-                    record.seed,
-                    error.trim_end().replace('\n', "\n     ")
-                );
-                if let Some(b) = &record.bundle {
-                    line.push_str(&format!("\n     bundle: {}", b.display()));
+                // One line, no error: the details come once, after the run.
+                if let Some(line) =
+                    streamed_failure(record.grader.name, record.seed, self.failed[i])
+                {
+                    self.println(&line);
                 }
-                self.println(&line);
             }
         }
         for note in &record.notes {

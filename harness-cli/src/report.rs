@@ -2,20 +2,30 @@
 //!
 //! Both come from the same [`RunSummary`] and [`Policy`]: one test (JSON) or test case (JUnit)
 //! per grader, passed when its pass rate reaches its threshold, with the pass count, the pass
-//! rate with a 95% confidence interval, and the failing seeds with the commands that replay
-//! them.
+//! rate with a 95% confidence interval, and the failing seeds: the first three in detail (as
+//! `harness run` prints them), all of them in `extra_data` with each distinct error written
+//! once ([`error_groups`]). A report names bundles relative to its own folder
+//! ([`gradescope_report`], [`for_report`]), so it can be moved, or read on another machine,
+//! with its bundles.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
+use super::failures;
 use super::policy::Policy;
 use super::run::{replay_command, FailedSeed, GraderSummary, RunSummary};
 
-/// Failing seeds listed in a report's text; the rest are counted (and all are in the JSON's
-/// `extra_data`).
-const LISTED_FAILURES: usize = 25;
+/// Distinct errors of a grader whose text a report keeps (in `extra_data.errors`, in the order
+/// of their lowest seed); the seeds of any other error share one entry, [`ERRORS_NOT_KEPT`],
+/// and the replay of such a seed shows its message. So 200 seeds failing 200 slightly different
+/// ways (terms, peers) cost ten messages, not 200.
+pub const KEPT_ERROR_TEXTS: usize = 10;
+
+/// The entry of `extra_data.errors` that stands for the errors past [`KEPT_ERROR_TEXTS`].
+pub const ERRORS_NOT_KEPT: &str = "[another error: a report keeps the first 10 distinct errors of \
+                                    a grader; replay the seed for its message]";
 
 /// A report could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -176,12 +186,7 @@ pub fn grader_text(summary: &RunSummary, g: &GraderSummary, grade: &Grade) -> St
     }
     if !g.failures.is_empty() {
         let _ = writeln!(out, "failing seeds ({}):", g.failures.len());
-        for f in g.failures.iter().take(LISTED_FAILURES) {
-            write_failure(&mut out, summary, g.grader.name, f);
-        }
-        if g.failures.len() > LISTED_FAILURES {
-            let _ = writeln!(out, "  ... and {} more", g.failures.len() - LISTED_FAILURES);
-        }
+        out.push_str(&failures::grader_failures(summary, g, false));
     }
     out
 }
@@ -195,25 +200,115 @@ fn shard_note(summary: &RunSummary) -> String {
     }
 }
 
-fn write_failure(out: &mut String, summary: &RunSummary, grader: &str, f: &FailedSeed) {
-    let _ = writeln!(
-        out,
-        "  seed {}: {}",
-        f.seed,
-        f.error.replace('\n', "\n    ")
-    );
-    let _ = writeln!(
-        out,
-        "    replay: {}",
-        replay_command(grader, f.seed, summary.executor)
-    );
-    if let Some(b) = &f.bundle {
-        let _ = writeln!(out, "    bundle: {}", b.display());
+/// The distinct errors of a grader's failing seeds, in the order of their lowest seed, with
+/// their seeds; the position of each failing seed's error among them. Past the first
+/// [`KEPT_ERROR_TEXTS`], an error not seen before joins the seeds of [`ERRORS_NOT_KEPT`].
+///
+/// ```
+/// use harness_cli::report::error_groups;
+/// use harness_cli::run::FailedSeed;
+///
+/// let f = |seed, error: &str| FailedSeed { seed, error: error.into(), bundle: None, page: None };
+/// let (groups, of_seed) = error_groups(&[f(1, "no leader"), f(2, "two leaders"), f(3, "no leader")]);
+/// assert_eq!(groups, vec![("no leader".to_string(), vec![1, 3]), ("two leaders".to_string(), vec![2])]);
+/// assert_eq!(of_seed, vec![0, 1, 0]);
+/// ```
+pub fn error_groups(failures: &[FailedSeed]) -> (Vec<(String, Vec<u64>)>, Vec<usize>) {
+    let mut groups: Vec<(String, Vec<u64>)> = Vec::new();
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut not_kept: Option<usize> = None;
+    let mut of_seed = Vec::with_capacity(failures.len());
+    for f in failures {
+        // A shard's report read back may already say an error was not kept.
+        let known = (f.error != ERRORS_NOT_KEPT)
+            .then(|| index.get(f.error.as_str()))
+            .flatten();
+        let at = match known {
+            Some(&at) => at,
+            None if index.len() < KEPT_ERROR_TEXTS && f.error != ERRORS_NOT_KEPT => {
+                groups.push((f.error.clone(), Vec::new()));
+                index.insert(f.error.as_str(), groups.len() - 1);
+                groups.len() - 1
+            }
+            None => *not_kept.get_or_insert_with(|| {
+                groups.push((ERRORS_NOT_KEPT.to_string(), Vec::new()));
+                groups.len() - 1
+            }),
+        };
+        groups[at].1.push(f.seed);
+        of_seed.push(at);
     }
+    (groups, of_seed)
+}
+
+/// `path` relative to the folder `base` (both made absolute from the current folder first):
+/// what a report names its bundles with, so the report and its bundles move together. A path
+/// on another root stays absolute.
+///
+/// ```
+/// use std::path::Path;
+/// use harness_cli::report::relative_to;
+///
+/// assert_eq!(relative_to(Path::new("/r/out/bundles/a.log"), Path::new("/r/out")), Path::new("bundles/a.log"));
+/// assert_eq!(relative_to(Path::new("/r/bundles/a.log"), Path::new("/r/out/json")), Path::new("../../bundles/a.log"));
+/// ```
+pub fn relative_to(path: &Path, base: &Path) -> PathBuf {
+    let (Ok(path_abs), Ok(base_abs)) = (std::path::absolute(path), std::path::absolute(base))
+    else {
+        return path.to_path_buf();
+    };
+    let p: Vec<_> = path_abs.components().collect();
+    let b: Vec<_> = base_abs.components().collect();
+    if p.first() != b.first() {
+        return path_abs;
+    }
+    let common = p.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let mut out = PathBuf::new();
+    for _ in common..b.len() {
+        out.push("..");
+    }
+    for c in &p[common..] {
+        out.push(c);
+    }
+    out
+}
+
+/// `summary` with its bundle and page paths relative to the folder of the report at `report`
+/// (see [`relative_to`]).
+pub fn for_report(summary: &RunSummary, report: &Path) -> RunSummary {
+    let base = report
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut s = summary.clone();
+    for g in &mut s.graders {
+        for f in &mut g.failures {
+            f.bundle = f.bundle.as_deref().map(|b| relative_to(b, base));
+            f.page = f.page.as_deref().map(|p| relative_to(p, base));
+        }
+    }
+    s
+}
+
+/// Gradescope's `results.json` for a run, to be written at `path`: [`gradescope_json`] with
+/// the bundles named relative to the report's folder.
+pub fn gradescope_report(
+    summary: &RunSummary,
+    policy: &Policy,
+    visibility: &str,
+    path: &Path,
+) -> serde_json::Value {
+    gradescope_json(&for_report(summary, path), policy, visibility)
 }
 
 /// Gradescope's `results.json` for a run: a top-level `score` and `execution_time`, and one
 /// test per grader with `name`, `score`, `max_score`, `status`, `output` and `visibility`.
+///
+/// Each test's `extra_data` lists its distinct errors once (`errors`: the text and the seeds
+/// that failed with it, see [`error_groups`]) and its failing seeds with the position of their
+/// error there and their bundle, when one was kept (`failing_seeds`); `replay` is the command
+/// that replays a seed, with `SEED` for it. Bundle paths are as `summary` has them:
+/// [`gradescope_report`] makes them relative to the report.
 pub fn gradescope_json(
     summary: &RunSummary,
     policy: &Policy,
@@ -226,17 +321,21 @@ pub fn gradescope_json(
         let grade = grade(g, policy);
         score += grade.score;
         max += grade.max_score;
+        let (groups, of_seed) = error_groups(&g.failures);
         let failing: Vec<serde_json::Value> = g
             .failures
             .iter()
-            .map(|f| {
-                json!({
-                    "seed": f.seed,
-                    "error": f.error,
-                    "replay": replay_command(g.grader.name, f.seed, summary.executor),
-                    "bundle": f.bundle.as_ref().map(|b| b.display().to_string()),
-                })
+            .zip(&of_seed)
+            .map(|(f, &error)| match &f.bundle {
+                Some(b) => {
+                    json!({"seed": f.seed, "error": error, "bundle": b.display().to_string()})
+                }
+                None => json!({"seed": f.seed, "error": error}),
             })
+            .collect();
+        let errors: Vec<serde_json::Value> = groups
+            .iter()
+            .map(|(error, seeds)| json!({"error": error, "seeds": seeds}))
             .collect();
         tests.push(json!({
             "name": format!("{} ({})", grade.name, grade.title),
@@ -259,7 +358,9 @@ pub fn gradescope_json(
                 "run_time_sd_s": g.run_time.sd(),
                 "run_time_ns": g.run_time.to_json(),
                 "wall_total_s": g.wall_total.as_secs_f64(),
+                "errors": errors,
                 "failing_seeds": failing,
+                "replay": replay_command(g.grader.name, 0, summary.executor).replace("--seed 0", "--seed SEED"),
                 "warned": g.warned,
                 "warnings": g.warnings.iter().map(|w| json!({"seed": w.seed, "warning": w.warning})).collect::<Vec<_>>(),
             },
@@ -382,6 +483,37 @@ mod tests {
         assert!(lo < 0.95 && 0.95 < hi);
         assert!((lo - 0.888).abs() < 0.001, "{lo}");
         assert_eq!(wilson_interval(0, 10).0, 0.0);
+    }
+
+    #[test]
+    fn errors_past_the_first_ten_share_one_entry() {
+        let f = |seed: u64, error: String| FailedSeed {
+            seed,
+            error,
+            bundle: None,
+            page: None,
+        };
+        // Seeds 1..=25 fail 25 different ways; seeds 26 and 27 as seeds 1 and 25 did: the
+        // first ten errors are kept.
+        let mut failures: Vec<FailedSeed> = (1..=25)
+            .map(|s| f(s, format!("error {s}\nwith a long exchange")))
+            .collect();
+        failures.push(f(26, "error 1\nwith a long exchange".into()));
+        failures.push(f(27, "error 25\nwith a long exchange".into()));
+        let (groups, of_seed) = error_groups(&failures);
+        assert_eq!(groups.len(), KEPT_ERROR_TEXTS + 1);
+        assert_eq!(
+            groups[0],
+            ("error 1\nwith a long exchange".to_string(), vec![1, 26])
+        );
+        assert_eq!(groups[9].0, "error 10\nwith a long exchange");
+        assert_eq!(
+            groups[10],
+            (ERRORS_NOT_KEPT.to_string(), (11..=25).chain([27]).collect())
+        );
+        assert_eq!(of_seed[25], 0);
+        assert_eq!(of_seed[26], 10);
+        assert!(ERRORS_NOT_KEPT.contains(&format!("the first {KEPT_ERROR_TEXTS} distinct")));
     }
 
     #[test]

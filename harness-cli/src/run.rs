@@ -89,7 +89,15 @@ pub struct RunOptions {
     /// Saved traces to check every sim trial against (`--compare-trace-hashes`): a trial
     /// whose trace or outcome is not the saved one fails.
     pub saved_traces: Option<Arc<TraceHashes>>,
+    /// The most failing seeds of one grader that get a bundle and a page: those of the lowest
+    /// seeds (see [`BundleSlots`]); the others are listed by seed.
+    pub max_bundles: usize,
 }
+
+/// Failing seeds per grader that get a bundle and a page unless told otherwise: enough to see
+/// whether a grader fails one way or several, few enough that a thousand failing seeds of a
+/// churn grader do not fill a disk.
+pub const DEFAULT_MAX_BUNDLES: usize = 5;
 
 impl RunOptions {
     /// `runs` sim trials of each of `graders` from seed 1, on as many workers as there are
@@ -111,6 +119,7 @@ impl RunOptions {
             shard: Shard::WHOLE,
             html: true,
             saved_traces: None,
+            max_bundles: DEFAULT_MAX_BUNDLES,
         }
     }
 
@@ -485,10 +494,105 @@ fn first_difference(a: &TraceSummary, b: &TraceSummary) -> String {
     )
 }
 
+/// Which failing seeds of each grader get a bundle and a page: the `max` lowest, whatever the
+/// order trials finish in.
+///
+/// Workers ask as each failing trial ends ([`claim`](Self::claim)); a seed gets a slot while
+/// fewer than `max` are taken or when it is lower than the highest seed holding one, which
+/// then loses it. Seeds are handed out in increasing order, so that is rare (trials running
+/// at once finishing out of order), and [`keep_lowest_bundles`] removes the loser's files
+/// once the run ends. The disk holds at most `max` bundles per grader, plus one per worker.
+///
+/// ```
+/// use harness_cli::run::BundleSlots;
+///
+/// let slots = BundleSlots::new(1, 2);
+/// assert!(slots.claim(0, 7));
+/// assert!(slots.claim(0, 9));
+/// assert!(!slots.claim(0, 12)); // two lower seeds hold the slots
+/// assert!(slots.claim(0, 3)); // lower: it takes seed 9's
+/// assert_eq!(slots.seeds(0), vec![3, 7]);
+/// ```
+#[derive(Debug)]
+pub struct BundleSlots {
+    max: usize,
+    taken: parking_lot::Mutex<Vec<std::collections::BTreeSet<u64>>>,
+}
+
+impl BundleSlots {
+    /// Slots for `graders` graders, `max` each.
+    pub fn new(graders: usize, max: usize) -> Self {
+        BundleSlots {
+            max,
+            taken: parking_lot::Mutex::new(vec![Default::default(); graders]),
+        }
+    }
+
+    /// Whether failing `seed` of grader `index` gets a bundle; see the type's docs.
+    pub fn claim(&self, index: usize, seed: u64) -> bool {
+        let mut taken = self.taken.lock();
+        let Some(set) = taken.get_mut(index) else {
+            return false;
+        };
+        if set.len() < self.max {
+            set.insert(seed);
+            return true;
+        }
+        match set.last().copied() {
+            Some(highest) if seed < highest => {
+                set.remove(&highest);
+                set.insert(seed);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The seeds of grader `index` holding a slot, in order.
+    pub fn seeds(&self, index: usize) -> Vec<u64> {
+        self.taken
+            .lock()
+            .get(index)
+            .map(|s| s.iter().copied().collect())
+            .unwrap_or_default()
+    }
+}
+
+/// Keeps the bundles and pages of the `max` lowest failing seeds of each grader that have one,
+/// deletes the files of the others and forgets their paths (they stay listed by seed, with
+/// their errors); returns how many bundles are left. A run calls it at its end; `harness
+/// grade`, whose batches each keep `max`, after its last batch.
+pub fn keep_lowest_bundles(graders: &mut [GraderSummary], max: usize) -> u64 {
+    let mut left = 0;
+    for g in graders {
+        g.failures.sort_by_key(|f| f.seed);
+        let mut kept = 0;
+        for f in &mut g.failures {
+            if f.bundle.is_none() && f.page.is_none() {
+                continue;
+            }
+            if kept < max {
+                kept += 1;
+                left += u64::from(f.bundle.is_some());
+                continue;
+            }
+            // A file already gone is what was wanted.
+            for path in [f.bundle.take(), f.page.take()].into_iter().flatten() {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+    }
+    left
+}
+
 /// Runs one trial as `options` say: the run (with its log when bundles are written), the
 /// determinism check, and the bundle.
+///
+/// A failing trial gets a bundle (and a page) only when `slots` gives it one: at most
+/// [`RunOptions::max_bundles`] per grader. A passing trial gets one with `keep_all`.
 pub fn run_one<P: Peer>(
     options: &RunOptions,
+    slots: &BundleSlots,
     index: usize,
     grader: Grader,
     seed: u64,
@@ -548,7 +652,10 @@ pub fn run_one<P: Peer>(
 
     let mut bundle = None;
     let mut page = None;
-    let want_bundle = outcome.is_err() || options.keep_all;
+    let want_bundle = match &outcome {
+        Ok(_) => options.keep_all,
+        Err(_) => options.out_dir.is_some() && slots.claim(index, seed),
+    };
     if let (true, Some(dir)) = (want_bundle, &options.out_dir) {
         let failed_at = match &first.outcome {
             Err(TrialError::Check(f)) => Some(f.at),
@@ -640,14 +747,20 @@ pub fn run_trials<P: Peer>(
     let next = Arc::new(AtomicU64::new(0));
     let (tx, rx) = crossbeam_channel::unbounded::<TrialRecord>();
     let shared = Arc::new(options.clone());
+    let slots = Arc::new(BundleSlots::new(options.graders.len(), options.max_bundles));
     let trials = options.trials();
     let jobs = options
         .jobs
         .max(1)
         .min(usize::try_from(trials.max(1)).unwrap_or(usize::MAX));
     for worker in 0..jobs {
-        let (next, tx, control, options) =
-            (next.clone(), tx.clone(), control.clone(), shared.clone());
+        let (next, tx, control, options, slots) = (
+            next.clone(),
+            tx.clone(),
+            control.clone(),
+            shared.clone(),
+            slots.clone(),
+        );
         let spawned = std::thread::Builder::new()
             .name(format!("harness-worker-{worker}"))
             .spawn(move || loop {
@@ -659,7 +772,7 @@ pub fn run_trials<P: Peer>(
                     break;
                 };
                 let grader = options.graders[index];
-                let record = run_one::<P>(&options, index, grader, seed);
+                let record = run_one::<P>(&options, &slots, index, grader, seed);
                 if tx.send(record).is_err() {
                     break;
                 }
@@ -677,12 +790,12 @@ pub fn run_trials<P: Peer>(
         .zip(options.planned())
         .map(|(&g, planned)| GraderSummary::new(g, planned))
         .collect();
-    let mut bundles = 0;
+    let mut passing_bundles = 0;
     loop {
         match rx.recv_timeout(Duration::from_millis(100)) {
             Ok(record) => {
-                if record.bundle.is_some() {
-                    bundles += 1;
+                if record.passed() && record.bundle.is_some() {
+                    passing_bundles += 1;
                 }
                 graders[record.index].add(&record);
                 observe(&record);
@@ -695,10 +808,9 @@ pub fn run_trials<P: Peer>(
             Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
         }
     }
-    for g in &mut graders {
-        // Seed order, not finishing order: the same seeds give the same report.
-        g.failures.sort_by_key(|f| f.seed);
-    }
+    // Seed order, not finishing order: the same seeds give the same report and keep the same
+    // bundles.
+    let bundles = passing_bundles + keep_lowest_bundles(&mut graders, options.max_bundles);
     let finished: u64 = graders.iter().map(|g| g.finished()).sum();
     RunSummary {
         graders,

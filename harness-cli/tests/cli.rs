@@ -681,13 +681,60 @@ fn reports_parse_and_apply_thresholds() {
         "{output}"
     );
     assert!(output.contains("pass rate"), "{output}");
-    for f in &g.failures {
-        assert!(output.contains(&format!("seed {}: expected one leader, got none", f.seed)));
-        assert!(output.contains(&format!("replay initial_election --seed {}", f.seed)));
-    }
+    // The first failing seed with its error, the next two with a pointer to it (one error,
+    // printed once), and the others on one line.
+    let seeds: Vec<u64> = g.failures.iter().map(|f| f.seed).collect();
+    assert!(
+        seeds.len() > 3,
+        "the coin-flip peer fails more than 3 of 12 seeds"
+    );
+    assert!(
+        output.contains(&format!(
+            "  seed {}: expected one leader, got none\n    replay: cargo run --release -p harness-cli -- replay initial_election --seed {}\n",
+            seeds[0], seeds[0]
+        )),
+        "{output}"
+    );
     assert_eq!(
-        test["extra_data"]["failing_seeds"].as_array().map(Vec::len),
+        output.matches("expected one leader, got none").count(),
+        1,
+        "{output}"
+    );
+    for &seed in &seeds[1..3] {
+        assert!(
+            output.contains(&format!(
+                "  seed {seed}: the same error as seed {}\n    replay: cargo run --release -p harness-cli -- replay initial_election --seed {seed}\n",
+                seeds[0]
+            )),
+            "{output}"
+        );
+    }
+    let rest = &seeds[3..];
+    let line = format!(
+        "  {} more failing seed{}: {}",
+        rest.len(),
+        if rest.len() == 1 { "" } else { "s" },
+        harness_cli::failures::seed_list(rest, 40)
+    );
+    assert!(output.lines().any(|l| l == line), "{line:?} in:\n{output}");
+    // The report's data: the error once, with its seeds; each failing seed pointing at it.
+    let extra = &test["extra_data"];
+    assert_eq!(
+        extra["errors"],
+        serde_json::json!([{"error": "expected one leader, got none", "seeds": seeds}])
+    );
+    assert_eq!(
+        extra["failing_seeds"].as_array().map(Vec::len),
         Some(g.failures.len())
+    );
+    assert!(extra["failing_seeds"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .all(|f| f["error"] == 0));
+    assert_eq!(
+        extra["replay"],
+        "cargo run --release -p harness-cli -- replay initial_election --seed SEED"
     );
 
     // A threshold at the pass rate passes, with max_score from a thresholds file.
@@ -950,15 +997,12 @@ fn assert_run_fails_with<P: Peer>(label: &str, grader: &str, runs: u64, needle: 
 
     let text = harness_cli::failures_text(&summary);
     assert!(
-        text.contains(&format!("{grader}: {runs} failing seeds")),
+        text.contains(&format!("{grader}: {runs} of {runs} seeds failed")),
         "{text}"
     );
+    assert_each_error_once(&text, &g.failures);
     for f in &g.failures {
         assert!(f.error.contains(needle), "seed {}: {}", f.seed, f.error);
-        assert!(
-            text.contains(&format!("  seed {}: {}", f.seed, f.error)),
-            "{text}"
-        );
         assert!(
             text.contains(&format!("replay {grader} --seed {}", f.seed)),
             "{text}"
@@ -981,10 +1025,32 @@ fn assert_run_fails_with<P: Peer>(label: &str, grader: &str, runs: u64, needle: 
     let json = gradescope_json(&summary, &Policy::default(), "visible");
     assert_eq!(json["tests"][0]["status"], "failed");
     let output = json["tests"][0]["output"].as_str().expect("an output");
-    for f in &g.failures {
-        assert!(
-            output.contains(&format!("seed {}: {}", f.seed, f.error)),
-            "{output}"
+    assert_each_error_once(output, &g.failures);
+}
+
+/// Each failing seed (all of them detailed: at most three) is named with its error, or with the
+/// earlier seed that failed the same way; each distinct error is printed once.
+fn assert_each_error_once(text: &str, failures: &[harness_cli::run::FailedSeed]) {
+    for (i, f) in failures.iter().enumerate() {
+        let first_line = f.error.lines().next().unwrap_or("");
+        match failures[..i].iter().find(|e| e.error == f.error) {
+            Some(earlier) => assert!(
+                text.contains(&format!(
+                    "  seed {}: the same error as seed {}",
+                    f.seed, earlier.seed
+                )),
+                "{text}"
+            ),
+            None => assert!(
+                text.contains(&format!("  seed {}: {first_line}", f.seed)),
+                "{text}"
+            ),
+        }
+        assert_eq!(
+            text.matches(first_line).count(),
+            1,
+            "the error of seed {} is printed once:\n{text}",
+            f.seed
         );
     }
 }
@@ -1503,4 +1569,141 @@ fn harness_history_writes_the_page_of_a_history_file() {
         &arg(&dir.join("missing.edn")),
     ]);
     assert_eq!(code, EXIT_USAGE, "a file that cannot be read");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Many failing seeds: readable output and bounded bundles (issue 18 item 6, issue 19 item 6).
+
+/// Twelve seeds that all fail the same way, four at once: the text shows three of them (the
+/// error once), the other nine on one line, and the table last; only the five lowest seeds
+/// keep a bundle and a page, whatever order the trials finished in; the report names each
+/// bundle from its own folder and the error once.
+#[test]
+fn many_failing_seeds_print_three_keep_five_bundles_and_end_with_the_table() {
+    let dir = temp_dir("many-failures");
+    let out = dir.join("bundles");
+    let mut opts = options("initial_election", 12, Some(&out));
+    opts.jobs = 4;
+    let summary = run::<NeverElects>(&opts);
+    let g = &summary.graders[0];
+    assert_eq!((g.passed, g.failed), (0, 12));
+
+    // Five bundles and five pages, those of seeds 1 to 5, and nothing else on disk.
+    assert_eq!(summary.bundles, 5);
+    let mut on_disk: Vec<String> = std::fs::read_dir(&out)
+        .expect("the bundles folder")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .collect();
+    on_disk.sort();
+    let mut wanted: Vec<String> = (1..=5)
+        .flat_map(|s| ["log", "html"].map(|ext| format!("failed-initial_election-seed{s}.{ext}")))
+        .collect();
+    wanted.sort();
+    assert_eq!(on_disk, wanted);
+    let bundled: Vec<u64> = g
+        .failures
+        .iter()
+        .filter(|f| f.bundle.is_some())
+        .map(|f| f.seed)
+        .collect();
+    assert_eq!(bundled, [1, 2, 3, 4, 5]);
+
+    let table = harness_cli::stats::format_table(&summary, false);
+    let text = harness_cli::failures::after_run(&summary, true, &[], false);
+    let expected_failures = format!(
+        "initial_election: 12 of 12 seeds failed
+  seed 1: expected one leader, got none
+    replay: cargo run --release -p harness-cli -- replay initial_election --seed 1
+    bundle: {b}/failed-initial_election-seed1.log
+    timeline: {b}/failed-initial_election-seed1.html
+  seed 2: the same error as seed 1
+    replay: cargo run --release -p harness-cli -- replay initial_election --seed 2
+    bundle: {b}/failed-initial_election-seed2.log
+    timeline: {b}/failed-initial_election-seed2.html
+  seed 3: the same error as seed 1
+    replay: cargo run --release -p harness-cli -- replay initial_election --seed 3
+    bundle: {b}/failed-initial_election-seed3.log
+    timeline: {b}/failed-initial_election-seed3.html
+  9 more failing seeds: 4..=12 (bundles of seeds 4, 5 in {b})
+
+5 bundles in {b} (show one with: cargo run --release -p harness-cli -- view FILE; open its .html timeline in a browser)
+
+",
+        b = out.display()
+    );
+    assert_eq!(text, format!("{expected_failures}{table}"));
+    assert!(text.ends_with(&table), "the table comes last");
+
+    // results.json next to the bundles' folder names them from there; one error, twelve seeds.
+    let json = harness_cli::report::gradescope_report(
+        &summary,
+        &Policy::default(),
+        "visible",
+        &dir.join("results.json"),
+    );
+    let extra = &json["tests"][0]["extra_data"];
+    assert_eq!(
+        extra["errors"],
+        serde_json::json!([{"error": "expected one leader, got none", "seeds": (1..=12).collect::<Vec<u64>>()}])
+    );
+    let failing = extra["failing_seeds"].as_array().expect("a list");
+    assert_eq!(
+        failing[0],
+        serde_json::json!({"seed": 1, "error": 0, "bundle": "bundles/failed-initial_election-seed1.log"})
+    );
+    assert_eq!(failing[11], serde_json::json!({"seed": 12, "error": 0}));
+    let output = json["tests"][0]["output"].as_str().expect("an output");
+    assert!(
+        output.contains("    bundle: bundles/failed-initial_election-seed1.log\n")
+            && output.contains("  9 more failing seeds: 4..=12\n"),
+        "{output}"
+    );
+    assert!(!output.contains(dir.to_str().expect("utf-8")), "{output}");
+
+    // --max-bundles 0: no bundle at all, every seed still listed.
+    opts.max_bundles = 0;
+    opts.out_dir = Some(dir.join("none"));
+    let summary = run::<NeverElects>(&opts);
+    assert_eq!(summary.bundles, 0);
+    assert!(summary.graders[0]
+        .failures
+        .iter()
+        .all(|f| f.bundle.is_none()));
+    assert!(harness_cli::failures_text(&summary).contains("  9 more failing seeds: 4..=12\n"));
+}
+
+/// Under `cargo test`, forty failing seeds give a message of the first seed's error, its log's
+/// tail and its replay, with the seeds as ranges on one line, not forty errors.
+#[test]
+fn a_test_failing_on_many_seeds_says_so_in_a_few_lines() {
+    let plan = TestPlan {
+        executor: Executor::Sim,
+        seeds: (1..=40).collect(),
+        log: None,
+        html: None,
+        stuck_after: Duration::from_secs(10),
+    };
+    let failed = failures::<NeverElects>("initial_election", &plan);
+    assert_eq!(failed.len(), 40);
+    let grader = graders::by_name("initial_election").expect("a grader");
+    let message = harness::testing::failure_message(&grader, 40, &failed, "");
+    assert!(
+        message.starts_with(
+            "initial_election failed on 40 of 40 seeds (1..=40): expected one leader, got none\n--- last "
+        ),
+        "{message}"
+    );
+    assert_eq!(
+        message.matches("expected one leader, got none").count(),
+        1,
+        "{message}"
+    );
+    assert!(
+        message.ends_with(
+            "\nreplay: LAB_SEED=1 cargo test -p harness --test graders -- --exact raft_3A::initial_election"
+        ),
+        "{message}"
+    );
+    // The log's tail (at most 60 lines), the header, the replay, nothing per seed.
+    assert!(message.lines().count() <= 65, "{message}");
 }

@@ -105,17 +105,21 @@ impl Graded {
             .and_then(|t| t.iter().find(|t| t["extra_data"]["grader"] == grader))
             .unwrap_or_else(|| panic!("no test for {grader} in {}", self.results))
     }
+    /// Each failing seed with its error (a seed names its error by its position in the
+    /// grader's `errors`, where each distinct error is written once).
     fn failing(&self, grader: &str) -> Vec<(u64, String)> {
-        self.test(grader)["extra_data"]["failing_seeds"]
+        let extra = &self.test(grader)["extra_data"];
+        extra["failing_seeds"]
             .as_array()
             .map(|seeds| {
                 seeds
                     .iter()
                     .map(|s| {
-                        (
-                            s["seed"].as_u64().unwrap_or(0),
-                            s["error"].as_str().unwrap_or("").to_string(),
-                        )
+                        let error = s["error"]
+                            .as_u64()
+                            .and_then(|i| extra["errors"][i as usize]["error"].as_str())
+                            .unwrap_or("");
+                        (s["seed"].as_u64().unwrap_or(0), error.to_string())
                     })
                     .collect()
             })

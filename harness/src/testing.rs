@@ -10,13 +10,18 @@
 //! | `LAB_LOG` (or `RUST_LOG`) | print the log of each trial to stderr as it runs, passing or not (a level such as `debug`, or `info,raft=trace`: [`logs::parse_filter`](crate::logs::parse_filter)) | unset |
 //! | `LAB_STUCK_AFTER` | seconds of wall time without progress before a trial is failed as stuck: the outer bound (a deadlock or a spin of a peer's task is named after [`DEADLOCK_AFTER`](labrpc::runtime::DEADLOCK_AFTER), 2 s) | 10 |
 //! | `LAB_MONITOR` | `0` turns the safety monitor off ([`crate::monitor`]) | on |
-//! | `LAB_HTML` | `1`: write each failing seed's [timeline page](crate::timeline) under `lab-results/timeline/`; a folder: write them there | unset |
+//! | `LAB_HTML` | `1`: write the [timeline pages](crate::timeline) of the first three failing seeds under `lab-results/timeline/`; a folder: write them there | unset |
 //!
 //! Every trial keeps the tail of its debug log as it runs, so a failing seed's panic message
 //! ends with the last lines of the very run that failed, the timeline pages written (with
 //! `LAB_HTML`, whose trials also keep the structured records the pages are drawn from), and the
 //! command that replays it. Nothing is run twice: a stuck seed costs the watchdog's wait once,
 //! not twice.
+//!
+//! A failing test's message stays short however many seeds fail: the first failing seed in
+//! full (its error, the tail of its log, its replay command), the others by seed (consecutive
+//! seeds as ranges, the first ten items), and the first line of each other way they failed;
+//! `LAB_HTML` writes the pages of the first three.
 //!
 //! A passing seed's stats line (one per cluster) is printed as the Go tester prints it, seen
 //! with `cargo test -- --nocapture`. Its warnings (`warning: term changed even though there
@@ -254,8 +259,9 @@ pub fn failures<P: Peer>(name: &str, plan: &TestPlan) -> Vec<TrialReport> {
 /// command, so that is refused.
 ///
 /// # Panics
-/// Panics when a trial fails (that is how `cargo test` learns of it), when no grader has that
-/// name, or when `module` is not the grader's part's module.
+/// Panics when a trial fails (that is how `cargo test` learns of it, with
+/// [`failure_message`]), when no grader has that name, or when `module` is not the grader's
+/// part's module.
 pub fn grade<P: Peer>(module: &str, name: &str) {
     let grader = graders::by_name(name).unwrap_or_else(|| panic!("no grader named {name:?}"));
     let want = test_module(grader.part);
@@ -268,8 +274,32 @@ pub fn grade<P: Peer>(module: &str, name: &str) {
     );
     let plan = TestPlan::from_env_with(default_test_seeds(&grader));
     let failed = failures::<P>(name, &plan);
-    let Some(first) = failed.first() else {
+    if failed.is_empty() {
         return;
+    }
+    let pages = plan
+        .html
+        .as_deref()
+        .map(|dir| write_pages(dir, &failed[..failed.len().min(PAGED_SEEDS)]))
+        .unwrap_or_default();
+    panic!(
+        "{}",
+        failure_message(&grader, plan.seeds.len(), &failed, &pages)
+    );
+}
+
+/// The message of a failing test: how many of `seeds` failed and which, the first failing
+/// seed's error and the tail of its log, `pages` (lines naming the timeline pages written),
+/// the command that replays the first, and the first line of any other error. (An empty
+/// `failed` gives a line saying every seed passed.)
+pub fn failure_message(
+    grader: &graders::Grader,
+    seeds: usize,
+    failed: &[TrialReport],
+    pages: &str,
+) -> String {
+    let Some(first) = failed.first() else {
+        return format!("{} passed on all {seeds} seeds", grader.name);
     };
     let error = match &first.outcome {
         Err(e) => e.to_string(),
@@ -289,20 +319,103 @@ pub fn grade<P: Peer>(module: &str, name: &str) {
             )
         })
         .unwrap_or_default();
-    let seeds: Vec<String> = failed.iter().map(|r| r.seed.to_string()).collect();
-    let pages = plan
-        .html
-        .as_deref()
-        .map(|dir| write_pages(dir, &failed))
-        .unwrap_or_default();
-    panic!(
-        "{name} failed on {} of {} seeds ({}): {error}{tail}{pages}\nreplay: {}",
+    let failing: Vec<u64> = failed.iter().map(|r| r.seed).collect();
+    format!(
+        "{} failed on {} of {seeds} seeds ({}): {error}{tail}{pages}\nreplay: {}{}",
+        grader.name,
         failed.len(),
-        plan.seeds.len(),
-        seeds.join(", "),
-        replay_command(&grader, first.seed, first.executor)
-    );
+        seed_list(&failing, LISTED_SEEDS),
+        replay_command(grader, first.seed, first.executor),
+        other_errors(failed)
+    )
 }
+
+/// Failing seeds named in a failure message; more are counted.
+const LISTED_SEEDS: usize = 10;
+
+/// Failing seeds whose timeline pages `LAB_HTML` writes.
+const PAGED_SEEDS: usize = 3;
+
+/// Seeds ascending, consecutive ones as ranges (`4..=9`), at most `max` items, then how many
+/// more.
+///
+/// ```
+/// use harness::testing::seed_list;
+///
+/// assert_eq!(seed_list(&[1, 2, 3, 7, 9], 10), "1..=3, 7, 9");
+/// assert_eq!(seed_list(&[2, 4, 6, 8], 2), "2, 4 and 2 more");
+/// ```
+pub fn seed_list(seeds: &[u64], max: usize) -> String {
+    let mut sorted = seeds.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut ranges: Vec<(u64, u64)> = Vec::new();
+    for s in sorted {
+        match ranges.last_mut() {
+            Some((_, end)) if end.checked_add(1) == Some(s) => *end = s,
+            _ => ranges.push((s, s)),
+        }
+    }
+    let mut items: Vec<String> = Vec::new();
+    let mut more = 0u64;
+    for &(a, b) in &ranges {
+        if items.len() == max {
+            more += b - a + 1;
+            continue;
+        }
+        items.push(match b - a {
+            0 => a.to_string(),
+            1 => format!("{a}, {b}"),
+            _ => format!("{a}..={b}"),
+        });
+    }
+    let mut out = items.join(", ");
+    if more > 0 {
+        out.push_str(&format!(" and {more} more"));
+    }
+    out
+}
+
+/// The other ways the seeds failed, first line of each, with the seeds that failed that way:
+/// empty when every failing seed failed with the first one's message.
+fn other_errors(failed: &[TrialReport]) -> String {
+    let first_line = |r: &TrialReport| match &r.outcome {
+        Err(e) => e.to_string().lines().next().unwrap_or("").to_string(),
+        Ok(_) => String::new(),
+    };
+    let Some(first) = failed.first().map(first_line) else {
+        return String::new();
+    };
+    let mut others: Vec<(String, Vec<u64>)> = Vec::new();
+    for r in failed {
+        let line = first_line(r);
+        if line == first {
+            continue;
+        }
+        match others.iter_mut().find(|(l, _)| *l == line) {
+            Some((_, seeds)) => seeds.push(r.seed),
+            None => others.push((line, vec![r.seed])),
+        }
+    }
+    let mut out = String::new();
+    for (line, seeds) in others.iter().take(LISTED_ERRORS) {
+        out.push_str(&format!(
+            "\nalso: seed{} {}: {line}",
+            if seeds.len() == 1 { "" } else { "s" },
+            seed_list(seeds, LISTED_SEEDS)
+        ));
+    }
+    if others.len() > LISTED_ERRORS {
+        out.push_str(&format!(
+            "\nand {} other errors",
+            others.len() - LISTED_ERRORS
+        ));
+    }
+    out
+}
+
+/// Other errors named, by their first line, in a failure message.
+const LISTED_ERRORS: usize = 3;
 
 /// Writes the timeline page of each failing trial into `dir` (as `LAB_HTML` asks); returns
 /// lines naming them (or saying why one could not be written), for the panic message.

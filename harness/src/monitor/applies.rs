@@ -189,8 +189,8 @@ mod tests {
         assert_eq!(
             v.evidence,
             [
-                "0.010000s: S0 applied [120] at index 1",
-                "0.020000s: S1 applied [121] at index 1"
+                "0.010s: S0 applied [120] at index 1",
+                "0.020s: S1 applied [121] at index 1"
             ]
         );
     }

@@ -137,8 +137,8 @@ mod tests {
         assert_eq!(
             v.evidence,
             [
-                "1.200000s: S1 sent AppendEntries to S0 as leader of term 4",
-                "2.500000s: S2 sent AppendEntries to S0 as leader of term 4"
+                "1.200s: S1 sent AppendEntries to S0 as leader of term 4",
+                "2.500s: S2 sent AppendEntries to S0 as leader of term 4"
             ]
         );
     }

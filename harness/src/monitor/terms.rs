@@ -300,15 +300,12 @@ mod tests {
             .sent(ms(350), 0, 3, HEARTBEAT, None)
             .expect_err("150 ms after the term moved");
         assert_eq!(v.rule, Rule::TermsMoveForward);
-        assert_eq!(
-            v.summary,
-            "S0 sent term 3 0.150000s after it had seen term 4"
-        );
+        assert_eq!(v.summary, "S0 sent term 3 0.150s after it had seen term 4");
         assert_eq!(
             v.evidence[..2],
             [
-                "0.200000s: S0 handled S2's RequestVote of term 4",
-                "0.350000s: S0 sent AppendEntries of term 3 to S1"
+                "0.200s: S0 handled S2's RequestVote of term 4",
+                "0.350s: S0 sent AppendEntries of term 3 to S1"
             ]
         );
     }
@@ -366,6 +363,6 @@ mod tests {
             v.summary,
             "S2 went back from term 7 to term 6 across a restart"
         );
-        assert_eq!(v.evidence[1], "2.000000s: S2 was restarted by the tester");
+        assert_eq!(v.evidence[1], "2.000s: S2 was restarted by the tester");
     }
 }

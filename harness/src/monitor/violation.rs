@@ -149,9 +149,15 @@ impl Violation {
     }
 }
 
-/// A run time as the logs print it, e.g. `1.234567s`.
+/// A run time as short as it stays exact: `1.908s` (whole milliseconds, as sim times are),
+/// `1.234567s` otherwise; the log prints the same instant as `1.908000`.
 pub(crate) fn time(at: Duration) -> String {
-    format!("{}.{:06}s", at.as_secs(), at.subsec_micros())
+    let micros = at.subsec_micros();
+    if micros.is_multiple_of(1_000) {
+        format!("{}.{:03}s", at.as_secs(), micros / 1_000)
+    } else {
+        format!("{}.{micros:06}s", at.as_secs())
+    }
 }
 
 impl fmt::Display for Violation {
@@ -187,8 +193,8 @@ mod tests {
             "safety violation (Election Safety): S1 and S2 both led term 4"
         );
         assert!(lines[1].contains("at most one leader can be elected in a given term"));
-        assert_eq!(lines[2], "  - 1.200000s: S1 sent AppendEntries");
-        assert_eq!(lines[3], "  - 2.500000s: S2 sent AppendEntries");
+        assert_eq!(lines[2], "  - 1.200s: S1 sent AppendEntries");
+        assert_eq!(lines[3], "  - 2.500s: S2 sent AppendEntries");
     }
 
     #[test]

@@ -166,7 +166,7 @@ mod tests {
         assert_eq!(v.rule, Rule::OneVotePerTerm);
         assert_eq!(v.summary, "S2 voted twice in term 5: for S0 and for S1");
         assert_eq!(v.evidence.len(), 2);
-        assert!(v.evidence[0].starts_with("0.100000s: S2 granted its vote in term 5 to S0"));
+        assert!(v.evidence[0].starts_with("0.100s: S2 granted its vote in term 5 to S0"));
     }
 
     #[test]
@@ -191,7 +191,7 @@ mod tests {
             .vote(ms(3000), 0, 7, 2, &[ms(500), ms(2000)])
             .expect_err("a second vote after the restart");
         assert_eq!(v.evidence.len(), 4);
-        assert_eq!(v.evidence[1], "2.000000s: S0 was restarted by the tester");
+        assert_eq!(v.evidence[1], "2.000s: S0 was restarted by the tester");
         assert!(v.evidence[3].starts_with("S0 forgot its vote across the restart"));
     }
 

@@ -934,7 +934,203 @@ pub fn from_report(report: &TrialReport) -> Timeline {
         }
     }
     timeline.failure = failure_of(report, &timeline);
+    bound_for_page(&mut timeline);
     timeline
+}
+
+/// The most RPCs a page draws: those nearest the failure (or the end of a passing run), and
+/// every one the failure names; the others are counted per pair of peers and window of time in
+/// the page's notes. A `reliable_churn` trial sends about 18,000, which drawn one by one made a
+/// 4.3 MB page.
+pub const MAX_DRAWN_RPCS: usize = 2_000;
+
+/// The most peer log lines a page shows: those nearest the failure, and every one the failure
+/// names (the tester's lines are all kept); the others are counted in a note.
+pub const MAX_DRAWN_EVENTS: usize = 2_000;
+
+/// Far from the failure, a peer's applies are thinned to its last one in each stretch of
+/// this long: the apply index keeps its shape at a fraction of the points.
+const APPLY_STEP_US: u64 = 100_000;
+
+/// Windows of time the RPCs that are not drawn are counted in: about this many over the run.
+const SUMMARY_WINDOWS: u64 = 12;
+
+/// The positions `[from, to)` of the `k` times nearest `focus` in `times` (ascending): a
+/// contiguous run, grown from the focus towards the nearer side.
+fn nearest(times: &[u64], focus: u64, k: usize) -> (usize, usize) {
+    let at = times.partition_point(|&t| t < focus);
+    let (mut from, mut to) = (at, at);
+    while to - from < k.min(times.len()) {
+        let left = from.checked_sub(1).map(|i| focus.saturating_sub(times[i]));
+        let right = times.get(to).map(|&t| t.saturating_sub(focus));
+        match (left, right) {
+            (Some(l), Some(r)) if l <= r => from -= 1,
+            (Some(_), None) => from -= 1,
+            (_, Some(_)) => to += 1,
+            (None, None) => break,
+        }
+    }
+    (from, to)
+}
+
+/// A window length of about `span / SUMMARY_WINDOWS`, rounded up to 1, 2 or 5 times a power of
+/// ten of microseconds (at least a second).
+fn window_length(span: u64) -> u64 {
+    let want = (span / SUMMARY_WINDOWS).max(1_000_000);
+    let mut unit = 1_000_000u64;
+    loop {
+        for m in [1, 2, 5] {
+            if unit.saturating_mul(m) >= want {
+                return unit.saturating_mul(m);
+            }
+        }
+        unit = unit.saturating_mul(10);
+    }
+}
+
+/// Seconds for the page's notes: `12.3s`.
+fn secs(us: u64) -> String {
+    format!("{:.1}s", us as f64 / 1e6)
+}
+
+/// Keeps `keep` of `items` and returns where each old position went (`None`: dropped).
+fn retain_marked<T>(items: &mut Vec<T>, keep: &[bool]) -> Vec<Option<usize>> {
+    let mut moved = Vec::with_capacity(keep.len());
+    let mut next = 0;
+    for &k in keep {
+        moved.push(k.then_some(next));
+        next += usize::from(k);
+    }
+    let mut flags = keep.iter();
+    items.retain(|_| flags.next().copied().unwrap_or(false));
+    moved
+}
+
+/// Bounds what a page draws (see [`MAX_DRAWN_RPCS`], [`MAX_DRAWN_EVENTS`]): near the failure
+/// everything, far from it counts, so a long churn trial's page stays well under a megabyte.
+/// What is left out is said in the notes, with where the replay has it all.
+pub fn bound_for_page(t: &mut Timeline) {
+    let focus = t.failure.as_ref().map_or(t.end, |f| f.at);
+    let mut drawn: Option<(u64, u64)> = None;
+
+    if t.rpcs.len() > MAX_DRAWN_RPCS {
+        let times: Vec<u64> = t.rpcs.iter().map(|r| r.sent).collect();
+        let (from, to) = nearest(&times, focus, MAX_DRAWN_RPCS);
+        let named: BTreeSet<usize> = t.failure.iter().flat_map(|f| f.rpcs.clone()).collect();
+        let keep: Vec<bool> = (0..t.rpcs.len())
+            .map(|i| (from..to).contains(&i) || named.contains(&i))
+            .collect();
+        let (lo, hi) = (times[from], times[to - 1]);
+        drawn = Some((lo, hi));
+        let window = window_length(t.end);
+        // (window, from, to) -> count, for the RPCs not drawn.
+        let mut counts: BTreeMap<u64, BTreeMap<(usize, usize), u64>> = BTreeMap::new();
+        for (r, _) in t.rpcs.iter().zip(&keep).filter(|(_, k)| !**k) {
+            *counts
+                .entry(r.sent / window)
+                .or_default()
+                .entry((r.from, r.to))
+                .or_default() += 1;
+        }
+        let left_out: u64 = counts.values().flat_map(|c| c.values()).sum();
+        let moved = retain_marked(&mut t.rpcs, &keep);
+        if let Some(f) = &mut t.failure {
+            f.rpcs = f.rpcs.iter().filter_map(|&i| moved[i]).collect();
+        }
+        t.notes.push(format!(
+            "RPCs are drawn from {} to {} of run time, the {} nearest the failure{}; the other \
+             {left_out} are counted below, per pair of peers and {} of run time (`harness \
+             replay` with --log shows every one)",
+            secs(lo),
+            secs(hi),
+            to - from,
+            if named.is_empty() {
+                String::new()
+            } else {
+                " and those its evidence names".to_string()
+            },
+            secs(window)
+        ));
+        for (w, pairs) in &counts {
+            let total: u64 = pairs.values().sum();
+            let each: Vec<String> = pairs
+                .iter()
+                .map(|((a, b), n)| format!("S{a}→S{b} {n}"))
+                .collect();
+            t.notes.push(format!(
+                "RPCs not drawn, {} to {}: {total} ({})",
+                secs(w * window),
+                secs((w + 1) * window),
+                each.join(", ")
+            ));
+        }
+    }
+
+    let peer_events = t.events.iter().filter(|e| e.peer.is_some()).count();
+    if peer_events > MAX_DRAWN_EVENTS {
+        let positions: Vec<usize> = (0..t.events.len())
+            .filter(|&i| t.events[i].peer.is_some())
+            .collect();
+        let times: Vec<u64> = positions.iter().map(|&i| t.events[i].at).collect();
+        let (from, to) = nearest(&times, focus, MAX_DRAWN_EVENTS);
+        let mut keep: Vec<bool> = t.events.iter().map(|e| e.peer.is_none()).collect();
+        for &i in &positions[from..to] {
+            keep[i] = true;
+        }
+        if let Some(f) = &t.failure {
+            for &i in &f.events {
+                keep[i] = true;
+            }
+        }
+        let left_out = keep.iter().filter(|k| !**k).count();
+        let moved = retain_marked(&mut t.events, &keep);
+        if let Some(f) = &mut t.failure {
+            f.events = f.events.iter().filter_map(|&i| moved[i]).collect();
+        }
+        t.notes.push(format!(
+            "the peers' log lines are shown from {} to {}, the {} nearest the failure; {left_out} \
+             others are not (the tester's lines are all shown; `harness replay` shows every \
+             line)",
+            secs(times[from]),
+            secs(times[to - 1]),
+            to - from
+        ));
+        drawn = Some(drawn.map_or((times[from], times[to - 1]), |(lo, hi)| {
+            (lo.min(times[from]), hi.max(times[to - 1]))
+        }));
+    }
+
+    // Applies: all of them where RPCs and lines are drawn, a peer's last in each step elsewhere.
+    if let Some((lo, hi)) = drawn {
+        let before = t.applies.len();
+        let near = |at: u64| (lo..=hi).contains(&at);
+        let keep: Vec<bool> = t
+            .applies
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                // Far from the failure, a later apply of the same peer in the same step
+                // replaces it.
+                let step = a.at / APPLY_STEP_US;
+                near(a.at)
+                    || !t.applies[i + 1..]
+                        .iter()
+                        .take_while(|b| b.at / APPLY_STEP_US == step)
+                        .any(|b| b.peer == a.peer && !near(b.at))
+            })
+            .collect();
+        retain_marked(&mut t.applies, &keep);
+        if t.applies.len() < before {
+            t.notes.push(format!(
+                "outside {} to {}, each peer's applies are shown once per {}ms (its last): {} \
+                 of {before} drawn",
+                secs(lo),
+                secs(hi),
+                APPLY_STEP_US / 1_000,
+                t.applies.len()
+            ));
+        }
+    }
 }
 
 /// Samples where `get_state` said something the log-derived lanes do not show.
@@ -1084,14 +1280,15 @@ fn failure_of(report: &TrialReport, timeline: &Timeline) -> Option<Failure> {
     })
 }
 
-/// The evidence lines of a safety monitor's violation: `  - 1.200000s: S1 sent ...`.
+/// The evidence lines of a safety monitor's violation: `  - 1.200s: S1 sent ...` (or
+/// `1.234567s` for a time between milliseconds).
 ///
 /// ```
 /// use harness::timeline::extract::evidence_in;
 ///
 /// let message = "safety violation (Election Safety): S1 and S2 both led term 4\n  \
-///                rule: at most one leader\n  - 1.200000s: S1 sent AppendEntries of term 4\n  \
-///                - 2.500000s: S2 sent AppendEntries of term 4";
+///                rule: at most one leader\n  - 1.200s: S1 sent AppendEntries of term 4\n  \
+///                - 2.500s: S2 sent AppendEntries of term 4";
 /// let evidence = evidence_in(message);
 /// assert_eq!(evidence.len(), 2);
 /// assert_eq!(evidence[1].at, 2_500_000);
@@ -1103,11 +1300,14 @@ pub fn evidence_in(message: &str) -> Vec<Evidence> {
         .filter_map(|line| {
             let rest = line.trim_start().strip_prefix("- ")?;
             let (time, text) = rest.split_once("s: ")?;
+            // Milliseconds (`1.200s`) or microseconds (`1.234567s`).
             let (secs, frac) = time.split_once('.')?;
-            if frac.len() != 6 {
-                return None;
-            }
-            let at = secs.parse::<u64>().ok()? * 1_000_000 + frac.parse::<u64>().ok()?;
+            let scale = match frac.len() {
+                3 => 1_000,
+                6 => 1,
+                _ => return None,
+            };
+            let at = secs.parse::<u64>().ok()? * 1_000_000 + frac.parse::<u64>().ok()? * scale;
             let mut peers: Vec<usize> = Vec::new();
             for word in text.split(|c: char| !c.is_ascii_alphanumeric()) {
                 let peer = word
@@ -1163,6 +1363,124 @@ fn report_error(report: &TrialReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A run of `n` RPCs (one every 10 ms, round the three peers), `n` peer log lines at the
+    /// same times, and 3 applies every 10 ms, failing at `fail_at` µs and naming the first RPC
+    /// and the one at 60% of the run, and the first and last lines.
+    fn busy(n: usize, fail_at: u64) -> Timeline {
+        let rpc = |i: usize| RpcRecord {
+            from: i % 3,
+            to: (i + 1) % 3,
+            method: "Raft.AppendEntries".into(),
+            sent: i as u64 * 10_000,
+            delivered: Some(i as u64 * 10_000 + 1_000),
+            done: i as u64 * 10_000 + 2_000,
+            outcome: RpcOutcome::Replied,
+            detail: String::new(),
+        };
+        let event = |i: usize| LogEvent {
+            at: i as u64 * 10_000,
+            peer: Some(i % 3),
+            topic: "append".into(),
+            kind: EventKind::Peer,
+            line: format!("line {i}"),
+        };
+        let tester = LogEvent {
+            at: 5,
+            peer: None,
+            topic: "test".into(),
+            kind: EventKind::Begin,
+            line: "begin".into(),
+        };
+        Timeline {
+            grader: "reliable_churn".into(),
+            title: "churn".into(),
+            seed: 1,
+            executor: "sim".into(),
+            replay: String::new(),
+            end: n as u64 * 10_000,
+            peers: 3,
+            clusters: vec![],
+            roles: RoleSource::Log,
+            spans: vec![],
+            cuts: vec![],
+            samples: vec![],
+            applies: (0..3 * n)
+                .map(|i| Apply {
+                    at: (i / 3) as u64 * 10_000,
+                    peer: i % 3,
+                    index: (i / 3) as u64,
+                })
+                .collect(),
+            events: std::iter::once(tester).chain((0..n).map(event)).collect(),
+            rpcs: (0..n).map(rpc).collect(),
+            failure: Some(Failure {
+                at: fail_at,
+                message: "boom".into(),
+                source: FailureSource::Check,
+                peers: BTreeSet::new(),
+                terms: BTreeSet::new(),
+                spans: vec![],
+                events: vec![1, n],
+                evidence: vec![],
+                rpcs: vec![0, n * 6 / 10],
+            }),
+            notes: vec![],
+            history: None,
+        }
+    }
+
+    #[test]
+    fn a_page_draws_the_rpcs_near_the_failure_and_counts_the_others() {
+        let n = 10_000; // 100 s of run time
+        let mut t = busy(n, 60_000_000);
+        bound_for_page(&mut t);
+        // The 2,000 nearest 60 s (40 s to 60 s, 60 s to 80 s), and the named first one.
+        assert_eq!(t.rpcs.len(), MAX_DRAWN_RPCS + 1);
+        assert_eq!(t.rpcs[0].sent, 0);
+        assert_eq!(t.rpcs[1].sent, 50_000_000);
+        assert_eq!(t.rpcs[MAX_DRAWN_RPCS].sent, 69_990_000);
+        let f = t.failure.as_ref().expect("the failure");
+        assert_eq!(f.rpcs, [0, 1 + 1_000]);
+        assert_eq!(t.rpcs[f.rpcs[1]].sent, 60_000_000);
+        // The tester's line, the peers' nearest lines, and the two far ones the failure marks.
+        assert_eq!(t.events.len(), 1 + MAX_DRAWN_EVENTS + 2);
+        assert_eq!(t.events[0].line, "begin");
+        assert_eq!(t.events[f.events[0]].line, "line 0");
+        assert_eq!(t.events[f.events[1]].line, "line 9999");
+        assert_eq!(
+            t.notes[0],
+            "RPCs are drawn from 50.0s to 70.0s of run time, the 2000 nearest the failure and \
+             those its evidence names; the other 7999 are counted below, per pair of peers and \
+             10.0s of run time (`harness replay` with --log shows every one)"
+        );
+        assert_eq!(
+            t.notes[1],
+            "RPCs not drawn, 0.0s to 10.0s: 999 (S0→S1 333, S1→S2 333, S2→S0 333)"
+        );
+        assert!(t
+            .notes
+            .iter()
+            .any(|n| n.starts_with("RPCs not drawn, 90.0s to 100.0s: 1000 (")));
+        assert!(!t
+            .notes
+            .iter()
+            .any(|n| n.starts_with("RPCs not drawn, 50.0s")));
+        assert!(t.notes.iter().any(|n| n.starts_with(
+            "the peers' log lines are shown from 50.0s to 70.0s, the 2000 nearest the failure; \
+             7998 others are not"
+        )));
+        // Applies: all 6,000 of the drawn 20 s, one per peer per 100 ms elsewhere (80 s).
+        assert_eq!(t.applies.len(), 3 * 2_000 + 3 * 800);
+    }
+
+    #[test]
+    fn a_small_run_is_drawn_whole() {
+        let mut t = busy(500, 2_000_000);
+        let before = t.clone();
+        bound_for_page(&mut t);
+        assert_eq!(t, before);
+    }
 
     #[test]
     fn names_in_the_testers_messages() {
