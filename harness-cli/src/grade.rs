@@ -4,22 +4,33 @@
 //!    ([`workspace`]): never inside the submission, with manifests of our own ([`manifest`]:
 //!    the submission's `Cargo.toml` gives its `[dependencies]` and nothing else). A submission
 //!    that does not compile gets a report with score 0 and the compiler's first errors.
-//! 2. **Lint** it: `cargo clippy` with the project's `disallowed-methods` lists its direct uses
-//!    of the real clock, threads and global random generators, each with the runtime call to
-//!    use instead (in sim mode these are the usual cause of a confusing failure).
-//! 3. **Run** the graders in child processes of the built binary ([`child`]), in batches of
-//!    seeds, under a wall-clock and a memory limit. A trial that ends the process
+//!    Its `[dependencies]` come only from the staff's allow-list ([`rules`]), and it is
+//!    compiled with `unsafe_code` forbidden.
+//! 2. **Lint** it ([`lint`]): `cargo clippy` with the `disallowed-methods` and
+//!    `disallowed-types` of the kit's `raft/clippy.toml`. Direct uses of files, processes,
+//!    the network and the OS refuse the submission (score 0, each use named); direct uses of
+//!    the real clock, threads, global random generators and the environment are reported,
+//!    each with what to use instead.
+//! 3. **Run** the graders in child processes of the built binary ([`child`], [`serve`]), in
+//!    batches of seeds, under a wall-clock and a memory limit, with file writes confined to
+//!    the scratch folders where the kernel has Landlock. A child reports each trial as a frame
+//!    authenticated with a key only it and the parent know ([`protocol`]): the submission runs
+//!    in that process but cannot write a result. A trial that ends the process
 //!    (`std::process::exit`, an abort, a stack overflow, memory, a spin past the limit) fails
-//!    alone, with a message saying which, and grading goes on.
-//! 4. **Report**: Gradescope's `results.json`, JUnit and failure bundles, as `harness run`
-//!    writes them, with what the build and the lint found on top. With `--shard K/N` the
-//!    report is a shard's, for `harness merge`.
+//!    alone, with a message saying which, and grading goes on; after `--max-runaway` stuck,
+//!    deadlocked or timed-out seeds, a grader's other seeds are not run.
+//! 4. **Report**: the parent alone writes Gradescope's `results.json`, JUnit and failure
+//!    bundles, as `harness run` writes them, with what the build and the lint found on top.
+//!    With `--shard K/N` the report is a shard's, for `harness merge`.
 
 pub mod child;
+pub mod lint;
 pub mod manifest;
+pub mod protocol;
+pub mod rules;
+pub mod serve;
 pub mod workspace;
 
-use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -34,8 +45,11 @@ use super::policy::Policy;
 use super::report::{self, xml_escape};
 use super::run::{self, FailedSeed, GraderSummary, RunSummary};
 use super::{stats, CliError, RunArgs, EXIT_FAILED, EXIT_PASSED};
-use child::{Batch, Limits, Outcome, Runner};
+use child::{Limits, Runaways, Runner, Settled};
 use harness::graders::Grader;
+use parking_lot::Mutex;
+use protocol::{TrialFrame, TrialPlan};
+use rules::{Rules, RulesError};
 use workspace::{Workspace, WorkspaceError};
 
 /// The environment variable naming the grading target folder (as `--target-dir`).
@@ -68,11 +82,23 @@ or KIT/target/grade) and built there with the kit's labrpc and harness; of its C
 [dependencies] and [features] are used. Keep TARGET between grades: dependencies are built
 once, and each grade rebuilds only the submission and the harness.
 
-The graders run in child processes under `timeout` and `prlimit` (--trial-limit, --memory), in
-batches of --batch seeds; a batch whose process dies is run again one seed per process, so the
-death fails only the trial that caused it. Reports go to --out (default
+The submission's [dependencies] must be on the staff's list (KIT/grading.toml), and it is
+compiled with unsafe_code forbidden. The lint (KIT/raft/clippy.toml, as the student's own
+cargo clippy sees it) refuses direct uses of files, processes, the network and the OS (score
+0) and reports those of the clock, threads, random generators and the environment.
+
+The graders run in child processes under `prlimit` and a wall-clock limit (--trial-limit,
+--memory), in batches of --batch seeds. A child gets its plan on standard input and reports
+each trial as a frame authenticated with a key of that run: only the grading process writes
+the reports. A batch whose process dies is run again one seed per process, so the death fails
+only the trial that caused it; after --max-runaway stuck, deadlocked or timed-out seeds of a
+grader its other seeds are not run (they fail). Reports go to --out (default
 grade-results/NAME-TIME): results.json, junit.xml and bundles/ (--json and --junit move the
 reports). The run flags (seeds, --real, thresholds, points, --shard) are those of `harness run`.
+
+  harness grade ~/submissions/alice re_election --replay 17
+builds the submission the same way and replays seed 17 of re_election with its log, one
+column per peer (the replay command a graded report gives).
 
 Exit codes: 0 every grader passed, 1 a grader failed or the submission does not compile,
 2 a usage error or a grading failure that is not the submission's.";
@@ -105,9 +131,17 @@ pub struct GradeArgs {
     /// Build with what the local Cargo cache holds (no network).
     #[arg(long)]
     pub offline: bool,
-    /// Skip the lint for direct uses of the clock, threads and random generators.
+    /// Skip the lint (and so its refusals too: for staff testing the harness).
     #[arg(long)]
     pub no_lint: bool,
+    /// After this many stuck, deadlocked or timed-out seeds of one grader, do not run its
+    /// other seeds (they fail); 0 runs them all.
+    #[arg(long, value_name = "K", default_value_t = child::DEFAULT_MAX_RUNAWAY)]
+    pub max_runaway: u64,
+    /// Build the submission and replay this seed of the one grader named, with its log,
+    /// instead of grading.
+    #[arg(long, value_name = "SEED")]
+    pub replay: Option<u64>,
 }
 
 /// Grading could not be done (not the submission's fault: see the messages).
@@ -119,10 +153,13 @@ pub enum GradeError {
     /// The built binary could not be copied or run as expected.
     #[error("{0}")]
     Child(String),
+    /// The kit's grading rules cannot be used.
+    #[error(transparent)]
+    Rules(#[from] RulesError),
 }
 
-/// A direct use of the real clock, threads or a global random generator in a submission (the
-/// `disallowed-methods` of the project's `clippy.toml`), with what to call instead.
+/// A direct use in a submission of something its lint lists (the `disallowed-methods` and
+/// `disallowed-types` of the kit's `raft/clippy.toml`), with what to use instead.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct DisallowedUse {
     /// The file, relative to the submission's crate (e.g. `src/peer.rs`).
@@ -135,6 +172,10 @@ pub struct DisallowedUse {
     pub call: String,
     /// What to call instead, e.g. `labrpc::runtime::sleep(duration).await`.
     pub instead: String,
+    /// Whether it refuses the submission (files, processes, the network, the OS), rather than
+    /// being reported.
+    #[serde(default)]
+    pub refused: bool,
 }
 
 /// What `harness grade` adds to a run's report (its `extra_data.grade`): which submission, and
@@ -145,6 +186,9 @@ pub struct DisallowedUse {
 pub struct GradeExtras {
     /// The submission's folder name.
     pub submission: String,
+    /// The submission as the grading command named it (for the replay commands).
+    #[serde(default)]
+    pub path: String,
     /// A fingerprint of the submission's crate as built (its files and manifest).
     pub fingerprint: String,
     /// What was not used from the submission (its build script, `[patch]`, ...).
@@ -159,12 +203,96 @@ pub struct GradeExtras {
     pub disallowed: Vec<DisallowedUse>,
     /// Why the check for them did not run, when it did not.
     pub lint_skipped: Option<String>,
+    /// Dependencies the grading rules do not allow: the submission was refused unbuilt.
+    #[serde(default)]
+    pub unlisted: Vec<String>,
+    /// Lines on the grading channel that looked like results but did not authenticate:
+    /// written by the submission, and ignored.
+    #[serde(default)]
+    pub forged: u64,
+    /// Whether the children's file writes were confined (Landlock), in their words.
+    #[serde(default)]
+    pub confinement: Option<String>,
 }
 
 impl GradeExtras {
     /// Whether the submission failed to compile.
     pub fn build_failed(&self) -> bool {
         self.compile_errors.is_some()
+    }
+
+    /// Whether the submission was refused: a dependency not on the list, or a direct use of
+    /// files, processes, the network or the OS.
+    pub fn refused(&self) -> bool {
+        !self.unlisted.is_empty() || self.disallowed.iter().any(|d| d.refused)
+    }
+
+    /// Whether no grader ran: the submission did not compile or was refused.
+    pub fn not_graded(&self) -> bool {
+        self.build_failed() || self.refused()
+    }
+
+    /// The lint's findings as one test of the report (score 0 of 0): failed when it refused
+    /// the submission or found something, passed when it found nothing, absent when it did
+    /// not run.
+    pub fn lint_test(&self, visibility: &str) -> Option<Value> {
+        if self.lint_skipped.is_some() || self.build_failed() {
+            return None;
+        }
+        let text = self.lint_text();
+        Some(serde_json::json!({
+            "name": "lint (direct uses of files, processes, the network, the OS, the clock, threads, random generators and the environment)",
+            "score": 0.0,
+            "max_score": 0.0,
+            "status": if self.disallowed.is_empty() { "passed" } else { "failed" },
+            "output": if text.is_empty() { "nothing found\n".to_string() } else { text },
+            "tags": ["lint"],
+            "visibility": visibility,
+            "extra_data": { "lint": true, "findings": self.disallowed.len() },
+        }))
+    }
+
+    /// What the lint found, in words (empty when nothing).
+    fn lint_text(&self) -> String {
+        let mut out = String::new();
+        let (refused, reported): (Vec<&DisallowedUse>, Vec<&DisallowedUse>) =
+            self.disallowed.iter().partition(|d| d.refused);
+        if !refused.is_empty() {
+            let _ = writeln!(
+                out,
+                "Refused: your code uses files, processes, the network or the OS directly ({} \
+                 place{}). A Raft peer needs none of them (its state goes through the \
+                 Persister), and the graders cannot allow them:",
+                refused.len(),
+                if refused.len() == 1 { "" } else { "s" }
+            );
+            for d in &refused {
+                let _ = writeln!(
+                    out,
+                    "  raft/{}:{}:{}: {} -> {}",
+                    d.file, d.line, d.column, d.call, d.instead
+                );
+            }
+        }
+        if !reported.is_empty() {
+            let _ = writeln!(
+                out,
+                "Your code calls the real clock, threads, a global random generator or the \
+                 environment directly ({} place{}). These escape the lab runtime: in sim mode a \
+                 run no longer replays from its seed, and sleeps and time-outs misbehave. Use \
+                 the runtime instead:",
+                reported.len(),
+                if reported.len() == 1 { "" } else { "s" }
+            );
+            for d in &reported {
+                let _ = writeln!(
+                    out,
+                    "  raft/{}:{}:{}: {} -> use {}",
+                    d.file, d.line, d.column, d.call, d.instead
+                );
+            }
+        }
+        out
     }
 
     /// The text shown to the student above the graders' verdicts.
@@ -182,6 +310,15 @@ impl GradeExtras {
             for e in errors {
                 let _ = writeln!(out, "{e}\n");
             }
+            if errors
+                .iter()
+                .any(|e| e.contains("unsafe_code") || e.contains("unsafe` block"))
+            {
+                out.push_str(
+                    "A submission may not use `unsafe`: the graders compile raft with \
+                     unsafe_code forbidden.\n",
+                );
+            }
             if self.api_mismatch {
                 out.push_str(
                     "Some errors are in the harness: the submission's API differs from the one \
@@ -190,6 +327,31 @@ impl GradeExtras {
                      and fields.\n",
                 );
             }
+        }
+        if !self.unlisted.is_empty() {
+            let _ = writeln!(
+                out,
+                "The submission was refused, so no grader ran (score 0): raft/Cargo.toml \
+                 depends on {}, which the graders do not allow (allowed: the crates the lab \
+                 uses; ask the course staff to add a crate).",
+                self.unlisted.join(", ")
+            );
+        }
+        if self.disallowed.iter().any(|d| d.refused) {
+            out.push_str("The submission was refused, so no grader ran (score 0): see below.\n");
+        }
+        if self.forged > 0 {
+            let _ =
+                writeln!(
+                out,
+                "{} line{} of the grading process's output looked like trial results but did not \
+                 carry the grader's key: something in the submission wrote {}, and {} ignored. \
+                 Only results the grader made count.",
+                self.forged,
+                if self.forged == 1 { "" } else { "s" },
+                if self.forged == 1 { "it" } else { "them" },
+                if self.forged == 1 { "it was" } else { "they were" },
+            );
         }
         if !self.dropped.is_empty() {
             let _ = writeln!(
@@ -204,23 +366,8 @@ impl GradeExtras {
                 "The check for direct uses of the clock, threads and random generators did not \
                  run: {why}"
             );
-        } else if !self.disallowed.is_empty() {
-            let _ = writeln!(
-                out,
-                "Your code calls the real clock, threads or a global random generator directly \
-                 ({} place{}). These escape the lab runtime: in sim mode a run no longer \
-                 replays from its seed, and sleeps and time-outs misbehave. Use the runtime \
-                 instead:",
-                self.disallowed.len(),
-                if self.disallowed.len() == 1 { "" } else { "s" }
-            );
-            for d in &self.disallowed {
-                let _ = writeln!(
-                    out,
-                    "  raft/{}:{}:{}: {} -> use {}",
-                    d.file, d.line, d.column, d.call, d.instead
-                );
-            }
+        } else {
+            out.push_str(&self.lint_text());
         }
         out
     }
@@ -229,12 +376,75 @@ impl GradeExtras {
 /// What a grader's test says when the submission did not compile.
 const NOT_RUN: &str = "not run: the submission did not compile (see the errors at the top)\n";
 
+/// What a grader's test says when the submission was refused.
+const NOT_RUN_REFUSED: &str = "not run: the submission was refused (see why at the top)\n";
+
+/// The command that rebuilds `submission` and replays `seed` of `grader` (what a graded
+/// report gives, instead of `harness replay`, which would replay the kit's own raft).
+pub fn grade_replay_command(submission: &str, grader: &str, seed: u64, real: bool) -> String {
+    format!(
+        "harness grade {submission} {grader} --replay {seed}{}",
+        if real { " --real" } else { "" }
+    )
+}
+
+/// Makes every replay command of `report` (in its tests' `output` and failing seeds) rebuild
+/// and replay the submission: [`grade_replay_command`] with `submission`.
+fn replay_the_submission(report: &mut Value, submission: &str) {
+    let executor = if report["extra_data"]["executor"] == "real" {
+        Executor::Real
+    } else {
+        Executor::Sim
+    };
+    for t in report
+        .get_mut("tests")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        let Some(grader) = t["extra_data"]["grader"].as_str().map(str::to_string) else {
+            continue;
+        };
+        let mut pairs = Vec::new();
+        for f in t["extra_data"]["failing_seeds"]
+            .as_array_mut()
+            .into_iter()
+            .flatten()
+        {
+            let Some(seed) = f["seed"].as_u64() else {
+                continue;
+            };
+            let theirs = run::replay_command(&grader, seed, executor);
+            let ours = grade_replay_command(submission, &grader, seed, executor == Executor::Real);
+            if f["replay"] == theirs {
+                f["replay"] = Value::String(ours.clone());
+            }
+            pairs.push((theirs, ours));
+        }
+        if let Some(output) = t["output"].as_str() {
+            let mut output = output.to_string();
+            for (theirs, ours) in &pairs {
+                output =
+                    output.replace(&format!("replay: {theirs}\n"), &format!("replay: {ours}\n"));
+            }
+            t["output"] = Value::String(output);
+        }
+    }
+}
+
 /// Adds what `harness grade` found (a [`GradeExtras`] as JSON) to a run's Gradescope report:
-/// its text goes before the report's `output` (and, when the submission did not compile, each
-/// test says it was not run), and the value itself into `extra_data.grade`, where
-/// `harness merge` finds it again.
+/// its text goes before the report's `output` (and, when the submission did not compile or
+/// was refused, each test says it was not run), the lint's findings become a test of their
+/// own, replay commands rebuild the submission, and the value itself goes into
+/// `extra_data.grade`, where `harness merge` finds it again.
 pub fn decorate_report(report: &mut Value, grade: &Value) {
     if let Ok(extras) = serde_json::from_value::<GradeExtras>(grade.clone()) {
+        let named = if extras.path.is_empty() {
+            &extras.submission
+        } else {
+            &extras.path
+        };
+        replay_the_submission(report, named);
         let text = extras.text();
         if !text.is_empty() {
             let output = report
@@ -244,15 +454,30 @@ pub fn decorate_report(report: &mut Value, grade: &Value) {
                 .to_string();
             report["output"] = Value::String(format!("{text}\n{output}"));
         }
-        if extras.build_failed() {
+        if extras.not_graded() {
+            let why = if extras.build_failed() {
+                NOT_RUN
+            } else {
+                NOT_RUN_REFUSED
+            };
             for t in report
                 .get_mut("tests")
                 .and_then(Value::as_array_mut)
                 .into_iter()
                 .flatten()
             {
-                t["output"] = Value::String(NOT_RUN.to_string());
+                t["output"] = Value::String(why.to_string());
             }
+        }
+        let visibility = report["visibility"]
+            .as_str()
+            .unwrap_or("visible")
+            .to_string();
+        if let (Some(test), Some(tests)) = (
+            extras.lint_test(&visibility),
+            report.get_mut("tests").and_then(Value::as_array_mut),
+        ) {
+            tests.push(test);
         }
     }
     if let Some(extra) = report.get_mut("extra_data").and_then(Value::as_object_mut) {
@@ -264,8 +489,13 @@ pub fn decorate_report(report: &mut Value, grade: &Value) {
 /// `<error>` per grader with the compiler's first errors.
 pub fn junit_report(summary: &RunSummary, policy: &Policy, grade: Option<&Value>) -> String {
     let extras = grade.and_then(|g| serde_json::from_value::<GradeExtras>(g.clone()).ok());
-    let Some(extras) = extras.filter(GradeExtras::build_failed) else {
+    let Some(extras) = extras.filter(GradeExtras::not_graded) else {
         return report::junit_xml(summary, policy);
+    };
+    let (title, kind) = if extras.build_failed() {
+        ("the submission did not compile", "BuildFailed")
+    } else {
+        ("the submission was refused", "Refused")
     };
     let n = summary.graders.len();
     let text = xml_escape(&extras.text());
@@ -277,13 +507,13 @@ pub fn junit_report(summary: &RunSummary, policy: &Policy, grade: Option<&Value>
     );
     let _ = writeln!(
         x,
-        "  <testsuite name=\"raft graders: the submission did not compile\" tests=\"{n}\" failures=\"0\" errors=\"{n}\" skipped=\"0\" time=\"{:.3}\">",
+        "  <testsuite name=\"raft graders: {title}\" tests=\"{n}\" failures=\"0\" errors=\"{n}\" skipped=\"0\" time=\"{:.3}\">",
         summary.wall.as_secs_f64()
     );
     for g in &summary.graders {
         let _ = writeln!(
             x,
-            "    <testcase name=\"{}\" classname=\"harness.part{}\" time=\"0.000\">\n      <error message=\"the submission did not compile\" type=\"BuildFailed\">{text}</error>\n    </testcase>",
+            "    <testcase name=\"{}\" classname=\"harness.part{}\" time=\"0.000\">\n      <error message=\"{title}\" type=\"{kind}\">{text}</error>\n    </testcase>",
             xml_escape(g.grader.name),
             xml_escape(g.grader.part)
         );
@@ -292,10 +522,10 @@ pub fn junit_report(summary: &RunSummary, policy: &Policy, grade: Option<&Value>
     x
 }
 
-/// The run flags every child gets, from `run`'s flags: what changes how a trial runs and what
-/// it keeps. Seeds, jobs and reports are the batch's; thresholds, points, visibility and shards
-/// are applied by the grading process itself.
-fn child_flags(args: &RunArgs, bundles: Option<&Path>) -> Vec<OsString> {
+/// The plan every child gets (but for its grader, seeds and jobs), from `run`'s flags: what
+/// changes how a trial runs and what it keeps. Thresholds, points, visibility and shards are
+/// applied by the grading process itself; `writable` are the folders a child may write to.
+fn child_template(args: &RunArgs, bundles: Option<&Path>, writable: Vec<PathBuf>) -> TrialPlan {
     // Every field named, so that a new flag of `run` cannot be forgotten here.
     let RunArgs {
         selectors: _,
@@ -321,34 +551,20 @@ fn child_flags(args: &RunArgs, bundles: Option<&Path>) -> Vec<OsString> {
         no_monitor,
         no_html,
     } = args;
-    let mut flags: Vec<OsString> = Vec::new();
-    if *real {
-        flags.push("--real".into());
+    TrialPlan {
+        grader: String::new(),
+        seeds: Vec::new(),
+        jobs: 1,
+        real: *real,
+        stuck_after: *stuck_after,
+        monitor: !*no_monitor && harness::monitor::enabled_by_env(),
+        check_determinism: *check_determinism,
+        keep_all: *keep_all,
+        bundles: bundles.map(Path::to_path_buf),
+        bundle_log: bundle_log.clone(),
+        html: !*no_html,
+        writable,
     }
-    flags.push("--stuck-after".into());
-    flags.push(stuck_after.to_string().into());
-    if *check_determinism {
-        flags.push("--check-determinism".into());
-    }
-    if *no_monitor {
-        flags.push("--no-monitor".into());
-    }
-    match bundles {
-        Some(dir) => {
-            flags.push("--out".into());
-            flags.push(dir.as_os_str().to_owned());
-            flags.push("--bundle-log".into());
-            flags.push(bundle_log.into());
-            if *keep_all {
-                flags.push("--keep-all".into());
-            }
-            if *no_html {
-                flags.push("--no-html".into());
-            }
-        }
-        None => flags.push("--no-bundles".into()),
-    }
-    flags
 }
 
 /// The kit this harness was built from: the workspace around this crate.
@@ -470,6 +686,90 @@ fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
+/// `harness grade SUBMISSION GRADER --replay SEED`: builds the submission as a grade does and
+/// replays one seed of one grader with the built binary, its log shown one column per peer.
+/// The replay runs in a child process too (with the memory limit), though without the
+/// grade's protocol: it only shows, it decides nothing.
+fn replay_submission(
+    args: &GradeArgs,
+    ws: &Workspace,
+    crate_dir: &Path,
+    rules: &Rules,
+    seed: u64,
+) -> Result<i32, CliError> {
+    let graders = super::select_graders(&args.run.selectors)?;
+    let [grader] = graders.as_slice() else {
+        return Err(CliError::Usage(format!(
+            "--replay replays one grader's seed: name one grader, not {}",
+            args.run.selectors.join(" ")
+        )));
+    };
+    eprintln!(
+        "harness grade: building {} in {} to replay {} seed {seed}",
+        crate_dir.display(),
+        ws.dir().display(),
+        grader.name
+    );
+    let binary = {
+        let _lock = ws.lock().map_err(GradeError::from)?;
+        let prepared = ws
+            .prepare(
+                crate_dir,
+                workspace::find_messages(&args.submission).as_deref(),
+                rules,
+            )
+            .map_err(GradeError::from)?;
+        if !prepared.unlisted.is_empty() {
+            eprintln!(
+                "harness grade: the submission depends on {}, which the graders do not allow",
+                prepared.unlisted.join(", ")
+            );
+            return Ok(EXIT_FAILED);
+        }
+        let build = ws.build(args.offline).map_err(GradeError::from)?;
+        if !build.ok {
+            eprintln!("harness grade: the submission does not compile:");
+            for e in &build.errors {
+                eprintln!("{e}\n");
+            }
+            return Ok(EXIT_FAILED);
+        }
+        // A private copy: the workspace may be rebuilt by another grade once the lock is gone.
+        let copy = std::env::temp_dir().join(format!("harness-replay-{}", std::process::id()));
+        std::fs::copy(ws.binary(), &copy).map_err(|e| {
+            GradeError::Child(format!(
+                "cannot copy the grader binary {}: {e}",
+                ws.binary().display()
+            ))
+        })?;
+        copy
+    };
+    let mut cmd = if child::Tools::find().prlimit {
+        let mut c = std::process::Command::new("prlimit");
+        c.arg(format!("--as={}", args.memory.saturating_mul(1 << 20)))
+            .arg("--core=0")
+            .arg("--")
+            .arg(&binary);
+        c
+    } else {
+        std::process::Command::new(&binary)
+    };
+    cmd.args(["replay", grader.name, "--seed", &seed.to_string()])
+        .arg("--stuck-after")
+        .arg(args.run.stuck_after.to_string());
+    if args.run.real {
+        cmd.arg("--real");
+    }
+    let status = cmd.status().map_err(|e| {
+        GradeError::Child(format!(
+            "cannot run the grader binary {}: {e}",
+            binary.display()
+        ))
+    });
+    let _ = std::fs::remove_file(&binary);
+    Ok(status?.code().unwrap_or(EXIT_FAILED))
+}
+
 /// Runs `harness grade`.
 pub fn grade_command(args: &GradeArgs) -> Result<i32, CliError> {
     let started = Instant::now();
@@ -478,7 +778,6 @@ pub fn grade_command(args: &GradeArgs) -> Result<i32, CliError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "submission".to_string());
-    let plan = plan(args, &name)?;
     let kit = args.kit.clone().unwrap_or_else(default_kit);
     let target = args
         .target_dir
@@ -489,6 +788,11 @@ pub fn grade_command(args: &GradeArgs) -> Result<i32, CliError> {
         target: absolute(&target),
         kit: absolute(&kit),
     };
+    let rules = Rules::of_kit(&ws.kit).map_err(GradeError::from)?;
+    if let Some(seed) = args.replay {
+        return replay_submission(args, &ws, &crate_dir, &rules, seed);
+    }
+    let plan = plan(args, &name)?;
     let work = absolute(&plan.out).join(".grader");
     std::fs::create_dir_all(&work).map_err(|e| {
         GradeError::Child(format!("cannot create the folder {}: {e}", work.display()))
@@ -518,16 +822,23 @@ pub fn grade_command(args: &GradeArgs) -> Result<i32, CliError> {
         let _lock = ws.lock().map_err(GradeError::from)?;
         let messages = workspace::find_messages(&args.submission);
         let prepared = ws
-            .prepare(&crate_dir, messages.as_deref())
+            .prepare(&crate_dir, messages.as_deref(), &rules)
             .map_err(GradeError::from)?;
-        let build = ws.build(args.offline).map_err(GradeError::from)?;
+        let build = if prepared.unlisted.is_empty() {
+            ws.build(args.offline).map_err(GradeError::from)?
+        } else {
+            // Refused before building: nothing of it is fetched or compiled.
+            workspace::BuildOutcome::refused()
+        };
         let _ = std::fs::write(plan.out.join("build.log"), &build.log);
-        let lint = if !build.ok {
+        let lint = if !prepared.unlisted.is_empty() {
+            Err("the submission was refused".to_string())
+        } else if !build.ok {
             Err("the submission did not compile".to_string())
         } else if args.no_lint {
             Err("--no-lint".to_string())
         } else {
-            ws.lint(args.offline, &prepared.disallowed)
+            lint::lint(&ws, args.offline, &prepared.disallowed, &rules)
         };
         if build.ok {
             std::fs::copy(ws.binary(), &binary).map_err(|e| {
@@ -552,7 +863,8 @@ pub fn grade_command(args: &GradeArgs) -> Result<i32, CliError> {
         Ok(found) => (found, None),
         Err(why) => (Vec::new(), (build.ok).then_some(why)),
     };
-    let extras = GradeExtras {
+    let mut extras = GradeExtras {
+        path: args.submission.display().to_string(),
         submission: name,
         fingerprint: prepared.fingerprint,
         dropped: prepared.dropped,
@@ -561,6 +873,9 @@ pub fn grade_command(args: &GradeArgs) -> Result<i32, CliError> {
         api_mismatch: build.api_mismatch,
         disallowed,
         lint_skipped,
+        unlisted: prepared.unlisted,
+        forged: 0,
+        confinement: None,
     };
 
     let mut summary = RunSummary {
@@ -587,11 +902,21 @@ pub fn grade_command(args: &GradeArgs) -> Result<i32, CliError> {
         monitor: !args.run.no_monitor && harness::monitor::enabled_by_env(),
     };
     let trials_started = Instant::now();
-    if build.ok {
+    if build.ok && !extras.refused() {
         let trial_limit = args.trial_limit.unwrap_or(match plan.executor {
             Executor::Sim => DEFAULT_SIM_TRIAL_LIMIT,
             Executor::Real => DEFAULT_REAL_TRIAL_LIMIT,
         });
+        let bundles = plan.bundles.as_deref().map(absolute);
+        if let Some(dir) = &bundles {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                GradeError::Child(format!("cannot create the folder {}: {e}", dir.display()))
+            })?;
+        }
+        let writable: Vec<PathBuf> = [Some(work.clone()), bundles.clone()]
+            .into_iter()
+            .flatten()
+            .collect();
         let runner = Runner::new(
             binary.clone(),
             work.clone(),
@@ -599,21 +924,12 @@ pub fn grade_command(args: &GradeArgs) -> Result<i32, CliError> {
                 memory_mib: args.memory,
                 trial: Duration::from_secs_f64(trial_limit),
             },
-            child_flags(&args.run, plan.bundles.as_deref().map(absolute).as_deref()),
+            child_template(&args.run, bundles.as_deref(), writable),
         );
-        if !runner.tools.timeout || !runner.tools.prlimit {
+        if !runner.tools.prlimit {
             eprintln!(
-                "harness grade: warning: {} not found: grading runs without {}",
-                match (runner.tools.timeout, runner.tools.prlimit) {
-                    (false, false) => "timeout (coreutils) and prlimit (util-linux) were",
-                    (false, true) => "timeout (coreutils) was",
-                    _ => "prlimit (util-linux) was",
-                },
-                match (runner.tools.timeout, runner.tools.prlimit) {
-                    (false, false) => "a wall-clock or memory limit",
-                    (false, true) => "a wall-clock limit",
-                    _ => "a memory limit",
-                }
+                "harness grade: warning: prlimit (util-linux) was not found: grading runs \
+                 without a memory limit"
             );
         }
         let batch_size = args.batch.unwrap_or(match plan.executor {
@@ -621,6 +937,11 @@ pub fn grade_command(args: &GradeArgs) -> Result<i32, CliError> {
             Executor::Real => 2 * plan.jobs as u64,
         });
         run_batches(&runner, &plan, args, batch_size, &mut summary)?;
+        extras.forged = runner.forged.load(std::sync::atomic::Ordering::SeqCst) as u64;
+        extras.confinement = runner.confinement.lock().clone();
+        if let Some(said) = &extras.confinement {
+            eprintln!("harness grade: {said}");
+        }
     }
     let _ = std::fs::remove_dir_all(&work);
     // The trials' time: the build is reported on its own (and is cached between grades).
@@ -642,7 +963,7 @@ pub fn grade_command(args: &GradeArgs) -> Result<i32, CliError> {
     if !extra_text.is_empty() {
         println!("{extra_text}");
     }
-    if build.ok {
+    if build.ok && !extras.refused() {
         print!("{}", stats::format_table(&summary, false));
         print!("{}", super::failures_text(&summary));
     }
@@ -676,6 +997,8 @@ pub fn grade_command(args: &GradeArgs) -> Result<i32, CliError> {
         plan.junit.display()
     );
     let all_ok = build.ok
+        && !extras.refused()
+        && extras.forged == 0
         && summary
             .graders
             .iter()
@@ -697,6 +1020,14 @@ fn seeds_of(plan: &Plan, args: &GradeArgs, index: usize) -> Option<(u64, u64)> {
         .collect();
     let (&first, &last) = (seeds.first()?, seeds.last()?);
     Some((first, last - first + 1))
+}
+
+/// Consecutive seeds of one grader, run by one child (or more, when one dies or runs away).
+struct Batch {
+    index: usize,
+    grader: Grader,
+    seed_start: u64,
+    runs: u64,
 }
 
 /// Runs every batch of the plan and adds its figures to `summary`.
@@ -726,36 +1057,55 @@ fn run_batches(
     }
     // Graders take turns, so an early look at the output covers every grader.
     batches.sort_by_key(|b| ((b.seed_start - plan.seed_start) / batch_size, b.index));
+    let runaways: Vec<Mutex<Runaways>> = plan
+        .graders
+        .iter()
+        .map(|_| Mutex::new(Runaways::new(args.max_runaway)))
+        .collect();
     for batch in &batches {
-        let last = batch.seed_start + batch.runs - 1;
-        match runner
-            .run_batch(batch, plan.jobs)
-            .map_err(GradeError::Child)?
-        {
-            Outcome::Ran(figures) => {
-                eprintln!(
-                    "harness grade: {} seeds {}..={last}: {} passed, {} failed",
-                    batch.grader.name, batch.seed_start, figures.passed, figures.failed
-                );
-                add(&mut summary.graders[batch.index], &figures);
-            }
-            Outcome::Died(death) if batch.runs == 1 => {
-                died(summary, plan, batch, batch.seed_start, &death);
-            }
-            Outcome::Died(death) => {
-                eprintln!(
-                    "harness grade: {} seeds {}..={last}: {}; running them one per process to \
-                     find which",
-                    batch.grader.name, batch.seed_start, death.message
-                );
-                for (seed, outcome) in runner.run_one_by_one(batch, plan.jobs) {
-                    match outcome.map_err(GradeError::Child)? {
-                        Outcome::Ran(figures) => add(&mut summary.graders[batch.index], &figures),
-                        Outcome::Died(death) => died(summary, plan, batch, seed, &death),
+        let seeds: Vec<u64> = (batch.seed_start..batch.seed_start + batch.runs).collect();
+        let settled = runner
+            .run_seeds(batch.grader, &seeds, plan.jobs, &runaways[batch.index])
+            .map_err(GradeError::Child)?;
+        let (mut passed, mut failed, mut not_run) = (0, 0, 0);
+        for (seed, outcome) in settled {
+            match outcome {
+                Settled::Reported(frame) => {
+                    if frame.error.is_none() {
+                        passed += 1;
+                    } else {
+                        failed += 1;
                     }
+                    add(&mut summary.graders[batch.index], frame);
+                }
+                Settled::Died(death) => {
+                    failed += 1;
+                    died(summary, plan, batch, seed, &death);
+                }
+                Settled::NotRun(why) => {
+                    not_run += 1;
+                    let g = &mut summary.graders[batch.index];
+                    g.failed += 1;
+                    g.failures.push(FailedSeed {
+                        seed,
+                        error: why,
+                        bundle: None,
+                        page: None,
+                    });
                 }
             }
         }
+        eprintln!(
+            "harness grade: {} seeds {}..={}: {passed} passed, {failed} failed{}",
+            batch.grader.name,
+            batch.seed_start,
+            batch.seed_start + batch.runs - 1,
+            if not_run > 0 {
+                format!(", {not_run} not run (too many runaway seeds)")
+            } else {
+                String::new()
+            }
+        );
     }
     summary.bundles = summary
         .graders
@@ -769,14 +1119,34 @@ fn run_batches(
     Ok(())
 }
 
-fn add(total: &mut GraderSummary, part: &GraderSummary) {
-    total.passed += part.passed;
-    total.failed += part.failed;
-    total.run_time.merge(&part.run_time);
-    total.wall_total += part.wall_total;
-    total.failures.extend(part.failures.iter().cloned());
-    total.warned += part.warned;
-    total.keep_warnings(part.warnings.iter().cloned());
+/// Counts one reported trial.
+fn add(total: &mut GraderSummary, frame: TrialFrame) {
+    total.run_time.push(Duration::from_nanos(frame.run_time_ns));
+    total.wall_total += Duration::from_nanos(frame.wall_ns);
+    match frame.error {
+        None => {
+            total.passed += 1;
+            if !frame.warnings.is_empty() {
+                total.warned += 1;
+            }
+            let seed = frame.seed;
+            total.keep_warnings(
+                frame
+                    .warnings
+                    .into_iter()
+                    .map(|warning| run::WarnedSeed { seed, warning }),
+            );
+        }
+        Some(error) => {
+            total.failed += 1;
+            total.failures.push(FailedSeed {
+                seed: frame.seed,
+                error,
+                bundle: frame.bundle,
+                page: frame.page,
+            });
+        }
+    }
 }
 
 /// Counts a trial whose process died, with a bundle holding the process's last output.
@@ -825,7 +1195,7 @@ mod tests {
     use clap::Parser as _;
 
     #[test]
-    fn children_get_the_flags_that_change_a_trial() {
+    fn children_get_the_settings_that_change_a_trial_and_nothing_else() {
         let cli = super::super::Cli::try_parse_from([
             "harness",
             "grade",
@@ -843,32 +1213,21 @@ mod tests {
             "--shard",
             "2/3",
             "--no-html",
+            "--json",
+            "/r/results.json",
         ])
         .expect("valid");
         let super::super::Command::Grade(args) = cli.command else {
             panic!("not grade");
         };
-        let flags: Vec<String> = child_flags(&args.run, Some(Path::new("/b")))
-            .into_iter()
-            .map(|f| f.to_string_lossy().into_owned())
-            .collect();
-        assert_eq!(
-            flags,
-            [
-                "--real",
-                "--stuck-after",
-                "3",
-                "--check-determinism",
-                "--out",
-                "/b",
-                "--bundle-log",
-                "debug",
-                "--keep-all",
-                "--no-html"
-            ]
-        );
-        let none: Vec<OsString> = child_flags(&args.run, None);
-        assert!(none.contains(&OsString::from("--no-bundles")));
+        let plan = child_template(&args.run, Some(Path::new("/b")), vec!["/w".into()]);
+        assert!(plan.real && plan.check_determinism && plan.keep_all && !plan.html);
+        assert_eq!(plan.stuck_after, 3.0);
+        assert_eq!(plan.bundles.as_deref(), Some(Path::new("/b")));
+        assert_eq!(plan.writable, [PathBuf::from("/w")]);
+        // The report's path reaches no child.
+        let text = serde_json::to_string(&plan).expect("serializes");
+        assert!(!text.contains("results.json"), "{text}");
     }
 
     #[test]
@@ -886,8 +1245,13 @@ mod tests {
                 column: 9,
                 call: "std::thread::sleep".into(),
                 instead: "labrpc::runtime::sleep(duration).await".into(),
+                refused: false,
             }],
             lint_skipped: None,
+            unlisted: Vec::new(),
+            forged: 0,
+            confinement: None,
+            path: "alice".into(),
         };
         let text = extras.text();
         for want in [

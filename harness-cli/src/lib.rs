@@ -101,6 +101,9 @@ pub enum Command {
     Grade(grade::GradeArgs),
     /// Write the student repository: labrpc, harness with its graders, and a raft skeleton.
     Handout(handout::HandoutArgs),
+    /// Run by `harness grade` in its grading children (the plan comes on standard input).
+    #[command(hide = true)]
+    GradeTrials,
 }
 
 /// The end of `harness run --help`: examples and the thresholds file.
@@ -343,6 +346,7 @@ where
         Command::Merge(args) => merge::merge_command(&args),
         Command::Grade(args) => grade::grade_command(&args),
         Command::Handout(args) => handout::handout_command(&args),
+        Command::GradeTrials => grade::serve::serve::<P>(),
     };
     match result {
         Ok(code) => code,

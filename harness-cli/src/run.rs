@@ -239,6 +239,9 @@ pub struct TrialRecord {
     pub page: Option<PathBuf>,
     /// Anything that went wrong around the trial, e.g. its bundle could not be written.
     pub notes: Vec<String>,
+    /// How the trial [ran away](TrialError::ran_away), when it was stopped from outside (see
+    /// [`runaway_kind`]).
+    pub runaway: Option<&'static str>,
 }
 
 impl TrialRecord {
@@ -504,6 +507,7 @@ pub fn run_one<P: Peer>(
     settings.record_trace = determinism;
 
     let first = run_trial::<P>(grader, &settings);
+    let runaway = first.outcome.as_ref().err().and_then(runaway_kind);
     let mut outcome: Result<Passed, String> = first.outcome.clone().map_err(|e| e.to_string());
     let mut notes = Vec::new();
     let ran_away = first.outcome.as_ref().is_err_and(TrialError::ran_away);
@@ -572,7 +576,28 @@ pub fn run_one<P: Peer>(
         bundle,
         page,
         notes,
+        runaway,
     }
+}
+
+/// How a trial that [ran away](TrialError::ran_away) ran away, as a past-tense verb phrase
+/// ("3 seeds of this grader deadlocked"); `None` for a trial that ended by itself.
+pub fn runaway_kind(error: &TrialError) -> Option<&'static str> {
+    use labrpc::runtime::RunError;
+    if !error.ran_away() {
+        return None;
+    }
+    Some(match error {
+        TrialError::SnapshotDeadlock { .. }
+        | TrialError::ApplyBlocked { .. }
+        | TrialError::Runtime(RunError::Deadlock { .. }) => "deadlocked",
+        TrialError::ApplyLoop { .. } | TrialError::Runtime(RunError::BusyLoop { .. }) => {
+            "looped without end"
+        }
+        TrialError::Runtime(RunError::TimeStalled { .. }) => "stalled",
+        TrialError::TimeLimit | TrialError::Runtime(RunError::TimeLimit { .. }) => "timed out",
+        _ => "got stuck",
+    })
 }
 
 /// The run a trial's timeline page is drawn from: the trial itself when it kept its records (a
