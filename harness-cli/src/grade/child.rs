@@ -38,6 +38,11 @@ const STARTUP: Duration = Duration::from_secs(10);
 /// The largest file a child may write (a bundle, its captured output), in bytes.
 pub const MAX_FILE_BYTES: u64 = 1 << 30;
 
+/// How long a child whose trial ran away may go on before it is killed: long enough for the
+/// frames of trials that ran away at the same moment (seeds of one deadlocking grader started
+/// together) to arrive and count, so that one child usually shows whether the cap is reached.
+const RUNAWAY_GRACE: Duration = Duration::from_millis(300);
+
 /// Runaway seeds of one grader after which its other seeds are not run, by default.
 pub const DEFAULT_MAX_RUNAWAY: u64 = 3;
 
@@ -381,6 +386,7 @@ impl Runner {
             })
         });
         let deadline = Instant::now() + limit;
+        let mut kill_at: Option<Instant> = None;
         let mut end = ChildEnd {
             frames: Vec::new(),
             forged: 0,
@@ -403,24 +409,33 @@ impl Runner {
             Line::Other => false,
         };
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
+            let until = kill_at.map_or(deadline, |k| k.min(deadline));
+            let left = until.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
                 Ok(line) => {
-                    if take(&line, &mut end) {
-                        // The runaway trial's thread is still in the process: end it now, and
-                        // keep what the other trials had reported before.
-                        end.killed_for_runaway = true;
-                        let _ = child.kill();
-                        break;
+                    if take(&line, &mut end) && kill_at.is_none() {
+                        // The runaway trial's thread is still in the process: end it (after
+                        // the grace, for the frames already on their way), and keep what the
+                        // trials reported.
+                        kill_at = Some(Instant::now() + RUNAWAY_GRACE);
                     }
                 }
                 Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
-                    end.timed_out = true;
+                    if kill_at.is_some() {
+                        end.killed_for_runaway = true;
+                    } else {
+                        end.timed_out = true;
+                    }
                     let _ = child.kill();
                     break;
                 }
                 Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
             }
+        }
+        // A child that ended by itself during the grace still held a runaway trial's thread
+        // until then: its unreported seeds are not deaths of theirs.
+        if kill_at.is_some() {
+            end.killed_for_runaway = true;
         }
         // Whatever whole frames were written before it ended still count.
         for line in rx.iter() {

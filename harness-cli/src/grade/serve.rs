@@ -104,14 +104,14 @@ fn frame(record: &TrialRecord) -> TrialFrame {
 /// reads it there).
 fn confine_writes(writable: &[std::path::PathBuf]) -> String {
     use landlock::{
-        path_beneath_rules, Access, AccessFs, Ruleset, RulesetAttr, RulesetCreatedAttr,
+        path_beneath_rules, AccessFs, Ruleset, RulesetAttr, RulesetCreatedAttr,
         RulesetStatus, ABI,
     };
     let abi = ABI::V3;
     let status = Ruleset::default()
         .handle_access(AccessFs::from_write(abi))
         .and_then(|r| r.create())
-        .and_then(|r| r.add_rules(path_beneath_rules(writable, AccessFs::from_all(abi))))
+        .and_then(|r| r.add_rules(path_beneath_rules(writable, AccessFs::from_write(abi))))
         .and_then(|r| r.restrict_self());
     match status {
         Ok(s) => match s.ruleset {
