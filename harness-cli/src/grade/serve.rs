@@ -22,11 +22,13 @@ pub fn serve<P: Peer>() -> Result<i32, CliError> {
     // Read (and so consume) the whole of standard input before any submission code runs: the
     // key is then nowhere the submission can read it from.
     let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .take(MAX_HELLO)
+    let mut input = std::io::stdin().lock().take(MAX_HELLO);
+    input
         .read_line(&mut line)
         .map_err(|e| CliError::Usage(format!("grade-trials: cannot read the plan: {e}")))?;
+    // The parent writes one line and closes its end: read to the end all the same.
+    let _ = std::io::copy(&mut input, &mut std::io::sink());
+    drop(input);
     let hello: Hello = serde_json::from_str(&line).map_err(|e| {
         CliError::Usage(format!(
             "grade-trials is run by `harness grade`, with the plan on standard input ({e})"
