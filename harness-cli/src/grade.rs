@@ -868,7 +868,7 @@ pub fn grade_command(args: &GradeArgs) -> Result<i32, CliError> {
         submission: name,
         fingerprint: prepared.fingerprint,
         dropped: prepared.dropped,
-        compile_errors: (!build.ok).then(|| build.errors.clone()),
+        compile_errors: (!build.ok && prepared.unlisted.is_empty()).then(|| build.errors.clone()),
         error_count: build.error_count,
         api_mismatch: build.api_mismatch,
         disallowed,

@@ -106,8 +106,7 @@ fn frame(record: &TrialRecord) -> TrialFrame {
 /// reads it there).
 fn confine_writes(writable: &[std::path::PathBuf]) -> String {
     use landlock::{
-        path_beneath_rules, AccessFs, Ruleset, RulesetAttr, RulesetCreatedAttr,
-        RulesetStatus, ABI,
+        path_beneath_rules, AccessFs, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus, ABI,
     };
     let abi = ABI::V3;
     let status = Ruleset::default()
