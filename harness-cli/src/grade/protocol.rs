@@ -85,10 +85,11 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn unhex(text: &[u8]) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    let pairs = text.chunks_exact(2);
+    if !pairs.remainder().is_empty() {
         return None;
     }
-    text.chunks(2)
+    pairs
         .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
         .collect()
 }
