@@ -353,6 +353,17 @@ impl GradeExtras {
                 if self.forged == 1 { "it was" } else { "they were" },
             );
         }
+        if let Some(said) = self
+            .confinement
+            .as_deref()
+            .filter(|s| s.contains(serve::LANDLOCK_OFF))
+        {
+            let _ = writeln!(
+                out,
+                "Note for the course staff: the grading processes ran without Landlock ({said}); \
+                 the lint's refusals stood in for it."
+            );
+        }
         if !self.dropped.is_empty() {
             let _ = writeln!(
                 out,
@@ -1277,5 +1288,81 @@ mod tests {
                 && o.ends_with("0 of 1 graders passed")));
         assert_eq!(report["tests"][0]["output"], NOT_RUN);
         assert_eq!(report["extra_data"]["grade"], value);
+    }
+
+    #[test]
+    fn a_refused_submission_is_told_why_and_its_replays_rebuild_it() {
+        let extras = GradeExtras {
+            submission: "alice".into(),
+            path: "subs/alice".into(),
+            fingerprint: "0".into(),
+            dropped: Vec::new(),
+            compile_errors: None,
+            error_count: 0,
+            api_mismatch: false,
+            disallowed: vec![
+                DisallowedUse {
+                    file: "src/peer.rs".into(),
+                    line: 3,
+                    column: 5,
+                    call: "std::fs::write".into(),
+                    instead: "`persister.save(..)`".into(),
+                    refused: true,
+                },
+                DisallowedUse {
+                    file: "src/peer.rs".into(),
+                    line: 9,
+                    column: 1,
+                    call: "std::env::var".into(),
+                    instead: "a constant".into(),
+                    refused: false,
+                },
+            ],
+            lint_skipped: None,
+            unlisted: vec!["libc".into()],
+            forged: 2,
+            confinement: Some(format!("{}: no such syscall", serve::LANDLOCK_OFF)),
+        };
+        assert!(extras.refused() && extras.not_graded() && !extras.build_failed());
+        let text = extras.text();
+        for want in [
+            "depends on libc, which the graders do not allow",
+            "Refused: your code uses files",
+            "raft/src/peer.rs:3:5: std::fs::write",
+            "raft/src/peer.rs:9:1: std::env::var -> use a constant",
+            "2 lines of the grading process's output",
+            "ran without Landlock",
+        ] {
+            assert!(text.contains(want), "{want:?} missing from:\n{text}");
+        }
+        let theirs = run::replay_command("re_election", 4, Executor::Sim);
+        let mut report = serde_json::json!({
+            "output": "0 of 1 graders passed",
+            "visibility": "hidden",
+            "tests": [{
+                "output": format!("failing seeds (1):\n  seed 4: no leader\n    replay: {theirs}\n"),
+                "extra_data": {"grader": "re_election",
+                               "failing_seeds": [{"seed": 4, "replay": theirs}]}
+            }],
+            "extra_data": {"executor": "sim"}
+        });
+        let value = serde_json::to_value(&extras).expect("serializes");
+        decorate_report(&mut report, &value);
+        let ours = "harness grade subs/alice re_election --replay 4";
+        assert_eq!(
+            report["tests"][0]["extra_data"]["failing_seeds"][0]["replay"],
+            ours
+        );
+        assert_eq!(report["tests"][0]["output"], NOT_RUN_REFUSED);
+        let lint = &report["tests"][1];
+        assert_eq!(lint["status"], "failed");
+        assert_eq!(lint["visibility"], "hidden");
+        assert_eq!(lint["max_score"], 0.0);
+        assert!(lint["output"]
+            .as_str()
+            .is_some_and(|o| o.contains("std::fs::write")));
+        assert!(report["output"]
+            .as_str()
+            .is_some_and(|o| o.contains("std::fs::write") && o.ends_with("graders passed")));
     }
 }

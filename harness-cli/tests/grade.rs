@@ -343,6 +343,7 @@ fn deeper(n: u64) -> u64 {
 /// Never called: here for the lint to find.
 pub(crate) fn nap() {
     std::thread::sleep(std::time::Duration::from_millis(1));
+    futures::executor::block_on(async {});
 }
 "#;
 
@@ -403,7 +404,12 @@ fn a_trial_that_kills_its_process_fails_alone_and_says_how() {
             "{call} not refused: {found:?}"
         );
     }
-    for call in ["std::thread::sleep", "std::env::var", "std::env::args"] {
+    for call in [
+        "std::thread::sleep",
+        "std::env::var",
+        "std::env::args",
+        "futures::executor::block_on",
+    ] {
         assert!(
             calls(false).iter().any(|c| c == call),
             "{call} not reported: {found:?}"
