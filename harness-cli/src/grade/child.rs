@@ -43,6 +43,9 @@ pub const MAX_FILE_BYTES: u64 = 1 << 30;
 /// together) to arrive and count, so that one child usually shows whether the cap is reached.
 const RUNAWAY_GRACE: Duration = Duration::from_millis(300);
 
+/// How long the parent reads what a killed child had written before it died.
+const DRAIN: Duration = Duration::from_secs(2);
+
 /// Runaway seeds of one grader after which its other seeds are not run, by default.
 pub const DEFAULT_MAX_RUNAWAY: u64 = 3;
 
@@ -437,11 +440,15 @@ impl Runner {
         if kill_at.is_some() {
             end.killed_for_runaway = true;
         }
-        // Whatever whole frames were written before it ended still count.
-        for line in rx.iter() {
+        // Whatever whole frames were written before it ended still count. A process the child
+        // started could keep the pipe open after the child's end: the reader is then left
+        // behind rather than waited for.
+        let drain_until = Instant::now() + DRAIN;
+        while let Ok(line) = rx.recv_timeout(drain_until.saturating_duration_since(Instant::now()))
+        {
             take(&line, &mut end);
         }
-        if let Some(reader) = reader {
+        if let Some(reader) = reader.filter(|r| r.is_finished()) {
             let _ = reader.join();
         }
         end.status = child.wait().ok();
