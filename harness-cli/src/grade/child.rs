@@ -3,7 +3,7 @@
 //!
 //! A child is the built binary's hidden `grade-trials` command, run under `prlimit`
 //! (util-linux: address space, file size, no core dumps), with its plan and a fresh key on
-//! standard input ([`protocol`](super::protocol)); it reports each trial as an authenticated
+//! standard input ([`super::protocol`]); it reports each trial as an authenticated
 //! frame on standard output, and the parent counts only those. The parent keeps the wall-clock
 //! limit itself and kills the child past it.
 //!
