@@ -4,38 +4,54 @@
 //!    ([`workspace`]): never inside the submission, with manifests of our own ([`manifest`]:
 //!    the submission's `Cargo.toml` gives its `[dependencies]` and nothing else). A submission
 //!    that does not compile gets a report with score 0 and the compiler's first errors.
-//! 2. **Lint** it: `cargo clippy` with the project's `disallowed-methods` lists its direct uses
-//!    of the real clock, threads and global random generators, each with the runtime call to
-//!    use instead (in sim mode these are the usual cause of a confusing failure).
-//! 3. **Run** the graders in child processes of the built binary ([`child`]), in batches of
-//!    seeds, under a wall-clock and a memory limit. A trial that ends the process
+//!    Its `[dependencies]` come only from the staff's allow-list ([`rules`]), and it is
+//!    compiled with `unsafe_code` forbidden.
+//! 2. **Lint** it ([`lint`]): `cargo clippy` with the `disallowed-methods` and
+//!    `disallowed-types` of the kit's `raft/clippy.toml`. Direct uses of files, processes,
+//!    the network and the OS refuse the submission (score 0, each use named); direct uses of
+//!    the real clock, threads, global random generators and the environment are reported,
+//!    each with what to use instead.
+//! 3. **Run** the graders in child processes of the built binary ([`child`], [`serve`]), in
+//!    batches of seeds, under a wall-clock and a memory limit, with file writes confined to
+//!    the scratch folders where the kernel has Landlock. A child reports each trial as a frame
+//!    authenticated with a key only it and the parent know ([`protocol`]): the submission runs
+//!    in that process but cannot write a result. A trial that ends the process
 //!    (`std::process::exit`, an abort, a stack overflow, memory, a spin past the limit) fails
-//!    alone, with a message saying which, and grading goes on.
-//! 4. **Report**: Gradescope's `results.json`, JUnit and failure bundles, as `harness run`
-//!    writes them, with what the build and the lint found on top. With `--shard K/N` the
-//!    report is a shard's, for `harness merge`.
+//!    alone, with a message saying which, and grading goes on; after `--max-runaway` stuck,
+//!    deadlocked or timed-out seeds, a grader's other seeds are not run.
+//! 4. **Report**: the parent alone writes Gradescope's `results.json`, JUnit and failure
+//!    bundles, as `harness run` writes them, with what the build and the lint found on top.
+//!    With `--shard K/N` the report is a shard's, for `harness merge`.
 
+mod batches;
 pub mod child;
+mod extras;
+pub mod lint;
 pub mod manifest;
+pub mod protocol;
+mod replay;
+pub mod rules;
+pub mod serve;
 pub mod workspace;
 
-use std::ffi::OsString;
-use std::fmt::Write as _;
+pub use extras::{decorate_report, grade_replay_command, junit_report, DisallowedUse, GradeExtras};
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use clap::Args;
 use labrpc::runtime::Executor;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::bundle::{self, Bundle};
+use super::bundle;
 use super::policy::Policy;
-use super::report::{self, xml_escape};
-use super::run::{self, FailedSeed, GraderSummary, RunSummary};
+use super::report;
+use super::run::{self, GraderSummary, RunSummary};
 use super::{stats, CliError, RunArgs, EXIT_FAILED, EXIT_PASSED};
-use child::{Batch, Limits, Outcome, Runner};
+use child::{Limits, Runner};
 use harness::graders::Grader;
+use protocol::TrialPlan;
+use rules::{Rules, RulesError};
 use workspace::{Workspace, WorkspaceError};
 
 /// The environment variable naming the grading target folder (as `--target-dir`).
@@ -68,11 +84,23 @@ or KIT/target/grade) and built there with the kit's labrpc and harness; of its C
 [dependencies] and [features] are used. Keep TARGET between grades: dependencies are built
 once, and each grade rebuilds only the submission and the harness.
 
-The graders run in child processes under `timeout` and `prlimit` (--trial-limit, --memory), in
-batches of --batch seeds; a batch whose process dies is run again one seed per process, so the
-death fails only the trial that caused it. Reports go to --out (default
+The submission's [dependencies] must be on the staff's list (KIT/grading.toml), and it is
+compiled with unsafe_code forbidden. The lint (KIT/raft/clippy.toml, as the student's own
+cargo clippy sees it) refuses direct uses of files, processes, the network and the OS (score
+0) and reports those of the clock, threads, random generators and the environment.
+
+The graders run in child processes under `prlimit` and a wall-clock limit (--trial-limit,
+--memory), in batches of --batch seeds. A child gets its plan on standard input and reports
+each trial as a frame authenticated with a key of that run: only the grading process writes
+the reports. A batch whose process dies is run again one seed per process, so the death fails
+only the trial that caused it; after --max-runaway stuck, deadlocked or timed-out seeds of a
+grader its other seeds are not run (they fail). Reports go to --out (default
 grade-results/NAME-TIME): results.json, junit.xml and bundles/ (--json and --junit move the
 reports). The run flags (seeds, --real, thresholds, points, --shard) are those of `harness run`.
+
+  harness grade ~/submissions/alice re_election --replay 17
+builds the submission the same way and replays seed 17 of re_election with its log, one
+column per peer (the replay command a graded report gives).
 
 Exit codes: 0 every grader passed, 1 a grader failed or the submission does not compile,
 2 a usage error or a grading failure that is not the submission's.";
@@ -105,9 +133,17 @@ pub struct GradeArgs {
     /// Build with what the local Cargo cache holds (no network).
     #[arg(long)]
     pub offline: bool,
-    /// Skip the lint for direct uses of the clock, threads and random generators.
+    /// Skip the lint (and so its refusals too: for staff testing the harness).
     #[arg(long)]
     pub no_lint: bool,
+    /// After this many stuck, deadlocked or timed-out seeds of one grader, do not run its
+    /// other seeds (they fail); 0 runs them all.
+    #[arg(long, value_name = "K", default_value_t = child::DEFAULT_MAX_RUNAWAY)]
+    pub max_runaway: u64,
+    /// Build the submission and replay this seed of the one grader named, with its log,
+    /// instead of grading.
+    #[arg(long, value_name = "SEED")]
+    pub replay: Option<u64>,
 }
 
 /// Grading could not be done (not the submission's fault: see the messages).
@@ -119,183 +155,15 @@ pub enum GradeError {
     /// The built binary could not be copied or run as expected.
     #[error("{0}")]
     Child(String),
+    /// The kit's grading rules cannot be used.
+    #[error(transparent)]
+    Rules(#[from] RulesError),
 }
 
-/// A direct use of the real clock, threads or a global random generator in a submission (the
-/// `disallowed-methods` of the project's `clippy.toml`), with what to call instead.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct DisallowedUse {
-    /// The file, relative to the submission's crate (e.g. `src/peer.rs`).
-    pub file: String,
-    /// The line (1-based).
-    pub line: u64,
-    /// The column (1-based).
-    pub column: u64,
-    /// The method called, e.g. `std::thread::sleep`.
-    pub call: String,
-    /// What to call instead, e.g. `labrpc::runtime::sleep(duration).await`.
-    pub instead: String,
-}
-
-/// What `harness grade` adds to a run's report (its `extra_data.grade`): which submission, and
-/// what was found in it besides the graders' verdicts. The same submission gives the same
-/// value on every machine (but for its folder name), so shards' reports can be checked to be
-/// of one submission.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GradeExtras {
-    /// The submission's folder name.
-    pub submission: String,
-    /// A fingerprint of the submission's crate as built (its files and manifest).
-    pub fingerprint: String,
-    /// What was not used from the submission (its build script, `[patch]`, ...).
-    pub dropped: Vec<String>,
-    /// The compiler's first errors, when the submission did not compile.
-    pub compile_errors: Option<Vec<String>>,
-    /// How many errors there were in all.
-    pub error_count: usize,
-    /// Whether some error was in the harness: the submission's API is not the graders'.
-    pub api_mismatch: bool,
-    /// Direct uses of the real clock, threads or global random generators.
-    pub disallowed: Vec<DisallowedUse>,
-    /// Why the check for them did not run, when it did not.
-    pub lint_skipped: Option<String>,
-}
-
-impl GradeExtras {
-    /// Whether the submission failed to compile.
-    pub fn build_failed(&self) -> bool {
-        self.compile_errors.is_some()
-    }
-
-    /// The text shown to the student above the graders' verdicts.
-    pub fn text(&self) -> String {
-        let mut out = String::new();
-        if let Some(errors) = &self.compile_errors {
-            let _ = writeln!(
-                out,
-                "The submission did not compile, so no grader ran (score 0). The first {} of {} \
-                 error{}:\n",
-                errors.len(),
-                self.error_count,
-                if self.error_count == 1 { "" } else { "s" }
-            );
-            for e in errors {
-                let _ = writeln!(out, "{e}\n");
-            }
-            if self.api_mismatch {
-                out.push_str(
-                    "Some errors are in the harness: the submission's API differs from the one \
-                     the graders use. Keep Raft::new, get_state, kill, service and start, the \
-                     Persister, the apply channel and the RPC message types with their names \
-                     and fields.\n",
-                );
-            }
-        }
-        if !self.dropped.is_empty() {
-            let _ = writeln!(
-                out,
-                "Not used from the submission: {}.",
-                self.dropped.join("; ")
-            );
-        }
-        if let Some(why) = &self.lint_skipped {
-            let _ = writeln!(
-                out,
-                "The check for direct uses of the clock, threads and random generators did not \
-                 run: {why}"
-            );
-        } else if !self.disallowed.is_empty() {
-            let _ = writeln!(
-                out,
-                "Your code calls the real clock, threads or a global random generator directly \
-                 ({} place{}). These escape the lab runtime: in sim mode a run no longer \
-                 replays from its seed, and sleeps and time-outs misbehave. Use the runtime \
-                 instead:",
-                self.disallowed.len(),
-                if self.disallowed.len() == 1 { "" } else { "s" }
-            );
-            for d in &self.disallowed {
-                let _ = writeln!(
-                    out,
-                    "  raft/{}:{}:{}: {} -> use {}",
-                    d.file, d.line, d.column, d.call, d.instead
-                );
-            }
-        }
-        out
-    }
-}
-
-/// What a grader's test says when the submission did not compile.
-const NOT_RUN: &str = "not run: the submission did not compile (see the errors at the top)\n";
-
-/// Adds what `harness grade` found (a [`GradeExtras`] as JSON) to a run's Gradescope report:
-/// its text goes before the report's `output` (and, when the submission did not compile, each
-/// test says it was not run), and the value itself into `extra_data.grade`, where
-/// `harness merge` finds it again.
-pub fn decorate_report(report: &mut Value, grade: &Value) {
-    if let Ok(extras) = serde_json::from_value::<GradeExtras>(grade.clone()) {
-        let text = extras.text();
-        if !text.is_empty() {
-            let output = report
-                .get("output")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
-            report["output"] = Value::String(format!("{text}\n{output}"));
-        }
-        if extras.build_failed() {
-            for t in report
-                .get_mut("tests")
-                .and_then(Value::as_array_mut)
-                .into_iter()
-                .flatten()
-            {
-                t["output"] = Value::String(NOT_RUN.to_string());
-            }
-        }
-    }
-    if let Some(extra) = report.get_mut("extra_data").and_then(Value::as_object_mut) {
-        extra.insert("grade".to_string(), grade.clone());
-    }
-}
-
-/// The JUnit report of a graded run: the run's, or, when the submission did not compile, one
-/// `<error>` per grader with the compiler's first errors.
-pub fn junit_report(summary: &RunSummary, policy: &Policy, grade: Option<&Value>) -> String {
-    let extras = grade.and_then(|g| serde_json::from_value::<GradeExtras>(g.clone()).ok());
-    let Some(extras) = extras.filter(GradeExtras::build_failed) else {
-        return report::junit_xml(summary, policy);
-    };
-    let n = summary.graders.len();
-    let text = xml_escape(&extras.text());
-    let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        x,
-        "<testsuites name=\"harness\" tests=\"{n}\" failures=\"0\" errors=\"{n}\" time=\"{:.3}\">",
-        summary.wall.as_secs_f64()
-    );
-    let _ = writeln!(
-        x,
-        "  <testsuite name=\"raft graders: the submission did not compile\" tests=\"{n}\" failures=\"0\" errors=\"{n}\" skipped=\"0\" time=\"{:.3}\">",
-        summary.wall.as_secs_f64()
-    );
-    for g in &summary.graders {
-        let _ = writeln!(
-            x,
-            "    <testcase name=\"{}\" classname=\"harness.part{}\" time=\"0.000\">\n      <error message=\"the submission did not compile\" type=\"BuildFailed\">{text}</error>\n    </testcase>",
-            xml_escape(g.grader.name),
-            xml_escape(g.grader.part)
-        );
-    }
-    x.push_str("  </testsuite>\n</testsuites>\n");
-    x
-}
-
-/// The run flags every child gets, from `run`'s flags: what changes how a trial runs and what
-/// it keeps. Seeds, jobs and reports are the batch's; thresholds, points, visibility and shards
-/// are applied by the grading process itself.
-fn child_flags(args: &RunArgs, bundles: Option<&Path>) -> Vec<OsString> {
+/// The plan every child gets (but for its grader, seeds and jobs), from `run`'s flags: what
+/// changes how a trial runs and what it keeps. Thresholds, points, visibility and shards are
+/// applied by the grading process itself; `writable` are the folders a child may write to.
+fn child_template(args: &RunArgs, bundles: Option<&Path>, writable: Vec<PathBuf>) -> TrialPlan {
     // Every field named, so that a new flag of `run` cannot be forgotten here.
     let RunArgs {
         selectors: _,
@@ -325,36 +193,21 @@ fn child_flags(args: &RunArgs, bundles: Option<&Path>) -> Vec<OsString> {
         save_trace_hashes: _,
         compare_trace_hashes: _,
     } = args;
-    let mut flags: Vec<OsString> = Vec::new();
-    if *real {
-        flags.push("--real".into());
+    TrialPlan {
+        grader: String::new(),
+        seeds: Vec::new(),
+        jobs: 1,
+        real: *real,
+        stuck_after: *stuck_after,
+        monitor: !*no_monitor && harness::monitor::enabled_by_env(),
+        check_determinism: *check_determinism,
+        keep_all: *keep_all,
+        bundles: bundles.map(Path::to_path_buf),
+        bundle_log: bundle_log.clone(),
+        max_bundles: *max_bundles,
+        html: !*no_html,
+        writable,
     }
-    flags.push("--stuck-after".into());
-    flags.push(stuck_after.to_string().into());
-    if *check_determinism {
-        flags.push("--check-determinism".into());
-    }
-    if *no_monitor {
-        flags.push("--no-monitor".into());
-    }
-    match bundles {
-        Some(dir) => {
-            flags.push("--out".into());
-            flags.push(dir.as_os_str().to_owned());
-            flags.push("--bundle-log".into());
-            flags.push(bundle_log.into());
-            flags.push("--max-bundles".into());
-            flags.push(max_bundles.to_string().into());
-            if *keep_all {
-                flags.push("--keep-all".into());
-            }
-            if *no_html {
-                flags.push("--no-html".into());
-            }
-        }
-        None => flags.push("--no-bundles".into()),
-    }
-    flags
 }
 
 /// The kit this harness was built from: the workspace around this crate.
@@ -491,7 +344,6 @@ pub fn grade_command(args: &GradeArgs) -> Result<i32, CliError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "submission".to_string());
-    let plan = plan(args, &name)?;
     let kit = args.kit.clone().unwrap_or_else(default_kit);
     let target = args
         .target_dir
@@ -502,6 +354,11 @@ pub fn grade_command(args: &GradeArgs) -> Result<i32, CliError> {
         target: absolute(&target),
         kit: absolute(&kit),
     };
+    let rules = Rules::of_kit(&ws.kit).map_err(GradeError::from)?;
+    if let Some(seed) = args.replay {
+        return replay::replay_submission(args, &ws, &crate_dir, &rules, seed);
+    }
+    let plan = plan(args, &name)?;
     let work = absolute(&plan.out).join(".grader");
     std::fs::create_dir_all(&work).map_err(|e| {
         GradeError::Child(format!("cannot create the folder {}: {e}", work.display()))
@@ -531,16 +388,23 @@ pub fn grade_command(args: &GradeArgs) -> Result<i32, CliError> {
         let _lock = ws.lock().map_err(GradeError::from)?;
         let messages = workspace::find_messages(&args.submission);
         let prepared = ws
-            .prepare(&crate_dir, messages.as_deref())
+            .prepare(&crate_dir, messages.as_deref(), &rules)
             .map_err(GradeError::from)?;
-        let build = ws.build(args.offline).map_err(GradeError::from)?;
+        let build = if prepared.unlisted.is_empty() {
+            ws.build(args.offline).map_err(GradeError::from)?
+        } else {
+            // Refused before building: nothing of it is fetched or compiled.
+            workspace::BuildOutcome::refused()
+        };
         let _ = std::fs::write(plan.out.join("build.log"), &build.log);
-        let lint = if !build.ok {
+        let lint = if !prepared.unlisted.is_empty() {
+            Err("the submission was refused".to_string())
+        } else if !build.ok {
             Err("the submission did not compile".to_string())
         } else if args.no_lint {
             Err("--no-lint".to_string())
         } else {
-            ws.lint(args.offline, &prepared.disallowed)
+            lint::lint(&ws, args.offline, &prepared.disallowed, &rules)
         };
         if build.ok {
             std::fs::copy(ws.binary(), &binary).map_err(|e| {
@@ -565,15 +429,19 @@ pub fn grade_command(args: &GradeArgs) -> Result<i32, CliError> {
         Ok(found) => (found, None),
         Err(why) => (Vec::new(), (build.ok).then_some(why)),
     };
-    let extras = GradeExtras {
+    let mut extras = GradeExtras {
+        path: args.submission.display().to_string(),
         submission: name,
         fingerprint: prepared.fingerprint,
         dropped: prepared.dropped,
-        compile_errors: (!build.ok).then(|| build.errors.clone()),
+        compile_errors: (!build.ok && prepared.unlisted.is_empty()).then(|| build.errors.clone()),
         error_count: build.error_count,
         api_mismatch: build.api_mismatch,
         disallowed,
         lint_skipped,
+        unlisted: prepared.unlisted,
+        forged: 0,
+        confinement: None,
     };
 
     let mut summary = RunSummary {
@@ -600,11 +468,21 @@ pub fn grade_command(args: &GradeArgs) -> Result<i32, CliError> {
         monitor: !args.run.no_monitor && harness::monitor::enabled_by_env(),
     };
     let trials_started = Instant::now();
-    if build.ok {
+    if build.ok && !extras.refused() {
         let trial_limit = args.trial_limit.unwrap_or(match plan.executor {
             Executor::Sim => DEFAULT_SIM_TRIAL_LIMIT,
             Executor::Real => DEFAULT_REAL_TRIAL_LIMIT,
         });
+        let bundles = plan.bundles.as_deref().map(absolute);
+        if let Some(dir) = &bundles {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                GradeError::Child(format!("cannot create the folder {}: {e}", dir.display()))
+            })?;
+        }
+        let writable: Vec<PathBuf> = [Some(work.clone()), bundles.clone()]
+            .into_iter()
+            .flatten()
+            .collect();
         let runner = Runner::new(
             binary.clone(),
             work.clone(),
@@ -612,28 +490,24 @@ pub fn grade_command(args: &GradeArgs) -> Result<i32, CliError> {
                 memory_mib: args.memory,
                 trial: Duration::from_secs_f64(trial_limit),
             },
-            child_flags(&args.run, plan.bundles.as_deref().map(absolute).as_deref()),
+            child_template(&args.run, bundles.as_deref(), writable),
         );
-        if !runner.tools.timeout || !runner.tools.prlimit {
+        if !runner.tools.prlimit {
             eprintln!(
-                "harness grade: warning: {} not found: grading runs without {}",
-                match (runner.tools.timeout, runner.tools.prlimit) {
-                    (false, false) => "timeout (coreutils) and prlimit (util-linux) were",
-                    (false, true) => "timeout (coreutils) was",
-                    _ => "prlimit (util-linux) was",
-                },
-                match (runner.tools.timeout, runner.tools.prlimit) {
-                    (false, false) => "a wall-clock or memory limit",
-                    (false, true) => "a wall-clock limit",
-                    _ => "a memory limit",
-                }
+                "harness grade: warning: prlimit (util-linux) was not found: grading runs \
+                 without a memory limit"
             );
         }
         let batch_size = args.batch.unwrap_or(match plan.executor {
             Executor::Sim => DEFAULT_SIM_BATCH,
             Executor::Real => 2 * plan.jobs as u64,
         });
-        run_batches(&runner, &plan, args, batch_size, &mut summary)?;
+        batches::run_batches(&runner, &plan, args, batch_size, &mut summary)?;
+        extras.forged = runner.forged.load(std::sync::atomic::Ordering::SeqCst) as u64;
+        extras.confinement = runner.confinement.lock().clone();
+        if let Some(said) = &extras.confinement {
+            eprintln!("harness grade: {said}");
+        }
     }
     let _ = std::fs::remove_dir_all(&work);
     // The trials' time: the build is reported on its own (and is cached between grades).
@@ -660,7 +534,7 @@ pub fn grade_command(args: &GradeArgs) -> Result<i32, CliError> {
     if !extra_text.is_empty() {
         println!("{extra_text}");
     }
-    if build.ok {
+    if build.ok && !extras.refused() {
         print!("{}", super::failures_text(&summary));
         print!("{}", stats::format_table(&summary, false));
     }
@@ -694,140 +568,13 @@ pub fn grade_command(args: &GradeArgs) -> Result<i32, CliError> {
         plan.junit.display()
     );
     let all_ok = build.ok
+        && !extras.refused()
+        && extras.forged == 0
         && summary
             .graders
             .iter()
             .all(|g| report::grade(g, &plan.policy).ok);
     Ok(if all_ok { EXIT_PASSED } else { EXIT_FAILED })
-}
-
-/// The shard's seeds of grader `index`, as one range (they are consecutive: see
-/// [`Shard`](super::shard::Shard)).
-fn seeds_of(plan: &Plan, args: &GradeArgs, index: usize) -> Option<(u64, u64)> {
-    let trials = args
-        .run
-        .shard
-        .trials(plan.graders.len(), plan.seed_start, plan.runs);
-    let seeds: Vec<u64> = trials
-        .iter()
-        .filter(|(g, _)| *g == index)
-        .map(|&(_, s)| s)
-        .collect();
-    let (&first, &last) = (seeds.first()?, seeds.last()?);
-    Some((first, last - first + 1))
-}
-
-/// Runs every batch of the plan and adds its figures to `summary`.
-fn run_batches(
-    runner: &Runner,
-    plan: &Plan,
-    args: &GradeArgs,
-    batch_size: u64,
-    summary: &mut RunSummary,
-) -> Result<(), GradeError> {
-    let mut batches = Vec::new();
-    for (index, &grader) in plan.graders.iter().enumerate() {
-        let Some((start, count)) = seeds_of(plan, args, index) else {
-            continue;
-        };
-        let mut seed = start;
-        while seed < start + count {
-            let runs = batch_size.min(start + count - seed);
-            batches.push(Batch {
-                index,
-                grader,
-                seed_start: seed,
-                runs,
-            });
-            seed += runs;
-        }
-    }
-    // Graders take turns, so an early look at the output covers every grader.
-    batches.sort_by_key(|b| ((b.seed_start - plan.seed_start) / batch_size, b.index));
-    for batch in &batches {
-        let last = batch.seed_start + batch.runs - 1;
-        match runner
-            .run_batch(batch, plan.jobs)
-            .map_err(GradeError::Child)?
-        {
-            Outcome::Ran(figures) => {
-                eprintln!(
-                    "harness grade: {} seeds {}..={last}: {} passed, {} failed",
-                    batch.grader.name, batch.seed_start, figures.passed, figures.failed
-                );
-                add(&mut summary.graders[batch.index], &figures);
-            }
-            Outcome::Died(death) if batch.runs == 1 => {
-                died(summary, plan, batch, batch.seed_start, &death);
-            }
-            Outcome::Died(death) => {
-                eprintln!(
-                    "harness grade: {} seeds {}..={last}: {}; running them one per process to \
-                     find which",
-                    batch.grader.name, batch.seed_start, death.message
-                );
-                for (seed, outcome) in runner.run_one_by_one(batch, plan.jobs) {
-                    match outcome.map_err(GradeError::Child)? {
-                        Outcome::Ran(figures) => add(&mut summary.graders[batch.index], &figures),
-                        Outcome::Died(death) => died(summary, plan, batch, seed, &death),
-                    }
-                }
-            }
-        }
-    }
-    // Each batch kept its own first bundles: keep the grader's.
-    summary.bundles = run::keep_lowest_bundles(&mut summary.graders, args.run.max_bundles);
-    Ok(())
-}
-
-fn add(total: &mut GraderSummary, part: &GraderSummary) {
-    total.passed += part.passed;
-    total.failed += part.failed;
-    total.run_time.merge(&part.run_time);
-    total.wall_total += part.wall_total;
-    total.failures.extend(part.failures.iter().cloned());
-    total.warned += part.warned;
-    total.keep_warnings(part.warnings.iter().cloned());
-}
-
-/// Counts a trial whose process died, with a bundle holding the process's last output.
-fn died(summary: &mut RunSummary, plan: &Plan, batch: &Batch, seed: u64, death: &child::Death) {
-    eprintln!(
-        "harness grade: {} seed {seed}: {}",
-        batch.grader.name, death.message
-    );
-    let bundle = plan.bundles.as_ref().and_then(|dir| {
-        let log = format!(
-            "the grading process's last output (stderr):\n{}\n",
-            death.tail
-        );
-        Bundle {
-            grader: batch.grader,
-            seed,
-            executor: plan.executor,
-            error: Some(death.message.clone()),
-            failed_at: None,
-            run_time: Duration::ZERO,
-            stuck_after: plan.stuck_after,
-            check_determinism: false,
-            replay: run::replay_command(batch.grader.name, seed, plan.executor),
-            log_filter: "none: the process died, so there is no log; replay the seed".into(),
-            notes: vec!["the process running this trial died; the log is its last output".into()],
-            log: &log,
-            timeline: None,
-        }
-        .write(dir)
-        .ok()
-    });
-    let g = &mut summary.graders[batch.index];
-    g.failed += 1;
-    g.run_time.push(Duration::ZERO);
-    g.failures.push(FailedSeed {
-        seed,
-        error: death.message.clone(),
-        bundle,
-        page: None,
-    });
 }
 
 #[cfg(test)]
@@ -836,7 +583,7 @@ mod tests {
     use clap::Parser as _;
 
     #[test]
-    fn children_get_the_flags_that_change_a_trial() {
+    fn children_get_the_settings_that_change_a_trial_and_nothing_else() {
         let cli = super::super::Cli::try_parse_from([
             "harness",
             "grade",
@@ -854,77 +601,20 @@ mod tests {
             "--shard",
             "2/3",
             "--no-html",
+            "--json",
+            "/r/results.json",
         ])
         .expect("valid");
         let super::super::Command::Grade(args) = cli.command else {
             panic!("not grade");
         };
-        let flags: Vec<String> = child_flags(&args.run, Some(Path::new("/b")))
-            .into_iter()
-            .map(|f| f.to_string_lossy().into_owned())
-            .collect();
-        assert_eq!(
-            flags,
-            [
-                "--real",
-                "--stuck-after",
-                "3",
-                "--check-determinism",
-                "--out",
-                "/b",
-                "--bundle-log",
-                "debug",
-                "--max-bundles",
-                "5",
-                "--keep-all",
-                "--no-html"
-            ]
-        );
-        let none: Vec<OsString> = child_flags(&args.run, None);
-        assert!(none.contains(&OsString::from("--no-bundles")));
-    }
-
-    #[test]
-    fn the_report_says_what_the_build_and_the_lint_found() {
-        let extras = GradeExtras {
-            submission: "alice".into(),
-            fingerprint: "0".into(),
-            dropped: vec!["build.rs is not run".into()],
-            compile_errors: Some(vec!["error[E0425]: cannot find value `x`".into()]),
-            error_count: 3,
-            api_mismatch: true,
-            disallowed: vec![DisallowedUse {
-                file: "src/peer.rs".into(),
-                line: 12,
-                column: 9,
-                call: "std::thread::sleep".into(),
-                instead: "labrpc::runtime::sleep(duration).await".into(),
-            }],
-            lint_skipped: None,
-        };
-        let text = extras.text();
-        for want in [
-            "did not compile",
-            "first 1 of 3 errors",
-            "E0425",
-            "API differs",
-            "build.rs is not run",
-            "raft/src/peer.rs:12:9: std::thread::sleep -> use labrpc::runtime::sleep(duration).await",
-        ] {
-            assert!(text.contains(want), "{want:?} missing from:\n{text}");
-        }
-        let mut report = serde_json::json!({
-            "output": "0 of 1 graders passed",
-            "tests": [{"output": "passed 0 of 0"}],
-            "extra_data": {}
-        });
-        let value = serde_json::to_value(&extras).expect("serializes");
-        decorate_report(&mut report, &value);
-        assert!(report["output"]
-            .as_str()
-            .is_some_and(|o| o.starts_with("The submission did not compile")
-                && o.ends_with("0 of 1 graders passed")));
-        assert_eq!(report["tests"][0]["output"], NOT_RUN);
-        assert_eq!(report["extra_data"]["grade"], value);
+        let plan = child_template(&args.run, Some(Path::new("/b")), vec!["/w".into()]);
+        assert!(plan.real && plan.check_determinism && plan.keep_all && !plan.html);
+        assert_eq!(plan.stuck_after, 3.0);
+        assert_eq!(plan.bundles.as_deref(), Some(Path::new("/b")));
+        assert_eq!(plan.writable, [PathBuf::from("/w")]);
+        // The report's path reaches no child.
+        let text = serde_json::to_string(&plan).expect("serializes");
+        assert!(!text.contains("results.json"), "{text}");
     }
 }

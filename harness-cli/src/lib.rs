@@ -109,6 +109,9 @@ pub enum Command {
     /// client and key, the longest linearizable prefix, the operation that could not be placed.
     #[command(after_long_help = history::HISTORY_HELP)]
     History(history::HistoryArgs),
+    /// Run by `harness grade` in its grading children (the plan comes on standard input).
+    #[command(hide = true)]
+    GradeTrials,
 }
 
 /// The end of `harness run --help`: examples and the thresholds file.
@@ -370,6 +373,7 @@ where
         Command::Grade(args) => grade::grade_command(&args),
         Command::Handout(args) => handout::handout_command(&args),
         Command::History(args) => history::history_command(&args),
+        Command::GradeTrials => grade::serve::serve::<P>(),
     };
     match result {
         Ok(code) => code,

@@ -256,6 +256,9 @@ pub struct TrialRecord {
     /// Its event trace in short, for a sim trial that ended by itself (not for a real-time
     /// one, nor one a watchdog stopped: their traces depend on the wall clock).
     pub trace: Option<SavedTrace>,
+    /// How the trial [ran away](TrialError::ran_away), when it was stopped from outside (see
+    /// [`runaway_kind`]).
+    pub runaway: Option<&'static str>,
 }
 
 impl TrialRecord {
@@ -616,6 +619,7 @@ pub fn run_one<P: Peer>(
     settings.record_trace = determinism;
 
     let first = run_trial::<P>(grader, &settings);
+    let runaway = first.outcome.as_ref().err().and_then(runaway_kind);
     let mut outcome: Result<Passed, String> = first.outcome.clone().map_err(|e| e.to_string());
     let mut notes = Vec::new();
     let ran_away = first.outcome.as_ref().is_err_and(TrialError::ran_away);
@@ -702,7 +706,28 @@ pub fn run_one<P: Peer>(
         page,
         notes,
         trace,
+        runaway,
     }
+}
+
+/// How a trial that [ran away](TrialError::ran_away) ran away, as a past-tense verb phrase
+/// ("3 seeds of this grader deadlocked"); `None` for a trial that ended by itself.
+pub fn runaway_kind(error: &TrialError) -> Option<&'static str> {
+    use labrpc::runtime::RunError;
+    if !error.ran_away() {
+        return None;
+    }
+    Some(match error {
+        TrialError::SnapshotDeadlock { .. }
+        | TrialError::ApplyBlocked { .. }
+        | TrialError::Runtime(RunError::Deadlock { .. }) => "deadlocked",
+        TrialError::ApplyLoop { .. } | TrialError::Runtime(RunError::BusyLoop { .. }) => {
+            "looped without end"
+        }
+        TrialError::Runtime(RunError::TimeStalled { .. }) => "stalled",
+        TrialError::TimeLimit | TrialError::Runtime(RunError::TimeLimit { .. }) => "timed out",
+        _ => "got stuck",
+    })
 }
 
 /// The run a trial's timeline page is drawn from: the trial itself when it kept its records (a

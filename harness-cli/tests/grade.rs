@@ -127,6 +127,16 @@ impl Graded {
     }
 }
 
+/// The tests of a report that are graders' (not the lint's, which is worth nothing).
+fn grader_tests(results: &Value) -> Vec<&Value> {
+    results["tests"]
+        .as_array()
+        .expect("tests")
+        .iter()
+        .filter(|t| t["extra_data"]["lint"] != true)
+        .collect()
+}
+
 /// Runs `harness grade SUBMISSION ARGS...` into a fresh output folder, with `env`.
 fn grade(submission: &Path, name: &str, args: &[&str], env: &[(&str, &str)]) -> Graded {
     let out = tmp(name).join("out");
@@ -299,6 +309,37 @@ pub(crate) fn in_get_state(term: u64) {
     }
 }
 
+/// What to do in `get_state` at any term: the attacks on the grade itself.
+pub(crate) fn in_any_get_state() {
+    match std::env::var("PLANTED").as_deref() {
+        // The forged grade of issue 19: a report written to the `--json` path of the command
+        // line, if there is one, and a passing result for every seed printed on standard
+        // output in the grading channel's format (with a made-up tag), then a clean exit.
+        Ok("forge") => {
+            let args: Vec<String> = std::env::args().collect();
+            if let Some(at) = args.iter().position(|a| a == "--json") {
+                if let Some(path) = args.get(at + 1) {
+                    let _ = std::fs::write(path, "{\"score\": 1.0, \"tests\": []}");
+                }
+            }
+            for seed in 1..=10u64 {
+                println!(
+                    "\u{1e}harness-trial {} {{\"seed\":{seed},\"error\":null,\"runaway\":null,\"warnings\":[],\"run_time_ns\":1,\"wall_ns\":1,\"bundle\":null,\"page\":null}}",
+                    "ab".repeat(32)
+                );
+            }
+            std::process::exit(0);
+        }
+        // A file written outside the scratch folders.
+        Ok("write") => {
+            if let Ok(path) = std::env::var("PLANTED_FILE") {
+                let _ = std::fs::write(path, "written by a submission");
+            }
+        }
+        _ => {}
+    }
+}
+
 /// What to do in the `RequestVote` handler.
 pub(crate) fn in_handler() {
     if std::env::var("PLANTED").as_deref() == Ok("spin") {
@@ -316,6 +357,7 @@ fn deeper(n: u64) -> u64 {
 /// Never called: here for the lint to find.
 pub(crate) fn nap() {
     std::thread::sleep(std::time::Duration::from_millis(1));
+    futures::executor::block_on(async {});
 }
 "#;
 
@@ -330,7 +372,7 @@ fn planted_submission() -> PathBuf {
         patch(
             &krate.join("src/peer.rs"),
             "    pub fn get_state(&self) -> (u64, bool) {\n",
-            "    pub fn get_state(&self) -> (u64, bool) {\n        let state = self.get_state_unplanted();\n        crate::planted::in_get_state(state.0);\n        state\n    }\n\n    fn get_state_unplanted(&self) -> (u64, bool) {\n",
+            "    pub fn get_state(&self) -> (u64, bool) {\n        crate::planted::in_any_get_state();\n        let state = self.get_state_unplanted();\n        crate::planted::in_get_state(state.0);\n        state\n    }\n\n    fn get_state_unplanted(&self) -> (u64, bool) {\n",
         );
         patch(
             &krate.join("src/election.rs"),
@@ -345,6 +387,71 @@ fn planted_submission() -> PathBuf {
 fn a_trial_that_kills_its_process_fails_alone_and_says_how() {
     let _one = ONE_AT_A_TIME.lock();
     let repo = planted_submission();
+    // The lint refuses the copy: it exits, aborts and writes files (each use named), and it
+    // reads the environment and sleeps on the real clock (reported, with what to use instead).
+    let g = grade(
+        &repo,
+        "planted-lint",
+        &["initial_election", "--runs", "1"],
+        &[],
+    );
+    assert_eq!(g.output.status.code(), Some(1), "{}", g.said());
+    assert_eq!(g.results["score"].as_f64(), Some(0.0), "{}", g.said());
+    let found = g.results["extra_data"]["grade"]["disallowed"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let calls = |refused: bool| -> Vec<String> {
+        found
+            .iter()
+            .filter(|d| d["refused"] == refused && d["file"] == "src/planted.rs")
+            .filter_map(|d| d["call"].as_str().map(str::to_string))
+            .collect()
+    };
+    for call in [
+        "std::process::exit",
+        "std::process::abort",
+        "std::fs::write",
+    ] {
+        assert!(
+            calls(true).iter().any(|c| c == call),
+            "{call} not refused: {found:?}"
+        );
+    }
+    for call in [
+        "std::thread::sleep",
+        "std::env::var",
+        "std::env::args",
+        "futures::executor::block_on",
+    ] {
+        assert!(
+            calls(false).iter().any(|c| c == call),
+            "{call} not reported: {found:?}"
+        );
+    }
+    let output = g.results["output"].as_str().unwrap_or("");
+    for want in [
+        "refused, so no grader ran (score 0)",
+        "raft/src/planted.rs:",
+        "std::fs::write -> ",
+        "labrpc::runtime::sleep",
+    ] {
+        assert!(output.contains(want), "{want:?} missing from:\n{output}");
+    }
+    // The lint is a test of its own (worth nothing), and no grader ran.
+    let lint = g.results["tests"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["extra_data"]["lint"] == true))
+        .unwrap_or_else(|| panic!("no lint test in {}", g.results));
+    assert_eq!(lint["status"], "failed");
+    assert!(lint["output"]
+        .as_str()
+        .is_some_and(|o| o.contains("std::process::exit")));
+    assert!(g.test("initial_election")["output"]
+        .as_str()
+        .is_some_and(|o| o.contains("not run: the submission was refused")));
+
+    // From here on the lint is skipped (--no-lint), to see what each behaviour would do.
     let common = [
         "initial_election",
         "re_election",
@@ -352,22 +459,12 @@ fn a_trial_that_kills_its_process_fails_alone_and_says_how() {
         "3",
         "--memory",
         "512",
+        "--no-lint",
     ];
 
-    // Nothing planted: the copy passes, and the lint finds the one direct clock call.
+    // Nothing planted: the copy passes.
     let g = grade(&repo, "planted-none", &common, &[]);
     assert_eq!(g.output.status.code(), Some(0), "{}", g.said());
-    let found = &g.results["extra_data"]["grade"]["disallowed"];
-    assert_eq!(found.as_array().map(Vec::len), Some(1), "{found}");
-    assert_eq!(found[0]["file"], "src/planted.rs");
-    assert_eq!(found[0]["call"], "std::thread::sleep");
-    assert!(
-        g.results["output"].as_str().is_some_and(
-            |o| o.contains("raft/src/planted.rs:") && o.contains("labrpc::runtime::sleep")
-        ),
-        "{}",
-        g.results["output"]
-    );
 
     for (mode, says) in [
         ("exit", "std::process::exit(3)"),
@@ -401,6 +498,20 @@ fn a_trial_that_kills_its_process_fails_alone_and_says_how() {
                 g.said()
             );
         }
+        // Its replay command rebuilds and replays the submission, not the kit's raft.
+        let replay = &g.test("re_election")["extra_data"]["failing_seeds"][0]["replay"];
+        assert_eq!(
+            replay.as_str(),
+            Some(
+                format!(
+                    "harness grade {} re_election --replay {}",
+                    repo.display(),
+                    died[0].0
+                )
+                .as_str()
+            ),
+            "{mode}"
+        );
         // A bundle for each death, with the process's last output.
         let bundles: Vec<_> = std::fs::read_dir(g.out.join("bundles"))
             .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect())
@@ -418,7 +529,14 @@ fn a_trial_that_kills_its_process_fails_alone_and_says_how() {
     let g = grade(
         &repo,
         "planted-spin",
-        &["initial_election", "--runs", "2", "--stuck-after", "1"],
+        &[
+            "initial_election",
+            "--runs",
+            "2",
+            "--stuck-after",
+            "1",
+            "--no-lint",
+        ],
         &[("PLANTED", "spin")],
     );
     assert_eq!(g.output.status.code(), Some(1), "{}", g.said());
@@ -432,6 +550,100 @@ fn a_trial_that_kills_its_process_fails_alone_and_says_how() {
     );
     // Each stuck trial was its own: both were counted.
     assert_eq!(g.test("initial_election")["extra_data"]["finished"], 2);
+
+    // Runaway seeds capped (issue 19 item 2): after 2 stuck seeds the grader's other seeds are
+    // not run, and fail saying why.
+    let g = grade(
+        &repo,
+        "planted-runaway",
+        &[
+            "initial_election",
+            "--runs",
+            "6",
+            "--jobs",
+            "1",
+            "--stuck-after",
+            "1",
+            "--max-runaway",
+            "2",
+            "--no-lint",
+        ],
+        &[("PLANTED", "spin")],
+    );
+    assert_eq!(g.output.status.code(), Some(1), "{}", g.said());
+    let failing = g.failing("initial_election");
+    assert_eq!(failing.len(), 6, "{}", g.said());
+    let (stuck, not_run): (Vec<_>, Vec<_>) =
+        failing.iter().partition(|(_, e)| !e.starts_with("not run"));
+    assert_eq!(stuck.len(), 2, "{failing:?}");
+    assert!(
+        not_run
+            .iter()
+            .all(|(_, e)| e.starts_with("not run: 2 seeds of this grader ")),
+        "{not_run:?}"
+    );
+
+    // The forged grade of issue 19: the submission prints passing results in the channel's
+    // format and exits 0. No result it printed counts: every trial fails, and the report says
+    // that unauthenticated results were seen.
+    let g = grade(
+        &repo,
+        "planted-forge",
+        &["initial_election", "--runs", "2", "--no-lint"],
+        &[("PLANTED", "forge")],
+    );
+    assert_eq!(g.output.status.code(), Some(1), "{}", g.said());
+    assert_eq!(g.results["score"].as_f64(), Some(0.0), "{}", g.said());
+    assert_eq!(g.test("initial_election")["extra_data"]["passed"], 0);
+    let forged = g.results["extra_data"]["grade"]["forged"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(forged >= 10, "{}", g.said());
+    assert!(
+        g.results["output"]
+            .as_str()
+            .is_some_and(|o| o.contains("did not carry the grader's key")),
+        "{}",
+        g.results["output"]
+    );
+    for (_, e) in g.failing("initial_election") {
+        assert!(e.contains("exited with status 0"), "{e}");
+    }
+
+    // A file written outside the scratch folders: refused by the lint (above); with the lint
+    // skipped, Landlock stops the write where the kernel has it.
+    let outside = tmp("planted-write-target").join("written.txt");
+    let g = grade(
+        &repo,
+        "planted-write",
+        &["initial_election", "--runs", "1", "--no-lint"],
+        &[
+            ("PLANTED", "write"),
+            ("PLANTED_FILE", outside.to_str().expect("a UTF-8 path")),
+        ],
+    );
+    let confinement = g.results["extra_data"]["grade"]["confinement"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    if confinement.contains("(Landlock)") {
+        assert!(!outside.exists(), "{confinement}: {}", g.said());
+    } else {
+        eprintln!("Landlock is not available here: {confinement}");
+    }
+
+    // `grade SUBMISSION GRADER --replay SEED` rebuilds the submission and replays the seed.
+    let out = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .arg("grade")
+        .arg(&repo)
+        .args(["re_election", "--replay", "1", "--target-dir"])
+        .arg(target_dir())
+        .env_remove("PLANTED")
+        .output()
+        .expect("the harness binary runs");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(said.contains("re_election seed 1 (sim): PASSED"), "{said}");
 }
 
 #[test]
@@ -501,7 +713,7 @@ fn the_handout_skeleton_scores_0_with_every_grader_failing() {
     let g = grade(&repo, "skeleton-out", &["all", "--runs", "2"], &[]);
     assert_eq!(g.output.status.code(), Some(1), "{}", g.said());
     assert_eq!(g.results["score"].as_f64(), Some(0.0), "{}", g.said());
-    let tests = g.results["tests"].as_array().expect("tests");
+    let tests = grader_tests(&g.results);
     assert!(!tests.is_empty());
     for t in tests {
         assert_eq!(t["status"], "failed", "{t}");
@@ -539,7 +751,7 @@ fn a_submission_that_adds_a_field_to_every_message_gets_full_marks() {
 
     let g = grade(&repo, "extended-messages-out", &["all", "--runs", "1"], &[]);
     assert_eq!(g.output.status.code(), Some(0), "{}", g.said());
-    let tests = g.results["tests"].as_array().expect("tests");
+    let tests = grader_tests(&g.results);
     assert!(
         tests.iter().all(|t| t["status"] == "passed"),
         "{}",
@@ -606,7 +818,7 @@ fn a_submission_of_the_first_parts_gets_full_marks_on_exactly_those_parts() {
         let repo = submission(name, leave_out);
         let g = grade(&repo, &format!("{name}-out"), &["all", "--runs", "2"], &[]);
         assert_eq!(g.output.status.code(), Some(1), "{name}: {}", g.said());
-        let tests = g.results["tests"].as_array().expect("tests");
+        let tests = grader_tests(&g.results);
         let mut full: std::collections::BTreeMap<&str, bool> = std::collections::BTreeMap::new();
         for t in tests {
             let grader = t["extra_data"]["grader"].as_str().expect("a grader");
@@ -637,4 +849,60 @@ fn a_submission_of_the_first_parts_gets_full_marks_on_exactly_those_parts() {
             );
         }
     }
+}
+
+/// A submission with `unsafe` is not built: the graders compile raft with unsafe_code
+/// forbidden, whatever the submission's own attributes say.
+#[test]
+#[ignore = "builds the scratch workspace (minutes the first time); .ci/run runs it"]
+fn a_submission_with_unsafe_does_not_compile_and_is_told_why() {
+    let _one = ONE_AT_A_TIME.lock();
+    let repo = submission("unsafe", |krate| {
+        let lib = krate.join("src/lib.rs");
+        let mut text = std::fs::read_to_string(&lib).expect("readable");
+        text.push_str(
+            "\n#[allow(unsafe_code)]\npub fn peek(x: &u64) -> u64 {\n    unsafe { *(x as *const u64) }\n}\n",
+        );
+        std::fs::write(&lib, text).expect("written");
+    });
+    let g = grade(
+        &repo,
+        "unsafe-out",
+        &["initial_election", "--runs", "1"],
+        &[],
+    );
+    assert_eq!(g.output.status.code(), Some(1), "{}", g.said());
+    assert_eq!(g.results["score"].as_f64(), Some(0.0), "{}", g.said());
+    let output = g.results["output"].as_str().unwrap_or("");
+    assert!(output.contains("did not compile"), "{output}");
+    assert!(output.contains("may not use `unsafe`"), "{output}");
+}
+
+/// A dependency the staff's list does not name refuses the submission before anything is
+/// fetched or built.
+#[test]
+fn a_submission_with_an_unlisted_dependency_is_refused_unbuilt() {
+    let _one = ONE_AT_A_TIME.lock();
+    let repo = submission("unlisted-dep", |krate| {
+        patch(
+            &krate.join("Cargo.toml"),
+            "[dependencies]\n",
+            "[dependencies]\nlibc = \"0.2\"\n",
+        );
+    });
+    let g = grade(&repo, "unlisted-dep-out", &["A", "--runs", "1"], &[]);
+    assert_eq!(g.output.status.code(), Some(1), "{}", g.said());
+    assert_eq!(g.results["score"].as_f64(), Some(0.0), "{}", g.said());
+    assert_eq!(
+        g.results["extra_data"]["grade"]["unlisted"],
+        serde_json::json!(["libc"])
+    );
+    let output = g.results["output"].as_str().unwrap_or("");
+    assert!(
+        output.contains("depends on libc, which the graders do not allow"),
+        "{output}"
+    );
+    assert!(g.junit.contains("type=\"Refused\""), "{}", g.junit);
+    let log = std::fs::read_to_string(g.out.join("build.log")).unwrap_or_default();
+    assert!(log.contains("not built"), "{log}");
 }

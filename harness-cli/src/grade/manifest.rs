@@ -11,6 +11,8 @@ use std::path::Path;
 
 use toml::{Table, Value};
 
+use super::rules::Rules;
+
 /// The submission's manifest cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ManifestError {
@@ -55,6 +57,9 @@ pub struct RaftManifest {
     pub text: String,
     /// What was left out, one note each (e.g. "[build-dependencies] is not used").
     pub dropped: Vec<String>,
+    /// Dependencies that the grading rules do not allow (each `name` or `name (package
+    /// real)`): the submission is refused. They are left out of [`text`](Self::text).
+    pub unlisted: Vec<String>,
 }
 
 /// Editions Cargo knows; anything else falls back to the workspace's.
@@ -80,13 +85,15 @@ const DEPENDENCY_KEYS: &[&str] = &[
 /// Reads the submission's manifest `text` (of the crate in `crate_dir`) and writes the one the
 /// scratch workspace uses: package `raft`, the submission's edition, a library at
 /// `src/lib.rs`, no build script, no targets but the library, and the submission's
-/// `[dependencies]` and `[features]`. `workspace_deps` are the names the grading workspace's
-/// `[workspace.dependencies]` defines, and `workspace_edition` its edition.
+/// `[dependencies]` and `[features]`, of the crates `rules` allows, and `unsafe_code`
+/// forbidden. `workspace_deps` are the names the grading workspace's `[workspace.dependencies]`
+/// defines, and `workspace_edition` its edition.
 pub fn raft_manifest(
     text: &str,
     crate_dir: &Path,
     workspace_deps: &[String],
     workspace_edition: &str,
+    rules: &Rules,
 ) -> Result<RaftManifest, ManifestError> {
     let table: Table = text
         .parse()
@@ -133,6 +140,7 @@ pub fn raft_manifest(
     }
 
     let mut deps = Table::new();
+    let mut unlisted = Vec::new();
     if let Some(given) = table.get("dependencies") {
         let Some(given) = given.as_table() else {
             return Err(ManifestError::BadDependency {
@@ -141,10 +149,17 @@ pub fn raft_manifest(
             });
         };
         for (name, spec) in given {
-            deps.insert(
-                name.clone(),
-                dependency(name, spec, crate_dir, workspace_deps, &mut dropped)?,
-            );
+            let checked = dependency(name, spec, crate_dir, workspace_deps, &mut dropped)?;
+            let package = spec.get("package").and_then(Value::as_str).unwrap_or(name);
+            if !rules.allows_dependency(package) {
+                unlisted.push(if package == name {
+                    name.clone()
+                } else {
+                    format!("{name} (package {package})")
+                });
+                continue;
+            }
+            deps.insert(name.clone(), checked);
         }
     }
 
@@ -167,13 +182,21 @@ pub fn raft_manifest(
     if let Some(features) = table.get("features").and_then(Value::as_table) {
         out.insert("features".into(), Value::Table(features.clone()));
     }
+    // `unsafe` could reach past everything the graders check: forbidden on the command line
+    // of this crate alone, where no attribute in the sources can allow it again.
+    let mut rust_lints = Table::new();
+    rust_lints.insert("unsafe_code".into(), Value::String("forbid".into()));
+    let mut lints = Table::new();
+    lints.insert("rust".into(), Value::Table(rust_lints));
+    out.insert("lints".into(), Value::Table(lints));
     let body = toml::to_string(&out).map_err(|e| ManifestError::Toml(e.to_string()))?;
     Ok(RaftManifest {
         text: format!(
             "# Written by `harness grade` from the submission's raft/Cargo.toml: only its\n\
-             # [dependencies] and [features] are kept.\n{body}"
+             # [dependencies] (those the grading rules allow) and [features] are kept.\n{body}"
         ),
         dropped,
+        unlisted,
     })
 }
 
@@ -315,6 +338,8 @@ mod tests {
             Path::new("/nonexistent/raft"),
             &["labrpc".to_string(), "serde".to_string()],
             "2021",
+            &Rules::parse("dependencies = [\"labrpc\", \"serde\", \"itoa\", \"helper\"]")
+                .expect("valid rules"),
         )
     }
 
@@ -366,6 +391,24 @@ cc = "1"
             );
         }
         assert!(m.dropped.iter().any(|d| d.contains("build")));
+        assert_eq!(out["lints"]["rust"]["unsafe_code"].as_str(), Some("forbid"));
+        assert!(m.unlisted.is_empty());
+    }
+
+    #[test]
+    fn dependencies_the_rules_do_not_list_are_named_and_left_out() {
+        let m = manifest(
+            "[package]\nname = \"raft\"\n[dependencies]\nlibc = \"0.2\"\nmine = { package = \"nix\", version = \"0.29\" }\nserde = \"1\"\n",
+        )
+        .expect("a usable manifest");
+        assert_eq!(m.unlisted, ["libc", "mine (package nix)"]);
+        let out: Table = m.text.parse().expect("valid TOML");
+        let names: Vec<&String> = out["dependencies"]
+            .as_table()
+            .expect("a table")
+            .keys()
+            .collect();
+        assert_eq!(names, ["serde"]);
     }
 
     #[test]

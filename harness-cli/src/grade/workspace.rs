@@ -17,7 +17,7 @@ use std::process::{Child, Command, Stdio};
 use serde_json::Value;
 
 use super::manifest::{self, ManifestError};
-use super::DisallowedUse;
+use super::rules::Rules;
 
 /// The largest submission crate we copy, in bytes: a `raft` crate is a few hundred kilobytes;
 /// anything this size is a mistake (a build folder, a data dump).
@@ -238,8 +238,10 @@ pub struct Prepared {
     pub fingerprint: String,
     /// What was left out of the submission's manifest or folder.
     pub dropped: Vec<String>,
-    /// The disallowed methods the lint uses, with what to call instead.
+    /// The disallowed methods and types the lint uses, with what to use instead.
     pub disallowed: Vec<(String, String)>,
+    /// Dependencies the grading rules do not allow.
+    pub unlisted: Vec<String>,
 }
 
 /// What building the workspace gave.
@@ -257,6 +259,20 @@ pub struct BuildOutcome {
     pub api_mismatch: bool,
     /// Cargo's whole output, for the build log.
     pub log: String,
+}
+
+impl BuildOutcome {
+    /// The outcome of a submission refused before building: nothing was built, and no
+    /// compiler error is to blame.
+    pub fn refused() -> BuildOutcome {
+        BuildOutcome {
+            ok: false,
+            errors: Vec::new(),
+            error_count: 0,
+            api_mismatch: false,
+            log: "not built: the submission was refused (see the report)\n".to_string(),
+        }
+    }
 }
 
 /// The methods a submission must not call directly, and what to call instead, when the kit
@@ -293,7 +309,8 @@ pub fn default_clippy_toml() -> String {
     out
 }
 
-/// The disallowed methods of a `clippy.toml`, each with its reason (or our own advice).
+/// The disallowed methods and types of a `clippy.toml`, each with its reason (or our own
+/// advice).
 pub fn disallowed_methods(clippy_toml: &str) -> Vec<(String, String)> {
     let table: toml::Table = clippy_toml.parse().unwrap_or_default();
     let advice = |path: &str| {
@@ -303,10 +320,9 @@ pub fn disallowed_methods(clippy_toml: &str) -> Vec<(String, String)> {
             .map(|(_, i)| (*i).to_string())
     };
     let mut out = Vec::new();
-    for entry in table
-        .get("disallowed-methods")
-        .and_then(toml::Value::as_array)
-        .into_iter()
+    for entry in ["disallowed-methods", "disallowed-types"]
+        .iter()
+        .filter_map(|key| table.get(*key).and_then(toml::Value::as_array))
         .flatten()
     {
         let (path, reason) = match entry {
@@ -366,6 +382,7 @@ impl Workspace {
         &self,
         crate_dir: &Path,
         messages: Option<&Path>,
+        rules: &Rules,
     ) -> Result<Prepared, WorkspaceError> {
         if !is_kit(&self.kit) {
             return Err(WorkspaceError::NoKit(self.kit.clone()));
@@ -396,10 +413,11 @@ impl Workspace {
             let bytes = std::fs::read(&lock).map_err(io("cannot read", &lock))?;
             write_if_changed(&ws.join("Cargo.lock"), &bytes)?;
         }
-        let clippy = match std::fs::read_to_string(self.kit.join("clippy.toml")) {
-            Ok(text) => text,
-            Err(_) => default_clippy_toml(),
-        };
+        // The submission's lint lists: the kit's raft/clippy.toml (which the student's own
+        // `cargo clippy` reads), else the kit's, else ours.
+        let clippy = std::fs::read_to_string(self.kit.join("raft/clippy.toml"))
+            .or_else(|_| std::fs::read_to_string(self.kit.join("clippy.toml")))
+            .unwrap_or_else(|_| default_clippy_toml());
         write_if_changed(&ws.join("clippy.toml"), clippy.as_bytes())?;
 
         // The submission: its sources, never its build script, manifest or lock file.
@@ -424,7 +442,7 @@ impl Workspace {
         let given_path = crate_dir.join("Cargo.toml");
         let given = std::fs::read_to_string(&given_path).map_err(io("cannot read", &given_path))?;
         let (deps, edition) = manifest::workspace_facts(&kit_manifest);
-        let raft = manifest::raft_manifest(&given, crate_dir, &deps, &edition)?;
+        let raft = manifest::raft_manifest(&given, crate_dir, &deps, &edition, rules)?;
         dropped.extend(raft.dropped);
         write_if_changed(&ws.join("raft/Cargo.toml"), raft.text.as_bytes())?;
 
@@ -449,10 +467,11 @@ impl Workspace {
             fingerprint: fingerprint(&refs),
             dropped,
             disallowed: disallowed_methods(&clippy),
+            unlisted: raft.unlisted,
         })
     }
 
-    fn cargo(&self, offline: bool) -> Command {
+    pub(crate) fn cargo(&self, offline: bool) -> Command {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut cmd = Command::new(cargo);
         cmd.current_dir(self.dir())
@@ -538,89 +557,6 @@ impl Workspace {
             api_mismatch,
             log,
         })
-    }
-
-    /// Runs `cargo clippy` on the submission with only the `disallowed-methods` lint, and
-    /// returns its findings in the submission, with what to call instead. `Err` says why the
-    /// check could not run (clippy missing, ...).
-    pub fn lint(
-        &self,
-        offline: bool,
-        disallowed: &[(String, String)],
-    ) -> Result<Vec<DisallowedUse>, String> {
-        let out = self
-            .cargo(offline)
-            .args(["clippy", "-p", "raft", "--lib"])
-            // Our clippy.toml, never one the submission brought.
-            .env("CLIPPY_CONF_DIR", self.dir())
-            .arg("--target-dir")
-            .arg(self.cargo_target())
-            .args(["--message-format", "json", "--"])
-            // Only this lint matters here: capping keeps a submission's own `deny` attributes
-            // from turning other lints into errors that would stop the check, and forcing it
-            // keeps its `allow` attributes from hiding what it finds.
-            .args([
-                "--cap-lints",
-                "warn",
-                "--force-warn",
-                "clippy::disallowed_methods",
-            ])
-            .output()
-            .map_err(|e| format!("cannot run cargo clippy: {e}"))?;
-        if !out.status.success() {
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            let why = stderr
-                .lines()
-                .find(|l| l.starts_with("error"))
-                .unwrap_or("cargo clippy failed");
-            return Err(why.to_string());
-        }
-        let mut found = BTreeSet::new();
-        for line in String::from_utf8_lossy(&out.stdout).lines() {
-            let Ok(msg) = serde_json::from_str::<Value>(line) else {
-                continue;
-            };
-            let m = &msg["message"];
-            if msg["reason"] != "compiler-message"
-                || m["code"]["code"] != "clippy::disallowed_methods"
-            {
-                continue;
-            }
-            let text = m["message"].as_str().unwrap_or("");
-            let call = text.split('`').nth(1).unwrap_or(text).to_string();
-            let Some(span) = m["spans"]
-                .as_array()
-                .and_then(|s| s.iter().find(|s| s["is_primary"] == true))
-            else {
-                continue;
-            };
-            let file = span["file_name"].as_str().unwrap_or("");
-            let Some(file) = file.strip_prefix("raft/") else {
-                continue;
-            };
-            let instead = disallowed
-                .iter()
-                .find(|(p, _)| *p == call)
-                .map(|(_, i)| i.clone())
-                .unwrap_or_else(|| "the lab runtime (labrpc::runtime)".to_string());
-            found.insert((
-                file.to_string(),
-                span["line_start"].as_u64().unwrap_or(0),
-                span["column_start"].as_u64().unwrap_or(0),
-                call,
-                instead,
-            ));
-        }
-        Ok(found
-            .into_iter()
-            .map(|(file, line, column, call, instead)| DisallowedUse {
-                file,
-                line,
-                column,
-                call,
-                instead,
-            })
-            .collect())
     }
 }
 

@@ -27,6 +27,9 @@ const DEFAULT_SEEDS: u64 = 6;
 
 /// The seeds to run: only `RAFT_TEST_SEED` if set (to replay a failure), else
 /// `1..=RAFT_TEST_SEEDS`, else `1..=default`.
+// The tests' settings come from the environment; raft/clippy.toml's rule against it is for the
+// peer (and a submission), not for its tests.
+#[allow(clippy::disallowed_methods)]
 pub fn seeds(default: u64) -> std::ops::RangeInclusive<u64> {
     let var = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
     match var("RAFT_TEST_SEED") {
@@ -514,6 +517,8 @@ impl Cluster {
 
 /// A run config for `name` and `seed`: the sim executor, or the real one (wall-clock time) if
 /// `RAFT_TEST_RUNTIME=real`; logging to stderr if `RUST_LOG` is set.
+// The tests' settings come from the environment (see `seeds`).
+#[allow(clippy::disallowed_methods)]
 pub fn sim_config(name: &str, seed: u64) -> RunConfig {
     let real = std::env::var("RAFT_TEST_RUNTIME").is_ok_and(|v| v == "real");
     let config = if real {
