@@ -8,6 +8,8 @@
 //! - [`logs`]: logs a person can read, one line per event with time, topic, peer and term.
 //! - [`timeline`]: the failure timeline, one self-contained HTML page per trial.
 //! - [`monitor`]: the safety monitor, which checks Raft's rules at every message and apply.
+//! - [`group`], [`rsm_tester`]: Lab 4's group of servers and the 4A tester, which plays the
+//!   service above a submission's rsm; [`Lab`] and [`Lab4`] say what a submission gives.
 //!
 //! ```
 //! use harness::graders;
@@ -26,12 +28,16 @@
 pub mod conformance;
 pub mod escape;
 pub mod graders;
+pub mod group;
+mod lab;
 pub mod logs;
 pub mod logview;
 pub mod monitor;
+pub mod rsm_tester;
 pub mod tester;
 pub mod testing;
 pub mod timeline;
 pub mod trial;
 
+pub use lab::{Lab, Lab4};
 pub use raftapi::Peer;

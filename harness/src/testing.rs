@@ -32,7 +32,7 @@ use std::path::PathBuf;
 
 use crate::graders;
 use crate::trial::{run_trial, TrialReport, TrialSettings};
-use raftapi::Peer;
+use crate::Lab;
 
 /// Seeds a grader runs in sim mode under `cargo test` unless `LAB_SEEDS` says otherwise.
 pub const DEFAULT_SIM_SEEDS: u64 = 12;
@@ -150,13 +150,19 @@ pub fn html_dir(value: Option<&str>) -> Option<PathBuf> {
 pub const GRADERS_TEST: &str = "graders";
 
 /// The module of [`GRADERS_TEST`] that holds the tests of a lab part: `raft_3A` for part `A`,
-/// so that `cargo test -p harness 3A` selects the part as `go test -run 3A` does.
+/// so that `cargo test -p harness 3A` selects the part as `go test -run 3A` does; `kvraft_4A`
+/// for Lab 4's part `4A`.
 ///
 /// ```
 /// assert_eq!(harness::testing::test_module("B"), "raft_3B");
+/// assert_eq!(harness::testing::test_module("4A"), "kvraft_4A");
 /// ```
 pub fn test_module(part: &str) -> String {
-    format!("raft_3{part}")
+    if part.len() == 1 {
+        format!("raft_3{part}")
+    } else {
+        format!("kvraft_{part}")
+    }
 }
 
 /// The test of `grader` under `cargo test -p harness`: its module and its name, e.g.
@@ -215,7 +221,7 @@ pub fn cli_replay_command(grader: &str, seed: u64, executor: Executor) -> String
 ///
 /// # Panics
 /// Panics when no grader has that name.
-pub fn failures<P: Peer>(name: &str, plan: &TestPlan) -> Vec<TrialReport> {
+pub fn failures<P: Lab>(name: &str, plan: &TestPlan) -> Vec<TrialReport> {
     let grader = graders::by_name(name).unwrap_or_else(|| panic!("no grader named {name:?}"));
     let mut failed = Vec::new();
     for &seed in &plan.seeds {
@@ -256,7 +262,7 @@ pub fn failures<P: Peer>(name: &str, plan: &TestPlan) -> Vec<TrialReport> {
 /// # Panics
 /// Panics when a trial fails (that is how `cargo test` learns of it), when no grader has that
 /// name, or when `module` is not the grader's part's module.
-pub fn grade<P: Peer>(module: &str, name: &str) {
+pub fn grade<P: Lab>(module: &str, name: &str) {
     let grader = graders::by_name(name).unwrap_or_else(|| panic!("no grader named {name:?}"));
     let want = test_module(grader.part);
     let here = module.rsplit("::").next().unwrap_or(module);

@@ -8,7 +8,7 @@ use crate::graders::Grader;
 use crate::logs::Capture;
 use crate::tester::{applier_peer, Passed, TestFailure, SNAPSHOT_CALL, TEST_TIME_LIMIT};
 use crate::timeline::record::Record;
-use raftapi::Peer;
+use crate::Lab;
 
 /// The most of a trial's log kept in memory (the newest lines; see [`Capture::bounded`]): far
 /// more than any test's debug log, and a bound on what a stuck run that goes on logging can
@@ -299,9 +299,10 @@ fn diagnose(error: RunError) -> TrialError {
     }
 }
 
-/// Runs `grader` once with peer type `P`.
-pub fn run_trial<P: Peer>(grader: Grader, settings: &TrialSettings) -> TrialReport {
-    run_test(grader.name, settings, move || grader.body::<P>())
+/// Runs `grader` once on the submission `L`: a peer type for the Raft graders, or
+/// [`Lab4`](crate::Lab4) for Lab 4's.
+pub fn run_trial<L: Lab>(grader: Grader, settings: &TrialSettings) -> TrialReport {
+    run_test(grader.name, settings, move || grader.body::<L>())
 }
 
 /// Runs the test that `make` builds as a trial called `name`: what [`run_trial`] does with a

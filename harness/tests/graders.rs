@@ -6,6 +6,7 @@
 //! cargo test -p harness 3A                       # part A only (as `go test -run 3A`)
 //! cargo test -p harness fig2_                    # the conformance graders (Figure 2, rule by rule)
 //! cargo test -p harness -- --exact raft_3B::backup   # one grader
+//! cargo test -p harness 4A                       # Lab 4, part 4A (the rsm)
 //! ```
 //!
 //! Each test runs its grader over several seeds in sim mode (`LAB_SEEDS`, `LAB_SEED_START`),
@@ -106,6 +107,46 @@ mod raft_3D {
         // Figure 2, rule by rule (beyond the original lab).
         fig2_install_snapshot,
         fig2_send_snapshot,
+    }
+}
+// @end
+
+/// One `#[test]` per Lab 4 grader named, each running [`harness::testing::grade`] on the
+/// reference rsm (`kvraft`) over `raft::Raft`.
+macro_rules! lab4_graders {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                harness::testing::grade::<super::Lab4Reference>(module_path!(), stringify!($name));
+            }
+        )*
+    };
+}
+
+/// Lab 4 as the reference gives it: its rsm on the reference Raft.
+type Lab4Reference = harness::Lab4<kvraft::rsm::RsmServer<raft::Raft>>;
+
+// @part 4A
+/// Part 4A: the replicated state machine layer (the tester plays the service).
+mod kvraft_4A {
+    lab4_graders! {
+        rsm_basic,
+        rsm_concurrent,
+        rsm_leader_failure,
+        rsm_leader_partition,
+        rsm_restart_replay,
+        rsm_shutdown,
+        rsm_restart_submit,
+    }
+}
+// @end
+
+// @part 4C
+/// Part 4C: snapshots.
+mod kvraft_4C {
+    lab4_graders! {
+        rsm_snapshot,
     }
 }
 // @end

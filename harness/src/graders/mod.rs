@@ -1,6 +1,7 @@
 //! The graders: every lab test, by name and part, runnable over any [`Peer`] type.
 
 mod conformance;
+mod lab4_rsm;
 mod part_a;
 mod part_b;
 mod part_c;
@@ -11,7 +12,8 @@ use std::pin::Pin;
 use std::sync::LazyLock;
 
 use crate::tester::{Passed, Stats, TestFailure};
-use raftapi::Peer;
+use crate::Lab;
+use raftapi::rsm::Rsm;
 
 /// A grader's body, boxed so the registry can hold every grader in one list. A test that ends
 /// with `Ok(t.stats().into())` passes with one stats line and no warning.
@@ -28,6 +30,24 @@ enum Body {
     B(part_b::Test),
     C(part_c::Test),
     D(part_d::Test),
+    Lab4(Lab4Test),
+}
+
+/// A Lab 4 test, run by [`Lab::lab4_body`] with the submission's services (opaque: only the
+/// graders make one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Lab4Test(Lab4Inner);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Lab4Inner {
+    Rsm(lab4_rsm::Test),
+}
+
+/// The body of a Lab 4 test over the submission's rsm `R`.
+pub(crate) fn lab4_body<R: Rsm>(test: Lab4Test, title: &'static str) -> GraderFuture {
+    match test.0 {
+        Lab4Inner::Rsm(test) => lab4_rsm::body_of::<R>(test, title),
+    }
 }
 
 /// Where a grader comes from: the original lab, or this project's additions to it. A course
@@ -68,6 +88,7 @@ static ALL: LazyLock<Vec<Grader>> = LazyLock::new(|| {
         conformance::GRADERS_B,
         conformance::GRADERS_C,
         conformance::GRADERS_D,
+        lab4_rsm::GRADERS,
     ]
     .concat()
 });
@@ -89,12 +110,21 @@ pub fn all() -> &'static [Grader] {
 /// Returns an error listing what exists when nothing matches.
 pub fn select(selector: &str) -> Result<Vec<Grader>, String> {
     let s = selector.trim();
-    let part = s
-        .trim_start_matches(|c: char| c.is_ascii_digit())
-        .to_ascii_uppercase();
+    let upper = s.to_ascii_uppercase();
+    // The Raft parts answer to `A`, `3A` and the 2021-2023 `2A`; Lab 4's only to `4A`, `4B`,
+    // `4C`, which no Raft part's name can be read as.
+    let raft_part = upper
+        .strip_prefix('3')
+        .or_else(|| upper.strip_prefix('2'))
+        .unwrap_or(&upper);
     let found: Vec<Grader> = ALL
         .iter()
-        .filter(|g| s.eq_ignore_ascii_case("all") || g.name == s || g.part == part)
+        .filter(|g| {
+            s.eq_ignore_ascii_case("all")
+                || g.name == s
+                || g.part == upper
+                || (g.part.len() == 1 && g.part == raft_part)
+        })
         .copied()
         .collect();
     if found.is_empty() {
@@ -120,14 +150,18 @@ pub fn by_name(name: &str) -> Option<Grader> {
 
 impl Grader {
     /// The grader's test as a future for peer type `P`, to run inside a lab runtime.
-    pub fn body<P: Peer>(&self) -> GraderFuture {
+    pub fn body<L: Lab>(&self) -> GraderFuture {
+        type P<L> = <L as Lab>::Raft;
         let title = self.title;
         match self.body {
-            Body::A(test) => part_a::body::<P>(test, title),
-            Body::Conformance(test) => conformance::body::<P>(test, title),
-            Body::B(test) => part_b::body::<P>(test, title),
-            Body::C(test) => part_c::body::<P>(test, title),
-            Body::D(test) => part_d::body::<P>(test, title),
+            Body::Lab4(test) => {
+                L::lab4_body(test, title).unwrap_or_else(|| crate::lab::no_services(title))
+            }
+            Body::A(test) => part_a::body::<P<L>>(test, title),
+            Body::Conformance(test) => conformance::body::<P<L>>(test, title),
+            Body::B(test) => part_b::body::<P<L>>(test, title),
+            Body::C(test) => part_c::body::<P<L>>(test, title),
+            Body::D(test) => part_d::body::<P<L>>(test, title),
         }
     }
 
@@ -166,6 +200,12 @@ mod tests {
         }
         assert_eq!(names("all").len(), all().len());
         assert_eq!(names("figure8"), vec!["figure8"]);
+        // Lab 4's parts are never read as a Raft part, nor a Raft part as Lab 4's.
+        for g in select("4A").unwrap_or_else(|e| panic!("{e}")) {
+            assert_eq!(g.part, "4A", "{}", g.name);
+        }
+        assert!(names("4C").contains(&"rsm_snapshot"));
+        assert!(!names("A").contains(&"rsm_basic"));
     }
 
     #[test]
@@ -214,7 +254,12 @@ mod tests {
     #[test]
     fn only_the_original_tests_have_a_title_that_reads_like_one() {
         for g in all() {
-            let original_title = g.title.starts_with(&format!("Test (3{}): ", g.part));
+            let lab_part = if g.part.len() == 1 {
+                format!("3{}", g.part)
+            } else {
+                g.part.to_string()
+            };
+            let original_title = g.title.starts_with(&format!("Test ({lab_part}): "));
             assert_eq!(
                 original_title,
                 g.origin == Origin::Original,
@@ -236,6 +281,6 @@ mod tests {
     #[test]
     fn an_unknown_selector_lists_the_parts() {
         let err = select("nope").expect_err("no such grader");
-        assert!(err.contains("parts: A, B, C, D (or"), "{err}");
+        assert!(err.contains("parts: 4A, 4B, 4C, A, B, C, D (or"), "{err}");
     }
 }
