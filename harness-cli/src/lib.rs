@@ -49,7 +49,7 @@ use parking_lot::Mutex;
 
 use harness::graders::{self, Grader};
 use harness::logview::{self, ViewOptions};
-use harness::Peer;
+use harness::Lab;
 use policy::Policy;
 use run::{Control, RunOptions};
 
@@ -309,7 +309,7 @@ pub enum CliError {
 }
 
 /// Runs the CLI with the process's arguments and peer type `P`; returns the exit code.
-pub fn main<P: Peer>() -> i32 {
+pub fn main<P: Lab>() -> i32 {
     main_from::<P, _, _>(std::env::args_os())
 }
 
@@ -317,7 +317,7 @@ pub fn main<P: Peer>() -> i32 {
 /// exit code. Parse errors and `--help` print as clap prints them.
 pub fn main_from<P, I, T>(args: I) -> i32
 where
-    P: Peer,
+    P: Lab,
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
@@ -459,7 +459,7 @@ fn check_writable(path: &std::path::Path) -> Result<(), CliError> {
     report::write_report(path, "").map_err(CliError::from)
 }
 
-fn run_command<P: Peer>(args: &RunArgs) -> Result<i32, CliError> {
+fn run_command<P: Lab>(args: &RunArgs) -> Result<i32, CliError> {
     // The handler goes in before anything is announced: from the first line on, Ctrl-C prints
     // the table (until it is in place, an interrupt ends the process by the signal).
     let control = Arc::new(Control::default());
@@ -469,7 +469,7 @@ fn run_command<P: Peer>(args: &RunArgs) -> Result<i32, CliError> {
     result
 }
 
-fn run_with<P: Peer>(
+fn run_with<P: Lab>(
     args: &RunArgs,
     control: &Arc<Control>,
     ctrl_c: Result<(), String>,
@@ -746,7 +746,7 @@ pub fn show_log(text: &str, flags: &ViewFlags) -> String {
     out
 }
 
-fn replay_command<P: Peer>(args: &ReplayArgs) -> Result<i32, CliError> {
+fn replay_command<P: Lab>(args: &ReplayArgs) -> Result<i32, CliError> {
     if let Some(file) = &args.file {
         let text = replay::read_log(file)?;
         print!("{}", show_log(&text, &args.view));

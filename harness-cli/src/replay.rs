@@ -8,7 +8,7 @@ use labrpc::runtime::Executor;
 
 use harness::graders::Grader;
 use harness::trial::{run_trial, TrialError, TrialReport, TrialSettings};
-use harness::Peer;
+use harness::Lab;
 
 /// A log could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -24,7 +24,7 @@ pub struct ReadError {
 ///
 /// In sim mode this is the very run that failed (or passed) before: same seed, same events,
 /// same error, now with its log.
-pub fn replay_trial<P: Peer>(
+pub fn replay_trial<P: Lab>(
     grader: Grader,
     seed: u64,
     executor: Executor,
@@ -41,7 +41,7 @@ pub fn replay_trial<P: Peer>(
 
 /// Like [`replay_trial`], and also keeps the structured records that the
 /// [timeline page](harness::timeline) is drawn from.
-pub fn replay_trial_for_timeline<P: Peer>(
+pub fn replay_trial_for_timeline<P: Lab>(
     grader: Grader,
     seed: u64,
     executor: Executor,

@@ -1,6 +1,6 @@
 //! Many trials of many graders on worker threads: the heart of `harness run`.
 //!
-//! [`run_trials`] is generic over the [`Peer`] type, so the binary runs `raft::Raft` and the
+//! [`run_trials`] is generic over the submission ([`Lab`]: a peer type, or `harness::Lab4`), so the binary runs `raft::Raft` and the
 //! harness's own tests can run deliberately broken peers through the very same loop.
 //!
 //! Each worker takes the next (grader, seed) pair and calls [`run_trial`] once. When bundles
@@ -48,7 +48,7 @@ use super::shard::Shard;
 use harness::graders::Grader;
 use harness::tester::Passed;
 use harness::trial::{run_trial, TrialError, TrialReport, TrialSettings};
-use harness::Peer;
+use harness::Lab;
 
 /// The log filter of failure bundles unless told otherwise.
 pub const DEFAULT_BUNDLE_LOG: &str = "debug";
@@ -479,7 +479,7 @@ fn first_difference(a: &TraceSummary, b: &TraceSummary) -> String {
 
 /// Runs one trial as `options` say: the run (with its log when bundles are written), the
 /// determinism check, and the bundle.
-pub fn run_one<P: Peer>(
+pub fn run_one<P: Lab>(
     options: &RunOptions,
     index: usize,
     grader: Grader,
@@ -580,7 +580,7 @@ pub fn run_one<P: Peer>(
 /// replays exactly; a failure at a check or a panic ends the replay there, so it costs no more
 /// than the trial did). A trial that [ran away](TrialError::ran_away) is never run again: its
 /// page is drawn from the text log it kept as it ran.
-fn timeline_run<'a, P: Peer>(
+fn timeline_run<'a, P: Lab>(
     grader: Grader,
     settings: &TrialSettings,
     first: &'a TrialReport,
@@ -607,7 +607,7 @@ fn page_file_name(grader: Grader, seed: u64, failed: bool) -> String {
 /// [`Control::stop`] makes the workers take no new trial; [`Control::abandon`] returns at once
 /// with what has finished. Worker threads are plain threads: a stuck trial's thread cannot be
 /// killed, so a program that saw one should end with `std::process::exit`.
-pub fn run_trials<P: Peer>(
+pub fn run_trials<P: Lab>(
     options: &RunOptions,
     control: &Arc<Control>,
     mut observe: impl FnMut(&TrialRecord),

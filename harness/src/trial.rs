@@ -428,7 +428,7 @@ mod tests {
     /// A peer that does nothing, except that peer 2's task panics at once.
     struct PanicsAsPeer2;
 
-    impl Peer for PanicsAsPeer2 {
+    impl raftapi::Peer for PanicsAsPeer2 {
         fn make(_: Vec<ClientEnd>, me: usize, _: Persister, _: ApplySender) -> Self {
             drop(runtime::spawn(async move {
                 assert_ne!(me, 2, "peer {me} gives up");

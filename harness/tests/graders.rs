@@ -138,6 +138,8 @@ mod kvraft_4A {
         rsm_restart_replay,
         rsm_shutdown,
         rsm_restart_submit,
+        // Beyond the original lab.
+        rsm_shutdown_waiting,
     }
 }
 // @end

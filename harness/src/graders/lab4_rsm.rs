@@ -24,6 +24,7 @@ pub(crate) enum Test {
     RestartReplay,
     Shutdown,
     RestartSubmit,
+    ShutdownWaiting,
     Snapshot,
 }
 
@@ -109,6 +110,15 @@ pub(crate) const GRADERS: &[Grader] = &[
         body: body(Test::RestartSubmit),
     },
     Grader {
+        name: "rsm_shutdown_waiting",
+        part: "4A",
+        title: "Beyond (4A): submits waiting at a shutdown",
+        description: "100 submits accepted by a leader cut off from its followers all return \
+                      within a second of every server's shutdown",
+        origin: Origin::Beyond,
+        body: body(Test::ShutdownWaiting),
+    },
+    Grader {
         name: "rsm_snapshot",
         part: "4C",
         title: "Test (4C): creating and restoring snapshot",
@@ -130,6 +140,7 @@ pub(crate) fn body_of<R: Rsm>(test: Test, title: &'static str) -> GraderFuture {
             Test::RestartReplay => restart_replay::<R>(title).await,
             Test::Shutdown => shutdown::<R>(title).await,
             Test::RestartSubmit => restart_submit::<R>(title).await,
+            Test::ShutdownWaiting => shutdown_waiting::<R>(title).await,
             Test::Snapshot => snapshot::<R>(title).await,
         }
     })
@@ -312,6 +323,55 @@ async fn restart_submit<R: Rsm>(title: &'static str) -> Result<Stats, TestFailur
     t.start_all();
     let n = t.one_inc().await?;
     t.check_counter(n, NSRV).await?;
+    t.end()
+}
+
+/// How long [`shutdown_waiting`] gives the waiting submits to return after the shutdown.
+const SHUTDOWN_WAITING_RETURN: Duration = Duration::from_secs(1);
+
+/// Beyond the original: submits that wait inside an rsm when it is shut down must return.
+///
+/// The original's shutdown tests mean to check this, but cut their submits short 20 ms in: in
+/// `TestShutdown4A` no leader is elected by then (every submit is refused, and the test checks
+/// only that `onePartition` gives up after 10 s), and in `TestRestartSubmit4A` a fast leader has
+/// applied them all by then (always so in sim mode). Here the leader is cut off from its
+/// followers first, so its 100 submits are accepted and wait; then every server is shut down,
+/// and each submit must return within a second.
+async fn shutdown_waiting<R: Rsm>(title: &'static str) -> Result<Stats, TestFailure> {
+    let t = RsmTester::<R>::new(title, None);
+    let n = t.one_inc().await?;
+    t.check_counter(n, NSRV).await?;
+    let l = t.leader();
+    let (followers, _) = t.make_partition(l);
+    t.partition(&followers, &[l]);
+    let (tx, mut rx) = mpsc::unbounded();
+    for i in 0..NSUBMIT {
+        let (h, tx) = (t.handle(), tx.clone());
+        let _detached = runtime::spawn(async move {
+            let _ = tx.unbounded_send((i, h.submit_to(l, CounterRequest::Null).await));
+        });
+    }
+    // Long enough for each submit to reach start(), too short for an election among the
+    // followers to matter: the old leader's term does not move while it is cut off.
+    runtime::sleep(Duration::from_millis(100)).await;
+    t.shutdown();
+    let deadline = runtime::now() + SHUTDOWN_WAITING_RETURN;
+    for done in 0..NSUBMIT {
+        let left = deadline.duration_since(runtime::now());
+        match runtime::timeout(left, rx.next()).await {
+            Ok(Some((i, Ok(reply)))) => {
+                fail!("Submit {i} to the leader {l} cut off from its followers completed {reply:?}")
+            }
+            Ok(Some((_, Err(_)))) => {}
+            Ok(None) => fail!("a submit's task ended without an answer"),
+            Err(_) => fail!(
+                "Submit didn't stop after shutdown: {} of {NSUBMIT} submits accepted by the \
+                 leader {l} still wait {SHUTDOWN_WAITING_RETURN:?} after every server was shut \
+                 down (a submit must return ErrWrongLeader when its rsm is killed)",
+                NSUBMIT - done
+            ),
+        }
+    }
     t.end()
 }
 
