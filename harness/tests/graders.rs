@@ -109,3 +109,43 @@ mod raft_3D {
     }
 }
 // @end
+
+/// The submission these tests grade: the workspace's Raft and Lab 2 service.
+struct Reference;
+
+impl harness::Submission for Reference {
+    type Raft = raft::Raft;
+    type Kvsrv = ::kvsrv::Lab2;
+}
+
+/// One `#[test]` per grader named, each running [`harness::testing::grade_submission`] on
+/// [`Reference`]: the key/value labs' graders need the service as well as the peer.
+macro_rules! service_graders {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                harness::testing::grade_submission::<super::Reference>(
+                    module_path!(),
+                    stringify!($name),
+                );
+            }
+        )*
+    };
+}
+
+/// Lab 2: the key/value server and the lock on it (`cargo test -p harness kvsrv`).
+mod kvsrv {
+    service_graders! {
+        reliable_put,
+        put_concurrent_reliable,
+        mem_put_many_clients_reliable,
+        unreliable_net,
+        lock_reliable_basic,
+        lock_reliable_nested,
+        lock_one_client_reliable,
+        lock_many_clients_reliable,
+        lock_one_client_unreliable,
+        lock_many_clients_unreliable,
+    }
+}
