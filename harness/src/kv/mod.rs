@@ -6,7 +6,7 @@
 //! - [`History::check`]: the original's `CheckPorcupineT`, with a step budget in sim mode so
 //!   that a verdict replays from its seed, and "unknown" passing as in the original but
 //!   reported as a warning of the test.
-//! - [`kvtest`]: [`spawn_clients_and_wait`](kvtest::spawn_clients_and_wait),
+//! - the [`kvtest`] helpers: [`spawn_clients_and_wait`](kvtest::spawn_clients_and_wait),
 //!   [`one_put`](kvtest::one_put), [`check_put_concurrent`](kvtest::check_put_concurrent),
 //!   [`put_at_least_once`](kvtest::put_at_least_once), [`check_get`](kvtest::check_get), ...
 //! - [`KvsrvTester`]: Lab 2's tester, one server and clients whose links belong to them alone.
