@@ -8,7 +8,7 @@ use labrpc::runtime::Executor;
 
 use harness::graders::Grader;
 use harness::trial::{run_trial, TrialError, TrialReport, TrialSettings};
-use harness::Lab;
+use harness::Peer;
 
 /// A log could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -24,7 +24,19 @@ pub struct ReadError {
 ///
 /// In sim mode this is the very run that failed (or passed) before: same seed, same events,
 /// same error, now with its log.
-pub fn replay_trial<P: Lab>(
+pub fn replay_trial<P: Peer>(
+    grader: Grader,
+    seed: u64,
+    executor: Executor,
+    filter: &str,
+    stuck_after: Duration,
+) -> TrialReport {
+    replay_trial_with(run_trial::<P>, grader, seed, executor, filter, stuck_after)
+}
+
+/// [`replay_trial`] with the trial run by `run`.
+pub fn replay_trial_with(
+    run: crate::run::TrialFn,
     grader: Grader,
     seed: u64,
     executor: Executor,
@@ -36,12 +48,24 @@ pub fn replay_trial<P: Lab>(
     settings.stuck_after = stuck_after;
     // A replay is read by a person: all of its log.
     settings.log_limit = None;
-    run_trial::<P>(grader, &settings)
+    run(grader, &settings)
 }
 
 /// Like [`replay_trial`], and also keeps the structured records that the
 /// [timeline page](harness::timeline) is drawn from.
-pub fn replay_trial_for_timeline<P: Lab>(
+pub fn replay_trial_for_timeline<P: Peer>(
+    grader: Grader,
+    seed: u64,
+    executor: Executor,
+    filter: &str,
+    stuck_after: Duration,
+) -> TrialReport {
+    replay_trial_for_timeline_with(run_trial::<P>, grader, seed, executor, filter, stuck_after)
+}
+
+/// [`replay_trial_for_timeline`] with the trial run by `run`.
+pub fn replay_trial_for_timeline_with(
+    run: crate::run::TrialFn,
     grader: Grader,
     seed: u64,
     executor: Executor,
@@ -53,7 +77,7 @@ pub fn replay_trial_for_timeline<P: Lab>(
         .with_log(filter)
         .with_timeline();
     settings.stuck_after = stuck_after;
-    run_trial::<P>(grader, &settings)
+    run(grader, &settings)
 }
 
 /// One line saying how a trial ended: `initial_election seed 17 (sim): FAILED at 5.1s: ...` or

@@ -1,6 +1,6 @@
 //! Many trials of many graders on worker threads: the heart of `harness run`.
 //!
-//! [`run_trials`] is generic over the submission ([`Lab`]: a peer type, or `harness::Lab4`), so the binary runs `raft::Raft` and the
+//! [`run_trials`] is generic over the [`Peer`] type, so the binary runs `raft::Raft` and the
 //! harness's own tests can run deliberately broken peers through the very same loop.
 //!
 //! Each worker takes the next (grader, seed) pair and calls [`run_trial`] once. When bundles
@@ -48,7 +48,7 @@ use super::shard::Shard;
 use harness::graders::Grader;
 use harness::tester::Passed;
 use harness::trial::{run_trial, TrialError, TrialReport, TrialSettings};
-use harness::Lab;
+use harness::Peer;
 
 /// The log filter of failure bundles unless told otherwise.
 pub const DEFAULT_BUNDLE_LOG: &str = "debug";
@@ -477,9 +477,25 @@ fn first_difference(a: &TraceSummary, b: &TraceSummary) -> String {
     )
 }
 
+/// How a trial is run: [`run_trial::<P>`](run_trial) for a Raft peer `P`, or
+/// [`run_submission_trial::<S>`](harness::trial::run_submission_trial) for a submission with
+/// key/value services too.
+pub type TrialFn = fn(Grader, &TrialSettings) -> TrialReport;
+
 /// Runs one trial as `options` say: the run (with its log when bundles are written), the
 /// determinism check, and the bundle.
-pub fn run_one<P: Lab>(
+pub fn run_one<P: Peer>(
+    options: &RunOptions,
+    index: usize,
+    grader: Grader,
+    seed: u64,
+) -> TrialRecord {
+    run_one_with(run_trial::<P>, options, index, grader, seed)
+}
+
+/// [`run_one`] with the trials run by `run`.
+pub fn run_one_with(
+    run: TrialFn,
     options: &RunOptions,
     index: usize,
     grader: Grader,
@@ -503,7 +519,7 @@ pub fn run_one<P: Lab>(
     let determinism = options.check_determinism && options.executor == Executor::Sim;
     settings.record_trace = determinism;
 
-    let first = run_trial::<P>(grader, &settings);
+    let first = run(grader, &settings);
     let mut outcome: Result<Passed, String> = first.outcome.clone().map_err(|e| e.to_string());
     let mut notes = Vec::new();
     let ran_away = first.outcome.as_ref().is_err_and(TrialError::ran_away);
@@ -518,7 +534,7 @@ pub fn run_one<P: Lab>(
     } else if determinism {
         let mut again = settings.clone();
         again.log = None;
-        let second = run_trial::<P>(grader, &again);
+        let second = run(grader, &again);
         if let Some(divergence) = compare_runs(&first, &second) {
             outcome = Err(divergence);
         }
@@ -535,7 +551,7 @@ pub fn run_one<P: Lab>(
         let page_path = dir.join(page_file_name(grader, seed, outcome.is_err()));
         if options.html {
             let error = outcome.as_ref().err().map(String::as_str);
-            let drawn = timeline_run::<P>(grader, &settings, &first);
+            let drawn = timeline_run(run, grader, &settings, &first);
             match harness::timeline::write_trial_page(&drawn, error, &page_path) {
                 Ok(()) => page = Some(page_path),
                 Err(e) => notes.push(e.to_string()),
@@ -580,7 +596,8 @@ pub fn run_one<P: Lab>(
 /// replays exactly; a failure at a check or a panic ends the replay there, so it costs no more
 /// than the trial did). A trial that [ran away](TrialError::ran_away) is never run again: its
 /// page is drawn from the text log it kept as it ran.
-fn timeline_run<'a, P: Lab>(
+fn timeline_run<'a>(
+    run: TrialFn,
     grader: Grader,
     settings: &TrialSettings,
     first: &'a TrialReport,
@@ -591,7 +608,7 @@ fn timeline_run<'a, P: Lab>(
     }
     let mut again = settings.clone().with_timeline();
     again.record_trace = false;
-    Cow::Owned(run_trial::<P>(grader, &again))
+    Cow::Owned(run(grader, &again))
 }
 
 /// The file name of a trial's timeline page: its bundle's name with `.html`.
@@ -607,7 +624,18 @@ fn page_file_name(grader: Grader, seed: u64, failed: bool) -> String {
 /// [`Control::stop`] makes the workers take no new trial; [`Control::abandon`] returns at once
 /// with what has finished. Worker threads are plain threads: a stuck trial's thread cannot be
 /// killed, so a program that saw one should end with `std::process::exit`.
-pub fn run_trials<P: Lab>(
+pub fn run_trials<P: Peer>(
+    options: &RunOptions,
+    control: &Arc<Control>,
+    observe: impl FnMut(&TrialRecord),
+) -> RunSummary {
+    run_trials_with(run_trial::<P>, options, control, observe)
+}
+
+/// [`run_trials`] with the trials run by `run` (for a submission with key/value services:
+/// [`run_submission_trial`](harness::trial::run_submission_trial)).
+pub fn run_trials_with(
+    run: TrialFn,
     options: &RunOptions,
     control: &Arc<Control>,
     mut observe: impl FnMut(&TrialRecord),
@@ -636,7 +664,7 @@ pub fn run_trials<P: Lab>(
                     break;
                 };
                 let grader = options.graders[index];
-                let record = run_one::<P>(&options, index, grader, seed);
+                let record = run_one_with(run, &options, index, grader, seed);
                 if tx.send(record).is_err() {
                     break;
                 }

@@ -2,6 +2,8 @@
 //!
 //! - [`tester`]: what Go's `config.go` does (connect, disconnect, crash, restart, the checks).
 //! - [`graders`]: every lab test by name and part, generic over the [`Peer`] it drives.
+//! - [`submission`]: the peer and services a submission gives, for graders of every lab.
+//! - [`kv`]: the key/value labs' clerks, recorded histories and test library.
 //! - [`conformance`]: Figure 2 rule by rule, with the tester playing every peer but one.
 //! - [`trial`]: one grader, one seed, one executor, with its figures and log.
 //! - [`testing`]: running graders from `cargo test` (`LAB_SEED`, `LAB_RUNTIME`, ...).
@@ -29,15 +31,16 @@ pub mod conformance;
 pub mod escape;
 pub mod graders;
 pub mod group;
-mod lab;
+pub mod kv;
 pub mod logs;
 pub mod logview;
 pub mod monitor;
 pub mod rsm_tester;
+pub mod submission;
 pub mod tester;
 pub mod testing;
 pub mod timeline;
 pub mod trial;
 
-pub use lab::{Lab, Lab4};
 pub use raftapi::Peer;
+pub use submission::Submission;

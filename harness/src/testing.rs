@@ -32,7 +32,7 @@ use std::path::PathBuf;
 
 use crate::graders;
 use crate::trial::{run_trial, TrialReport, TrialSettings};
-use crate::Lab;
+use raftapi::Peer;
 
 /// Seeds a grader runs in sim mode under `cargo test` unless `LAB_SEEDS` says otherwise.
 pub const DEFAULT_SIM_SEEDS: u64 = 12;
@@ -150,18 +150,21 @@ pub fn html_dir(value: Option<&str>) -> Option<PathBuf> {
 pub const GRADERS_TEST: &str = "graders";
 
 /// The module of [`GRADERS_TEST`] that holds the tests of a lab part: `raft_3A` for part `A`,
-/// so that `cargo test -p harness 3A` selects the part as `go test -run 3A` does; `kvraft_4A`
-/// for Lab 4's part `4A`.
+/// so that `cargo test -p harness 3A` selects the part as `go test -run 3A` does; a key/value
+/// lab's part is its own module (`kvsrv`), and Lab 4's parts are `kvraft_4A` to `kvraft_4C`.
 ///
 /// ```
 /// assert_eq!(harness::testing::test_module("B"), "raft_3B");
+/// assert_eq!(harness::testing::test_module("kvsrv"), "kvsrv");
 /// assert_eq!(harness::testing::test_module("4A"), "kvraft_4A");
 /// ```
 pub fn test_module(part: &str) -> String {
     if part.len() == 1 {
         format!("raft_3{part}")
-    } else {
+    } else if part.starts_with('4') {
         format!("kvraft_{part}")
+    } else {
+        part.to_string()
     }
 }
 
@@ -221,7 +224,23 @@ pub fn cli_replay_command(grader: &str, seed: u64, executor: Executor) -> String
 ///
 /// # Panics
 /// Panics when no grader has that name.
-pub fn failures<P: Lab>(name: &str, plan: &TestPlan) -> Vec<TrialReport> {
+pub fn failures<P: Peer>(name: &str, plan: &TestPlan) -> Vec<TrialReport> {
+    failures_with(name, plan, run_trial::<P>)
+}
+
+/// [`failures`] for every grader, the key/value labs' too, with submission `S`.
+///
+/// # Panics
+/// Panics when no grader has that name.
+pub fn submission_failures<S: crate::Submission>(name: &str, plan: &TestPlan) -> Vec<TrialReport> {
+    failures_with(name, plan, crate::trial::run_submission_trial::<S>)
+}
+
+fn failures_with(
+    name: &str,
+    plan: &TestPlan,
+    run: impl Fn(graders::Grader, &TrialSettings) -> TrialReport,
+) -> Vec<TrialReport> {
     let grader = graders::by_name(name).unwrap_or_else(|| panic!("no grader named {name:?}"));
     let mut failed = Vec::new();
     for &seed in &plan.seeds {
@@ -232,7 +251,7 @@ pub fn failures<P: Lab>(name: &str, plan: &TestPlan) -> Vec<TrialReport> {
         settings.log_limit = Some(TAIL_LOG_BYTES);
         // The timeline pages are drawn from the very run that failed.
         settings.records = plan.html.is_some();
-        let report = run_trial::<P>(grader, &settings);
+        let report = run(grader, &settings);
         let Ok(passed) = &report.outcome else {
             failed.push(report);
             continue;
@@ -262,7 +281,20 @@ pub fn failures<P: Lab>(name: &str, plan: &TestPlan) -> Vec<TrialReport> {
 /// # Panics
 /// Panics when a trial fails (that is how `cargo test` learns of it), when no grader has that
 /// name, or when `module` is not the grader's part's module.
-pub fn grade<P: Lab>(module: &str, name: &str) {
+pub fn grade<P: Peer>(module: &str, name: &str) {
+    grade_with(module, name, failures::<P>)
+}
+
+/// [`grade`] for every grader, the key/value labs' too, with submission `S` (see
+/// [`crate::submission`]).
+///
+/// # Panics
+/// As [`grade`].
+pub fn grade_submission<S: crate::Submission>(module: &str, name: &str) {
+    grade_with(module, name, submission_failures::<S>)
+}
+
+fn grade_with(module: &str, name: &str, failures: impl Fn(&str, &TestPlan) -> Vec<TrialReport>) {
     let grader = graders::by_name(name).unwrap_or_else(|| panic!("no grader named {name:?}"));
     let want = test_module(grader.part);
     let here = module.rsplit("::").next().unwrap_or(module);
@@ -273,7 +305,7 @@ pub fn grade<P: Lab>(module: &str, name: &str) {
         grader.part
     );
     let plan = TestPlan::from_env_with(default_test_seeds(&grader));
-    let failed = failures::<P>(name, &plan);
+    let failed = failures(name, &plan);
     let Some(first) = failed.first() else {
         return;
     };

@@ -8,7 +8,7 @@ use crate::graders::Grader;
 use crate::logs::Capture;
 use crate::tester::{applier_peer, Passed, TestFailure, SNAPSHOT_CALL, TEST_TIME_LIMIT};
 use crate::timeline::record::Record;
-use crate::Lab;
+use raftapi::Peer;
 
 /// The most of a trial's log kept in memory (the newest lines; see [`Capture::bounded`]): far
 /// more than any test's debug log, and a bound on what a stuck run that goes on logging can
@@ -299,10 +299,18 @@ fn diagnose(error: RunError) -> TrialError {
     }
 }
 
-/// Runs `grader` once on the submission `L`: a peer type for the Raft graders, or
-/// [`Lab4`](crate::Lab4) for Lab 4's.
-pub fn run_trial<L: Lab>(grader: Grader, settings: &TrialSettings) -> TrialReport {
-    run_test(grader.name, settings, move || grader.body::<L>())
+/// Runs `grader` once with peer type `P`.
+pub fn run_trial<P: Peer>(grader: Grader, settings: &TrialSettings) -> TrialReport {
+    run_test(grader.name, settings, move || grader.body::<P>())
+}
+
+/// Runs `grader` once with the peer and services of submission `S` (every grader, the
+/// key/value labs' too; see [`crate::submission`]).
+pub fn run_submission_trial<S: crate::Submission>(
+    grader: Grader,
+    settings: &TrialSettings,
+) -> TrialReport {
+    run_test(grader.name, settings, move || grader.submission_body::<S>())
 }
 
 /// Runs the test that `make` builds as a trial called `name`: what [`run_trial`] does with a
@@ -428,7 +436,7 @@ mod tests {
     /// A peer that does nothing, except that peer 2's task panics at once.
     struct PanicsAsPeer2;
 
-    impl raftapi::Peer for PanicsAsPeer2 {
+    impl Peer for PanicsAsPeer2 {
         fn make(_: Vec<ClientEnd>, me: usize, _: Persister, _: ApplySender) -> Self {
             drop(runtime::spawn(async move {
                 assert_ne!(me, 2, "peer {me} gives up");

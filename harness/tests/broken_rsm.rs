@@ -11,8 +11,7 @@ use std::sync::Arc;
 
 use futures::channel::oneshot;
 use harness::graders;
-use harness::trial::{run_trial, TrialSettings};
-use harness::Lab4;
+use harness::trial::{run_submission_trial, TrialSettings};
 use labrpc::runtime;
 use labrpc::ClientEnd;
 use parking_lot::Mutex;
@@ -104,17 +103,24 @@ impl<P: Peer> Rsm for Forgetful<P> {
     }
 }
 
-type ForgetfulLab = Lab4<Forgetful<raft::Raft>>;
+/// The reference submission with [`Forgetful`] for its rsm.
+struct ForgetfulLab;
+
+impl harness::Submission for ForgetfulLab {
+    type Raft = raft::Raft;
+    type Kvsrv = kvsrv::Lab2;
+    type Rsm = Forgetful<raft::Raft>;
+}
 
 fn outcomes(grader: &str) -> Vec<Option<String>> {
     let g = graders::by_name(grader).expect("a known grader");
     SEEDS
-        .map(
-            |seed| match run_trial::<ForgetfulLab>(g, &TrialSettings::sim(seed)).outcome {
+        .map(|seed| {
+            match run_submission_trial::<ForgetfulLab>(g, &TrialSettings::sim(seed)).outcome {
                 Ok(_) => None,
                 Err(e) => Some(e.to_string()),
-            },
-        )
+            }
+        })
         .collect()
 }
 

@@ -111,26 +111,52 @@ mod raft_3D {
 }
 // @end
 
-/// One `#[test]` per Lab 4 grader named, each running [`harness::testing::grade`] on the
-/// reference rsm (`kvraft`) over `raft::Raft`.
-macro_rules! lab4_graders {
+/// The submission these tests grade: the workspace's Raft, Lab 2 service and Lab 4 services.
+struct Reference;
+
+impl harness::Submission for Reference {
+    type Raft = raft::Raft;
+    type Kvsrv = ::kvsrv::Lab2;
+    type Rsm = kvraft::rsm::RsmServer<raft::Raft>;
+}
+
+/// One `#[test]` per grader named, each running [`harness::testing::grade_submission`] on
+/// [`Reference`]: the key/value labs' graders need the service as well as the peer.
+macro_rules! service_graders {
     ($($name:ident),* $(,)?) => {
         $(
             #[test]
             fn $name() {
-                harness::testing::grade::<super::Lab4Reference>(module_path!(), stringify!($name));
+                harness::testing::grade_submission::<super::Reference>(
+                    module_path!(),
+                    stringify!($name),
+                );
             }
         )*
     };
 }
 
-/// Lab 4 as the reference gives it: its rsm on the reference Raft.
-type Lab4Reference = harness::Lab4<kvraft::rsm::RsmServer<raft::Raft>>;
+/// Lab 2: the key/value server and the lock on it (`cargo test -p harness kvsrv`).
+mod kvsrv {
+    service_graders! {
+        reliable_put,
+        put_concurrent_reliable,
+        mem_put_many_clients_reliable,
+        unreliable_net,
+        lock_reliable_basic,
+        lock_reliable_nested,
+        lock_one_client_reliable,
+        lock_many_clients_reliable,
+        lock_one_client_unreliable,
+        lock_many_clients_unreliable,
+    }
+}
 
 // @part 4A
-/// Part 4A: the replicated state machine layer (the tester plays the service).
+/// Part 4A: the replicated state machine layer, the tester playing the service
+/// (`cargo test -p harness 4A`).
 mod kvraft_4A {
-    lab4_graders! {
+    service_graders! {
         rsm_basic,
         rsm_concurrent,
         rsm_leader_failure,
@@ -145,9 +171,9 @@ mod kvraft_4A {
 // @end
 
 // @part 4C
-/// Part 4C: snapshots.
+/// Part 4C: snapshots (`cargo test -p harness 4C`).
 mod kvraft_4C {
-    lab4_graders! {
+    service_graders! {
         rsm_snapshot,
     }
 }

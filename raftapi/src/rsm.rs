@@ -86,7 +86,8 @@ pub trait Rsm: Send + Sync + 'static {
     /// [`StateMachine::do_op`] returned for it on this peer. Fails at once if this peer is not the
     /// leader, and as soon as it learns the request may never be applied (it lost leadership, or
     /// was shut down): a submit is never left waiting for good.
-    fn submit(&self, request: Vec<u8>) -> impl Future<Output = Result<Vec<u8>, SubmitError>> + Send;
+    fn submit(&self, request: Vec<u8>)
+        -> impl Future<Output = Result<Vec<u8>, SubmitError>> + Send;
 
     /// The Raft peer underneath (Go `rsm.Raft()`).
     fn raft(&self) -> &Self::Raft;

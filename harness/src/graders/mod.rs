@@ -1,6 +1,7 @@
 //! The graders: every lab test, by name and part, runnable over any [`Peer`] type.
 
 mod conformance;
+mod kvsrv;
 mod lab4_rsm;
 mod part_a;
 mod part_b;
@@ -11,9 +12,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::LazyLock;
 
+use crate::submission::Submission;
 use crate::tester::{Passed, Stats, TestFailure};
-use crate::Lab;
 use raftapi::rsm::Rsm;
+use raftapi::Peer;
 
 /// A grader's body, boxed so the registry can hold every grader in one list. A test that ends
 /// with `Ok(t.stats().into())` passes with one stats line and no warning.
@@ -30,13 +32,13 @@ enum Body {
     B(part_b::Test),
     C(part_c::Test),
     D(part_d::Test),
+    Kvsrv(kvsrv::Test),
     Lab4(Lab4Test),
 }
 
-/// A Lab 4 test, run by [`Lab::lab4_body`] with the submission's services (opaque: only the
-/// graders make one).
+/// A Lab 4 test, run with the submission's services (opaque: only the graders make one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Lab4Test(Lab4Inner);
+struct Lab4Test(Lab4Inner);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Lab4Inner {
@@ -44,7 +46,7 @@ enum Lab4Inner {
 }
 
 /// The body of a Lab 4 test over the submission's rsm `R`.
-pub(crate) fn lab4_body<R: Rsm>(test: Lab4Test, title: &'static str) -> GraderFuture {
+fn lab4_body<R: Rsm>(test: Lab4Test, title: &'static str) -> GraderFuture {
     match test.0 {
         Lab4Inner::Rsm(test) => lab4_rsm::body_of::<R>(test, title),
     }
@@ -65,7 +67,7 @@ pub enum Origin {
 pub struct Grader {
     /// The name used on the command line and in reports, e.g. `initial_election`.
     pub name: &'static str,
-    /// The lab part, e.g. `"A"`.
+    /// The lab part: `"A"` to `"D"` for Raft (3A–3D), `"kvsrv"` for Lab 2.
     pub part: &'static str,
     /// The title printed at the start of the test, as in the Go tester: `Test (3A): ...` for a
     /// test of the original lab, `Beyond (3A): ...` or `Conformance (3A): ...` for one that goes
@@ -88,6 +90,7 @@ static ALL: LazyLock<Vec<Grader>> = LazyLock::new(|| {
         conformance::GRADERS_B,
         conformance::GRADERS_C,
         conformance::GRADERS_D,
+        kvsrv::GRADERS,
         lab4_rsm::GRADERS,
     ]
     .concat()
@@ -105,25 +108,25 @@ pub fn all() -> &'static [Grader] {
     &ALL
 }
 
-/// The graders a selector names: a part (`A`, `3A`, `2A`; likewise `B`, `C` and `D`), a grader's
-/// name, or `all`.
+/// The graders a selector names: a part (`A`, `3A`, `2A`; likewise `B`, `C` and `D`; Lab 2 is
+/// `kvsrv`, or `lab2`; Lab 4's parts are `4A`, `4B`, `4C`, which no Raft part answers to), a
+/// grader's name, or `all`.
 /// Returns an error listing what exists when nothing matches.
 pub fn select(selector: &str) -> Result<Vec<Grader>, String> {
     let s = selector.trim();
-    let upper = s.to_ascii_uppercase();
-    // The Raft parts answer to `A`, `3A` and the 2021-2023 `2A`; Lab 4's only to `4A`, `4B`,
-    // `4C`, which no Raft part's name can be read as.
-    let raft_part = upper
-        .strip_prefix('3')
-        .or_else(|| upper.strip_prefix('2'))
-        .unwrap_or(&upper);
+    let part = if s.eq_ignore_ascii_case("lab2") {
+        kvsrv::PART.to_string()
+    } else if s.starts_with('4') {
+        // Lab 4's parts keep their number: `4A` is never Raft's part A.
+        s.to_ascii_uppercase()
+    } else {
+        s.trim_start_matches(|c: char| c.is_ascii_digit())
+            .to_ascii_uppercase()
+    };
     let found: Vec<Grader> = ALL
         .iter()
         .filter(|g| {
-            s.eq_ignore_ascii_case("all")
-                || g.name == s
-                || g.part == upper
-                || (g.part.len() == 1 && g.part == raft_part)
+            s.eq_ignore_ascii_case("all") || g.name == s || g.part.eq_ignore_ascii_case(&part)
         })
         .copied()
         .collect();
@@ -134,7 +137,7 @@ pub fn select(selector: &str) -> Result<Vec<Grader>, String> {
         parts.sort_unstable();
         parts.dedup();
         Err(format!(
-            "no grader or part called {selector:?}; parts: {} (or 3A, ...); graders: {}",
+            "no grader or part called {selector:?}; parts: {} (or 3A, ..., lab2); graders: {}",
             parts.join(", "),
             names.join(", ")
         ))
@@ -149,20 +152,47 @@ pub fn by_name(name: &str) -> Option<Grader> {
 }
 
 impl Grader {
-    /// The grader's test as a future for peer type `P`, to run inside a lab runtime.
-    pub fn body<L: Lab>(&self) -> GraderFuture {
-        type P<L> = <L as Lab>::Raft;
+    /// The grader's test as a future for peer type `P`, to run inside a lab runtime. A grader
+    /// of a key/value lab needs the lab's service too: its body fails at once, saying to run it
+    /// with [`submission_body`](Self::submission_body).
+    pub fn body<P: Peer>(&self) -> GraderFuture {
         let title = self.title;
         match self.body {
-            Body::Lab4(test) => {
-                L::lab4_body(test, title).unwrap_or_else(|| crate::lab::no_services(title))
+            Body::Kvsrv(_) | Body::Lab4(_) => {
+                let crate_name = if matches!(self.body, Body::Kvsrv(_)) {
+                    "kvsrv"
+                } else {
+                    "kvraft"
+                };
+                let message = format!(
+                    "{} grades a key/value lab's service, and this run was given only a Raft \
+                     peer: run it with a harness::Submission that names the {crate_name} crate",
+                    self.name
+                );
+                Box::pin(async move { Err(crate::tester::TestFailure::new(message)) })
             }
-            Body::A(test) => part_a::body::<P<L>>(test, title),
-            Body::Conformance(test) => conformance::body::<P<L>>(test, title),
-            Body::B(test) => part_b::body::<P<L>>(test, title),
-            Body::C(test) => part_c::body::<P<L>>(test, title),
-            Body::D(test) => part_d::body::<P<L>>(test, title),
+            Body::A(test) => part_a::body::<P>(test, title),
+            Body::Conformance(test) => conformance::body::<P>(test, title),
+            Body::B(test) => part_b::body::<P>(test, title),
+            Body::C(test) => part_c::body::<P>(test, title),
+            Body::D(test) => part_d::body::<P>(test, title),
         }
+    }
+
+    /// The grader's test as a future for submission `S`, to run inside a lab runtime: the Raft
+    /// graders drive `S::Raft`, Lab 2's drive `S::Kvsrv`, Lab 4's `S::Rsm`.
+    pub fn submission_body<S: Submission>(&self) -> GraderFuture {
+        match self.body {
+            Body::Kvsrv(test) => kvsrv::body::<S::Kvsrv>(test, self.title),
+            Body::Lab4(test) => lab4_body::<S::Rsm>(test, self.title),
+            _ => self.body::<S::Raft>(),
+        }
+    }
+
+    /// Whether this grader drives a Raft peer (parts A to D), rather than a key/value lab's
+    /// service.
+    pub fn is_raft(&self) -> bool {
+        !matches!(self.body, Body::Kvsrv(_) | Body::Lab4(_))
     }
 
     /// Whether this is a conformance grader (the tester plays every peer but the one under
@@ -253,13 +283,8 @@ mod tests {
 
     #[test]
     fn only_the_original_tests_have_a_title_that_reads_like_one() {
-        for g in all() {
-            let lab_part = if g.part.len() == 1 {
-                format!("3{}", g.part)
-            } else {
-                g.part.to_string()
-            };
-            let original_title = g.title.starts_with(&format!("Test ({lab_part}): "));
+        for g in all().iter().filter(|g| g.is_raft()) {
+            let original_title = g.title.starts_with(&format!("Test (3{}): ", g.part));
             assert_eq!(
                 original_title,
                 g.origin == Origin::Original,
@@ -268,6 +293,10 @@ mod tests {
                 g.title,
                 g.origin
             );
+        }
+        for g in all().iter().filter(|g| g.part.starts_with('4')) {
+            let original_title = g.title.starts_with(&format!("Test ({}): ", g.part));
+            assert_eq!(original_title, g.origin == Origin::Original, "{}", g.name);
         }
         let beyond = by_name("old_term_commit").expect("registered");
         assert_eq!(beyond.origin, Origin::Beyond);
@@ -281,7 +310,7 @@ mod tests {
     #[test]
     fn an_unknown_selector_lists_the_parts() {
         let err = select("nope").expect_err("no such grader");
-        assert!(err.contains("A, B, C, D (or"), "{err}");
+        assert!(err.contains("A, B, C, D, kvsrv (or"), "{err}");
         assert!(err.contains("parts: 4A, "), "{err}");
     }
 }
