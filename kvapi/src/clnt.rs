@@ -44,6 +44,8 @@ struct State {
     ends: BTreeMap<String, ClientEnd>,
     cut_off: bool,
     deleted: bool,
+    /// The only servers the client may reach, if limited ([`Clnt::only`]).
+    only: Option<Vec<String>>,
 }
 
 impl std::fmt::Debug for Clnt {
@@ -54,6 +56,18 @@ impl std::fmt::Debug for Clnt {
             .field("servers", &st.ends.keys().collect::<Vec<_>>())
             .field("cut_off", &st.cut_off)
             .finish()
+    }
+}
+
+impl State {
+    /// Whether the client's end to `server` is enabled.
+    fn reaches(&self, server: &str) -> bool {
+        !self.cut_off
+            && !self.deleted
+            && self
+                .only
+                .as_ref()
+                .is_none_or(|only| only.iter().any(|s| s == server))
     }
 }
 
@@ -123,7 +137,7 @@ impl Clnt {
         let name = format!("{}-{server}", self.inner.name);
         let made = self.inner.net.make_end(name.as_str()).and_then(|end| {
             self.inner.net.connect(&name, server)?;
-            self.inner.net.enable(&name, !st.cut_off && !st.deleted)?;
+            self.inner.net.enable(&name, st.reaches(server))?;
             Ok(end)
         });
         // Only a second client of the same name (a tester bug) makes this fail: the call
@@ -142,18 +156,33 @@ impl Clnt {
         self.set_enabled(false);
     }
 
-    /// Undoes [`disconnect_all`](Self::disconnect_all) (Go `Clnt.ConnectAll`).
+    /// Undoes [`disconnect_all`](Self::disconnect_all) and [`only`](Self::only) (Go
+    /// `Clnt.ConnectAll`).
     pub fn connect_all(&self) {
         self.set_enabled(true);
+    }
+
+    /// Limits the client to `servers` (Go `MakeClientTo`): its ends to every other server,
+    /// made now or later, are disabled until [`connect_all`](Self::connect_all).
+    pub fn only(&self, servers: &[String]) {
+        let mut st = self.inner.state.lock();
+        st.only = Some(servers.to_vec());
+        self.refresh(&st);
     }
 
     fn set_enabled(&self, on: bool) {
         let mut st = self.inner.state.lock();
         st.cut_off = !on;
-        let enabled = on && !st.deleted;
-        for end in st.ends.values() {
+        if on {
+            st.only = None;
+        }
+        self.refresh(&st);
+    }
+
+    fn refresh(&self, st: &State) {
+        for (server, end) in &st.ends {
             // The end was made on this network and is deleted only by `delete`.
-            let _ = self.inner.net.enable(end.name(), enabled);
+            let _ = self.inner.net.enable(end.name(), st.reaches(server));
         }
     }
 
