@@ -8,6 +8,7 @@ impl harness::Submission for Workspace {
     type Raft = raft::Raft;
     type Kvsrv = kvsrv::Lab2;
     type Rsm = kvraft::rsm::RsmServer<raft::Raft>;
+    type Kvraft = kvraft::Lab4<raft::Raft>;
 }
 
 fn main() {

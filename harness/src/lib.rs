@@ -32,6 +32,7 @@ pub mod escape;
 pub mod graders;
 pub mod group;
 pub mod kv;
+pub mod kv_tester;
 pub mod logs;
 pub mod logview;
 pub mod monitor;

@@ -10,6 +10,7 @@
 //!     type Raft = raft::Raft;
 //!     type Kvsrv = kvsrv::Lab2;
 //!     type Rsm = kvraft::rsm::RsmServer<raft::Raft>;
+//!     type Kvraft = kvraft::Lab4<raft::Raft>;
 //! }
 //! let g = harness::graders::by_name("reliable_put").expect("a Lab 2 grader");
 //! let report = harness::trial::run_submission_trial::<Reference>(g, &harness::trial::TrialSettings::sim(1));
@@ -26,4 +27,6 @@ pub trait Submission: 'static {
     type Kvsrv: kvapi::Kvsrv;
     /// Lab 4's replicated state machine layer on the peer (the `kvraft` crate's rsm).
     type Rsm: raftapi::rsm::Rsm<Raft = Self::Raft>;
+    /// Lab 4's key/value service on the peer (the `kvraft` crate's).
+    type Kvraft: kvapi::Kvraft<Raft = Self::Raft>;
 }

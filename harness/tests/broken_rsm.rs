@@ -110,6 +110,7 @@ impl harness::Submission for ForgetfulLab {
     type Raft = raft::Raft;
     type Kvsrv = kvsrv::Lab2;
     type Rsm = Forgetful<raft::Raft>;
+    type Kvraft = kvraft::Lab4<raft::Raft>;
 }
 
 fn outcomes(grader: &str) -> Vec<Option<String>> {

@@ -118,6 +118,7 @@ impl harness::Submission for Reference {
     type Raft = raft::Raft;
     type Kvsrv = ::kvsrv::Lab2;
     type Rsm = kvraft::rsm::RsmServer<raft::Raft>;
+    type Kvraft = kvraft::Lab4<raft::Raft>;
 }
 
 /// One `#[test]` per grader named, each running [`harness::testing::grade_submission`] on
@@ -170,11 +171,41 @@ mod kvraft_4A {
 }
 // @end
 
+// @part 4B
+/// Part 4B: the key/value service on Raft, without snapshots (`cargo test -p harness 4B`).
+mod kvraft_4B {
+    service_graders! {
+        kv_basic,
+        kv_speed,
+        kv_concurrent,
+        kv_unreliable,
+        kv_one_partition,
+        kv_many_partitions_one_client,
+        kv_many_partitions_many_clients,
+        kv_persist_one_client,
+        kv_persist_concurrent,
+        kv_persist_concurrent_unreliable,
+        kv_persist_partition,
+        kv_persist_partition_unreliable,
+        kv_persist_partition_unreliable_linearizable,
+    }
+}
+// @end
+
 // @part 4C
 /// Part 4C: snapshots (`cargo test -p harness 4C`).
 mod kvraft_4C {
     service_graders! {
         rsm_snapshot,
+        kv_snapshot_rpc,
+        kv_snapshot_size,
+        kv_speed_snapshots,
+        kv_snapshot_recover,
+        kv_snapshot_recover_many_clients,
+        kv_snapshot_unreliable,
+        kv_snapshot_unreliable_recover,
+        kv_snapshot_unreliable_recover_partition,
+        kv_snapshot_unreliable_recover_partition_linearizable,
     }
 }
 // @end

@@ -2,6 +2,7 @@
 
 mod conformance;
 mod kvsrv;
+mod lab4_kv;
 mod lab4_rsm;
 mod part_a;
 mod part_b;
@@ -43,12 +44,15 @@ struct Lab4Test(Lab4Inner);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Lab4Inner {
     Rsm(lab4_rsm::Test),
+    Kv(lab4_kv::Test),
 }
 
-/// The body of a Lab 4 test over the submission's rsm `R`.
-fn lab4_body<R: Rsm>(test: Lab4Test, title: &'static str) -> GraderFuture {
+/// The body of a Lab 4 test over the submission's rsm `R` (4A, and the rsm's 4C test) or its
+/// key/value service `K` (4B, 4C).
+fn lab4_body<R: Rsm, K: kvapi::Kvraft>(test: Lab4Test, title: &'static str) -> GraderFuture {
     match test.0 {
         Lab4Inner::Rsm(test) => lab4_rsm::body_of::<R>(test, title),
+        Lab4Inner::Kv(test) => lab4_kv::body_of::<K>(test, title),
     }
 }
 
@@ -92,6 +96,7 @@ static ALL: LazyLock<Vec<Grader>> = LazyLock::new(|| {
         conformance::GRADERS_D,
         kvsrv::GRADERS,
         lab4_rsm::GRADERS,
+        lab4_kv::GRADERS,
     ]
     .concat()
 });
@@ -184,7 +189,7 @@ impl Grader {
     pub fn submission_body<S: Submission>(&self) -> GraderFuture {
         match self.body {
             Body::Kvsrv(test) => kvsrv::body::<S::Kvsrv>(test, self.title),
-            Body::Lab4(test) => lab4_body::<S::Rsm>(test, self.title),
+            Body::Lab4(test) => lab4_body::<S::Rsm, S::Kvraft>(test, self.title),
             _ => self.body::<S::Raft>(),
         }
     }
