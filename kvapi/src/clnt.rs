@@ -62,12 +62,11 @@ impl std::fmt::Debug for Clnt {
 impl State {
     /// Whether the client's end to `server` is enabled.
     fn reaches(&self, server: &str) -> bool {
-        !self.cut_off
-            && !self.deleted
-            && self
-                .only
-                .as_ref()
-                .is_none_or(|only| only.iter().any(|s| s == server))
+        let allowed = match &self.only {
+            None => true,
+            Some(only) => only.iter().any(|s| s == server),
+        };
+        !self.cut_off && !self.deleted && allowed
     }
 }
 
