@@ -241,9 +241,17 @@ impl<S: GroupServer> Group<S> {
         (p1, p2)
     }
 
-    /// A server that believes it leads, if any (Go `rsm.Leader`).
+    /// The server that believes it leads in the highest term, if any (Go `rsm.Leader`, which
+    /// takes the first that believes it leads: on an unreliable network that may be a deposed
+    /// leader that has not heard of the new term, and partitioning it away tests nothing).
     pub fn leader(&self) -> Option<usize> {
-        (0..self.n).find(|&i| self.server(i).is_some_and(|s| s.raft_state().1))
+        (0..self.n)
+            .filter_map(|i| {
+                let (term, leads) = self.server(i)?.raft_state();
+                leads.then_some((term, i))
+            })
+            .max()
+            .map(|(_, i)| i)
     }
 
     /// The largest Raft state any server has saved, in bytes (Go `LogSize`).
