@@ -185,6 +185,8 @@ async fn apply_loop<P: Peer>(
     let _close = CloseOnDrop(shared.clone());
     let me = shared.me as u64;
     let mut last_applied = 0;
+    // What the last snapshot left of the Raft state, and the entries applied since.
+    let (mut left_by_last, mut applied_since_last) = (0, 0);
     while let Some(msg) = rx.recv().await {
         match msg {
             ApplyMsg::Command { index, command, .. } => {
@@ -205,10 +207,14 @@ async fn apply_loop<P: Peer>(
                     .lock()
                     .applied(index, op.map(|op| op.id), &result);
                 shared.changed.notify();
-                if should_snapshot(persister.raft_state_size(), max_raft_state) {
+                applied_since_last += 1;
+                let size = persister.raft_state_size();
+                if should_snapshot(size, max_raft_state, left_by_last, applied_since_last) {
                     let data = sm.snapshot();
                     tracing::debug!(target: "rsm", peer = me, topic = "snap", "snapshot through index {index}, {} bytes", data.len());
                     shared.raft.snapshot(index, data);
+                    left_by_last = persister.raft_state_size();
+                    applied_since_last = 0;
                 }
             }
             ApplyMsg::Snapshot { index, data, .. } => {
