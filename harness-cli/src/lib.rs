@@ -342,11 +342,29 @@ pub fn main<P: Peer>() -> i32 {
     main_from::<P, _, _>(std::env::args_os())
 }
 
+/// Runs the CLI with the process's arguments and submission `S` (its Raft peer and key/value
+/// services, so that every grader can run); returns the exit code.
+pub fn main_submission<S: harness::Submission>() -> i32 {
+    main_with(
+        std::env::args_os(),
+        harness::trial::run_submission_trial::<S>,
+    )
+}
+
 /// Runs the CLI with `args` (the first is the program name) and peer type `P`; returns the
 /// exit code. Parse errors and `--help` print as clap prints them.
 pub fn main_from<P, I, T>(args: I) -> i32
 where
     P: Peer,
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    main_with(args, harness::trial::run_trial::<P>)
+}
+
+/// Runs the CLI with `args`, running each trial with `run`; returns the exit code.
+pub fn main_with<I, T>(args: I, run: run::TrialFn) -> i32
+where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
@@ -366,14 +384,14 @@ where
             print!("{}", list_text());
             Ok(EXIT_PASSED)
         }
-        Command::Run(args) => run_command::<P>(&args),
-        Command::Replay(args) => replay_command::<P>(&args),
+        Command::Run(args) => run_command(run, &args),
+        Command::Replay(args) => replay_command(run, &args),
         Command::View(args) => view_command(&args),
         Command::Merge(args) => merge::merge_command(&args),
         Command::Grade(args) => grade::grade_command(&args),
         Command::Handout(args) => handout::handout_command(&args),
         Command::History(args) => history::history_command(&args),
-        Command::GradeTrials => grade::serve::serve::<P>(),
+        Command::GradeTrials => grade::serve::serve(run),
     };
     match result {
         Ok(code) => code,
@@ -490,17 +508,18 @@ fn check_writable(path: &std::path::Path) -> Result<(), CliError> {
     report::write_report(path, "").map_err(CliError::from)
 }
 
-fn run_command<P: Peer>(args: &RunArgs) -> Result<i32, CliError> {
+fn run_command(run: run::TrialFn, args: &RunArgs) -> Result<i32, CliError> {
     // The handler goes in before anything is announced: from the first line on, Ctrl-C prints
     // the table (until it is in place, an interrupt ends the process by the signal).
     let control = Arc::new(Control::default());
     let ctrl_c = watch_ctrl_c(&control);
-    let result = run_with::<P>(args, &control, ctrl_c);
+    let result = run_with(run, args, &control, ctrl_c);
     *CURRENT_RUN.lock() = None;
     result
 }
 
-fn run_with<P: Peer>(
+fn run_with(
+    run: run::TrialFn,
     args: &RunArgs,
     control: &Arc<Control>,
     ctrl_c: Result<(), String>,
@@ -635,7 +654,7 @@ fn run_with<P: Peer>(
     let mut progress = progress::Progress::planned(&graders, &options.planned(), visible);
     let mut seen = traces::TraceHashes::default();
     let mut unsaved = 0u64;
-    let summary = run::run_trials::<P>(&options, control, |record| {
+    let summary = run::run_trials_with(run, &options, control, |record| {
         progress.trial(record);
         if let Some(trace) = record.trace {
             if let Some(saved) = &saved_traces {
@@ -766,7 +785,7 @@ pub fn show_log(text: &str, flags: &ViewFlags) -> String {
     out
 }
 
-fn replay_command<P: Peer>(args: &ReplayArgs) -> Result<i32, CliError> {
+fn replay_command(run: run::TrialFn, args: &ReplayArgs) -> Result<i32, CliError> {
     if let Some(file) = &args.file {
         let text = replay::read_log(file)?;
         print!("{}", show_log(&text, &args.view));
@@ -792,9 +811,9 @@ fn replay_command<P: Peer>(args: &ReplayArgs) -> Result<i32, CliError> {
     };
     let stuck_after = seconds("--stuck-after", args.stuck_after)?;
     let report = if args.html.is_some() {
-        replay::replay_trial_for_timeline::<P>(grader, seed, executor, &args.log, stuck_after)
+        replay::replay_trial_for_timeline_with(run, grader, seed, executor, &args.log, stuck_after)
     } else {
-        replay::replay_trial::<P>(grader, seed, executor, &args.log, stuck_after)
+        replay::replay_trial_with(run, grader, seed, executor, &args.log, stuck_after)
     };
     print!(
         "{}",

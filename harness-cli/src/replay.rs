@@ -31,12 +31,24 @@ pub fn replay_trial<P: Peer>(
     filter: &str,
     stuck_after: Duration,
 ) -> TrialReport {
+    replay_trial_with(run_trial::<P>, grader, seed, executor, filter, stuck_after)
+}
+
+/// [`replay_trial`] with the trial run by `run`.
+pub fn replay_trial_with(
+    run: crate::run::TrialFn,
+    grader: Grader,
+    seed: u64,
+    executor: Executor,
+    filter: &str,
+    stuck_after: Duration,
+) -> TrialReport {
     super::run::keep_log_captures_complete();
     let mut settings = TrialSettings::new(executor, seed).with_log(filter);
     settings.stuck_after = stuck_after;
     // A replay is read by a person: all of its log.
     settings.log_limit = None;
-    run_trial::<P>(grader, &settings)
+    run(grader, &settings)
 }
 
 /// Like [`replay_trial`], and also keeps the structured records that the
@@ -48,12 +60,24 @@ pub fn replay_trial_for_timeline<P: Peer>(
     filter: &str,
     stuck_after: Duration,
 ) -> TrialReport {
+    replay_trial_for_timeline_with(run_trial::<P>, grader, seed, executor, filter, stuck_after)
+}
+
+/// [`replay_trial_for_timeline`] with the trial run by `run`.
+pub fn replay_trial_for_timeline_with(
+    run: crate::run::TrialFn,
+    grader: Grader,
+    seed: u64,
+    executor: Executor,
+    filter: &str,
+    stuck_after: Duration,
+) -> TrialReport {
     super::run::keep_log_captures_complete();
     let mut settings = TrialSettings::new(executor, seed)
         .with_log(filter)
         .with_timeline();
     settings.stuck_after = stuck_after;
-    run_trial::<P>(grader, &settings)
+    run(grader, &settings)
 }
 
 /// One line saying how a trial ended: `initial_election seed 17 (sim): FAILED at 5.1s: ...` or

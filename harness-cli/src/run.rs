@@ -588,12 +588,29 @@ pub fn keep_lowest_bundles(graders: &mut [GraderSummary], max: usize) -> u64 {
     left
 }
 
+/// How a trial is run: [`run_trial::<P>`](run_trial) for a Raft peer `P`, or
+/// [`run_submission_trial::<S>`](harness::trial::run_submission_trial) for a submission with
+/// key/value services too.
+pub type TrialFn = fn(Grader, &TrialSettings) -> TrialReport;
+
 /// Runs one trial as `options` say: the run (with its log when bundles are written), the
 /// determinism check, and the bundle.
 ///
 /// A failing trial gets a bundle (and a page) only when `slots` gives it one: at most
 /// [`RunOptions::max_bundles`] per grader. A passing trial gets one with `keep_all`.
 pub fn run_one<P: Peer>(
+    options: &RunOptions,
+    slots: &BundleSlots,
+    index: usize,
+    grader: Grader,
+    seed: u64,
+) -> TrialRecord {
+    run_one_with(run_trial::<P>, options, slots, index, grader, seed)
+}
+
+/// [`run_one`] with the trials run by `run`.
+pub fn run_one_with(
+    run: TrialFn,
     options: &RunOptions,
     slots: &BundleSlots,
     index: usize,
@@ -618,7 +635,7 @@ pub fn run_one<P: Peer>(
     let determinism = options.check_determinism && options.executor == Executor::Sim;
     settings.record_trace = determinism;
 
-    let first = run_trial::<P>(grader, &settings);
+    let first = run(grader, &settings);
     let runaway = first.outcome.as_ref().err().and_then(runaway_kind);
     let mut outcome: Result<Passed, String> = first.outcome.clone().map_err(|e| e.to_string());
     let mut notes = Vec::new();
@@ -634,7 +651,7 @@ pub fn run_one<P: Peer>(
     } else if determinism {
         let mut again = settings.clone();
         again.log = None;
-        let second = run_trial::<P>(grader, &again);
+        let second = run(grader, &again);
         if let Some(divergence) = compare_runs(&first, &second) {
             outcome = Err(divergence);
         }
@@ -668,7 +685,7 @@ pub fn run_one<P: Peer>(
         let page_path = dir.join(page_file_name(grader, seed, outcome.is_err()));
         if options.html {
             let error = outcome.as_ref().err().map(String::as_str);
-            let drawn = timeline_run::<P>(grader, &settings, &first);
+            let drawn = timeline_run(run, grader, &settings, &first);
             match harness::timeline::write_trial_page(&drawn, error, &page_path) {
                 Ok(()) => page = Some(page_path),
                 Err(e) => notes.push(e.to_string()),
@@ -735,7 +752,8 @@ pub fn runaway_kind(error: &TrialError) -> Option<&'static str> {
 /// replays exactly; a failure at a check or a panic ends the replay there, so it costs no more
 /// than the trial did). A trial that [ran away](TrialError::ran_away) is never run again: its
 /// page is drawn from the text log it kept as it ran.
-fn timeline_run<'a, P: Peer>(
+fn timeline_run<'a>(
+    run: TrialFn,
     grader: Grader,
     settings: &TrialSettings,
     first: &'a TrialReport,
@@ -746,7 +764,7 @@ fn timeline_run<'a, P: Peer>(
     }
     let mut again = settings.clone().with_timeline();
     again.record_trace = false;
-    Cow::Owned(run_trial::<P>(grader, &again))
+    Cow::Owned(run(grader, &again))
 }
 
 /// The file name of a trial's timeline page: its bundle's name with `.html`.
@@ -763,6 +781,17 @@ fn page_file_name(grader: Grader, seed: u64, failed: bool) -> String {
 /// with what has finished. Worker threads are plain threads: a stuck trial's thread cannot be
 /// killed, so a program that saw one should end with `std::process::exit`.
 pub fn run_trials<P: Peer>(
+    options: &RunOptions,
+    control: &Arc<Control>,
+    observe: impl FnMut(&TrialRecord),
+) -> RunSummary {
+    run_trials_with(run_trial::<P>, options, control, observe)
+}
+
+/// [`run_trials`] with the trials run by `run` (for a submission with key/value services:
+/// [`run_submission_trial`](harness::trial::run_submission_trial)).
+pub fn run_trials_with(
+    run: TrialFn,
     options: &RunOptions,
     control: &Arc<Control>,
     mut observe: impl FnMut(&TrialRecord),
@@ -797,7 +826,7 @@ pub fn run_trials<P: Peer>(
                     break;
                 };
                 let grader = options.graders[index];
-                let record = run_one::<P>(&options, &slots, index, grader, seed);
+                let record = run_one_with(run, &options, &slots, index, grader, seed);
                 if tx.send(record).is_err() {
                     break;
                 }

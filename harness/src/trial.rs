@@ -304,6 +304,15 @@ pub fn run_trial<P: Peer>(grader: Grader, settings: &TrialSettings) -> TrialRepo
     run_test(grader.name, settings, move || grader.body::<P>())
 }
 
+/// Runs `grader` once with the peer and services of submission `S` (every grader, the
+/// key/value labs' too; see [`crate::submission`]).
+pub fn run_submission_trial<S: crate::Submission>(
+    grader: Grader,
+    settings: &TrialSettings,
+) -> TrialReport {
+    run_test(grader.name, settings, move || grader.submission_body::<S>())
+}
+
 /// Runs the test that `make` builds as a trial called `name`: what [`run_trial`] does with a
 /// grader, for a test body of one's own (the runtime's 120-second limit, the log, the watchdog
 /// and the mapping of the run's errors are the same).

@@ -7,6 +7,7 @@
 //! | [`ApplyMsg`], [`apply_channel`] | how a peer hands committed commands and snapshots to the service | `ApplyMsg`, `applyCh` |
 //! | [`Persister`] | stable storage that survives a crash | `tester.Persister` |
 //! | [`Term`], [`PeerId`] | the two numbers Raft must never mix up | `int` |
+//! | [`rsm`] | Lab 4's replicated state machine layer: the service's [`StateMachine`](rsm::StateMachine) and the [`Rsm`](rsm::Rsm) that runs it on a peer | `kvraft1/rsm` |
 //!
 //! Both the peer (the `raft` crate, yours) and the tester (the `harness` crate) depend on this
 //! crate and on nothing of each other, so an edit in `raft` rebuilds only `raft` and the thin
@@ -29,6 +30,7 @@ mod ids;
 pub mod messages;
 mod peer;
 mod persister;
+pub mod rsm;
 
 pub use apply::{
     apply_channel, ApplyClosed, ApplyMsg, ApplyReceiver, ApplySender, APPLY_SEND_WAIT,

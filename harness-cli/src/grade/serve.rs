@@ -12,13 +12,12 @@ use labrpc::runtime::Executor;
 use super::protocol::{self, Hello, Key, TrialFrame, TrialPlan};
 use crate::run::{self, RunOptions, TrialRecord};
 use crate::{CliError, EXIT_PASSED};
-use harness::Peer;
 
 /// The longest first line (the hello) read from standard input.
 const MAX_HELLO: u64 = 1 << 20;
 
 /// Runs `harness grade-trials`: the trials of the plan on standard input.
-pub fn serve<P: Peer>() -> Result<i32, CliError> {
+pub fn serve(run: run::TrialFn) -> Result<i32, CliError> {
     // Read (and so consume) the whole of standard input before any submission code runs: the
     // key is then nowhere the submission can read it from.
     let mut line = String::new();
@@ -54,7 +53,7 @@ pub fn serve<P: Peer>() -> Result<i32, CliError> {
                 let Some(&seed) = plan.seeds.get(k) else {
                     break;
                 };
-                let record = run::run_one::<P>(&options, &slots, 0, grader, seed);
+                let record = run::run_one_with(run, &options, &slots, 0, grader, seed);
                 let line = protocol::encode_frame(&key, &frame(&record));
                 // One write of the whole line under the lock: never interleaved with the
                 // submission's output, which only comes before or after it.

@@ -6,6 +6,7 @@
 //! cargo test -p harness 3A                       # part A only (as `go test -run 3A`)
 //! cargo test -p harness fig2_                    # the conformance graders (Figure 2, rule by rule)
 //! cargo test -p harness -- --exact raft_3B::backup   # one grader
+//! cargo test -p harness 4A                       # Lab 4, part 4A (the rsm)
 //! ```
 //!
 //! Each test runs its grader over several seeds in sim mode (`LAB_SEEDS`, `LAB_SEED_START`),
@@ -106,6 +107,105 @@ mod raft_3D {
         // Figure 2, rule by rule (beyond the original lab).
         fig2_install_snapshot,
         fig2_send_snapshot,
+    }
+}
+// @end
+
+/// The submission these tests grade: the workspace's Raft, Lab 2 service and Lab 4 services.
+struct Reference;
+
+impl harness::Submission for Reference {
+    type Raft = raft::Raft;
+    type Kvsrv = ::kvsrv::Lab2;
+    type Rsm = kvraft::rsm::RsmServer<raft::Raft>;
+    type Kvraft = kvraft::Lab4<raft::Raft>;
+}
+
+/// One `#[test]` per grader named, each running [`harness::testing::grade_submission`] on
+/// [`Reference`]: the key/value labs' graders need the service as well as the peer.
+macro_rules! service_graders {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                harness::testing::grade_submission::<super::Reference>(
+                    module_path!(),
+                    stringify!($name),
+                );
+            }
+        )*
+    };
+}
+
+/// Lab 2: the key/value server and the lock on it (`cargo test -p harness kvsrv`).
+mod kvsrv {
+    service_graders! {
+        reliable_put,
+        put_concurrent_reliable,
+        mem_put_many_clients_reliable,
+        unreliable_net,
+        lock_reliable_basic,
+        lock_reliable_nested,
+        lock_one_client_reliable,
+        lock_many_clients_reliable,
+        lock_one_client_unreliable,
+        lock_many_clients_unreliable,
+    }
+}
+
+// @part 4A
+/// Part 4A: the replicated state machine layer, the tester playing the service
+/// (`cargo test -p harness 4A`).
+mod kvraft_4A {
+    service_graders! {
+        rsm_basic,
+        rsm_concurrent,
+        rsm_leader_failure,
+        rsm_leader_partition,
+        rsm_restart_replay,
+        rsm_shutdown,
+        rsm_restart_submit,
+        // Beyond the original lab.
+        rsm_shutdown_waiting,
+    }
+}
+// @end
+
+// @part 4B
+/// Part 4B: the key/value service on Raft, without snapshots (`cargo test -p harness 4B`).
+mod kvraft_4B {
+    service_graders! {
+        kv_basic,
+        kv_speed,
+        kv_concurrent,
+        kv_unreliable,
+        kv_one_partition,
+        kv_many_partitions_one_client,
+        kv_many_partitions_many_clients,
+        kv_persist_one_client,
+        kv_persist_concurrent,
+        kv_persist_concurrent_unreliable,
+        kv_persist_partition,
+        kv_persist_partition_unreliable,
+        kv_persist_partition_unreliable_linearizable,
+    }
+}
+// @end
+
+// @part 4C
+/// Part 4C: snapshots (`cargo test -p harness 4C`).
+mod kvraft_4C {
+    service_graders! {
+        rsm_snapshot,
+        kv_snapshot_rpc,
+        kv_snapshot_size,
+        kv_speed_snapshots,
+        kv_snapshot_recover,
+        kv_snapshot_recover_many_clients,
+        kv_snapshot_unreliable,
+        kv_snapshot_unreliable_recover,
+        kv_snapshot_unreliable_recover_partition,
+        kv_snapshot_unreliable_recover_partition_linearizable,
     }
 }
 // @end

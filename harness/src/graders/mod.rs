@@ -1,6 +1,9 @@
 //! The graders: every lab test, by name and part, runnable over any [`Peer`] type.
 
 mod conformance;
+mod kvsrv;
+mod lab4_kv;
+mod lab4_rsm;
 mod part_a;
 mod part_b;
 mod part_c;
@@ -10,7 +13,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::LazyLock;
 
+use crate::submission::Submission;
 use crate::tester::{Passed, Stats, TestFailure};
+use raftapi::rsm::Rsm;
 use raftapi::Peer;
 
 /// A grader's body, boxed so the registry can hold every grader in one list. A test that ends
@@ -28,6 +33,27 @@ enum Body {
     B(part_b::Test),
     C(part_c::Test),
     D(part_d::Test),
+    Kvsrv(kvsrv::Test),
+    Lab4(Lab4Test),
+}
+
+/// A Lab 4 test, run with the submission's services (opaque: only the graders make one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Lab4Test(Lab4Inner);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Lab4Inner {
+    Rsm(lab4_rsm::Test),
+    Kv(lab4_kv::Test),
+}
+
+/// The body of a Lab 4 test over the submission's rsm `R` (4A, and the rsm's 4C test) or its
+/// key/value service `K` (4B, 4C).
+fn lab4_body<R: Rsm, K: kvapi::Kvraft>(test: Lab4Test, title: &'static str) -> GraderFuture {
+    match test.0 {
+        Lab4Inner::Rsm(test) => lab4_rsm::body_of::<R>(test, title),
+        Lab4Inner::Kv(test) => lab4_kv::body_of::<K>(test, title),
+    }
 }
 
 /// Where a grader comes from: the original lab, or this project's additions to it. A course
@@ -45,7 +71,7 @@ pub enum Origin {
 pub struct Grader {
     /// The name used on the command line and in reports, e.g. `initial_election`.
     pub name: &'static str,
-    /// The lab part, e.g. `"A"`.
+    /// The lab part: `"A"` to `"D"` for Raft (3A–3D), `"kvsrv"` for Lab 2.
     pub part: &'static str,
     /// The title printed at the start of the test, as in the Go tester: `Test (3A): ...` for a
     /// test of the original lab, `Beyond (3A): ...` or `Conformance (3A): ...` for one that goes
@@ -68,6 +94,9 @@ static ALL: LazyLock<Vec<Grader>> = LazyLock::new(|| {
         conformance::GRADERS_B,
         conformance::GRADERS_C,
         conformance::GRADERS_D,
+        kvsrv::GRADERS,
+        lab4_rsm::GRADERS,
+        lab4_kv::GRADERS,
     ]
     .concat()
 });
@@ -84,17 +113,26 @@ pub fn all() -> &'static [Grader] {
     &ALL
 }
 
-/// The graders a selector names: a part (`A`, `3A`, `2A`; likewise `B`, `C` and `D`), a grader's
-/// name, or `all`.
+/// The graders a selector names: a part (`A`, `3A`, `2A`; likewise `B`, `C` and `D`; Lab 2 is
+/// `kvsrv`, or `lab2`; Lab 4's parts are `4A`, `4B`, `4C`, which no Raft part answers to), a
+/// grader's name, or `all`.
 /// Returns an error listing what exists when nothing matches.
 pub fn select(selector: &str) -> Result<Vec<Grader>, String> {
     let s = selector.trim();
-    let part = s
-        .trim_start_matches(|c: char| c.is_ascii_digit())
-        .to_ascii_uppercase();
+    let part = if s.eq_ignore_ascii_case("lab2") {
+        kvsrv::PART.to_string()
+    } else if s.starts_with('4') {
+        // Lab 4's parts keep their number: `4A` is never Raft's part A.
+        s.to_ascii_uppercase()
+    } else {
+        s.trim_start_matches(|c: char| c.is_ascii_digit())
+            .to_ascii_uppercase()
+    };
     let found: Vec<Grader> = ALL
         .iter()
-        .filter(|g| s.eq_ignore_ascii_case("all") || g.name == s || g.part == part)
+        .filter(|g| {
+            s.eq_ignore_ascii_case("all") || g.name == s || g.part.eq_ignore_ascii_case(&part)
+        })
         .copied()
         .collect();
     if found.is_empty() {
@@ -104,7 +142,7 @@ pub fn select(selector: &str) -> Result<Vec<Grader>, String> {
         parts.sort_unstable();
         parts.dedup();
         Err(format!(
-            "no grader or part called {selector:?}; parts: {} (or 3A, ...); graders: {}",
+            "no grader or part called {selector:?}; parts: {} (or 3A, ..., lab2); graders: {}",
             parts.join(", "),
             names.join(", ")
         ))
@@ -119,16 +157,47 @@ pub fn by_name(name: &str) -> Option<Grader> {
 }
 
 impl Grader {
-    /// The grader's test as a future for peer type `P`, to run inside a lab runtime.
+    /// The grader's test as a future for peer type `P`, to run inside a lab runtime. A grader
+    /// of a key/value lab needs the lab's service too: its body fails at once, saying to run it
+    /// with [`submission_body`](Self::submission_body).
     pub fn body<P: Peer>(&self) -> GraderFuture {
         let title = self.title;
         match self.body {
+            Body::Kvsrv(_) | Body::Lab4(_) => {
+                let crate_name = if matches!(self.body, Body::Kvsrv(_)) {
+                    "kvsrv"
+                } else {
+                    "kvraft"
+                };
+                let message = format!(
+                    "{} grades a key/value lab's service, and this run was given only a Raft \
+                     peer: run it with a harness::Submission that names the {crate_name} crate",
+                    self.name
+                );
+                Box::pin(async move { Err(crate::tester::TestFailure::new(message)) })
+            }
             Body::A(test) => part_a::body::<P>(test, title),
             Body::Conformance(test) => conformance::body::<P>(test, title),
             Body::B(test) => part_b::body::<P>(test, title),
             Body::C(test) => part_c::body::<P>(test, title),
             Body::D(test) => part_d::body::<P>(test, title),
         }
+    }
+
+    /// The grader's test as a future for submission `S`, to run inside a lab runtime: the Raft
+    /// graders drive `S::Raft`, Lab 2's drive `S::Kvsrv`, Lab 4's `S::Rsm`.
+    pub fn submission_body<S: Submission>(&self) -> GraderFuture {
+        match self.body {
+            Body::Kvsrv(test) => kvsrv::body::<S::Kvsrv>(test, self.title),
+            Body::Lab4(test) => lab4_body::<S::Rsm, S::Kvraft>(test, self.title),
+            _ => self.body::<S::Raft>(),
+        }
+    }
+
+    /// Whether this grader drives a Raft peer (parts A to D), rather than a key/value lab's
+    /// service.
+    pub fn is_raft(&self) -> bool {
+        !matches!(self.body, Body::Kvsrv(_) | Body::Lab4(_))
     }
 
     /// Whether this is a conformance grader (the tester plays every peer but the one under
@@ -166,6 +235,12 @@ mod tests {
         }
         assert_eq!(names("all").len(), all().len());
         assert_eq!(names("figure8"), vec!["figure8"]);
+        // Lab 4's parts are never read as a Raft part, nor a Raft part as Lab 4's.
+        for g in select("4A").unwrap_or_else(|e| panic!("{e}")) {
+            assert_eq!(g.part, "4A", "{}", g.name);
+        }
+        assert!(names("4C").contains(&"rsm_snapshot"));
+        assert!(!names("A").contains(&"rsm_basic"));
     }
 
     #[test]
@@ -213,7 +288,7 @@ mod tests {
 
     #[test]
     fn only_the_original_tests_have_a_title_that_reads_like_one() {
-        for g in all() {
+        for g in all().iter().filter(|g| g.is_raft()) {
             let original_title = g.title.starts_with(&format!("Test (3{}): ", g.part));
             assert_eq!(
                 original_title,
@@ -223,6 +298,10 @@ mod tests {
                 g.title,
                 g.origin
             );
+        }
+        for g in all().iter().filter(|g| g.part.starts_with('4')) {
+            let original_title = g.title.starts_with(&format!("Test ({}): ", g.part));
+            assert_eq!(original_title, g.origin == Origin::Original, "{}", g.name);
         }
         let beyond = by_name("old_term_commit").expect("registered");
         assert_eq!(beyond.origin, Origin::Beyond);
@@ -236,6 +315,7 @@ mod tests {
     #[test]
     fn an_unknown_selector_lists_the_parts() {
         let err = select("nope").expect_err("no such grader");
-        assert!(err.contains("parts: A, B, C, D (or"), "{err}");
+        assert!(err.contains("A, B, C, D, kvsrv (or"), "{err}");
+        assert!(err.contains("parts: 4A, "), "{err}");
     }
 }
