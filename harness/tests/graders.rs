@@ -110,6 +110,7 @@ mod raft_3D {
 }
 // @end
 
+// @part kvsrv
 /// The submission these tests grade: the workspace's Raft and Lab 2 service.
 struct Reference;
 
@@ -149,3 +150,4 @@ mod kvsrv {
         lock_many_clients_unreliable,
     }
 }
+// @end
