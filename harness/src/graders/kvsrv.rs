@@ -213,6 +213,10 @@ async fn reliable_put<K: Kvsrv>(title: &'static str) -> Result<Passed, TestFailu
 /// Go `TestPutConcurrentReliable`: 10 clients race on key `"k"` for a second; the version
 /// must count exactly the `OK` puts, and the history (with a 10-s limit, a step budget of
 /// ten seconds' worth in sim mode) must be linearizable.
+///
+/// A bug of the original fixed here (in [`kvtest::one_put`]): its check that the entry at the
+/// version an `OK` put made is the client's own, `e.Id != me && e.V != ver`, fires only when
+/// both differ; what it means is that either differing is wrong.
 async fn put_concurrent_reliable<K: Kvsrv>(title: &'static str) -> Result<Passed, TestFailure> {
     let mut ts = KvsrvTester::<K>::new(true);
     ts.begin(title);
