@@ -73,14 +73,7 @@ impl State {
 impl Clnt {
     /// A client called `name` (unique on `net`: its ends are called `<name>-<server>`).
     pub fn new(net: &Network, name: impl Into<String>) -> Self {
-        Clnt {
-            inner: Arc::new(Inner {
-                net: net.clone(),
-                name: name.into(),
-                call_time: Duration::ZERO,
-                state: Mutex::new(State::default()),
-            }),
-        }
+        Clnt::with_call_time(net, name, Duration::ZERO)
     }
 
     /// A client whose every call takes `call_time` of virtual time in sim mode, before it is
@@ -88,11 +81,10 @@ impl Clnt {
     /// that calls in a loop for a second of run time would never see the second end; in the
     /// original (and here in real mode) each call costs some real time.
     pub fn with_call_time(net: &Network, name: impl Into<String>, call_time: Duration) -> Self {
-        let clnt = Clnt::new(net, name);
         Clnt {
             inner: Arc::new(Inner {
                 net: net.clone(),
-                name: clnt.inner.name.clone(),
+                name: name.into(),
                 call_time,
                 state: Mutex::new(State::default()),
             }),

@@ -277,7 +277,7 @@ fn inside(crate_dir: &Path, path: &str) -> bool {
 }
 
 /// The grading workspace's root manifest, from the kit's: its `[workspace.package]`,
-/// `[workspace.dependencies]` and profiles, with exactly the three members.
+/// `[workspace.dependencies]` and profiles, with the kit's crates and the submission's raft as its members.
 pub fn workspace_manifest(kit_manifest: &str) -> Result<String, ManifestError> {
     let mut table: Table = kit_manifest.parse().map_err(|e: toml::de::Error| {
         ManifestError::Toml(format!("the kit's Cargo.toml: {}", e.message()))
@@ -289,10 +289,20 @@ pub fn workspace_manifest(kit_manifest: &str) -> Result<String, ManifestError> {
     ws.insert(
         "members".into(),
         Value::Array(
-            ["labrpc", "raftapi", "raft", "harness", "harness-cli"]
-                .iter()
-                .map(|m| Value::String((*m).to_string()))
-                .collect(),
+            [
+                "labrpc",
+                "raftapi",
+                "raft",
+                "kvapi",
+                "kvsrv",
+                "kvraft",
+                "linearizability",
+                "harness",
+                "harness-cli",
+            ]
+            .iter()
+            .map(|m| Value::String((*m).to_string()))
+            .collect(),
         ),
     );
     ws.remove("exclude");
@@ -304,8 +314,9 @@ pub fn workspace_manifest(kit_manifest: &str) -> Result<String, ManifestError> {
     }
     let body = toml::to_string(&out).map_err(|e| ManifestError::Toml(e.to_string()))?;
     Ok(format!(
-        "# The grading workspace, written by `harness grade`: the kit's labrpc, raftapi, harness and\n\
-         # harness-cli with the submission's raft.\n{body}"
+        "# The grading workspace, written by `harness grade`: the kit's crates (labrpc, raftapi,\n\
+         # the key/value labs' crates, linearizability, harness, harness-cli) with the submission's\n\
+         # raft.\n{body}"
     ))
 }
 
@@ -453,7 +464,7 @@ debug = 1
             .expect("valid TOML");
         assert_eq!(
             out["workspace"]["members"].as_array().map(Vec::len),
-            Some(5)
+            Some(9)
         );
         assert_eq!(
             out["workspace"]["dependencies"]["serde"].as_str(),

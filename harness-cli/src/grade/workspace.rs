@@ -81,7 +81,16 @@ fn io<'a>(
 }
 
 /// The kit's crates copied into the scratch workspace, as they are.
-pub const KIT_CRATES: &[&str] = &["labrpc", "raftapi", "harness", "harness-cli"];
+pub const KIT_CRATES: &[&str] = &[
+    "labrpc",
+    "raftapi",
+    "kvapi",
+    "kvsrv",
+    "kvraft",
+    "linearizability",
+    "harness",
+    "harness-cli",
+];
 
 /// The one file of the given crate `raftapi` that a submission may change (by adding fields
 /// to the messages): taken from a student repository when it has one.

@@ -40,6 +40,10 @@ pub enum Kind {
     Skeleton,
     /// A grader test file of the kit, rendered as a template (its `@part` blocks).
     Grader,
+    /// A file of the kit rendered as a template (its `@part` blocks), or the template of the
+    /// same path under `harness/handout` when there is one; it replaces what an earlier line
+    /// wrote at that path.
+    Render,
 }
 
 /// One line of the manifest.
@@ -95,9 +99,10 @@ pub fn parse_manifest(text: &str, file: &str) -> Result<Vec<Entry>, TemplateErro
             ("given", None) => Kind::Given,
             ("skeleton", None) => Kind::Skeleton,
             ("grader", None) => Kind::Grader,
+            ("render", None) => Kind::Render,
             (other, _) => {
                 return Err(bad(format!(
-                    "unknown kind {other:?} (or a `+ TAIL` on it): expected copy, copy?, given, skeleton or grader"
+                    "unknown kind {other:?} (or a `+ TAIL` on it): expected copy, copy?, given, skeleton, grader or render"
                 )))
             }
         };

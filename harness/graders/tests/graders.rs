@@ -111,6 +111,7 @@ mod raft_3D {
 }
 // @end
 
+// @part kvsrv
 /// The submission these tests grade: the workspace's Raft, Lab 2 service and Lab 4 services.
 struct Reference;
 
@@ -152,6 +153,7 @@ mod kvsrv {
         lock_many_clients_unreliable,
     }
 }
+// @end
 
 // @part 4A
 /// Part 4A: the replicated state machine layer, the tester playing the service

@@ -8,6 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::channel::mpsc;
+use futures::future::{self, Either};
+use futures::StreamExt as _;
 use kvapi::{Clerk, KvError, Version};
 use labrpc::runtime;
 use serde::{Deserialize, Serialize};
@@ -92,11 +95,13 @@ fn who(client: usize) -> i64 {
 
 /// Runs `nclnt` clients, each with a clerk of its own, for `t` of run time (Go
 /// `SpawnClientsAndWait`): client `me` runs `f(me, ck, done)`, which should return soon after
-/// `done` says so. Returns what each did, in client order; each clerk is deleted once its
-/// client has finished.
+/// `done` says so. Returns what each did, in client order; each clerk is deleted once the
+/// clients have finished.
 ///
 /// # Errors
-/// The first failure of a client (in client order), or a client whose task was killed.
+/// The first failure of a client, as soon as it happens (as the original's `t.Fatalf` in a
+/// client ends the test: the other clients may be waiting for a lock the failed one holds), or
+/// a client whose task was killed.
 pub async fn spawn_clients_and_wait<M, F, Fut>(
     maker: &M,
     nclnt: usize,
@@ -109,33 +114,56 @@ where
     Fut: Future<Output = Result<ClntRes, TestFailure>> + Send + 'static,
 {
     let done = Done::default();
-    let mut clients = Vec::with_capacity(nclnt);
+    let (tx, mut rx) = mpsc::unbounded();
+    let mut clerks = Vec::with_capacity(nclnt);
     for me in 0..nclnt {
         let ck = Arc::new(maker.make_clerk());
-        let task = runtime::spawn(f(me, ck.clone(), done.clone()));
-        clients.push((ck, task));
+        let client = f(me, ck.clone(), done.clone());
+        let tx = tx.clone();
+        // Detached: a client's end is seen through the channel (a killed client drops its
+        // sender without a word).
+        drop(runtime::spawn(async move {
+            let out = client.await;
+            let _ = tx.unbounded_send((me, out));
+        }));
+        clerks.push(ck);
     }
-    runtime::sleep(t).await;
-    done.set();
-    let mut results = Vec::with_capacity(nclnt);
-    let mut first_failure = None;
-    for (me, (ck, task)) in clients.into_iter().enumerate() {
-        let out = task.await;
-        maker.delete_clerk(&ck);
-        match out {
-            Ok(Ok(res)) => results.push(res),
-            Ok(Err(e)) => {
-                first_failure.get_or_insert(e);
-            }
-            Err(e) => {
-                first_failure.get_or_insert(TestFailure::new(format!("client {me}: {e}")));
+    drop(tx);
+    let mut results: Vec<Option<ClntRes>> = vec![None; nclnt];
+    let outcome = async {
+        // Until the time is up, only a failure ends the wait.
+        let mut time_up = Box::pin(runtime::sleep(t));
+        loop {
+            match future::select(time_up, rx.next()).await {
+                Either::Left(((), _)) => break,
+                Either::Right((Some((me, out)), sleeping)) => {
+                    results[me] = Some(out?);
+                    time_up = sleeping;
+                }
+                Either::Right((None, sleeping)) => {
+                    sleeping.await;
+                    break;
+                }
             }
         }
+        done.set();
+        while let Some((me, out)) = rx.next().await {
+            results[me] = Some(out?);
+        }
+        Ok::<(), TestFailure>(())
     }
-    match first_failure {
-        Some(e) => Err(e),
-        None => Ok(results),
+    .await;
+    for ck in &clerks {
+        maker.delete_clerk(ck);
     }
+    outcome?;
+    results
+        .into_iter()
+        .enumerate()
+        .map(|(me, r)| {
+            r.ok_or_else(|| TestFailure::new(format!("client {me} was killed before it finished")))
+        })
+        .collect()
 }
 
 /// `Put(key, json(value), version)` by `me`, recorded (Go `PutJson`).
