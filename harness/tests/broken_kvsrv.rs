@@ -313,3 +313,28 @@ fn a_server_that_ignores_versions_fails_the_racing_clients() {
         );
     }
 }
+
+/// The failing seed's page draws the checked history of the racing clients: the check that
+/// failed, per key, with the put that could not be placed marked (issue 20 §3 on a Lab 2 grader).
+#[test]
+fn the_racing_clients_failure_page_draws_the_history_that_is_not_linearizable() {
+    let g = graders::by_name("put_concurrent_reliable").expect("a Lab 2 grader");
+    let report = run_submission_trial::<WithVersionless>(g, &TrialSettings::sim(1).with_timeline());
+    let msg = failure(&report);
+    assert!(msg.starts_with("history is not linearizable\n"), "{msg}");
+    let timeline = harness::timeline::timeline(&report);
+    let history = timeline
+        .history
+        .as_ref()
+        .expect("the failing trial's timeline has the checked history");
+    let json = serde_json::to_string(history).expect("the history is page data");
+    assert!(
+        json.contains("\"stuck\":{"),
+        "the unplaceable put is marked: {json:.400}"
+    );
+    let page = harness::timeline::page(&report);
+    assert!(
+        page.contains("history of client calls: NOT LINEARIZABLE"),
+        "{page:.300}"
+    );
+}
