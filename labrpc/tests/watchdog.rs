@@ -274,6 +274,38 @@ fn the_test_bodys_own_long_poll_keeps_the_outer_bound() {
     assert_eq!(outcome.value, 5);
 }
 
+#[test]
+fn long_work_marked_unwatched_outlasts_every_window_and_unmarked_is_stuck() {
+    // A check that takes longer than the outer window (and stands the clock still for longer
+    // than the stall window): marked, the run goes on; the same work unmarked is reported.
+    let config = |seed| {
+        RunConfig::sim(seed)
+            .named("long_check")
+            .deadlock_after(Duration::from_millis(20))
+            .stuck_after(Duration::from_millis(100))
+            .stalled_after(Duration::from_millis(100))
+    };
+    let outcome = runtime::run(config(312), || async {
+        runtime::sleep(Duration::from_millis(1)).await;
+        let v = runtime::unwatched(|| {
+            std::thread::sleep(Duration::from_millis(600));
+            6
+        });
+        runtime::sleep(Duration::from_millis(1)).await;
+        v
+    })
+    .unwrap_or_else(|e| panic!("unwatched work is not stuck: {e}"));
+    assert_eq!(outcome.value, 6);
+
+    let err = runtime::run(config(313), || async {
+        runtime::sleep(Duration::from_millis(1)).await;
+        std::thread::sleep(Duration::from_millis(600));
+        runtime::sleep(Duration::from_millis(1)).await;
+    })
+    .expect_err("the same work, watched, outlasts the outer window");
+    assert!(matches!(err, RunError::Stuck { .. }), "{err:?}");
+}
+
 /// The senders whose drop releases the threads [`blocks_on_its_own_wait`] blocks.
 static UNBLOCK: parking_lot::Mutex<Vec<futures::channel::oneshot::Sender<()>>> =
     parking_lot::const_mutex(Vec::new());

@@ -156,8 +156,9 @@ impl History {
             }
             Executor::Real => checker.time_limit(limit),
         };
-        let result = checker
-            .check(&ops)
+        // The search may take seconds of wall time in one poll (its budget is in steps, not
+        // time): the watchdog is for the code under test, not for the check.
+        let result = runtime::unwatched(|| checker.check(&ops))
             .map_err(|e| TestFailure::new(format!("the recorded history is malformed: {e}")))?;
         // The failing seed's timeline page draws the last history checked (nothing is built
         // when the trial keeps no records).

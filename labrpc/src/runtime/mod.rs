@@ -368,6 +368,37 @@ pub fn call_into<R>(callee: NodeId, what: &'static str, f: impl FnOnce() -> R) -
     }
 }
 
+/// Runs `f`, long work of the test itself inside a poll (a linearizability check of a
+/// recorded history, which may search for seconds), outside the watchdog: while `f` runs, the
+/// current poll is not [stuck](RunError::Stuck) however long it takes, and virtual time
+/// standing still meanwhile is not a [stall](RunError::TimeStalled). The work must end by
+/// itself (a check with a step budget or a time limit): nothing stops it.
+///
+/// Not for the code under test: a peer's or a service's waits must stay watched, so that a
+/// deadlock is named. Outside a poll this just runs `f`.
+///
+/// ```
+/// use labrpc::runtime::{self, RunConfig};
+///
+/// let outcome = runtime::run(RunConfig::sim(1), || async {
+///     runtime::unwatched(|| (1..=10u64).product::<u64>())
+/// })
+/// .expect("the run finishes");
+/// assert_eq!(outcome.value, 3_628_800);
+/// ```
+pub fn unwatched<R>(f: impl FnOnce() -> R) -> R {
+    let marked =
+        context::try_with_context(|cx| cx.slot.map(|slot| (cx.handle.monitor_arc(), slot)))
+            .flatten();
+    match marked {
+        Some((monitor, slot)) => {
+            let _unwatched = monitor.slot(slot).unwatched();
+            f()
+        }
+        None => f(),
+    }
+}
+
 /// A random 64-bit number from the runtime's generator.
 ///
 /// # Panics
