@@ -236,6 +236,18 @@ struct Plan {
 fn plan(args: &GradeArgs, name: &str) -> Result<Plan, CliError> {
     let r = &args.run;
     let mut graders = super::select_graders(&r.selectors)?;
+    // A submission is a `raft` crate: the key/value labs' graders would grade the kit's own
+    // services on it, so `all` (or a part list) means the Raft lab's graders here, and naming
+    // only key/value graders is refused.
+    let asked_for_kv = graders.iter().any(|g| !g.is_raft());
+    graders.retain(harness::graders::Grader::is_raft);
+    if graders.is_empty() && asked_for_kv {
+        return Err(CliError::Usage(format!(
+            "{} selects only key/value graders, and harness grade grades a submission's raft \
+             crate with the Raft lab's graders (A-D)",
+            r.selectors.join(" ")
+        )));
+    }
     if r.only_original {
         graders.retain(|g| g.origin == harness::graders::Origin::Original);
         if graders.is_empty() {

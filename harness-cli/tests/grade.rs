@@ -498,19 +498,23 @@ fn a_trial_that_kills_its_process_fails_alone_and_says_how() {
                 g.said()
             );
         }
-        // Its replay command rebuilds and replays the submission, not the kit's raft.
-        let replay = &g.test("re_election")["extra_data"]["failing_seeds"][0]["replay"];
+        // Its replay command rebuilds and replays the submission, not the kit's raft: the
+        // test's template, and the command of the seed in the test's output.
+        let test = g.test("re_election");
+        let replay = &test["extra_data"]["replay"];
         assert_eq!(
             replay.as_str(),
-            Some(
-                format!(
-                    "harness grade {} re_election --replay {}",
-                    repo.display(),
-                    died[0].0
-                )
-                .as_str()
-            ),
+            Some(format!("harness grade {} re_election --replay SEED", repo.display()).as_str()),
             "{mode}"
+        );
+        let output = test["output"].as_str().unwrap_or("");
+        assert!(
+            output.contains(&format!(
+                "replay: harness grade {} re_election --replay {}\n",
+                repo.display(),
+                died[0].0
+            )),
+            "{mode}: {output}"
         );
         // A bundle for each death, with the process's last output.
         let bundles: Vec<_> = std::fs::read_dir(g.out.join("bundles"))
