@@ -47,7 +47,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use harness::monitor::{Request, Rule, Rules};
+//! use harness::monitor::{AppendEntries, Request, Rule, Rules};
 //! use raftapi::{AppendEntriesArgs, PeerId, Term};
 //!
 //! let heartbeat = |leader: usize| AppendEntriesArgs {
@@ -61,10 +61,10 @@
 //! let mut rules = Rules::new(3, Duration::from_millis(10));
 //! let at = Duration::from_millis(1200);
 //! rules
-//!     .request_sent(at, 1, 0, Request::Append(&heartbeat(1)), false)
+//!     .request_sent(at, 1, 0, Request::Append(&AppendEntries::from(&heartbeat(1))), false)
 //!     .expect("S1 leads term 4");
 //! let broken = rules
-//!     .request_sent(at, 2, 0, Request::Append(&heartbeat(2)), false)
+//!     .request_sent(at, 2, 0, Request::Append(&AppendEntries::from(&heartbeat(2))), false)
 //!     .expect_err("so S2 cannot");
 //! assert_eq!(broken.rule, Rule::ElectionSafety);
 //! assert_eq!(broken.summary, "S1 and S2 both led term 4");
@@ -80,6 +80,7 @@ mod terms;
 mod trial;
 mod violation;
 mod votes;
+mod wire;
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -91,14 +92,15 @@ use labrpc::runtime::{self, Executor, NodeId};
 use labrpc::{ClientEnd, Network};
 use parking_lot::Mutex;
 use raftapi::{
-    AppendEntriesArgs, AppendEntriesReply, ApplyMsg, InstallSnapshotArgs, InstallSnapshotReply,
-    RequestVoteArgs, RequestVoteReply,
+    AppendEntriesReply, ApplyMsg, InstallSnapshotArgs, InstallSnapshotReply, RequestVoteArgs,
+    RequestVoteReply,
 };
 use serde::de::DeserializeOwned;
 
 pub use rules::{Request, Response, Rules};
 pub use trial::monitored;
 pub use violation::{Rule, Violation};
+pub use wire::{AppendEntries, Entry};
 
 use crate::tester::TestFailure;
 use trial::TrialWatch;
@@ -259,11 +261,11 @@ struct State {
     rules: Rules,
     /// Every end the tester made, indexed by id (a network numbers its ends from 0).
     ends: Vec<Option<End>>,
-    /// Per end (by id), the last `AppendEntries` it carried, as bytes and decoded: a leader
-    /// resends the same batch to a follower that does not answer, and sends one batch to
-    /// several followers, and decoding every entry again was most of the monitor's cost in the
-    /// part-C graders.
-    last_append: Vec<Option<(Vec<u8>, Arc<AppendEntriesArgs>)>>,
+    /// Per end (by id), the bytes of the last `AppendEntries` it carried (empty for none; a
+    /// buffer reused from one message to the next): a leader resends the same batch to a
+    /// follower that does not answer, and sends one batch to several followers, and the
+    /// entries of such a repeat were already matched and recorded.
+    last_append: Vec<Vec<u8>>,
     /// Each peer's ends in its running life, by id.
     peer_ends: Vec<Vec<usize>>,
     /// Every node the tester made: (peer, life).
@@ -281,22 +283,13 @@ impl State {
         self.live[end.from] == Some(end.life)
     }
 
-    /// The decoded `AppendEntries` if `from` last sent exactly these bytes on end `slot` or
-    /// on one of its other ends.
-    fn sent_before(&self, from: usize, slot: usize, args: &[u8]) -> Option<Arc<AppendEntriesArgs>> {
-        let same = |id: usize| {
-            self.last_append
-                .get(id)
-                .and_then(Option::as_ref)
-                .filter(|(bytes, _)| bytes.as_slice() == args)
-                .map(|(_, a)| a.clone())
-        };
-        same(slot).or_else(|| {
-            self.peer_ends[from]
+    /// Whether `from` last sent exactly these bytes on end `slot` or on one of its other ends.
+    fn sent_before(&self, from: usize, slot: usize, args: &[u8]) -> bool {
+        let same = |id: usize| self.last_append.get(id).is_some_and(|b| b[..] == *args);
+        same(slot)
+            || self.peer_ends[from]
                 .iter()
-                .filter(|&&id| id != slot)
-                .find_map(|&id| same(id))
-        })
+                .any(|&id| id != slot && same(id))
     }
 }
 
@@ -540,7 +533,7 @@ impl Monitor {
                 // Only the request's term is kept, for the check of the answer.
                 let term = match method {
                     Method::Vote => decode::<RequestVoteArgs>(args).map(|a| a.term),
-                    Method::Append => decode::<AppendEntriesArgs>(args).map(|a| a.term),
+                    Method::Append => AppendEntries::decode(args).map(|a| a.term),
                     Method::Snapshot => decode::<InstallSnapshotArgs>(args).map(|a| a.term),
                 };
                 if let Ok(term) = term {
@@ -562,21 +555,17 @@ impl Monitor {
                             .request_sent(at, from, to, Request::Vote(&a), false)
                     }
                     Method::Append => {
+                        let a = AppendEntries::decode(args).map_err(unreadable)?;
                         let slot = usize::try_from(event.end).unwrap_or(usize::MAX);
-                        let (a, repeat) = match st.sent_before(from, slot, args) {
-                            Some(a) => (a, true),
-                            None => {
-                                let a: Arc<AppendEntriesArgs> =
-                                    Arc::new(decode(args).map_err(unreadable)?);
-                                if slot < st.ends.len() {
-                                    if st.last_append.len() <= slot {
-                                        st.last_append.resize(slot + 1, None);
-                                    }
-                                    st.last_append[slot] = Some((args.to_vec(), a.clone()));
-                                }
-                                (a, false)
+                        let repeat = st.sent_before(from, slot, args);
+                        if !repeat && slot < st.ends.len() {
+                            if st.last_append.len() <= slot {
+                                st.last_append.resize(slot + 1, Vec::new());
                             }
-                        };
+                            let last = &mut st.last_append[slot];
+                            last.clear();
+                            last.extend_from_slice(args);
+                        }
                         st.in_flight.insert(event.call, (a.term.into(), from));
                         st.rules
                             .request_sent(at, from, to, Request::Append(&a), repeat)
