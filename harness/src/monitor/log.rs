@@ -152,7 +152,7 @@ impl LogRules {
 
 #[cfg(test)]
 mod tests {
-    use super::super::wire::Entry;
+    use super::super::wire::{Entries, Entry};
     use super::*;
     use raftapi::Term;
 
@@ -170,13 +170,16 @@ mod tests {
         AppendEntries {
             term: Term(term),
             prev_log_index: prev,
-            entries: entries
-                .iter()
-                .map(|&(t, command)| Entry {
-                    term: Term(t),
-                    command,
-                })
-                .collect(),
+            // Leaked: a test's few bytes, borrowed for its whole run.
+            entries: Entries::from(&*Box::leak(
+                entries
+                    .iter()
+                    .map(|&(t, command)| Entry {
+                        term: Term(t),
+                        command,
+                    })
+                    .collect::<Box<[Entry<'static>]>>(),
+            )),
         }
     }
 

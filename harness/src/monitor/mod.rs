@@ -100,7 +100,7 @@ use serde::de::DeserializeOwned;
 pub use rules::{Request, Response, Rules};
 pub use trial::monitored;
 pub use violation::{Rule, Violation};
-pub use wire::{AppendEntries, Entry};
+pub use wire::{AppendEntries, Entries, Entry, Scratch};
 
 use crate::tester::TestFailure;
 use trial::TrialWatch;
@@ -266,6 +266,8 @@ struct State {
     /// follower that does not answer, and sends one batch to several followers, and the
     /// entries of such a repeat were already matched and recorded.
     last_append: Vec<Vec<u8>>,
+    /// Room for reading the entries of an `AppendEntries`.
+    scratch: Scratch,
     /// Each peer's ends in its running life, by id.
     peer_ends: Vec<Vec<usize>>,
     /// Every node the tester made: (peer, life).
@@ -328,6 +330,7 @@ impl Monitor {
                 rules: Rules::new(n, settings.term_window),
                 ends: Vec::new(),
                 last_append: Vec::new(),
+                scratch: Scratch::default(),
                 peer_ends: vec![Vec::new(); n],
                 nodes: BTreeMap::new(),
                 live: vec![None; n],
@@ -533,7 +536,9 @@ impl Monitor {
                 // Only the request's term is kept, for the check of the answer.
                 let term = match method {
                     Method::Vote => decode::<RequestVoteArgs>(args).map(|a| a.term),
-                    Method::Append => AppendEntries::decode(args).map(|a| a.term),
+                    Method::Append => {
+                        AppendEntries::decode(args, &mut Scratch::default()).map(|a| a.term)
+                    }
                     Method::Snapshot => decode::<InstallSnapshotArgs>(args).map(|a| a.term),
                 };
                 if let Ok(term) = term {
@@ -555,9 +560,10 @@ impl Monitor {
                             .request_sent(at, from, to, Request::Vote(&a), false)
                     }
                     Method::Append => {
-                        let a = AppendEntries::decode(args).map_err(unreadable)?;
                         let slot = usize::try_from(event.end).unwrap_or(usize::MAX);
                         let repeat = st.sent_before(from, slot, args);
+                        let st = &mut *st;
+                        let a = AppendEntries::decode(args, &mut st.scratch).map_err(unreadable)?;
                         if !repeat && slot < st.ends.len() {
                             if st.last_append.len() <= slot {
                                 st.last_append.resize(slot + 1, Vec::new());
