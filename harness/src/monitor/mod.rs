@@ -25,7 +25,10 @@
 //! `AppendEntriesArgs::{term, prev_log_index, entries}` with `LogEntry::{term, command}`,
 //! `AppendEntriesReply::term`, `InstallSnapshotArgs::term`, `InstallSnapshotReply::term`; of
 //! each `ApplyMsg`, the `index` and the `command`. Who sent a message it learns from the
-//! network, not from `candidate_id` or `leader_id`.
+//! network, not from `candidate_id` or `leader_id`. An `AppendEntries` it reads as an
+//! [`AppendEntries`], which accepts exactly the bytes of an `AppendEntriesArgs` and leaves the
+//! commands in them (reading every one into a vector of its own was most of the monitor's
+//! cost).
 //!
 //! The monitor is on in every trial unless `LAB_MONITOR=0` (or a trial's
 //! [`TrialSettings::monitor`](crate::trial::TrialSettings::monitor) is false), in both
