@@ -96,7 +96,7 @@ use labrpc::{ClientEnd, Network};
 use parking_lot::Mutex;
 use raftapi::{
     AppendEntriesReply, ApplyMsg, InstallSnapshotArgs, InstallSnapshotReply, RequestVoteArgs,
-    RequestVoteReply,
+    RequestVoteReply, Term,
 };
 use serde::de::DeserializeOwned;
 
@@ -264,11 +264,11 @@ struct State {
     rules: Rules,
     /// Every end the tester made, indexed by id (a network numbers its ends from 0).
     ends: Vec<Option<End>>,
-    /// Per end (by id), the bytes of the last `AppendEntries` it carried (empty for none; a
-    /// buffer reused from one message to the next): a leader resends the same batch to a
-    /// follower that does not answer, and sends one batch to several followers, and the
-    /// entries of such a repeat were already matched and recorded.
-    last_append: Vec<Vec<u8>>,
+    /// Per end (by id), the last `AppendEntries` it carried: a leader resends the same batch
+    /// to a follower that does not answer, sends one batch to several followers, and sends the
+    /// same heartbeat again and again; the entries of such a repeat were already matched and
+    /// recorded, and a repeated heartbeat need not be read again.
+    last_append: Vec<LastAppend>,
     /// Room for reading the entries of an `AppendEntries`.
     scratch: Scratch,
     /// Each peer's ends in its running life, by id.
@@ -283,18 +283,30 @@ struct State {
     first: Option<Violation>,
 }
 
+/// The last `AppendEntries` an end carried.
+#[derive(Debug, Clone, Default)]
+struct LastAppend {
+    /// Its bytes (empty for none; a buffer reused from one message to the next).
+    bytes: Vec<u8>,
+    /// For a heartbeat (no entries), its term and `prev_log_index`.
+    heartbeat: Option<(Term, u64)>,
+}
+
 impl State {
     fn alive(&self, end: &End) -> bool {
         self.live[end.from] == Some(end.life)
     }
 
-    /// Whether `from` last sent exactly these bytes on end `slot` or on one of its other ends.
-    fn sent_before(&self, from: usize, slot: usize, args: &[u8]) -> bool {
-        let same = |id: usize| self.last_append.get(id).is_some_and(|b| b[..] == *args);
-        same(slot)
-            || self.peer_ends[from]
+    /// If `from` last sent exactly these bytes on end `slot` or on one of its other ends, what
+    /// they were.
+    fn sent_before(&self, from: usize, slot: usize, args: &[u8]) -> Option<&LastAppend> {
+        let same = |id: usize| self.last_append.get(id).filter(|l| l.bytes[..] == *args);
+        same(slot).or_else(|| {
+            self.peer_ends[from]
                 .iter()
-                .any(|&id| id != slot && same(id))
+                .filter(|&&id| id != slot)
+                .find_map(|&id| same(id))
+        })
     }
 }
 
@@ -564,20 +576,31 @@ impl Monitor {
                     }
                     Method::Append => {
                         let slot = usize::try_from(event.end).unwrap_or(usize::MAX);
-                        let repeat = st.sent_before(from, slot, args);
+                        let repeat = st.sent_before(from, slot, args).map(|l| l.heartbeat);
                         let st = &mut *st;
-                        let a = AppendEntries::decode(args, &mut st.scratch).map_err(unreadable)?;
-                        if !repeat && slot < st.ends.len() {
+                        let a = match repeat {
+                            Some(Some((term, prev_log_index))) => AppendEntries {
+                                term,
+                                prev_log_index,
+                                entries: Entries::from(&[] as &[Entry<'_>]),
+                            },
+                            _ => {
+                                AppendEntries::decode(args, &mut st.scratch).map_err(unreadable)?
+                            }
+                        };
+                        if repeat.is_none() && slot < st.ends.len() {
                             if st.last_append.len() <= slot {
-                                st.last_append.resize(slot + 1, Vec::new());
+                                st.last_append.resize(slot + 1, LastAppend::default());
                             }
                             let last = &mut st.last_append[slot];
-                            last.clear();
-                            last.extend_from_slice(args);
+                            last.bytes.clear();
+                            last.bytes.extend_from_slice(args);
+                            last.heartbeat =
+                                a.entries.is_empty().then_some((a.term, a.prev_log_index));
                         }
                         st.in_flight.insert(event.call, (a.term.into(), from));
                         st.rules
-                            .request_sent(at, from, to, Request::Append(&a), repeat)
+                            .request_sent(at, from, to, Request::Append(&a), repeat.is_some())
                     }
                     Method::Snapshot => {
                         let a: InstallSnapshotArgs = decode(args).map_err(unreadable)?;
