@@ -9,7 +9,7 @@
 //! ```
 
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A value that could not be encoded or decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -45,6 +45,18 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
 /// Decodes a `T` from exactly `bytes` (bytes left over are an error: they mean the bytes were
 /// written as another type).
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+    decode_borrowed(bytes)
+}
+
+/// Like [`decode`], for a type that may borrow from `bytes` (a `&[u8]` field reads its bytes in
+/// place instead of copying them), under the same rule: exactly `bytes`, nothing left over.
+///
+/// ```
+/// let bytes = labrpc::codec::encode(&(7u64, b"hello".to_vec())).expect("encodes");
+/// let (n, text): (u64, &[u8]) = labrpc::codec::decode_borrowed(&bytes).expect("decodes");
+/// assert_eq!((n, text), (7, &b"hello"[..]));
+/// ```
+pub fn decode_borrowed<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, CodecError> {
     let fail = |detail: String| CodecError::Decode {
         type_name: std::any::type_name::<T>(),
         len: bytes.len(),

@@ -12,11 +12,10 @@
 
 use std::time::Duration;
 
-use raftapi::AppendEntriesArgs;
-
 use super::applies::{show, StateMachineSafety};
 use super::index_map::IndexMap;
 use super::violation::{Rule, Violation};
+use super::wire::AppendEntries;
 
 /// The first `AppendEntries` seen carrying an (index, term).
 #[derive(Debug, Clone)]
@@ -51,7 +50,7 @@ impl LogRules {
         at: Duration,
         from: usize,
         to: usize,
-        args: &AppendEntriesArgs,
+        args: &AppendEntries<'_>,
         applied: &StateMachineSafety,
         repeat: bool,
     ) -> Result<(), Violation> {
@@ -63,7 +62,7 @@ impl LogRules {
                 format!(
                     "S{from} sent AppendEntries of term {term} to S{to} with {} at index {index} \
                      (entry term {entry_term})",
-                    show(&entry.command)
+                    show(entry.command)
                 )
             };
             let seen = if repeat {
@@ -106,7 +105,7 @@ impl LogRules {
                     if let Some(seen) = seen {
                         seen.push(Carried {
                             term: entry_term,
-                            command: entry.command.clone(),
+                            command: entry.command.to_vec(),
                             from,
                             to,
                             at,
@@ -153,30 +152,34 @@ impl LogRules {
 
 #[cfg(test)]
 mod tests {
+    use super::super::wire::{Entries, Entry};
     use super::*;
-    use raftapi::{LogEntry, PeerId, Term};
+    use raftapi::Term;
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
     }
 
     /// An `AppendEntries` of `term` from `leader` with entries `(term, command)` after `prev`.
-    fn append(leader: usize, term: u64, prev: u64, entries: &[(u64, &[u8])]) -> AppendEntriesArgs {
-        AppendEntriesArgs {
+    fn append(
+        _leader: usize,
+        term: u64,
+        prev: u64,
+        entries: &[(u64, &'static [u8])],
+    ) -> AppendEntries<'static> {
+        AppendEntries {
             term: Term(term),
-            leader_id: PeerId(leader),
             prev_log_index: prev,
-            prev_log_term: Term(0),
-            entries: entries
-                .iter()
-                .map(|&(t, c)| LogEntry {
-                    term: Term(t),
-                    command: c.to_vec(),
-                    ..Default::default()
-                })
-                .collect(),
-            leader_commit: 0,
-            ..Default::default()
+            // Leaked: a test's few bytes, borrowed for its whole run.
+            entries: Entries::from(&*Box::leak(
+                entries
+                    .iter()
+                    .map(|&(t, command)| Entry {
+                        term: Term(t),
+                        command,
+                    })
+                    .collect::<Box<[Entry<'static>]>>(),
+            )),
         }
     }
 

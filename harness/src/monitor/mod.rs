@@ -25,7 +25,10 @@
 //! `AppendEntriesArgs::{term, prev_log_index, entries}` with `LogEntry::{term, command}`,
 //! `AppendEntriesReply::term`, `InstallSnapshotArgs::term`, `InstallSnapshotReply::term`; of
 //! each `ApplyMsg`, the `index` and the `command`. Who sent a message it learns from the
-//! network, not from `candidate_id` or `leader_id`.
+//! network, not from `candidate_id` or `leader_id`. An `AppendEntries` it reads as an
+//! [`AppendEntries`], which accepts exactly the bytes of an `AppendEntriesArgs` and leaves the
+//! commands in them (reading every one into a vector of its own was most of the monitor's
+//! cost).
 //!
 //! The monitor is on in every trial unless `LAB_MONITOR=0` (or a trial's
 //! [`TrialSettings::monitor`](crate::trial::TrialSettings::monitor) is false), in both
@@ -47,7 +50,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use harness::monitor::{Request, Rule, Rules};
+//! use harness::monitor::{AppendEntries, Request, Rule, Rules};
 //! use raftapi::{AppendEntriesArgs, PeerId, Term};
 //!
 //! let heartbeat = |leader: usize| AppendEntriesArgs {
@@ -61,10 +64,10 @@
 //! let mut rules = Rules::new(3, Duration::from_millis(10));
 //! let at = Duration::from_millis(1200);
 //! rules
-//!     .request_sent(at, 1, 0, Request::Append(&heartbeat(1)), false)
+//!     .request_sent(at, 1, 0, Request::Append(&AppendEntries::from(&heartbeat(1))), false)
 //!     .expect("S1 leads term 4");
 //! let broken = rules
-//!     .request_sent(at, 2, 0, Request::Append(&heartbeat(2)), false)
+//!     .request_sent(at, 2, 0, Request::Append(&AppendEntries::from(&heartbeat(2))), false)
 //!     .expect_err("so S2 cannot");
 //! assert_eq!(broken.rule, Rule::ElectionSafety);
 //! assert_eq!(broken.summary, "S1 and S2 both led term 4");
@@ -80,6 +83,7 @@ mod terms;
 mod trial;
 mod violation;
 mod votes;
+mod wire;
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -91,14 +95,15 @@ use labrpc::runtime::{self, Executor, NodeId};
 use labrpc::{ClientEnd, Network};
 use parking_lot::Mutex;
 use raftapi::{
-    AppendEntriesArgs, AppendEntriesReply, ApplyMsg, InstallSnapshotArgs, InstallSnapshotReply,
-    RequestVoteArgs, RequestVoteReply,
+    AppendEntriesReply, ApplyMsg, InstallSnapshotArgs, InstallSnapshotReply, RequestVoteArgs,
+    RequestVoteReply, Term,
 };
 use serde::de::DeserializeOwned;
 
 pub use rules::{Request, Response, Rules};
 pub use trial::monitored;
 pub use violation::{Rule, Violation};
+pub use wire::{AppendEntries, Entries, Entry, Scratch};
 
 use crate::tester::TestFailure;
 use trial::TrialWatch;
@@ -259,11 +264,13 @@ struct State {
     rules: Rules,
     /// Every end the tester made, indexed by id (a network numbers its ends from 0).
     ends: Vec<Option<End>>,
-    /// Per end (by id), the last `AppendEntries` it carried, as bytes and decoded: a leader
-    /// resends the same batch to a follower that does not answer, and sends one batch to
-    /// several followers, and decoding every entry again was most of the monitor's cost in the
-    /// part-C graders.
-    last_append: Vec<Option<(Vec<u8>, Arc<AppendEntriesArgs>)>>,
+    /// Per end (by id), the last `AppendEntries` it carried: a leader resends the same batch
+    /// to a follower that does not answer, sends one batch to several followers, and sends the
+    /// same heartbeat again and again; the entries of such a repeat were already matched and
+    /// recorded, and a repeated heartbeat need not be read again.
+    last_append: Vec<LastAppend>,
+    /// Room for reading the entries of an `AppendEntries`.
+    scratch: Scratch,
     /// Each peer's ends in its running life, by id.
     peer_ends: Vec<Vec<usize>>,
     /// Every node the tester made: (peer, life).
@@ -276,21 +283,24 @@ struct State {
     first: Option<Violation>,
 }
 
+/// The last `AppendEntries` an end carried.
+#[derive(Debug, Clone, Default)]
+struct LastAppend {
+    /// Its bytes (empty for none; a buffer reused from one message to the next).
+    bytes: Vec<u8>,
+    /// For a heartbeat (no entries), its term and `prev_log_index`.
+    heartbeat: Option<(Term, u64)>,
+}
+
 impl State {
     fn alive(&self, end: &End) -> bool {
         self.live[end.from] == Some(end.life)
     }
 
-    /// The decoded `AppendEntries` if `from` last sent exactly these bytes on end `slot` or
-    /// on one of its other ends.
-    fn sent_before(&self, from: usize, slot: usize, args: &[u8]) -> Option<Arc<AppendEntriesArgs>> {
-        let same = |id: usize| {
-            self.last_append
-                .get(id)
-                .and_then(Option::as_ref)
-                .filter(|(bytes, _)| bytes.as_slice() == args)
-                .map(|(_, a)| a.clone())
-        };
+    /// If `from` last sent exactly these bytes on end `slot` or on one of its other ends, what
+    /// they were.
+    fn sent_before(&self, from: usize, slot: usize, args: &[u8]) -> Option<&LastAppend> {
+        let same = |id: usize| self.last_append.get(id).filter(|l| l.bytes[..] == *args);
         same(slot).or_else(|| {
             self.peer_ends[from]
                 .iter()
@@ -335,6 +345,7 @@ impl Monitor {
                 rules: Rules::new(n, settings.term_window),
                 ends: Vec::new(),
                 last_append: Vec::new(),
+                scratch: Scratch::default(),
                 peer_ends: vec![Vec::new(); n],
                 nodes: BTreeMap::new(),
                 live: vec![None; n],
@@ -540,7 +551,9 @@ impl Monitor {
                 // Only the request's term is kept, for the check of the answer.
                 let term = match method {
                     Method::Vote => decode::<RequestVoteArgs>(args).map(|a| a.term),
-                    Method::Append => decode::<AppendEntriesArgs>(args).map(|a| a.term),
+                    Method::Append => {
+                        AppendEntries::decode(args, &mut Scratch::default()).map(|a| a.term)
+                    }
                     Method::Snapshot => decode::<InstallSnapshotArgs>(args).map(|a| a.term),
                 };
                 if let Ok(term) = term {
@@ -563,23 +576,31 @@ impl Monitor {
                     }
                     Method::Append => {
                         let slot = usize::try_from(event.end).unwrap_or(usize::MAX);
-                        let (a, repeat) = match st.sent_before(from, slot, args) {
-                            Some(a) => (a, true),
-                            None => {
-                                let a: Arc<AppendEntriesArgs> =
-                                    Arc::new(decode(args).map_err(unreadable)?);
-                                if slot < st.ends.len() {
-                                    if st.last_append.len() <= slot {
-                                        st.last_append.resize(slot + 1, None);
-                                    }
-                                    st.last_append[slot] = Some((args.to_vec(), a.clone()));
-                                }
-                                (a, false)
+                        let repeat = st.sent_before(from, slot, args).map(|l| l.heartbeat);
+                        let st = &mut *st;
+                        let a = match repeat {
+                            Some(Some((term, prev_log_index))) => AppendEntries {
+                                term,
+                                prev_log_index,
+                                entries: Entries::from(&[] as &[Entry<'_>]),
+                            },
+                            _ => {
+                                AppendEntries::decode(args, &mut st.scratch).map_err(unreadable)?
                             }
                         };
+                        if repeat.is_none() && slot < st.ends.len() {
+                            if st.last_append.len() <= slot {
+                                st.last_append.resize(slot + 1, LastAppend::default());
+                            }
+                            let last = &mut st.last_append[slot];
+                            last.bytes.clear();
+                            last.bytes.extend_from_slice(args);
+                            last.heartbeat =
+                                a.entries.is_empty().then_some((a.term, a.prev_log_index));
+                        }
                         st.in_flight.insert(event.call, (a.term.into(), from));
                         st.rules
-                            .request_sent(at, from, to, Request::Append(&a), repeat)
+                            .request_sent(at, from, to, Request::Append(&a), repeat.is_some())
                     }
                     Method::Snapshot => {
                         let a: InstallSnapshotArgs = decode(args).map_err(unreadable)?;

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use raftapi::{
-    AppendEntriesArgs, AppendEntriesReply, InstallSnapshotArgs, InstallSnapshotReply,
-    RequestVoteArgs, RequestVoteReply,
+    AppendEntriesReply, InstallSnapshotArgs, InstallSnapshotReply, RequestVoteArgs,
+    RequestVoteReply,
 };
 
 use super::applies::StateMachineSafety;
@@ -15,6 +15,7 @@ use super::snapshots::SnapshotContents;
 use super::terms::{Source, TermsMoveForward};
 use super::violation::Violation;
 use super::votes::OneVotePerTerm;
+use super::wire::AppendEntries;
 
 /// The short names of the two methods, as failures print them.
 const REQUEST_VOTE: &str = "RequestVote";
@@ -26,8 +27,8 @@ const INSTALL_SNAPSHOT: &str = "InstallSnapshot";
 pub enum Request<'a> {
     /// `Raft.RequestVote`.
     Vote(&'a RequestVoteArgs),
-    /// `Raft.AppendEntries`.
-    Append(&'a AppendEntriesArgs),
+    /// `Raft.AppendEntries`, as the monitor reads it.
+    Append(&'a AppendEntries<'a>),
     /// `Raft.InstallSnapshot`.
     Snapshot(&'a InstallSnapshotArgs),
 }
@@ -254,7 +255,7 @@ impl Rules {
 mod tests {
     use super::*;
     use crate::monitor::Rule;
-    use raftapi::{LogEntry, PeerId, Term};
+    use raftapi::{AppendEntriesArgs, LogEntry, PeerId, Term};
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
@@ -312,8 +313,14 @@ mod tests {
         }
         let hb = heartbeat(1, 0);
         for to in [1, 2] {
-            r.request_sent(ms(501), 0, to, Request::Append(&hb), false)
-                .expect("the leader's heartbeat");
+            r.request_sent(
+                ms(501),
+                0,
+                to,
+                Request::Append(&AppendEntries::from(&hb)),
+                false,
+            )
+            .expect("the leader's heartbeat");
         }
         r.leader_seen(ms(900), 0, 1).expect("the tester agrees");
     }
@@ -356,11 +363,23 @@ mod tests {
     #[test]
     fn a_stale_leader_may_not_go_on_heartbeating() {
         let mut r = three();
-        r.request_sent(ms(100), 0, 1, Request::Append(&heartbeat(1, 0)), false)
-            .expect("leader of 1");
+        r.request_sent(
+            ms(100),
+            0,
+            1,
+            Request::Append(&AppendEntries::from(&heartbeat(1, 0))),
+            false,
+        )
+        .expect("leader of 1");
         r.reply_delivered(ms(150), 0, 1, Response::Append(&append_reply(2)));
         let v = r
-            .request_sent(ms(250), 0, 1, Request::Append(&heartbeat(1, 0)), false)
+            .request_sent(
+                ms(250),
+                0,
+                1,
+                Request::Append(&AppendEntries::from(&heartbeat(1, 0))),
+                false,
+            )
             .expect_err("100 ms after learning term 2");
         assert_eq!(v.rule, Rule::TermsMoveForward);
     }
@@ -378,8 +397,14 @@ mod tests {
     #[test]
     fn two_leaders_of_one_term_fail_from_the_wire_or_from_a_sample() {
         let mut r = three();
-        r.request_sent(ms(100), 0, 1, Request::Append(&heartbeat(3, 0)), false)
-            .expect("leader of 3");
+        r.request_sent(
+            ms(100),
+            0,
+            1,
+            Request::Append(&AppendEntries::from(&heartbeat(3, 0))),
+            false,
+        )
+        .expect("leader of 3");
         let v = r
             .leader_seen(ms(200), 2, 3)
             .expect_err("S2 claims 3 as well");
@@ -397,8 +422,14 @@ mod tests {
             ..Default::default()
         };
         let mut r = three();
-        r.request_sent(ms(100), 0, 1, Request::Append(&heartbeat(3, 0)), false)
-            .expect("leader of 3");
+        r.request_sent(
+            ms(100),
+            0,
+            1,
+            Request::Append(&AppendEntries::from(&heartbeat(3, 0))),
+            false,
+        )
+        .expect("leader of 3");
         let v = r
             .request_sent(ms(200), 2, 1, Request::Snapshot(&snapshot(3, 2)), false)
             .expect_err("S2 sends a snapshot as leader of term 3 too");
@@ -432,13 +463,25 @@ mod tests {
         };
         let mut ae = heartbeat(1, 0);
         ae.entries = vec![entry(1, b"x")];
-        r.request_sent(ms(10), 0, 1, Request::Append(&ae), false)
-            .expect("replicate x");
+        r.request_sent(
+            ms(10),
+            0,
+            1,
+            Request::Append(&AppendEntries::from(&ae)),
+            false,
+        )
+        .expect("replicate x");
         r.applied(ms(20), 1, 1, 1, b"x").expect("S1 applies x");
         let mut bad = heartbeat(2, 2);
         bad.entries = vec![entry(2, b"y")];
         let v = r
-            .request_sent(ms(30), 2, 1, Request::Append(&bad), false)
+            .request_sent(
+                ms(30),
+                2,
+                1,
+                Request::Append(&AppendEntries::from(&bad)),
+                false,
+            )
             .expect_err("a leader of term 2 without x");
         assert_eq!(v.rule, Rule::LeaderCompleteness);
     }
