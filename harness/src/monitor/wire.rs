@@ -17,7 +17,7 @@
 //! why not in the codec's own words.
 
 use labrpc::codec::{self, CodecError};
-use raftapi::{AppendEntriesArgs, LogEntry, PeerId, Term};
+use raftapi::{AppendEntriesArgs, LogEntry, Term};
 use serde::Deserialize;
 
 /// An `AppendEntries` request as the monitor reads it.
@@ -85,9 +85,13 @@ struct Span {
     end: usize,
 }
 
-/// Room for the entries of the `AppendEntries` being read, reused from one message to the next.
+/// Room for the entries of the `AppendEntries` being read, reused from one message to the next
+/// (and, for a message the direct reader does not know, the message decoded whole).
 #[derive(Debug, Default)]
-pub struct Scratch(Vec<Span>);
+pub struct Scratch {
+    spans: Vec<Span>,
+    decoded: Option<AppendEntriesArgs>,
+}
 
 impl<'a> Entries<'a> {
     /// How many entries there are.
@@ -147,22 +151,6 @@ impl PartialEq for Entries<'_> {
 
 impl Eq for Entries<'_> {}
 
-/// `raftapi::AppendEntriesArgs` field by field, in its order, as the codec writes it: what
-/// serde decodes when the direct reader refuses the bytes.
-#[derive(Deserialize)]
-struct Wire<'a> {
-    term: Term,
-    #[serde(rename = "leader_id")]
-    _leader_id: PeerId,
-    prev_log_index: u64,
-    #[serde(rename = "prev_log_term")]
-    _prev_log_term: Term,
-    #[serde(borrow)]
-    entries: Vec<Entry<'a>>,
-    #[serde(rename = "leader_commit")]
-    _leader_commit: u64,
-}
-
 /// Reads the codec's format from the front of a byte slice.
 struct Reader<'a> {
     bytes: &'a [u8],
@@ -221,39 +209,24 @@ impl<'a> AppendEntries<'a> {
     /// Reads `bytes` written as an `AppendEntriesArgs`, noting its entries in `scratch`; the
     /// error names that type.
     pub fn decode(bytes: &'a [u8], scratch: &'a mut Scratch) -> Result<Self, CodecError> {
-        let spans = &mut scratch.0;
+        let Scratch { spans, decoded } = scratch;
         spans.clear();
-        let (term, prev_log_index) = match (Reader { bytes, at: 0 }).append_entries(spans) {
-            Some(read) => read,
+        let read = (Reader { bytes, at: 0 }).append_entries(spans);
+        match read {
+            Some((term, prev_log_index)) => Ok(AppendEntries {
+                term,
+                prev_log_index,
+                entries: Entries(Source::Spans { bytes, spans }),
+            }),
             None => {
+                // The direct reader knows the given type's fields only. A submission's
+                // messages may add fields (with defaults), and the harness is built with its
+                // `AppendEntriesArgs`: anything else is decoded as that type, whole.
                 spans.clear();
-                let w = codec::decode_borrowed::<Wire<'a>>(bytes).map_err(|e| match e {
-                    CodecError::Decode { len, detail, .. } => CodecError::Decode {
-                        type_name: std::any::type_name::<AppendEntriesArgs>(),
-                        len,
-                        detail,
-                    },
-                    e => e,
-                })?;
-                // The commands were borrowed from `bytes`: where they lie follows from where
-                // they start.
-                let base = bytes.as_ptr() as usize;
-                spans.extend(w.entries.iter().map(|e| {
-                    let start = (e.command.as_ptr() as usize).wrapping_sub(base);
-                    Span {
-                        term: e.term,
-                        start,
-                        end: start + e.command.len(),
-                    }
-                }));
-                (w.term, w.prev_log_index)
+                let args = codec::decode::<AppendEntriesArgs>(bytes)?;
+                Ok(AppendEntries::from(&*decoded.insert(args)))
             }
-        };
-        Ok(AppendEntries {
-            term,
-            prev_log_index,
-            entries: Entries(Source::Spans { bytes, spans }),
-        })
+        }
     }
 }
 
