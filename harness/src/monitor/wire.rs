@@ -243,6 +243,7 @@ impl<'a> From<&'a AppendEntriesArgs> for AppendEntries<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use raftapi::PeerId;
 
     fn args(entries: &[(u64, &[u8])]) -> AppendEntriesArgs {
         AppendEntriesArgs {
