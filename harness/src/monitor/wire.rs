@@ -151,6 +151,31 @@ impl PartialEq for Entries<'_> {
 
 impl Eq for Entries<'_> {}
 
+/// Whether `AppendEntriesArgs` and `LogEntry`, as this harness was built, are the given types
+/// field for field, as the codec writes them: a probe with a distinct value in each field
+/// encodes to exactly those values in order. A submission's messages with an added field (the
+/// harness is built with its `messages.rs` under `harness grade`) encode otherwise, and are
+/// then always decoded whole.
+fn given_layout() -> bool {
+    static GIVEN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *GIVEN.get_or_init(|| {
+        let probe = AppendEntriesArgs {
+            term: Term(1),
+            leader_id: raftapi::PeerId(2),
+            prev_log_index: 3,
+            prev_log_term: Term(4),
+            entries: vec![LogEntry {
+                term: Term(5),
+                command: vec![6],
+                ..Default::default()
+            }],
+            leader_commit: 7,
+            ..Default::default()
+        };
+        codec::encode(&probe).is_ok_and(|bytes| bytes == [1, 2, 3, 4, 1, 5, 1, 6, 7])
+    })
+}
+
 /// Reads the codec's format from the front of a byte slice.
 struct Reader<'a> {
     bytes: &'a [u8],
@@ -211,7 +236,13 @@ impl<'a> AppendEntries<'a> {
     pub fn decode(bytes: &'a [u8], scratch: &'a mut Scratch) -> Result<Self, CodecError> {
         let Scratch { spans, decoded } = scratch;
         spans.clear();
-        let read = (Reader { bytes, at: 0 }).append_entries(spans);
+        // Only the given layout can be read field by field: a field a submission added would
+        // be read as the next one's value (and a message might still come out whole).
+        let read = if given_layout() {
+            (Reader { bytes, at: 0 }).append_entries(spans)
+        } else {
+            None
+        };
         match read {
             Some((term, prev_log_index)) => Ok(AppendEntries {
                 term,
@@ -280,6 +311,14 @@ mod tests {
             (a.term, a.prev_log_index, entries.collect())
         });
         (ours, theirs)
+    }
+
+    /// The given types are read field by field (the probe matches them); a type with a field
+    /// of its own would not match and is decoded whole (the grade test of a submission that
+    /// adds a field to every message runs that path end to end).
+    #[test]
+    fn the_given_types_have_the_given_layout() {
+        assert!(given_layout());
     }
 
     #[test]
