@@ -29,7 +29,8 @@ timed() { # timed LABEL DIR CMD...: prints the wall time of CMD run in DIR
   (cd "$dir" && "$@" >/dev/null 2>&1) || { echo "failed: $*" >&2; exit 1; }
   secs "$t0" "$(now)"
 }
-edit() { # a one-line change of code (not a comment) in the raft crate of $1
+edit() { # a one-line change of code (not a comment) in the raft crate of $1: one line, a new value
+  sed -i '/_EDIT_LOOP/d' "$1/raft/src/lib.rs"
   printf 'pub(crate) const _EDIT_LOOP: u64 = %s;\n' "$RANDOM$RANDOM" >> "$1/raft/src/lib.rs"
 }
 range() { # min–max of the arguments
