@@ -11,7 +11,7 @@
 //! - [`timeline`]: the failure timeline, one self-contained HTML page per trial.
 //! - [`monitor`]: the safety monitor, which checks Raft's rules at every message and apply.
 //! - [`group`], [`rsm_tester`]: Lab 4's group of servers and the 4A tester, which plays the
-//!   service above a submission's rsm; [`Lab`] and [`Lab4`] say what a submission gives.
+//!   service above a submission's rsm; [`Submission`] says what a submission gives.
 //!
 //! ```
 //! use harness::graders;

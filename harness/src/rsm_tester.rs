@@ -137,7 +137,7 @@ pub struct RsmTester<R: Rsm> {
     ops: Arc<Mutex<u64>>,
 }
 
-/// What [`RsmTester::spawn`]ed tasks share: enough to submit and read.
+/// What the tasks spawned with a [`RsmTester::handle`] share: enough to submit and read.
 pub struct RsmHandle<R: Rsm> {
     group: Arc<Group<RsmSrv<R>>>,
     leader: Arc<Mutex<usize>>,

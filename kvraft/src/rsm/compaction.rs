@@ -23,7 +23,7 @@ fn near(size: usize, max: usize) -> bool {
 /// then frees only the one entry applied since, and each costs Raft a save of the whole tail, so
 /// snapshotting at every entry makes applying slower and the lag longer (seen in real time, on a
 /// loaded machine, as a log eight times the limit). While it lags, the rsm snapshots once every
-/// [`LAGGING_SNAPSHOT_EVERY`] entries (`applied_since_last`), and catches up.
+/// `LAGGING_SNAPSHOT_EVERY` entries (`applied_since_last`), and catches up.
 pub fn should_snapshot(
     raft_state_size: usize,
     max_raft_state: Option<usize>,

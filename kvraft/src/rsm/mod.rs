@@ -12,7 +12,7 @@
 //!   `maxraftstate`, the apply task gives Raft the state machine's snapshot at that index; a
 //!   restarted rsm restores the saved snapshot before Raft starts applying after it.
 //!
-//! The rules for releasing waiters are pure functions ([`waiters`]); this module is the thin
+//! The rules for releasing waiters are pure functions (the `waiters` module); this module is the thin
 //! shell that locks, wakes and waits. A submit is woken by the apply task's [`Notify`] when an
 //! entry lands, and otherwise looks at Raft's state every [`STATE_CHECK_INTERVAL`]: the peer
 //! API has no event for a term change, and a leader cut off in a minority applies nothing, so
