@@ -32,45 +32,9 @@ pub const DETAILED_SEEDS: usize = 3;
 /// are counted.
 const LISTED_RANGES: usize = 40;
 
-/// Seeds as a person reads them: ascending, consecutive seeds as ranges (`4..=9`), at most
-/// `max` items, then how many more.
-///
-/// ```
-/// use harness_cli::failures::seed_list;
-///
-/// assert_eq!(seed_list(&[1, 2, 3, 7, 9, 10], 10), "1..=3, 7, 9, 10");
-/// assert_eq!(seed_list(&[1, 3, 5, 7], 2), "1, 3 and 2 more");
-/// ```
-pub fn seed_list(seeds: &[u64], max: usize) -> String {
-    let mut sorted = seeds.to_vec();
-    sorted.sort_unstable();
-    sorted.dedup();
-    let mut ranges: Vec<(u64, u64)> = Vec::new();
-    for s in sorted {
-        match ranges.last_mut() {
-            Some((_, end)) if end.checked_add(1) == Some(s) => *end = s,
-            _ => ranges.push((s, s)),
-        }
-    }
-    let mut items: Vec<String> = Vec::new();
-    let mut more = 0u64;
-    for &(a, b) in &ranges {
-        if items.len() == max {
-            more += b - a + 1;
-            continue;
-        }
-        items.push(match b - a {
-            0 => a.to_string(),
-            1 => format!("{a}, {b}"),
-            _ => format!("{a}..={b}"),
-        });
-    }
-    let mut out = items.join(", ");
-    if more > 0 {
-        let _ = write!(out, " and {more} more");
-    }
-    out
-}
+/// Seeds as a person reads them: the library's [`harness::testing::seed_list`], which the
+/// failure messages of `cargo test` use too.
+pub use harness::testing::seed_list;
 
 /// One failing seed in detail: its error (or which earlier seed failed the same way), the
 /// command that replays it, its bundle and its page. `shown` are the seeds already shown.
